@@ -1,0 +1,342 @@
+//! Findings: everything a user must see. Each has a stable kebab-case [`Code`].
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// How bad a finding is. Ordered: `Info < Warning < Error < Critical`.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+    Critical,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 4] = [
+        Severity::Critical,
+        Severity::Error,
+        Severity::Warning,
+        Severity::Info,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Severity {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "info" => Ok(Severity::Info),
+            "warning" => Ok(Severity::Warning),
+            "error" => Ok(Severity::Error),
+            "critical" => Ok(Severity::Critical),
+            _ => Err(format!(
+                "unknown severity '{s}' (expected critical, error, warning or info)"
+            )),
+        }
+    }
+}
+
+/// Static description of one code.
+pub struct CodeInfo {
+    pub code: Code,
+    pub name: &'static str,
+    pub severity: Severity,
+    pub summary: &'static str,
+    pub explanation: &'static str,
+    /// MITRE ATLAS technique ids this finding evidences.
+    pub atlas: &'static [&'static str],
+}
+
+macro_rules! codes {
+    ($( $variant:ident = $name:literal, $sev:ident, [$($atlas:literal),*], $summary:literal, $explain:literal; )*) => {
+        /// Every finding code. Names are stable: never rename one, only add.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+        pub enum Code {
+            $(
+                #[doc = $summary]
+                #[serde(rename = $name)]
+                $variant,
+            )*
+        }
+
+        /// The table of all codes, in declaration order.
+        pub static CODES: &[CodeInfo] = &[
+            $( CodeInfo {
+                code: Code::$variant,
+                name: $name,
+                severity: Severity::$sev,
+                summary: $summary,
+                explanation: $explain,
+                atlas: &[$($atlas),*],
+            }, )*
+        ];
+    };
+}
+
+codes! {
+    // --- pickle ---------------------------------------------------------------------------
+    PickleDangerousImport = "pickle-dangerous-import", Critical, ["AML.T0011.000", "AML.T0010.003", "AML.T0018.002"],
+        "A pickle imports a callable known to run code, spawn processes, touch files or re-enter unpickling.",
+        "Loading this file with pickle, torch.load, joblib.load or numpy.load(allow_pickle=True) imports the named \
+object, and the pickle can call it with arguments of its choosing. The global is on modelgate's denylist \
+(e.g. os.system, subprocess, builtins.eval/exec/getattr/__import__, importlib, runpy, marshal, nested \
+pickle loaders). Treat the file as malicious: do not load it. Obtain the model from a trusted source, or \
+convert it to a format without code (safetensors) in an isolated environment.";
+    PickleUnknownImport = "pickle-unknown-import", Error, ["AML.T0011.000", "AML.T0010.003"],
+        "A pickle imports a global that is not on the allowlist of plain-data types.",
+        "modelgate's verdicts are default-deny: only exact (module, name) pairs that real frameworks write for \
+plain data (torch tensor rebuild helpers, numpy array reconstruction, collections.OrderedDict, common \
+scikit-learn estimators, ...) pass. Any other import can execute arbitrary code when the file is loaded, \
+depending on what the imported object does. Check that the named object is expected for this model; if it \
+is an in-house class you trust, allow it explicitly by policy. Otherwise do not load the file.";
+    PickleExtensionCode = "pickle-extension-code", Error, ["AML.T0011.000"],
+        "A pickle uses EXT1/EXT2/EXT4, importing an object through the copyreg extension registry.",
+        "Extension codes name a global indirectly through copyreg's extension registry, which is empty in a \
+standard Python. What it resolves to depends on the loading process, so it cannot be verified statically. \
+Real frameworks do not write these opcodes.";
+    PickleBuildOnGlobal = "pickle-build-on-global", Error, ["AML.T0011.000"],
+        "A pickle applies BUILD (setattr/__setstate__) directly to an imported class or function.",
+        "BUILD on an imported object rather than on an instance changes attributes of a module-level object in \
+the loading process (monkey-patching). Framework pickles never do this.";
+    PickleNested = "pickle-nested", Warning, ["AML.T0011.000"],
+        "A pickle carries another pickle as a bytes argument to a call; the inner pickle was analysed too.",
+        "A bytes argument that is itself a pickle (for example to torch.storage._load_from_bytes or \
+pickle.loads) is unpickled when the outer call runs. modelgate analyses the inner pickle and reports its \
+findings with the member '<nested pickle>'.";
+    PickleParseError = "pickle-parse-error", Error, ["AML.T0011.000"],
+        "A pickle stream could not be parsed to its end; everything before the break was analysed.",
+        "Python's unpickler executes opcodes as it reads them, so a pickle that breaks part-way still runs \
+everything before the break. modelgate reports all imports seen before the break; a break after a \
+dangerous import is treated as malicious. A file that cannot be parsed cannot be shown to be safe.";
+    PickleTrailingData = "pickle-trailing-data", Warning, ["AML.T0010.003"],
+        "Bytes follow the last complete pickle in a file that is not a pickle.",
+        "pickle.load stops at the STOP opcode and ignores what follows, but other readers may not. Data after \
+the pickle is a common way to hide a second payload (polyglot files).";
+    // --- walk / identify --------------------------------------------------------------------
+    ReadError = "read-error", Error, [],
+        "A file or directory could not be read; its content was not scanned.",
+        "An unreadable file cannot be shown to be safe, so it fails the gate. Check permissions and that the \
+file is not being modified during the scan.";
+    SymlinkOutsideRoot = "symlink-outside-root", Error, ["AML.T0010.003"],
+        "A symbolic link points outside the scanned root; its target was not scanned.",
+        "A loader follows the link and loads whatever it points to, which this scan did not see. Scan the \
+target too, or replace the link with the file.";
+    SymlinkBroken = "symlink-broken", Warning, [],
+        "A symbolic link is dangling or part of a loop.",
+        "The link cannot be resolved. Nothing can be loaded through it, but the tree is not what it claims to be.";
+    SpecialFile = "special-file", Warning, [],
+        "A FIFO, socket or device node was found in the tree; it was not read.",
+        "Model repositories contain regular files only. Special files can block or feed a loader arbitrary data.";
+    NonUtf8Path = "non-utf8-path", Warning, [],
+        "A file name is not valid UTF-8; it was scanned and is shown with replacement characters.",
+        "Odd names are a way to confuse tools that display or match paths. The file was scanned anyway.";
+    FormatMismatch = "format-mismatch", Warning, ["AML.T0010.003"],
+        "A file's content contradicts its extension.",
+        "modelgate identifies files by content. A file whose extension promises one format (e.g. .safetensors) \
+but whose bytes are another (e.g. a pickle) is a classic way past tools that route by extension.";
+    LfsPointer = "lfs-pointer", Error, [],
+        "A Git LFS pointer was found instead of the file it stands for.",
+        "The real content was never fetched, so it was not scanned. Run `git lfs pull` and scan again.";
+    NotInspected = "not-inspected", Info, [],
+        "The file's format was identified but modelgate has no inspector for it yet.",
+        "The file was hashed and identified, but its content was not checked for embedded code.";
+    InspectorPanic = "inspector-panic", Error, [],
+        "An inspector failed unexpectedly on this file; its content was not fully checked.",
+        "This is a bug in modelgate. The file fails the gate because it could not be shown to be safe. \
+Please report it with the file if you can share it.";
+    LimitExceeded = "limit-exceeded", Error, [],
+        "A safety limit (size, depth, count, decompressed bytes) was reached; the rest was not inspected.",
+        "Limits keep hostile input from exhausting memory or time. Content beyond the limit was not checked, so \
+the file fails the gate. Decompression bombs and deeply nested archives end here.";
+    // --- archives ---------------------------------------------------------------------------
+    ZipMalformed = "zip-malformed", Error, [],
+        "A zip archive (or one of its members) could not be parsed.",
+        "The archive's structure is broken. Loaders differ in how they read broken archives, so what they load \
+cannot be known.";
+    ZipCrcMismatch = "zip-crc-mismatch", Error, ["AML.T0010.003"],
+        "A zip member's CRC-32 does not match its content.",
+        "PyTorch's reader ignores CRCs while Python's zipfile rejects the member. A mismatch is how a modified \
+pickle is slipped past scanners that give up on bad CRCs. The member was analysed anyway.";
+    ZipNameMismatch = "zip-name-mismatch", Error, ["AML.T0010.003"],
+        "A zip member's local header name differs from its central directory name.",
+        "Readers disagree on which name is real, so a member can look harmless to one tool and be loaded as \
+data.pkl by another. The member was analysed anyway.";
+    ZipDuplicateMember = "zip-duplicate-member", Error, ["AML.T0010.003"],
+        "Two zip members have the same name.",
+        "Readers disagree on which copy wins (the first, or the last). Every copy was analysed.";
+    ZipFlagAnomaly = "zip-flag-anomaly", Error, ["AML.T0010.003"],
+        "A zip member has unusual general-purpose flags (e.g. encryption bits) that loaders ignore.",
+        "PyTorch ignores the general-purpose flags; other readers refuse encrypted members. Either way the flags \
+do not match the content, which is a scanner-evasion trick.";
+    ZipEncrypted = "zip-encrypted", Error, [],
+        "A zip member is encrypted or uses an unsupported compression method; it was not inspected.",
+        "Its content could not be checked, so it fails the gate.";
+    ZipPrefixData = "zip-prefix-data", Error, ["AML.T0010.003"],
+        "Bytes precede the first zip entry (a polyglot: another format may be read from the start).",
+        "Zip readers find the archive from its end, while pickle.load and torch.load read from the start. A \
+file can be a harmless zip to one tool and a pickle to another. Both readings were analysed.";
+    ZipTrailingData = "zip-trailing-data", Error, ["AML.T0010.003"],
+        "Bytes follow the zip end-of-central-directory record or sit between the entries and the directory.",
+        "Data outside the archive structure is invisible to zip readers and can carry a second payload.";
+    ZipOverlap = "zip-overlapping-members", Error, [],
+        "Zip members overlap each other (a zip-bomb or parser-confusion construction).",
+        "Overlapping entries make a small file expand enormously, or make two names share bytes.";
+    TarMalformed = "tar-malformed", Error, [],
+        "A tar archive could not be parsed.",
+        "The archive's structure is broken, so its members could not all be checked.";
+    CompressionError = "compression-error", Error, [],
+        "A compressed stream (gzip, bz2, xz, lzma, zstd, zlib, lz4) is corrupt or truncated.",
+        "The decompressed content could only be checked up to the error.";
+    // --- torch --------------------------------------------------------------------------------
+    TorchScriptCode = "torchscript-code", Warning, ["AML.T0011.000"],
+        "A TorchScript archive carries code (code/ members) that torch.jit.load compiles and runs.",
+        "TorchScript code runs inside the TorchScript interpreter when the model is loaded and called; it can \
+invoke any registered operator, including file I/O. Prefer weights-only formats.";
+    TorchLegacyFormat = "torch-legacy-format", Info, [],
+        "A PyTorch checkpoint in the legacy (pre-1.6) stacked-pickle format.",
+        "All of its pickles were analysed. Re-save with a current PyTorch, or better, as safetensors.";
+    // --- numpy --------------------------------------------------------------------------------
+    NpyMalformed = "npy-malformed", Error, [],
+        "A NumPy .npy header could not be parsed.",
+        "numpy.load cannot read it as intended; what a lenient loader does with it is unknown.";
+    NpyObjectArray = "npy-object-array", Warning, ["AML.T0011.000"],
+        "A NumPy array has dtype object: its content is a pickle (analysed), loaded only with allow_pickle=True.",
+        "Object arrays are stored as pickles and run code when loaded with allow_pickle=True. The embedded pickle \
+was analysed and its findings are reported separately.";
+    // --- safetensors ------------------------------------------------------------------------
+    SafetensorsHeader = "safetensors-invalid-header", Error, ["AML.T0010.003"],
+        "A safetensors header is not valid: length, UTF-8, JSON or structure.",
+        "The header must be a JSON object, within the file and size limit, whose entries are tensors with dtype, \
+shape and data_offsets, plus an optional __metadata__ map of strings.";
+    SafetensorsDuplicateKey = "safetensors-duplicate-key", Error, ["AML.T0010.003"],
+        "A safetensors header names the same key twice.",
+        "JSON parsers disagree on which duplicate wins, so two tools can load different tensors from one file.";
+    SafetensorsDtype = "safetensors-invalid-dtype", Error, [],
+        "A safetensors tensor has an unknown dtype.",
+        "The loader rejects the file or misreads the tensor.";
+    SafetensorsSizeMismatch = "safetensors-size-mismatch", Error, ["AML.T0010.003"],
+        "A safetensors tensor's byte length does not equal dtype size times its shape.",
+        "Shapes and offsets disagree, so readers may read past the tensor or overlap others.";
+    SafetensorsOffsets = "safetensors-invalid-offsets", Error, ["AML.T0010.003"],
+        "safetensors data offsets are out of bounds, overlap, or leave gaps.",
+        "Tensors must tile the data section exactly, in order. Gaps can hide data; overlaps alias tensors.";
+    SafetensorsTrailing = "safetensors-trailing-bytes", Error, ["AML.T0010.003"],
+        "Bytes follow the last safetensors tensor.",
+        "Data the loader never reads can carry a second payload (a polyglot).";
+    SafetensorsMetadata = "safetensors-invalid-metadata", Error, [],
+        "The safetensors __metadata__ entry is not a map of strings to strings.",
+        "The format allows only string values in __metadata__.";
+}
+
+impl Code {
+    pub fn info(self) -> &'static CodeInfo {
+        // CODES is in declaration order, which matches the enum discriminants.
+        #[allow(clippy::indexing_slicing)]
+        &CODES[self as usize]
+    }
+    pub fn as_str(self) -> &'static str {
+        self.info().name
+    }
+    pub fn default_severity(self) -> Severity {
+        self.info().severity
+    }
+    pub fn from_name(name: &str) -> Option<Code> {
+        CODES.iter().find(|c| c.name == name).map(|c| c.code)
+    }
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One thing the user must see.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Finding {
+    pub code: Code,
+    pub severity: Severity,
+    /// The file, as given on the command line joined with its path below the root.
+    pub path: String,
+    /// Members inside archives, outermost first (e.g. `["archive/data.pkl"]`). Empty for the file itself.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub member: Vec<String>,
+    /// Byte offset within the innermost member (or the file), where known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset: Option<u64>,
+    pub message: String,
+    /// Structured detail, e.g. `{"module": "os", "name": "system"}`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub evidence: BTreeMap<String, serde_json::Value>,
+}
+
+impl Finding {
+    /// `path!member!member` for display.
+    pub fn location(&self) -> String {
+        let mut s = self.path.clone();
+        for m in &self.member {
+            s.push('!');
+            s.push_str(m);
+        }
+        if let Some(o) = self.offset {
+            s.push_str(&format!(" @{o}"));
+        }
+        s
+    }
+
+    pub(crate) fn sort_key(&self) -> impl Ord + '_ {
+        (
+            &self.path,
+            &self.member,
+            self.offset,
+            self.code,
+            &self.message,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn codes_are_unique_kebab_case_and_in_order() {
+        let mut seen = HashSet::new();
+        for (i, c) in CODES.iter().enumerate() {
+            assert_eq!(c.code as usize, i, "{} out of order", c.name);
+            assert!(seen.insert(c.name), "duplicate code {}", c.name);
+            assert!(
+                c.name
+                    .chars()
+                    .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-'),
+                "{} is not kebab-case",
+                c.name
+            );
+            assert_eq!(Code::from_name(c.name), Some(c.code));
+            let json = serde_json::to_string(&c.code).unwrap();
+            assert_eq!(json, format!("\"{}\"", c.name));
+            assert!(!c.summary.is_empty() && !c.explanation.is_empty());
+        }
+    }
+}

@@ -1,0 +1,303 @@
+//! Identify a file's format from its bytes. Extensions never decide; they are only compared.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Every format modelgate tells apart. Dispatch over it is an exhaustive `match`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Format {
+    /// A pickle stream that starts with a PROTO opcode.
+    Pickle,
+    /// A PyTorch checkpoint of the legacy (pre-1.6) stacked-pickle format.
+    TorchLegacy,
+    /// A zip archive (PyTorch checkpoints, TorchScript, .npz and .keras are refined from this).
+    Zip,
+    Tar,
+    Gzip,
+    Bzip2,
+    Xz,
+    /// The legacy `.lzma` ("alone") format, as joblib writes it.
+    Lzma,
+    Zstd,
+    Zlib,
+    Lz4,
+    /// joblib < 0.10 compressed pickle: `ZF` + hex length + zlib stream.
+    JoblibZfile,
+    Npy,
+    Safetensors,
+    LfsPointer,
+    Hdf5,
+    Gguf,
+    Empty,
+    /// Anything else. Still sniffed for protocol-0/1 pickles, which have no magic.
+    Unknown,
+}
+
+impl Format {
+    pub fn label(self) -> &'static str {
+        match self {
+            Format::Pickle => "pickle",
+            Format::TorchLegacy => "torch-legacy",
+            Format::Zip => "zip",
+            Format::Tar => "tar",
+            Format::Gzip => "gzip",
+            Format::Bzip2 => "bzip2",
+            Format::Xz => "xz",
+            Format::Lzma => "lzma",
+            Format::Zstd => "zstd",
+            Format::Zlib => "zlib",
+            Format::Lz4 => "lz4",
+            Format::JoblibZfile => "joblib-zfile",
+            Format::Npy => "npy",
+            Format::Safetensors => "safetensors",
+            Format::LfsPointer => "lfs-pointer",
+            Format::Hdf5 => "hdf5",
+            Format::Gguf => "gguf",
+            Format::Empty => "empty",
+            Format::Unknown => "unknown",
+        }
+    }
+
+    pub fn is_compression(self) -> bool {
+        matches!(
+            self,
+            Format::Gzip
+                | Format::Bzip2
+                | Format::Xz
+                | Format::Lzma
+                | Format::Zstd
+                | Format::Zlib
+                | Format::Lz4
+                | Format::JoblibZfile
+        )
+    }
+}
+
+/// The magic of the legacy PyTorch format: PROTO 2, LONG1 of 10 bytes 0x1950a86a20f9469cfc6c.
+pub const TORCH_LEGACY_MAGIC: &[u8] = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19";
+
+const LFS_PREFIX: &[u8] = b"version https://git-lfs.github.com/spec/";
+
+/// Identify from the first bytes of the content and its total length, when known.
+pub fn identify(head: &[u8], len: Option<u64>) -> Format {
+    if head.is_empty() {
+        return Format::Empty;
+    }
+    if head.starts_with(TORCH_LEGACY_MAGIC) {
+        return Format::TorchLegacy;
+    }
+    match head {
+        [0x80, p, ..] if *p <= 5 => return Format::Pickle,
+        [b'P', b'K', 3, 4, ..] | [b'P', b'K', 5, 6, ..] => return Format::Zip,
+        [0x1f, 0x8b, ..] => return Format::Gzip,
+        [b'B', b'Z', b'h', b'1'..=b'9', ..] => return Format::Bzip2,
+        [0xfd, b'7', b'z', b'X', b'Z', 0, ..] => return Format::Xz,
+        [0x28, 0xb5, 0x2f, 0xfd, ..] => return Format::Zstd,
+        [0x04, 0x22, 0x4d, 0x18, ..] => return Format::Lz4,
+        [0x93, b'N', b'U', b'M', b'P', b'Y', ..] => return Format::Npy,
+        [0x89, b'H', b'D', b'F', b'\r', b'\n', 0x1a, b'\n', ..] => return Format::Hdf5,
+        [b'G', b'G', b'U', b'F', ..] => return Format::Gguf,
+        [b'Z', b'F', ..] if is_zfile(head) => return Format::JoblibZfile,
+        _ => {}
+    }
+    if head.starts_with(LFS_PREFIX) {
+        return Format::LfsPointer;
+    }
+    if is_tar(head) {
+        return Format::Tar;
+    }
+    if is_safetensors(head, len) {
+        return Format::Safetensors;
+    }
+    if is_zlib(head) {
+        return Format::Zlib;
+    }
+    if is_lzma_alone(head) {
+        return Format::Lzma;
+    }
+    Format::Unknown
+}
+
+fn is_zfile(head: &[u8]) -> bool {
+    // "ZF" followed by a hex length ("0x..." left-justified to 19 bytes) and a zlib stream.
+    head.get(2..4) == Some(b"0x") && head.get(21).is_some_and(|b| *b == 0x78)
+}
+
+fn is_tar(head: &[u8]) -> bool {
+    let Some(block) = head.get(..512) else {
+        return false;
+    };
+    if block.get(257..262) == Some(b"ustar") {
+        return true;
+    }
+    // Old v7 tar: no magic; accept when the header checksum is right and the name is printable.
+    let Some(chk) = block.get(148..156) else {
+        return false;
+    };
+    let Some(stored) = parse_octal(chk) else {
+        return false;
+    };
+    let sum: u64 = block
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            if (148..156).contains(&i) {
+                32
+            } else {
+                u64::from(*b)
+            }
+        })
+        .sum();
+    let name_ok = block.first().is_some_and(|b| *b != 0)
+        && block.get(..100).is_some_and(|n| {
+            n.iter()
+                .take_while(|b| **b != 0)
+                .all(|b| (32..127).contains(b))
+        });
+    sum == stored && name_ok
+}
+
+/// Parse a NUL/space terminated octal field as tar writes it.
+pub fn parse_octal(field: &[u8]) -> Option<u64> {
+    let s: Vec<u8> = field
+        .iter()
+        .copied()
+        .skip_while(|b| *b == b' ')
+        .take_while(|b| *b != 0 && *b != b' ')
+        .collect();
+    if s.is_empty() {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for b in s {
+        if !(b'0'..=b'7').contains(&b) {
+            return None;
+        }
+        v = v.checked_mul(8)?.checked_add(u64::from(b - b'0'))?;
+    }
+    Some(v)
+}
+
+fn is_safetensors(head: &[u8], len: Option<u64>) -> bool {
+    let Some(n) = head.get(..8) else {
+        return false;
+    };
+    let mut b = [0u8; 8];
+    b.copy_from_slice(n);
+    let n = u64::from_le_bytes(b);
+    // The header starts with '{' (after optional whitespace the format forbids); a length that
+    // could not fit in a file of any plausible size is not safetensors.
+    head.get(8) == Some(&b'{') && n >= 2 && n < (1 << 40) && len.is_none_or(|l| l >= 10)
+}
+
+fn is_zlib(head: &[u8]) -> bool {
+    match head {
+        [cmf, flg, ..] => {
+            *cmf == 0x78 && (u16::from(*cmf) * 256 + u16::from(*flg)) % 31 == 0 && flg & 0x20 == 0
+        }
+        _ => false,
+    }
+}
+
+fn is_lzma_alone(head: &[u8]) -> bool {
+    // props byte 0x5d (lc=3, lp=0, pb=2, what every encoder writes) then a little-endian
+    // dictionary size that is a power of two or 2^n + 2^(n-1).
+    match head.get(..5) {
+        Some([0x5d, d0, d1, d2, d3]) => {
+            let d = u32::from_le_bytes([*d0, *d1, *d2, *d3]);
+            d >= 4096 && (d.is_power_of_two() || (d / 3 * 2).is_power_of_two() && d % 3 == 0)
+        }
+        _ => false,
+    }
+}
+
+/// Formats an extension promises, for the `format-mismatch` check. `None`: no expectation.
+pub fn expected_formats(name: &str) -> Option<&'static [Format]> {
+    use Format::*;
+    let ext = name.rsplit_once('.')?.1.to_ascii_lowercase();
+    const PICKLE_LIKE: &[Format] = &[
+        Pickle,
+        TorchLegacy,
+        Zip,
+        Gzip,
+        Bzip2,
+        Xz,
+        Lzma,
+        Zstd,
+        Zlib,
+        Lz4,
+        JoblibZfile,
+        Unknown,
+        Empty,
+    ];
+    Some(match ext.as_str() {
+        "safetensors" => &[Safetensors],
+        "npy" => &[Npy],
+        "npz" => &[Zip],
+        "pkl" | "pickle" | "joblib" | "dill" | "pt" | "pth" | "ckpt" | "sav" | "jl" => PICKLE_LIKE,
+        "zip" | "keras" => &[Zip],
+        "tar" => &[Tar],
+        "gz" | "tgz" => &[Gzip],
+        "bz2" => &[Bzip2],
+        "xz" => &[Xz],
+        "lzma" => &[Lzma, Xz],
+        "zst" | "zstd" => &[Zstd],
+        "lz4" => &[Lz4],
+        "h5" | "hdf5" => &[Hdf5],
+        "gguf" => &[Gguf],
+        "json" | "txt" | "md" | "yaml" | "yml" | "csv" | "tsv" | "jsonl" | "py" | "cfg"
+        | "toml" | "model" | "spm" | "vocab" | "png" | "jpg" | "jpeg" => {
+            &[Unknown, Empty, LfsPointer]
+        }
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifies_magics() {
+        assert_eq!(identify(b"\x80\x04\x95", None), Format::Pickle);
+        assert_eq!(identify(b"\x80\x06", None), Format::Unknown);
+        assert_eq!(identify(TORCH_LEGACY_MAGIC, None), Format::TorchLegacy);
+        assert_eq!(identify(b"PK\x03\x04rest", None), Format::Zip);
+        assert_eq!(identify(b"\x1f\x8b\x08", None), Format::Gzip);
+        assert_eq!(identify(b"BZh91AY", None), Format::Bzip2);
+        assert_eq!(identify(b"\xfd7zXZ\x00\x00", None), Format::Xz);
+        assert_eq!(identify(b"\x28\xb5\x2f\xfd", None), Format::Zstd);
+        assert_eq!(identify(b"\x78\x9c\x01", None), Format::Zlib);
+        assert_eq!(identify(b"\x5d\x00\x00\x80\x00\xff", None), Format::Lzma);
+        assert_eq!(identify(b"\x93NUMPY\x01\x00", None), Format::Npy);
+        assert_eq!(
+            identify(b"\x02\x00\x00\x00\x00\x00\x00\x00{}", Some(10)),
+            Format::Safetensors
+        );
+        assert_eq!(
+            identify(b"version https://git-lfs.github.com/spec/v1\noid", None),
+            Format::LfsPointer
+        );
+        assert_eq!(identify(b"", None), Format::Empty);
+        assert_eq!(identify(b"cos\nsystem\n", None), Format::Unknown);
+    }
+
+    #[test]
+    fn octal_fields() {
+        assert_eq!(parse_octal(b"0000644\0"), Some(0o644));
+        assert_eq!(parse_octal(b"   12 \0"), Some(0o12));
+        assert_eq!(parse_octal(b"\0\0"), None);
+        assert_eq!(parse_octal(b"89"), None);
+    }
+
+    #[test]
+    fn extension_expectations() {
+        assert_eq!(
+            expected_formats("a.SafeTensors"),
+            Some(&[Format::Safetensors][..])
+        );
+        assert!(expected_formats("noext").is_none());
+        assert!(expected_formats("x.bin").is_none());
+    }
+}

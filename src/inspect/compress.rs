@@ -1,0 +1,86 @@
+//! Compressed streams (gzip, bz2, xz, lzma, zstd, zlib, lz4, joblib's old ZF): decompressed
+//! as a stream within the file's decompression budget, and the content inspected.
+
+use super::{inspect as inspect_inner, Cx, Identified};
+use crate::ev;
+use crate::finding::Code;
+use crate::identify::Format;
+use crate::input::{Input, Limited};
+use std::io::{self, Read};
+
+/// Memory the xz/lzma decoders may use for their dictionary (KiB).
+const LZMA_MEM_KB: u32 = 256 * 1024;
+
+fn decoder<'r>(format: Format, raw: Box<dyn Read + 'r>) -> io::Result<Box<dyn Read + 'r>> {
+    Ok(match format {
+        Format::Gzip => Box::new(flate2::read::MultiGzDecoder::new(raw)),
+        Format::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(raw)),
+        Format::Xz => Box::new(lzma_rust2::XzReader::new_mem_limit(raw, true, LZMA_MEM_KB)),
+        Format::Lzma => Box::new(lzma_rust2::LzmaReader::new_mem_limit(
+            raw,
+            LZMA_MEM_KB,
+            None,
+        )?),
+        Format::Zstd => Box::new(
+            ruzstd::decoding::StreamingDecoder::new(raw)
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?,
+        ),
+        Format::Zlib => Box::new(flate2::read::ZlibDecoder::new(raw)),
+        Format::Lz4 => Box::new(lz4_flex::frame::FrameDecoder::new(raw)),
+        Format::JoblibZfile => {
+            let mut raw = raw;
+            io::copy(&mut (&mut raw).take(21), &mut io::sink())?;
+            Box::new(flate2::read::ZlibDecoder::new(raw))
+        }
+        _ => return Err(io::Error::other("not a compression format")),
+    })
+}
+
+pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>, format: Format) -> Identified {
+    let budget = cx.decompress_budget();
+    let raw = match input.reader() {
+        Ok(r) => r,
+        Err(e) => {
+            cx.io_error(Code::ReadError, "reading compressed stream", &e);
+            return format.into();
+        }
+    };
+    let dec = match decoder(format, raw) {
+        Ok(d) => d,
+        Err(e) => {
+            cx.report(
+                Code::CompressionError,
+                Some(0),
+                format!("{} stream cannot be opened: {e}", format.label()),
+                ev! {"format" => format.label()},
+            );
+            return format.into();
+        }
+    };
+    let mut lim = Limited::new(dec, budget);
+    let inner = cx.nest(format!("<{}>", format.label()), |cx| {
+        match Input::stream(&mut lim) {
+            Ok(mut inp) => Some(inspect_inner(&mut inp, cx, None)),
+            Err(e) => {
+                cx.io_error(
+                    Code::CompressionError,
+                    &format!("decompressing {}", format.label()),
+                    &e,
+                );
+                None
+            }
+        }
+    });
+    cx.decompressed = cx.decompressed.saturating_add(lim.produced);
+    match inner.flatten() {
+        Some(i) if i.label == "joblib" => Identified {
+            format,
+            label: "joblib-compressed",
+        },
+        Some(i) if i.format == Format::Pickle => Identified {
+            format,
+            label: "pickle-compressed",
+        },
+        _ => format.into(),
+    }
+}

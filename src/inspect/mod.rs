@@ -1,0 +1,265 @@
+//! Inspectors: one per format, dispatched by an exhaustive match over [`Format`].
+//!
+//! An inspector reads an [`Input`], pushes findings into the [`Cx`] as it goes (so partial
+//! results survive a later parse error), and may recurse into members through [`inspect`].
+
+pub mod compress;
+pub mod numpy;
+pub mod pickle;
+pub mod safetensors;
+pub mod tar;
+pub mod zip;
+
+use crate::finding::{Code, Finding};
+use crate::identify::{expected_formats, identify, Format};
+use crate::input::Input;
+use std::collections::BTreeMap;
+
+pub use pickle::PickleLimits;
+
+pub type Evidence = BTreeMap<String, serde_json::Value>;
+
+/// Build an [`Evidence`] map: `ev!{"module" => m, "count" => 3}`.
+#[macro_export]
+macro_rules! ev {
+    ($($k:expr => $v:expr),* $(,)?) => {{
+        #[allow(unused_mut)]
+        let mut m = $crate::inspect::Evidence::new();
+        $( m.insert($k.to_string(), serde_json::json!($v)); )*
+        m
+    }};
+}
+
+/// Safety limits for one top-level file.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Archive / compression / nested-pickle nesting.
+    pub max_depth: u32,
+    /// Archive members, summed over all archives in one file.
+    pub max_entries: u64,
+    /// Bytes produced by decompression, summed over one file.
+    pub max_decompressed: u64,
+    /// Largest stream read into memory for random access (a zip inside a compressed stream).
+    pub max_materialize: u64,
+    /// Zip members up to this size are read whole (CRC checked); larger ones are sniffed.
+    pub small_member: u64,
+    pub max_safetensors_header: u64,
+    pub pickle: PickleLimits,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_depth: 16,
+            max_entries: 200_000,
+            max_decompressed: 16 << 30,
+            max_materialize: 256 << 20,
+            small_member: 1 << 20,
+            max_safetensors_header: 100 << 20,
+            pickle: PickleLimits::default(),
+        }
+    }
+}
+
+/// The context of one top-level file's inspection.
+pub struct Cx<'a> {
+    pub limits: &'a Limits,
+    pub path: String,
+    pub member: Vec<String>,
+    pub depth: u32,
+    pub findings: Vec<Finding>,
+    pub entries: u64,
+    pub decompressed: u64,
+    /// Inside a TorchScript archive (its `__torch__` globals are TorchScript classes).
+    pub torchscript: bool,
+}
+
+impl<'a> Cx<'a> {
+    pub fn new(limits: &'a Limits, path: String) -> Self {
+        Cx {
+            limits,
+            path,
+            member: Vec::new(),
+            depth: 0,
+            findings: Vec::new(),
+            entries: 0,
+            decompressed: 0,
+            torchscript: false,
+        }
+    }
+
+    pub fn report(
+        &mut self,
+        code: Code,
+        offset: Option<u64>,
+        message: impl Into<String>,
+        evidence: Evidence,
+    ) {
+        self.findings.push(Finding {
+            code,
+            severity: code.default_severity(),
+            path: self.path.clone(),
+            member: self.member.clone(),
+            offset,
+            message: message.into(),
+            evidence,
+        });
+    }
+
+    /// Run `f` inside member `name`, one level deeper. `None` (and a finding) past the depth limit.
+    pub fn nest<T>(
+        &mut self,
+        name: impl Into<String>,
+        f: impl FnOnce(&mut Cx<'a>) -> T,
+    ) -> Option<T> {
+        let name = name.into();
+        if self.depth >= self.limits.max_depth {
+            self.report(
+                Code::LimitExceeded,
+                None,
+                format!(
+                    "'{name}' is nested deeper than {} levels; not inspected",
+                    self.limits.max_depth
+                ),
+                ev! {"limit" => "max_depth", "value" => self.limits.max_depth},
+            );
+            return None;
+        }
+        self.member.push(name);
+        self.depth += 1;
+        let r = f(self);
+        self.depth -= 1;
+        self.member.pop();
+        Some(r)
+    }
+
+    /// Count one archive member; false (and a finding, once) past the limit.
+    pub fn count_entry(&mut self) -> bool {
+        self.entries += 1;
+        if self.entries == self.limits.max_entries + 1 {
+            self.report(
+                Code::LimitExceeded,
+                None,
+                format!(
+                    "more than {} archive members; the rest were not inspected",
+                    self.limits.max_entries
+                ),
+                ev! {"limit" => "max_entries", "value" => self.limits.max_entries},
+            );
+        }
+        self.entries <= self.limits.max_entries
+    }
+
+    /// Decompressed bytes still allowed in this file.
+    pub fn decompress_budget(&self) -> u64 {
+        self.limits
+            .max_decompressed
+            .saturating_sub(self.decompressed)
+    }
+
+    pub fn io_error(&mut self, code: Code, what: &str, e: &std::io::Error) {
+        if crate::input::is_limit_error(e) {
+            self.report(
+                Code::LimitExceeded,
+                None,
+                format!("{what}: {e}"),
+                ev! {"limit" => "max_decompressed", "value" => self.limits.max_decompressed},
+            );
+        } else {
+            self.report(code, None, format!("{what}: {e}"), ev! {});
+        }
+    }
+}
+
+/// What an inspection found the content to be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Identified {
+    pub format: Format,
+    /// A finer label for reports (`torch-zip`, `torchscript`, `npz`, `joblib`, ...).
+    pub label: &'static str,
+}
+
+impl From<Format> for Identified {
+    fn from(format: Format) -> Self {
+        Identified {
+            format,
+            label: format.label(),
+        }
+    }
+}
+
+/// Identify `input` by content and run its inspector. `name` (the file or member name) is only
+/// compared with the content, never used to decide.
+pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>, name: Option<&str>) -> Identified {
+    let format = identify(&input.head, input.len);
+    let found: Identified = match format {
+        Format::Pickle => pickle::inspect(input, cx, pickle::Kind::Plain),
+        Format::TorchLegacy => pickle::inspect(input, cx, pickle::Kind::TorchLegacy),
+        Format::Unknown => pickle::inspect(input, cx, pickle::Kind::Sniff),
+        Format::Zip => zip::inspect(input, cx),
+        Format::Tar => tar::inspect(input, cx),
+        Format::Gzip
+        | Format::Bzip2
+        | Format::Xz
+        | Format::Lzma
+        | Format::Zstd
+        | Format::Zlib
+        | Format::Lz4
+        | Format::JoblibZfile => compress::inspect(input, cx, format),
+        Format::Npy => numpy::inspect(input, cx),
+        Format::Safetensors => safetensors::inspect(input, cx),
+        Format::LfsPointer => {
+            let text = String::from_utf8_lossy(&input.head);
+            let oid = text
+                .lines()
+                .find_map(|l| l.strip_prefix("oid "))
+                .unwrap_or("")
+                .to_string();
+            let size = text
+                .lines()
+                .find_map(|l| l.strip_prefix("size "))
+                .unwrap_or("")
+                .to_string();
+            cx.report(
+                Code::LfsPointer,
+                None,
+                "Git LFS pointer: the real file was never fetched, so it was not scanned",
+                ev! {"oid" => oid, "size" => size},
+            );
+            format.into()
+        }
+        Format::Hdf5 | Format::Gguf => {
+            cx.report(
+                Code::NotInspected,
+                None,
+                format!(
+                    "{} file: identified, but its content is not inspected yet",
+                    format.label()
+                ),
+                ev! {"format" => format.label()},
+            );
+            format.into()
+        }
+        Format::Empty => format.into(),
+    };
+    // A zip can be found from the end of any file: a polyglot.
+    if format != Format::Zip {
+        zip::inspect_trailing_zip(input, cx);
+    }
+    if let Some(name) = name {
+        if let Some(expected) = expected_formats(name) {
+            if !expected.contains(&found.format) {
+                cx.report(
+                    Code::FormatMismatch,
+                    None,
+                    format!(
+                        "content is {}, but the name '{name}' says otherwise",
+                        found.label
+                    ),
+                    ev! {"content" => found.label, "name" => name},
+                );
+            }
+        }
+    }
+    found
+}

@@ -1,0 +1,231 @@
+//! Pickle inspector: runs the symbolic machine over every pickle in a stream and turns what it
+//! saw into findings.
+
+pub mod globals;
+pub mod machine;
+
+use super::{Cx, Identified};
+use crate::ev;
+use crate::finding::Code;
+use crate::identify::Format;
+use crate::input::Input;
+use globals::{classify, Verdict};
+pub use machine::PickleLimits;
+use machine::{End, Events, Src};
+use std::io::Read;
+
+/// How the stream is loaded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Starts with PROTO: pickle.load / joblib.load / torch.load.
+    Plain,
+    /// Legacy torch.load: exactly five stacked pickles, then raw storage bytes.
+    TorchLegacy,
+    /// No magic: report only if it behaves like a pickle (imports, or a clean STOP).
+    Sniff,
+    /// The pickle after an object-dtype .npy header.
+    NpyObject,
+}
+
+/// What a whole stream turned out to be.
+#[derive(Debug, Default)]
+pub struct StreamSummary {
+    pub is_pickle: bool,
+    pub pickles: u32,
+    pub joblib: bool,
+}
+
+pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>, kind: Kind) -> Identified {
+    let len = input.len;
+    let s = match input.reader() {
+        Ok(mut r) => analyse(&mut r, len, cx, kind),
+        Err(e) => {
+            cx.io_error(Code::ReadError, "reading pickle", &e);
+            return Format::Pickle.into();
+        }
+    };
+    if kind == Kind::TorchLegacy {
+        cx.report(
+            Code::TorchLegacyFormat,
+            None,
+            format!(
+                "legacy PyTorch checkpoint; {} stacked pickles analysed",
+                s.pickles
+            ),
+            ev! {"pickles" => s.pickles},
+        );
+        return Format::TorchLegacy.into();
+    }
+    match (s.is_pickle, s.joblib) {
+        (true, true) => Identified {
+            format: Format::Pickle,
+            label: "joblib",
+        },
+        (true, false) => Format::Pickle.into(),
+        (false, _) => Format::Unknown.into(),
+    }
+}
+
+/// Analyse every pickle in `r` (from its first byte) and report findings.
+pub fn analyse(r: &mut dyn Read, len: Option<u64>, cx: &mut Cx<'_>, kind: Kind) -> StreamSummary {
+    let lim = cx.limits.pickle.clone();
+    let mut src = Src::new(r, len);
+    let mut summary = StreamSummary::default();
+    loop {
+        let start = src.offset();
+        let mut ev = Events::default();
+        let end = machine::run(&mut src, &lim, &mut ev);
+        let first = summary.pickles == 0;
+        let suspicious = !ev.imports.is_empty() || !ev.ext_codes.is_empty();
+        let stopped = end == End::Stop;
+        if end == End::Empty {
+            if first && kind != Kind::Sniff {
+                cx.report(
+                    Code::PickleParseError,
+                    Some(start),
+                    "empty pickle stream",
+                    ev! {},
+                );
+            }
+            break;
+        }
+        if !stopped && !suspicious && (kind == Kind::Sniff && first || !first) {
+            // Not a pickle after all (sniffed data), or data after the last pickle.
+            if !first {
+                trailing(cx, start);
+            }
+            break;
+        }
+        summary.is_pickle = true;
+        summary.pickles += 1;
+        summary.joblib |=
+            ev.joblib_arrays > 0 || ev.imports.iter().any(|i| i.module.starts_with("joblib."));
+        report_events(cx, &ev, &end, summary.pickles);
+        if !stopped {
+            break;
+        }
+        if kind == Kind::TorchLegacy && summary.pickles == 5 {
+            break;
+        }
+        match src.peek() {
+            Ok(None) => break,
+            Ok(Some(b)) if machine::starts_pickle(b) => continue,
+            Ok(Some(_)) => {
+                if kind != Kind::TorchLegacy {
+                    trailing(cx, src.offset());
+                }
+                break;
+            }
+            Err(e) => {
+                cx.io_error(Code::ReadError, "reading after pickle", &e);
+                break;
+            }
+        }
+    }
+    summary
+}
+
+fn trailing(cx: &mut Cx<'_>, offset: u64) {
+    cx.report(
+        Code::PickleTrailingData,
+        Some(offset),
+        "data follows the last complete pickle",
+        ev! {},
+    );
+}
+
+fn report_events(cx: &mut Cx<'_>, ev: &Events, end: &End, index: u32) {
+    let mut dangerous_before_break = false;
+    for imp in &ev.imports {
+        let verdict = classify(&imp.module, &imp.name, cx.torchscript);
+        let (code, why) = match verdict {
+            Verdict::Allowed => continue,
+            Verdict::Dangerous(why) => {
+                dangerous_before_break = true;
+                (Code::PickleDangerousImport, why)
+            }
+            Verdict::Unknown => (Code::PickleUnknownImport, "not on the allowlist"),
+        };
+        let called = if imp.invoked { " and calls it" } else { "" };
+        let mut e = ev! {
+            "module" => imp.module,
+            "name" => imp.name,
+            "opcode" => imp.opcode,
+            "invoked" => imp.invoked,
+            "count" => imp.count,
+            "reason" => why,
+        };
+        if index > 1 {
+            e.insert("pickle".into(), serde_json::json!(index));
+        }
+        cx.report(
+            code,
+            Some(imp.offset),
+            format!("imports {}.{}{called} ({why})", imp.module, imp.name),
+            e,
+        );
+    }
+    for (off, code) in &ev.ext_codes {
+        cx.report(
+            Code::PickleExtensionCode,
+            Some(*off),
+            format!("imports an object through copyreg extension code {code}"),
+            ev! {"extension_code" => code},
+        );
+    }
+    for (off, i) in &ev.build_on_global {
+        let (m, n) = ev
+            .imports
+            .get(*i)
+            .map(|imp| (imp.module.as_str(), imp.name.as_str()))
+            .unwrap_or(("?", "?"));
+        cx.report(
+            Code::PickleBuildOnGlobal,
+            Some(*off),
+            format!("BUILD sets attributes on the imported object {m}.{n}"),
+            ev! {"module" => m, "name" => n},
+        );
+    }
+    match end {
+        End::Error { offset, message } => {
+            let tail = if dangerous_before_break {
+                "; a dangerous import ran before the break, so treat the file as malicious"
+            } else {
+                ""
+            };
+            cx.report(
+                Code::PickleParseError,
+                Some(*offset),
+                format!("pickle cannot be parsed to its end: {message}{tail}"),
+                ev! {"error" => message, "after_dangerous_import" => dangerous_before_break},
+            );
+        }
+        End::Limit { offset, message } => {
+            cx.report(
+                Code::LimitExceeded,
+                Some(*offset),
+                format!("pickle analysis stopped: {message}"),
+                ev! {"limit" => "pickle", "error" => message},
+            );
+        }
+        End::Stop | End::Empty => {}
+    }
+    for (off, bytes) in &ev.nested {
+        let mut r: &[u8] = bytes;
+        let len = Some(bytes.len() as u64);
+        let found = cx.nest("<nested pickle>", |cx| {
+            analyse(&mut r, len, cx, Kind::Sniff)
+        });
+        if found.is_some_and(|s| s.is_pickle) {
+            cx.report(
+                Code::PickleNested,
+                Some(*off),
+                format!(
+                    "a {}-byte bytes argument is itself a pickle; analysed as '<nested pickle>'",
+                    bytes.len()
+                ),
+                ev! {"bytes" => bytes.len()},
+            );
+        }
+    }
+}

@@ -1,0 +1,623 @@
+//! Zip archives (PyTorch checkpoints, TorchScript, .npz), read from raw headers.
+//!
+//! Read as leniently as PyTorch's reader (CRC mismatches, flag bits and local/central name
+//! disagreement are ignored for reading) and every such inconsistency is reported.
+
+use super::{inspect as inspect_member, Cx, Identified};
+use crate::ev;
+use crate::finding::Code;
+use crate::identify::Format;
+use crate::input::{read_at, Input, Limited, ReadSeek, Window};
+use std::collections::HashMap;
+use std::io::{self, Cursor, Read};
+
+const EOCD_SIG: &[u8; 4] = b"PK\x05\x06";
+const EOCD64_LOC_SIG: &[u8; 4] = b"PK\x06\x07";
+const EOCD64_SIG: &[u8; 4] = b"PK\x06\x06";
+const CEN_SIG: &[u8; 4] = b"PK\x01\x02";
+const LOC_SIG: &[u8; 4] = b"PK\x03\x04";
+
+#[derive(Debug)]
+struct Eocd {
+    /// Where the end records start (the zip64 record if present, else the classic one).
+    records_start: u64,
+    pos: u64,
+    entries: u64,
+    cd_size: u64,
+    cd_offset: u64,
+    comment_len: u64,
+}
+
+fn le16(b: &[u8], at: usize) -> u64 {
+    b.get(at..at + 2)
+        .map(|s| u64::from(u16::from_le_bytes([s[0], s[1]])))
+        .unwrap_or(0)
+}
+fn le32(b: &[u8], at: usize) -> u64 {
+    b.get(at..at + 4)
+        .map(|s| u64::from(u32::from_le_bytes([s[0], s[1], s[2], s[3]])))
+        .unwrap_or(0)
+}
+fn le64(b: &[u8], at: usize) -> u64 {
+    b.get(at..at + 8)
+        .map(|s| {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(s);
+            u64::from_le_bytes(a)
+        })
+        .unwrap_or(0)
+}
+
+fn find_eocd(src: &mut dyn ReadSeek, len: u64) -> io::Result<Option<Eocd>> {
+    if len < 22 {
+        return Ok(None);
+    }
+    let tail_len = len.min(22 + 65535);
+    let mut tail = vec![0u8; tail_len as usize];
+    read_at(src, len - tail_len, &mut tail)?;
+    // The last signature wins, as in Python's zipfile.
+    let Some(i) = (0..=tail.len() - 22)
+        .rev()
+        .find(|&i| tail.get(i..i + 4) == Some(EOCD_SIG))
+    else {
+        return Ok(None);
+    };
+    let rec = tail.get(i..).unwrap_or_default();
+    let pos = len - tail_len + i as u64;
+    let mut e = Eocd {
+        records_start: pos,
+        pos,
+        entries: le16(rec, 10),
+        cd_size: le32(rec, 12),
+        cd_offset: le32(rec, 16),
+        comment_len: le16(rec, 20),
+    };
+    if pos >= 20 {
+        let mut loc = [0u8; 20];
+        read_at(src, pos - 20, &mut loc)?;
+        if &loc[..4] == EOCD64_LOC_SIG {
+            let off64 = le64(&loc, 8);
+            let mut r = [0u8; 56];
+            if off64.checked_add(56).is_some_and(|end| end <= pos)
+                && read_at(src, off64, &mut r).is_ok()
+                && &r[..4] == EOCD64_SIG
+            {
+                e.entries = le64(&r, 32);
+                e.cd_size = le64(&r, 40);
+                e.cd_offset = le64(&r, 48);
+                // Python measures the prepended-data shift from the zip64 record.
+                e.records_start = pos - 20 - 56;
+            }
+        }
+    }
+    Ok(Some(e))
+}
+
+struct Entry {
+    name: String,
+    flags: u64,
+    method: u64,
+    crc: u32,
+    csize: u64,
+    usize: u64,
+    offset: u64,
+}
+
+fn parse_cd(cd: &[u8], limit: u64) -> Result<(Vec<Entry>, Option<String>), String> {
+    let mut entries = Vec::new();
+    let mut p = 0usize;
+    while p < cd.len() {
+        if entries.len() as u64 >= limit {
+            break;
+        }
+        let h = cd
+            .get(p..p + 46)
+            .ok_or("central directory entry truncated")?;
+        if h.get(..4) != Some(CEN_SIG) {
+            return Ok((
+                entries,
+                Some(format!("bad central directory signature at +{p}")),
+            ));
+        }
+        let name_len = le16(h, 28) as usize;
+        let extra_len = le16(h, 30) as usize;
+        let comment_len = le16(h, 32) as usize;
+        let name_start = p + 46;
+        let name_b = cd
+            .get(name_start..name_start + name_len)
+            .ok_or("entry name truncated")?;
+        let extra = cd
+            .get(name_start + name_len..name_start + name_len + extra_len)
+            .ok_or("entry extra field truncated")?;
+        let flags = le16(h, 8);
+        let name = if flags & 0x800 != 0 {
+            String::from_utf8_lossy(name_b).into_owned()
+        } else {
+            name_b.iter().map(|&b| cp437(b)).collect()
+        };
+        let mut e = Entry {
+            name,
+            flags,
+            method: le16(h, 10),
+            crc: le32(h, 16) as u32,
+            csize: le32(h, 20),
+            usize: le32(h, 24),
+            offset: le32(h, 42),
+        };
+        // zip64 extended information: only the fields that are saturated are present, in order.
+        let mut x = 0usize;
+        while x + 4 <= extra.len() {
+            let id = le16(extra, x);
+            let sz = le16(extra, x + 2) as usize;
+            let body = extra.get(x + 4..x + 4 + sz).unwrap_or_default();
+            if id == 1 {
+                let mut q = 0;
+                if e.usize == 0xffff_ffff {
+                    e.usize = le64(body, q);
+                    q += 8;
+                }
+                if e.csize == 0xffff_ffff {
+                    e.csize = le64(body, q);
+                    q += 8;
+                }
+                if e.offset == 0xffff_ffff {
+                    e.offset = le64(body, q);
+                }
+            }
+            x += 4 + sz;
+        }
+        entries.push(e);
+        p = name_start + name_len + extra_len + comment_len;
+    }
+    Ok((entries, None))
+}
+
+fn cp437(b: u8) -> char {
+    if b < 0x80 {
+        char::from(b)
+    } else {
+        // Outside ASCII the exact cp437 glyph does not matter for matching; keep it visible.
+        char::from_u32(0x2500 + u32::from(b)).unwrap_or('?')
+    }
+}
+
+/// Inspect an input identified as a zip (starts with a zip signature).
+pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>) -> Identified {
+    if let (Some(len), Some(src)) = (input.len, input.source()) {
+        return inspect_archive(src, len, cx, false).unwrap_or_else(|| Format::Zip.into());
+    }
+    match input.materialize(cx.limits.max_materialize) {
+        Ok(Some(buf)) => {
+            let len = buf.len() as u64;
+            let mut c = Cursor::new(buf);
+            inspect_archive(&mut c, len, cx, false).unwrap_or_else(|| Format::Zip.into())
+        }
+        Ok(None) => {
+            cx.report(
+                Code::LimitExceeded,
+                None,
+                format!(
+                    "a zip inside a compressed stream is larger than {} bytes; not inspected",
+                    cx.limits.max_materialize
+                ),
+                ev! {"limit" => "max_materialize", "value" => cx.limits.max_materialize},
+            );
+            Format::Zip.into()
+        }
+        Err(e) => {
+            cx.io_error(Code::ZipMalformed, "reading zip", &e);
+            Format::Zip.into()
+        }
+    }
+}
+
+/// Any seekable input may also be a zip read from its end (a polyglot). Inspect that zip too.
+pub fn inspect_trailing_zip(input: &mut Input<'_>, cx: &mut Cx<'_>) {
+    if let (Some(len), Some(src)) = (input.len, input.source()) {
+        inspect_archive(src, len, cx, true);
+    }
+}
+
+fn inspect_archive(
+    src: &mut dyn ReadSeek,
+    len: u64,
+    cx: &mut Cx<'_>,
+    polyglot_probe: bool,
+) -> Option<Identified> {
+    let eocd = match find_eocd(src, len) {
+        Ok(Some(e)) => e,
+        Ok(None) => {
+            if !polyglot_probe {
+                cx.report(
+                    Code::ZipMalformed,
+                    None,
+                    "no end-of-central-directory record",
+                    ev! {},
+                );
+            }
+            return None;
+        }
+        Err(e) => {
+            if !polyglot_probe {
+                cx.io_error(Code::ZipMalformed, "reading zip end record", &e);
+            }
+            return None;
+        }
+    };
+    // Python's zipfile tolerates data prepended to the archive and shifts offsets by it.
+    let concat = eocd
+        .records_start
+        .checked_sub(eocd.cd_size)
+        .and_then(|v| v.checked_sub(eocd.cd_offset));
+    let Some(concat) = concat else {
+        if !polyglot_probe {
+            cx.report(
+                Code::ZipMalformed,
+                Some(eocd.pos),
+                "central directory lies outside the file",
+                ev! {"cd_offset" => eocd.cd_offset, "cd_size" => eocd.cd_size},
+            );
+        }
+        return None;
+    };
+    let cd_start = eocd.cd_offset + concat;
+    if polyglot_probe {
+        // Only a structurally sound archive counts as a polyglot: random bytes can hold "PK\5\6".
+        let mut sig = [0u8; 4];
+        if eocd.entries == 0
+            || eocd.cd_size < 46
+            || read_at(src, cd_start, &mut sig).is_err()
+            || &sig != CEN_SIG
+        {
+            return None;
+        }
+    }
+    if eocd.cd_size > len || eocd.cd_size > 64 * cx.limits.max_entries.max(1) * 1024 {
+        cx.report(
+            Code::ZipMalformed,
+            Some(eocd.pos),
+            "central directory size is implausible",
+            ev! {"cd_size" => eocd.cd_size},
+        );
+        return None;
+    }
+    let mut cd = vec![0u8; eocd.cd_size as usize];
+    if let Err(e) = read_at(src, cd_start, &mut cd) {
+        cx.io_error(Code::ZipMalformed, "reading central directory", &e);
+        return None;
+    }
+    let (entries, cd_error) = match parse_cd(&cd, cx.limits.max_entries.saturating_add(1)) {
+        Ok(x) => x,
+        Err(m) => {
+            cx.report(Code::ZipMalformed, Some(cd_start), m, ev! {});
+            return None;
+        }
+    };
+    drop(cd);
+    if let Some(m) = cd_error {
+        cx.report(Code::ZipMalformed, Some(cd_start), m, ev! {});
+    }
+    if entries.len() as u64 != eocd.entries && (entries.len() as u64) <= cx.limits.max_entries {
+        cx.report(
+            Code::ZipMalformed,
+            Some(eocd.pos),
+            format!(
+                "end record counts {} entries, the central directory holds {}",
+                eocd.entries,
+                entries.len()
+            ),
+            ev! {"declared" => eocd.entries, "found" => entries.len()},
+        );
+    }
+    if polyglot_probe {
+        cx.report(
+            Code::ZipPrefixData,
+            Some(0),
+            format!("a zip archive is appended after {concat} bytes of other data (polyglot); both were analysed"),
+            ev! {"prefix_bytes" => concat},
+        );
+    } else if concat > 0 {
+        cx.report(
+            Code::ZipTrailingData,
+            Some(eocd.records_start.saturating_sub(concat)),
+            format!("{concat} bytes between the central directory and the end record shift every offset"),
+            ev! {"bytes" => concat},
+        );
+    }
+    let end_of_records = eocd.pos + 22 + eocd.comment_len;
+    if end_of_records != len {
+        cx.report(
+            Code::ZipTrailingData,
+            Some(end_of_records.min(len)),
+            format!(
+                "{} bytes after the end record (comment length says {})",
+                len as i128 - (eocd.pos + 22) as i128,
+                eocd.comment_len
+            ),
+            ev! {"comment_length" => eocd.comment_len, "actual" => len.saturating_sub(eocd.pos + 22)},
+        );
+    }
+
+    let names: Vec<&str> = entries.iter().map(|e| e.name.as_str()).collect();
+    let torchscript = names.iter().any(|n| n.ends_with("constants.pkl"))
+        || names
+            .iter()
+            .any(|n| n.starts_with("code/") || n.contains("/code/"));
+    let label = if torchscript {
+        "torchscript"
+    } else if names
+        .iter()
+        .any(|n| *n == "data.pkl" || n.ends_with("/data.pkl"))
+    {
+        "torch-zip"
+    } else if !names.is_empty()
+        && names
+            .iter()
+            .all(|n| n.ends_with(".npy") || n.ends_with('/'))
+    {
+        "npz"
+    } else {
+        "zip"
+    };
+    let code_files: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|n| (n.starts_with("code/") || n.contains("/code/")) && !n.ends_with('/'))
+        .collect();
+    if !code_files.is_empty() {
+        cx.report(
+            Code::TorchScriptCode,
+            None,
+            format!("TorchScript archive with {} code files (e.g. {})", code_files.len(), code_files[0]),
+            ev! {"code_files" => code_files.len(), "first" => code_files.iter().take(5).collect::<Vec<_>>()},
+        );
+    }
+
+    let mut seen: HashMap<&str, u32> = HashMap::new();
+    let mut spans: Vec<(u64, u64, usize)> = Vec::new();
+    let mut first_local = u64::MAX;
+    let was_ts = cx.torchscript;
+    cx.torchscript = was_ts || torchscript;
+    for (idx, e) in entries.iter().enumerate() {
+        if !cx.count_entry() {
+            break;
+        }
+        let n = seen.entry(e.name.as_str()).or_insert(0);
+        *n += 1;
+        if *n == 2 {
+            cx.report(
+                Code::ZipDuplicateMember,
+                None,
+                format!(
+                    "member name '{}' appears more than once; every copy was analysed",
+                    e.name
+                ),
+                ev! {"name" => e.name},
+            );
+        }
+        let local = e.offset.saturating_add(concat);
+        first_local = first_local.min(local);
+        if let Some(span) = member(src, len, cx, e, local) {
+            spans.push((span.0, span.1, idx));
+        }
+    }
+    cx.torchscript = was_ts;
+    if !polyglot_probe && first_local != u64::MAX && first_local > concat {
+        cx.report(
+            Code::ZipPrefixData,
+            Some(0),
+            format!("{} bytes precede the first zip entry", first_local - concat),
+            ev! {"bytes" => first_local - concat},
+        );
+    }
+    spans.sort_unstable();
+    if let Some(w) = spans.windows(2).find(|w| w[1].0 < w[0].1) {
+        let a = entries.get(w[0].2).map(|e| e.name.as_str()).unwrap_or("?");
+        let b = entries.get(w[1].2).map(|e| e.name.as_str()).unwrap_or("?");
+        cx.report(
+            Code::ZipOverlap,
+            Some(w[1].0),
+            format!("members '{a}' and '{b}' overlap"),
+            ev! {"first" => a, "second" => b},
+        );
+    }
+    Some(Identified {
+        format: Format::Zip,
+        label,
+    })
+}
+
+/// Inspect one member. Returns its byte span in the archive.
+fn member(
+    src: &mut dyn ReadSeek,
+    len: u64,
+    cx: &mut Cx<'_>,
+    e: &Entry,
+    local: u64,
+) -> Option<(u64, u64)> {
+    let mut lh = [0u8; 30];
+    if read_at(src, local, &mut lh).is_err() || &lh[..4] != LOC_SIG {
+        cx.report(
+            Code::ZipMalformed,
+            Some(local),
+            format!("member '{}': no local header at offset {local}", e.name),
+            ev! {"name" => e.name, "offset" => local},
+        );
+        return None;
+    }
+    let lname_len = le16(&lh, 26);
+    let lextra_len = le16(&lh, 28);
+    let mut lname = vec![0u8; lname_len as usize];
+    if read_at(src, local + 30, &mut lname).is_err() {
+        cx.report(
+            Code::ZipMalformed,
+            Some(local),
+            format!("member '{}': local name truncated", e.name),
+            ev! {"name" => e.name},
+        );
+        return None;
+    }
+    let lname_s = if e.flags & 0x800 != 0 || le16(&lh, 6) & 0x800 != 0 {
+        String::from_utf8_lossy(&lname).into_owned()
+    } else {
+        lname.iter().map(|&b| cp437(b)).collect()
+    };
+    if lname_s != e.name {
+        cx.report(
+            Code::ZipNameMismatch,
+            Some(local),
+            format!(
+                "member '{}' is named '{}' in its local header",
+                e.name, lname_s
+            ),
+            ev! {"central" => e.name, "local" => lname_s},
+        );
+    }
+    let odd_flags = e.flags & !(0x0002 | 0x0004 | 0x0008 | 0x0800);
+    if odd_flags != 0 {
+        cx.report(
+            Code::ZipFlagAnomaly,
+            Some(local),
+            format!(
+                "member '{}' has general-purpose flags {:#06x}{}",
+                e.name,
+                e.flags,
+                if e.flags & 1 != 0 {
+                    " (encrypted bit)"
+                } else {
+                    ""
+                }
+            ),
+            ev! {"name" => e.name, "flags" => e.flags},
+        );
+    }
+    let data = local + 30 + lname_len + lextra_len;
+    let end = data.saturating_add(e.csize);
+    if end > len {
+        cx.report(
+            Code::ZipMalformed,
+            Some(local),
+            format!("member '{}' extends past the end of the file", e.name),
+            ev! {"name" => e.name, "compressed_size" => e.csize},
+        );
+        return None;
+    }
+    if e.name.ends_with('/') && e.usize == 0 {
+        return Some((local, end));
+    }
+    let name = e.name.clone();
+    cx.nest(name.clone(), |cx| {
+        let mut win = Window::new(src, data, e.csize);
+        let small = e.usize <= cx.limits.small_member && e.csize <= cx.limits.small_member;
+        let method = e.method;
+        let budget = if method == 0 {
+            u64::MAX
+        } else {
+            cx.decompress_budget()
+        };
+        let decoder: Box<dyn Read + '_> = match method {
+            0 => Box::new(&mut win),
+            8 => Box::new(flate2::read::DeflateDecoder::new(&mut win)),
+            12 => Box::new(bzip2::read::BzDecoder::new(&mut win)),
+            93 => match ruzstd::decoding::StreamingDecoder::new(&mut win) {
+                Ok(d) => Box::new(d),
+                Err(err) => {
+                    cx.report(
+                        Code::CompressionError,
+                        None,
+                        format!("zstd member: {err}"),
+                        ev! {},
+                    );
+                    return;
+                }
+            },
+            14 => {
+                let mut hdr = [0u8; 9];
+                if win.read_exact(&mut hdr).is_err() {
+                    cx.report(
+                        Code::CompressionError,
+                        None,
+                        "lzma member header truncated",
+                        ev! {},
+                    );
+                    return;
+                }
+                let dict = u32::from_le_bytes([hdr[5], hdr[6], hdr[7], hdr[8]]);
+                let size = if e.flags & 2 != 0 { u64::MAX } else { e.usize };
+                match lzma_rust2::LzmaReader::new_with_props(&mut win, size, hdr[4], dict, None) {
+                    Ok(d) => Box::new(d),
+                    Err(err) => {
+                        cx.report(
+                            Code::CompressionError,
+                            None,
+                            format!("lzma member: {err}"),
+                            ev! {},
+                        );
+                        return;
+                    }
+                }
+            }
+            m => {
+                cx.report(
+                    Code::ZipEncrypted,
+                    None,
+                    format!("compression method {m} is not supported; member not inspected"),
+                    ev! {"method" => m},
+                );
+                return;
+            }
+        };
+        let mut rd = Limited::new(decoder, budget);
+        if small {
+            // Read whole: check the CRC, then inspect from memory.
+            let mut buf = Vec::with_capacity(e.usize as usize);
+            let res = (&mut rd)
+                .take(cx.limits.small_member + 1)
+                .read_to_end(&mut buf);
+            cx.decompressed =
+                cx.decompressed
+                    .saturating_add(if method == 0 { 0 } else { rd.produced });
+            if let Err(err) = res {
+                cx.io_error(Code::CompressionError, "decompressing member", &err);
+            }
+            let crc = crc32fast::hash(&buf);
+            if crc != e.crc {
+                cx.report(
+                    Code::ZipCrcMismatch,
+                    None,
+                    format!("CRC-32 is {crc:08x}, the directory says {:08x}", e.crc),
+                    ev! {"expected" => format!("{:08x}", e.crc), "actual" => format!("{crc:08x}")},
+                );
+            }
+            let blen = buf.len() as u64;
+            let mut c = Cursor::new(buf);
+            match Input::seekable(&mut c, blen) {
+                Ok(mut inp) => {
+                    inspect_member(&mut inp, cx, Some(&name));
+                }
+                Err(err) => cx.io_error(Code::ReadError, "reading member", &err),
+            }
+        } else if method == 0 {
+            drop(rd);
+            match Input::seekable(&mut win, e.csize) {
+                Ok(mut inp) => {
+                    inspect_member(&mut inp, cx, Some(&name));
+                }
+                Err(err) => cx.io_error(Code::ReadError, "reading member", &err),
+            }
+        } else {
+            let produced = match Input::stream(&mut rd) {
+                Ok(mut inp) => {
+                    inspect_member(&mut inp, cx, Some(&name));
+                    0
+                }
+                Err(err) => {
+                    cx.io_error(Code::CompressionError, "decompressing member", &err);
+                    0
+                }
+            };
+            cx.decompressed = cx.decompressed.saturating_add(produced.max(rd.produced));
+        }
+    });
+    Some((local, end))
+}

@@ -1,0 +1,17 @@
+//! modelgate: guards the ML supply chain. Finds code hidden in model files without loading them.
+//!
+//! Data flow: [`walk`] → [`identify`] → [`inspect`] (one inspector per [`identify::Format`])
+//! → [`finding::Finding`]s → [`report::Report`] → text / JSON, and an exit code.
+
+pub mod cli;
+pub mod finding;
+pub mod identify;
+pub mod input;
+pub mod inspect;
+pub mod report;
+pub mod scan;
+pub mod walk;
+
+pub use finding::{Code, Finding, Severity};
+pub use report::Report;
+pub use scan::{scan, scan_file, ScanOptions};

@@ -1,0 +1,175 @@
+//! The report: one serde struct. JSON is this struct; every other format is a conversion of it.
+
+pub mod text;
+
+use crate::finding::{Finding, Severity};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Bumped when the JSON shape changes incompatibly.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+pub struct Report {
+    pub schema_version: u32,
+    pub tool: Tool,
+    pub inputs: Inputs,
+    pub summary: Summary,
+    /// Every path the walk met, in walk order (sorted by name within each directory).
+    pub files: Vec<FileEntry>,
+    /// Sorted by path, member, offset, code.
+    pub findings: Vec<Finding>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+pub struct Tool {
+    pub name: String,
+    pub version: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+pub struct Inputs {
+    pub roots: Vec<String>,
+    /// Findings at or above this severity fail the run.
+    pub fail_on: Severity,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Counts {
+    pub critical: u64,
+    pub error: u64,
+    pub warning: u64,
+    pub info: u64,
+}
+
+impl Counts {
+    pub fn add(&mut self, s: Severity) {
+        match s {
+            Severity::Critical => self.critical += 1,
+            Severity::Error => self.error += 1,
+            Severity::Warning => self.warning += 1,
+            Severity::Info => self.info += 1,
+        }
+    }
+    pub fn get(&self, s: Severity) -> u64 {
+        match s {
+            Severity::Critical => self.critical,
+            Severity::Error => self.error,
+            Severity::Warning => self.warning,
+            Severity::Info => self.info,
+        }
+    }
+    /// Findings at or above `s`.
+    pub fn at_least(&self, s: Severity) -> u64 {
+        Severity::ALL
+            .iter()
+            .filter(|x| **x >= s)
+            .map(|x| self.get(*x))
+            .sum()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Pass,
+    Fail,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+pub struct Summary {
+    pub files: u64,
+    pub scanned: u64,
+    pub errors: u64,
+    pub skipped: u64,
+    pub findings: Counts,
+    pub verdict: Verdict,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum FileStatus {
+    /// Read and inspected.
+    Scanned,
+    /// Could not be read or fully inspected (a finding says why).
+    Error,
+    /// Not read (a finding says why: a link out of the root, a special file, ...).
+    Skipped,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+pub struct FileEntry {
+    pub path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    /// The format identified from content (e.g. `pickle`, `torch-zip`, `safetensors`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    pub status: FileStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The same file (same device and inode) was scanned under this path; its findings apply here too.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub same_as: Option<String>,
+}
+
+impl Report {
+    pub fn new(
+        roots: Vec<String>,
+        fail_on: Severity,
+        files: Vec<FileEntry>,
+        mut findings: Vec<Finding>,
+    ) -> Report {
+        findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        let mut counts = Counts::default();
+        for f in &findings {
+            counts.add(f.severity);
+        }
+        let count = |s: FileStatus| files.iter().filter(|f| f.status == s).count() as u64;
+        let summary = Summary {
+            files: files.len() as u64,
+            scanned: count(FileStatus::Scanned),
+            errors: count(FileStatus::Error),
+            skipped: count(FileStatus::Skipped),
+            findings: counts,
+            verdict: if counts.at_least(fail_on) > 0 {
+                Verdict::Fail
+            } else {
+                Verdict::Pass
+            },
+        };
+        Report {
+            schema_version: SCHEMA_VERSION,
+            tool: Tool {
+                name: "modelgate".into(),
+                version: env!("CARGO_PKG_VERSION").into(),
+            },
+            inputs: Inputs { roots, fail_on },
+            summary,
+            files,
+            findings,
+        }
+    }
+
+    /// 0 pass, 1 findings at or above the threshold.
+    pub fn exit_code(&self) -> i32 {
+        match self.summary.verdict {
+            Verdict::Pass => 0,
+            Verdict::Fail => 1,
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).unwrap_or_default();
+        s.push('\n');
+        s
+    }
+}
+
+/// The JSON Schema of [`Report`], as committed in `schemas/report.schema.json`.
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(Report);
+    let mut s = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    s.push('\n');
+    s
+}

@@ -1,0 +1,96 @@
+//! The human report: findings grouped by file, then a summary table.
+
+use super::{FileStatus, Report, Verdict};
+use crate::finding::Severity;
+use std::fmt::Write;
+
+fn paint(s: &str, sev: Severity, color: bool) -> String {
+    if !color {
+        return s.to_string();
+    }
+    let code = match sev {
+        Severity::Critical => "1;31",
+        Severity::Error => "31",
+        Severity::Warning => "33",
+        Severity::Info => "36",
+    };
+    format!("\x1b[{code}m{s}\x1b[0m")
+}
+
+pub fn render(r: &Report, color: bool) -> String {
+    let mut o = String::new();
+    let roots = r.inputs.roots.join(", ");
+    let _ = writeln!(
+        o,
+        "modelgate {}: {} files under {} ({} scanned, {} errors, {} skipped)",
+        r.tool.version,
+        r.summary.files,
+        roots,
+        r.summary.scanned,
+        r.summary.errors,
+        r.summary.skipped
+    );
+    let mut last_path: Option<&str> = None;
+    for f in &r.findings {
+        if last_path != Some(f.path.as_str()) {
+            let _ = writeln!(o, "\n{}", f.path);
+            last_path = Some(f.path.as_str());
+        }
+        let mut loc = String::new();
+        for m in &f.member {
+            loc.push_str(" !");
+            loc.push_str(m);
+        }
+        if let Some(off) = f.offset {
+            let _ = write!(loc, " @{off}");
+        }
+        let sev = paint(&format!("{:<8}", f.severity.as_str()), f.severity, color);
+        let _ = writeln!(o, "  {sev} {}{loc}", f.code);
+        let _ = writeln!(o, "           {}", f.message);
+    }
+    let skipped: Vec<_> = r
+        .files
+        .iter()
+        .filter(|f| f.status == FileStatus::Skipped)
+        .collect();
+    if !skipped.is_empty() {
+        let _ = writeln!(o, "\nnot scanned:");
+        for f in skipped {
+            let _ = writeln!(
+                o,
+                "  {} ({})",
+                f.path,
+                f.reason.as_deref().unwrap_or("see findings")
+            );
+        }
+    }
+    let _ = writeln!(o, "\n  severity   findings");
+    for s in Severity::ALL {
+        let n = r.summary.findings.get(s);
+        let mark = if s >= r.inputs.fail_on {
+            "  (fails the gate)"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            o,
+            "  {}{n:>9}{mark}",
+            paint(&format!("{:<9}", s.as_str()), s, color && n > 0)
+        );
+    }
+    let failing = r.summary.findings.at_least(r.inputs.fail_on);
+    match r.summary.verdict {
+        Verdict::Pass => {
+            let _ = writeln!(o, "\nPASS: no findings at or above {}", r.inputs.fail_on);
+        }
+        Verdict::Fail => {
+            let _ = writeln!(
+                o,
+                "\nFAIL: {failing} finding{} at or above {} (`modelgate explain <code>` tells what each means)",
+                if failing == 1 { "" } else { "s" },
+                r.inputs.fail_on
+            );
+        }
+    }
+    o
+}

@@ -1,0 +1,185 @@
+//! A scan: walk the roots, inspect every file in parallel, assemble the report.
+
+use crate::ev;
+use crate::finding::{Code, Finding, Severity};
+use crate::input::Input;
+use crate::inspect::{inspect, Cx, Limits};
+use crate::report::{FileEntry, FileStatus, Report};
+use crate::walk::{walk, FileTask};
+use rayon::prelude::*;
+use std::collections::HashMap;
+use std::fs::File;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+
+pub struct ScanOptions {
+    pub fail_on: Severity,
+    pub limits: Limits,
+    /// Draw a progress bar on stderr (only when it is a terminal).
+    pub progress: bool,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions {
+            fail_on: Severity::Error,
+            limits: Limits::default(),
+            progress: false,
+        }
+    }
+}
+
+/// The result of inspecting one file.
+pub struct FileResult {
+    pub entry: FileEntry,
+    pub findings: Vec<Finding>,
+}
+
+/// Inspect one file from disk. Never panics: an inspector panic becomes a finding.
+pub fn scan_file(task: &FileTask, limits: &Limits) -> FileResult {
+    let mut cx = Cx::new(limits, task.display.clone());
+    let mut entry = FileEntry {
+        path: task.display.clone(),
+        size: None,
+        format: None,
+        status: FileStatus::Scanned,
+        reason: None,
+        same_as: None,
+    };
+    let opened = File::open(&task.fs_path).and_then(|f| f.metadata().map(|m| (f, m.len())));
+    match opened {
+        Err(e) => {
+            cx.report(Code::ReadError, None, format!("cannot open: {e}"), ev! {});
+            entry.status = FileStatus::Error;
+            entry.reason = Some(e.to_string());
+        }
+        Ok((mut file, len)) => {
+            entry.size = Some(len);
+            let name = task.name.clone();
+            let r = catch_unwind(AssertUnwindSafe(|| {
+                let mut input = Input::seekable(&mut file, len)?;
+                Ok::<_, std::io::Error>(inspect(&mut input, &mut cx, Some(&name)))
+            }));
+            match r {
+                Ok(Ok(id)) => entry.format = Some(id.label.to_string()),
+                Ok(Err(e)) => {
+                    cx.report(Code::ReadError, None, format!("cannot read: {e}"), ev! {});
+                    entry.status = FileStatus::Error;
+                    entry.reason = Some(e.to_string());
+                }
+                Err(p) => {
+                    let msg = p
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| p.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "unknown panic".into());
+                    cx.member.clear();
+                    cx.depth = 0;
+                    cx.report(
+                        Code::InspectorPanic,
+                        None,
+                        format!("inspector failed: {msg}"),
+                        ev! {"panic" => msg},
+                    );
+                    entry.status = FileStatus::Error;
+                    entry.reason = Some("inspector failed".into());
+                }
+            }
+        }
+    }
+    if entry.status == FileStatus::Scanned
+        && cx
+            .findings
+            .iter()
+            .any(|f| f.code == Code::ReadError && f.member.is_empty())
+    {
+        entry.status = FileStatus::Error;
+        entry.reason = Some("read error".into());
+    }
+    FileResult {
+        entry,
+        findings: cx.findings,
+    }
+}
+
+/// Scan `roots`. `Err` only when the run cannot happen (a root is missing): exit 2.
+pub fn scan(roots: &[PathBuf], opts: &ScanOptions) -> Result<Report, String> {
+    let walked = walk(roots)?;
+    // The same file reached through several paths (the Hugging Face cache links snapshots to
+    // blobs) is read once; its findings are reported under every path.
+    let mut first: HashMap<(u64, u64), usize> = HashMap::new();
+    let mut unique: Vec<usize> = Vec::new();
+    for (i, t) in walked.tasks.iter().enumerate() {
+        if let std::collections::hash_map::Entry::Vacant(v) = first.entry(t.key) {
+            v.insert(i);
+            unique.push(i);
+        }
+    }
+    let bar = progress_bar(opts.progress, unique.len() as u64);
+    let results: HashMap<usize, FileResult> = unique
+        .par_iter()
+        .map(|&i| {
+            let r = scan_file(&walked.tasks[i], &opts.limits);
+            if let Some(b) = &bar {
+                b.inc(1);
+            }
+            (i, r)
+        })
+        .collect();
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+
+    let mut files = Vec::new();
+    let mut findings = Vec::new();
+    for note in &walked.notes {
+        findings.push(note.finding());
+        if note.skipped {
+            files.push(FileEntry {
+                path: note.display.clone(),
+                size: None,
+                format: None,
+                status: FileStatus::Skipped,
+                reason: Some(note.code.to_string()),
+                same_as: None,
+            });
+        }
+    }
+    for (i, t) in walked.tasks.iter().enumerate() {
+        let owner = first.get(&t.key).copied().unwrap_or(i);
+        let Some(r) = results.get(&owner) else {
+            continue;
+        };
+        let mut entry = r.entry.clone();
+        if owner != i {
+            entry.path = t.display.clone();
+            entry.same_as = Some(walked.tasks[owner].display.clone());
+        }
+        for f in &r.findings {
+            let mut f = f.clone();
+            f.path = t.display.clone();
+            findings.push(f);
+        }
+        files.push(entry);
+    }
+    let roots = roots
+        .iter()
+        .map(|r| r.to_string_lossy().into_owned())
+        .collect();
+    Ok(Report::new(roots, opts.fail_on, files, findings))
+}
+
+fn progress_bar(wanted: bool, n: u64) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if !wanted || n < 20 || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let b = indicatif::ProgressBar::new(n);
+    b.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} scanning {pos}/{len} files [{bar:30}] {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    Some(b)
+}

@@ -1,0 +1,289 @@
+//! Walk the roots. Every regular file is considered; symlinks are followed only while they stay
+//! inside the root; loops, special files and odd names are reported, never skipped silently.
+
+use crate::ev;
+use crate::finding::{Code, Finding};
+use crate::inspect::Evidence;
+use std::collections::HashSet;
+use std::fs;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::path::{Path, PathBuf};
+
+/// A regular file to inspect.
+#[derive(Debug, Clone)]
+pub struct FileTask {
+    /// How the file is shown: the root as given, joined with the path below it.
+    pub display: String,
+    /// The path to open.
+    pub fs_path: PathBuf,
+    /// The file name, for the extension check.
+    pub name: String,
+    /// (device, inode): the same file reached twice is read once.
+    pub key: (u64, u64),
+}
+
+/// Something the walk must report about a path it did not (fully) scan.
+#[derive(Debug, Clone)]
+pub struct WalkNote {
+    pub display: String,
+    pub code: Code,
+    pub message: String,
+    pub evidence: Evidence,
+    /// The path was not scanned at all (link outside the root, special file, ...).
+    pub skipped: bool,
+}
+
+#[derive(Debug, Default)]
+pub struct Walked {
+    pub tasks: Vec<FileTask>,
+    pub notes: Vec<WalkNote>,
+}
+
+impl WalkNote {
+    pub fn finding(&self) -> Finding {
+        Finding {
+            code: self.code,
+            severity: self.code.default_severity(),
+            path: self.display.clone(),
+            member: Vec::new(),
+            offset: None,
+            message: self.message.clone(),
+            evidence: self.evidence.clone(),
+        }
+    }
+}
+
+/// Walk every root. A root that does not exist is an error of the run (exit 2).
+pub fn walk(roots: &[PathBuf]) -> Result<Walked, String> {
+    let mut w = Walked::default();
+    for root in roots {
+        let meta = fs::metadata(root).map_err(|e| format!("{}: {e}", root.display()))?;
+        let canon = fs::canonicalize(root).map_err(|e| format!("{}: {e}", root.display()))?;
+        let display = root.to_string_lossy().trim_end_matches('/').to_string();
+        let display = if display.is_empty() {
+            "/".to_string()
+        } else {
+            display
+        };
+        if meta.is_dir() {
+            let mut visited = HashSet::new();
+            visited.insert((meta.dev(), meta.ino()));
+            walk_dir(&canon, root, &display, &mut visited, &mut w);
+        } else if meta.is_file() {
+            let name = root
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            w.tasks.push(FileTask {
+                display,
+                fs_path: root.clone(),
+                name,
+                key: (meta.dev(), meta.ino()),
+            });
+        } else {
+            return Err(format!(
+                "{}: not a regular file or directory",
+                root.display()
+            ));
+        }
+    }
+    Ok(w)
+}
+
+fn note(
+    w: &mut Walked,
+    display: &str,
+    code: Code,
+    message: String,
+    evidence: Evidence,
+    skipped: bool,
+) {
+    w.notes.push(WalkNote {
+        display: display.to_string(),
+        code,
+        message,
+        evidence,
+        skipped,
+    });
+}
+
+fn walk_dir(
+    root: &Path,
+    dir: &Path,
+    display: &str,
+    visited: &mut HashSet<(u64, u64)>,
+    w: &mut Walked,
+) {
+    let rd = match fs::read_dir(dir) {
+        Ok(rd) => rd,
+        Err(e) => {
+            note(
+                w,
+                display,
+                Code::ReadError,
+                format!("directory cannot be read: {e}"),
+                ev! {},
+                true,
+            );
+            return;
+        }
+    };
+    let mut entries: Vec<fs::DirEntry> = Vec::new();
+    for e in rd {
+        match e {
+            Ok(e) => entries.push(e),
+            Err(e) => note(
+                w,
+                display,
+                Code::ReadError,
+                format!("directory entry cannot be read: {e}"),
+                ev! {},
+                true,
+            ),
+        }
+    }
+    entries.sort_by(|a, b| a.file_name().as_bytes().cmp(b.file_name().as_bytes()));
+    for entry in entries {
+        let os_name = entry.file_name();
+        let name = os_name.to_string_lossy().into_owned();
+        let shown = format!("{display}/{name}");
+        if std::str::from_utf8(os_name.as_bytes()).is_err() {
+            let hex: String = os_name
+                .as_bytes()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            note(
+                w,
+                &shown,
+                Code::NonUtf8Path,
+                "file name is not valid UTF-8; shown with replacement characters".into(),
+                ev! {"name_hex" => hex},
+                false,
+            );
+        }
+        let path = entry.path();
+        let meta = match fs::symlink_metadata(&path) {
+            Ok(m) => m,
+            Err(e) => {
+                note(
+                    w,
+                    &shown,
+                    Code::ReadError,
+                    format!("cannot stat: {e}"),
+                    ev! {},
+                    true,
+                );
+                continue;
+            }
+        };
+        let ft = meta.file_type();
+        if ft.is_symlink() {
+            let target_text = fs::read_link(&path)
+                .map(|t| t.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let target = match fs::canonicalize(&path) {
+                Ok(t) => t,
+                Err(e) => {
+                    let what = if e.raw_os_error() == Some(40) {
+                        "is part of a loop"
+                    } else {
+                        "is dangling"
+                    };
+                    note(
+                        w,
+                        &shown,
+                        Code::SymlinkBroken,
+                        format!("symbolic link to '{target_text}' {what}"),
+                        ev! {"target" => target_text},
+                        true,
+                    );
+                    continue;
+                }
+            };
+            if !target.starts_with(root) {
+                note(
+                    w,
+                    &shown,
+                    Code::SymlinkOutsideRoot,
+                    format!(
+                        "symbolic link points outside the scanned root, to '{}'; not followed",
+                        target.display()
+                    ),
+                    ev! {"target" => target.to_string_lossy()},
+                    true,
+                );
+                continue;
+            }
+            match fs::metadata(&target) {
+                Ok(m) if m.is_dir() => {
+                    if !visited.insert((m.dev(), m.ino())) {
+                        note(
+                            w,
+                            &shown,
+                            Code::SymlinkBroken,
+                            format!("symbolic link to '{target_text}' is part of a loop"),
+                            ev! {"target" => target_text},
+                            true,
+                        );
+                        continue;
+                    }
+                    walk_dir(root, &path, &shown, visited, w);
+                    visited.remove(&(m.dev(), m.ino()));
+                }
+                Ok(m) if m.is_file() => w.tasks.push(FileTask {
+                    display: shown,
+                    fs_path: path,
+                    name,
+                    key: (m.dev(), m.ino()),
+                }),
+                Ok(m) => special(w, &shown, &m.file_type()),
+                Err(e) => note(
+                    w,
+                    &shown,
+                    Code::ReadError,
+                    format!("cannot stat link target: {e}"),
+                    ev! {},
+                    true,
+                ),
+            }
+        } else if ft.is_dir() {
+            if visited.insert((meta.dev(), meta.ino())) {
+                walk_dir(root, &path, &shown, visited, w);
+                visited.remove(&(meta.dev(), meta.ino()));
+            }
+        } else if ft.is_file() {
+            w.tasks.push(FileTask {
+                display: shown,
+                fs_path: path,
+                name,
+                key: (meta.dev(), meta.ino()),
+            });
+        } else {
+            special(w, &shown, &ft);
+        }
+    }
+}
+
+fn special(w: &mut Walked, shown: &str, ft: &fs::FileType) {
+    let kind = if ft.is_fifo() {
+        "FIFO"
+    } else if ft.is_socket() {
+        "socket"
+    } else if ft.is_block_device() {
+        "block device"
+    } else if ft.is_char_device() {
+        "character device"
+    } else {
+        "special file"
+    };
+    note(
+        w,
+        shown,
+        Code::SpecialFile,
+        format!("{kind}: not a regular file; not read"),
+        ev! {"kind" => kind},
+        true,
+    );
+}
