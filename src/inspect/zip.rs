@@ -75,13 +75,11 @@ fn find_eocd(src: &mut dyn ReadSeek, len: u64) -> io::Result<Option<Eocd>> {
     if pos >= 20 {
         let mut loc = [0u8; 20];
         read_at(src, pos - 20, &mut loc)?;
-        if &loc[..4] == EOCD64_LOC_SIG {
-            let off64 = le64(&loc, 8);
+        if &loc[..4] == EOCD64_LOC_SIG && pos >= 20 + 56 {
+            // Python reads the zip64 record right before the locator, whatever offset the
+            // locator states (which is stale when data was prepended).
             let mut r = [0u8; 56];
-            if off64.checked_add(56).is_some_and(|end| end <= pos)
-                && read_at(src, off64, &mut r).is_ok()
-                && &r[..4] == EOCD64_SIG
-            {
+            if read_at(src, pos - 20 - 56, &mut r).is_ok() && &r[..4] == EOCD64_SIG {
                 e.entries = le64(&r, 32);
                 e.cd_size = le64(&r, 40);
                 e.cd_offset = le64(&r, 48);

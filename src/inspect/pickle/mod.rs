@@ -76,7 +76,14 @@ pub fn analyse(r: &mut dyn Read, len: Option<u64>, cx: &mut Cx<'_>, kind: Kind) 
         let mut ev = Events::default();
         let end = machine::run(&mut src, &lim, &mut ev);
         let first = summary.pickles == 0;
-        let suspicious = !ev.imports.is_empty() || !ev.ext_codes.is_empty();
+        // Without pickle magic, text can read as opcodes ("class Foo:" is a GLOBAL). An import
+        // whose names are not dotted identifiers cannot be resolved by find_class without code
+        // the attacker already ran, so only plausible imports make sniffed data a pickle.
+        let suspicious = !ev.ext_codes.is_empty()
+            || ev
+                .imports
+                .iter()
+                .any(|i| kind != Kind::Sniff || plausible(&i.module) && plausible(&i.name));
         let stopped = end == End::Stop;
         if end == End::Empty {
             if first && kind != Kind::Sniff {
@@ -123,6 +130,16 @@ pub fn analyse(r: &mut dyn Read, len: Option<u64>, cx: &mut Cx<'_>, kind: Kind) 
         }
     }
     summary
+}
+
+/// A dotted Python identifier (Unicode letters allowed, as in Python 3).
+fn plausible(s: &str) -> bool {
+    !s.is_empty()
+        && s.split('.').all(|part| {
+            let mut c = part.chars();
+            c.next().is_some_and(|f| f == '_' || f.is_alphabetic())
+                && c.all(|x| x == '_' || x.is_alphanumeric())
+        })
 }
 
 fn trailing(cx: &mut Cx<'_>, offset: u64) {
