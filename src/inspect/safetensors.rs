@@ -257,6 +257,7 @@ pub fn check_header(header: &[u8], data_len: u64, cx: &mut Cx<'_>) {
                 format!("tensor '{name}' has offsets [{begin}, {end}] outside the {data_len}-byte data section"),
                 ev! {"tensor" => name, "begin" => begin, "end" => end, "data_length" => data_len},
             );
+            spans.push((begin.min(data_len), end.min(data_len), name.clone()));
             continue;
         }
         match dtype_bits(dtype) {

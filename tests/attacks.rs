@@ -1,0 +1,309 @@
+//! Attack classes on pickles and containers, built in Rust, with the exact findings expected.
+
+mod common;
+use common::*;
+use modelgate::finding::{Code, Severity};
+use modelgate::inspect::Limits;
+use std::io::Write;
+
+#[test]
+fn clean_protocol4_dict_has_no_findings() {
+    let p = P::new()
+        .proto(4)
+        .op(b'}')
+        .memoize()
+        .short_unicode("a")
+        .op(b'K')
+        .op(1)
+        .op(b's')
+        .stop()
+        .build();
+    assert!(inspect_bytes("x.pkl", &p).is_empty());
+}
+
+#[test]
+fn allowlisted_torch_globals_pass_unknown_ones_fail() {
+    let ok = P::new()
+        .proto(2)
+        .global("collections", "OrderedDict")
+        .empty_tuple()
+        .reduce()
+        .stop()
+        .build();
+    assert!(inspect_bytes("m.pt", &ok).is_empty());
+    let f = inspect_bytes("m.pt", &call("__main__", "Net", "x"));
+    assert_eq!(codes(&f), vec![Code::PickleUnknownImport]);
+    assert_eq!(f[0].severity, Severity::Error);
+    assert_eq!(f[0].evidence["invoked"], true);
+}
+
+#[test]
+fn stack_global_operands_from_memo() {
+    let p = P::new()
+        .proto(4)
+        .short_unicode("subprocess")
+        .memoize()
+        .short_unicode("Popen")
+        .memoize()
+        .op(b'0')
+        .op(b'0')
+        .get(0)
+        .get(1)
+        .stack_global()
+        .short_unicode("ls")
+        .tuple1()
+        .reduce()
+        .stop()
+        .build();
+    let f = inspect_bytes("x.pkl", &p);
+    assert_eq!(codes(&f), vec![Code::PickleDangerousImport]);
+    assert_eq!(f[0].evidence["module"], "subprocess");
+    assert_eq!(f[0].evidence["name"], "Popen");
+    assert_eq!(f[0].evidence["opcode"], "STACK_GLOBAL");
+}
+
+#[test]
+fn dangerous_import_without_call_is_still_critical() {
+    // os.system pushed and left unused: a later allowlisted call could receive it.
+    let p = P::new()
+        .proto(2)
+        .global("os", "system")
+        .op(b'0')
+        .op(b'N')
+        .stop()
+        .build();
+    let f = inspect_bytes("x.pkl", &p);
+    assert_eq!(codes(&f), vec![Code::PickleDangerousImport]);
+    assert_eq!(f[0].evidence["invoked"], false);
+}
+
+#[test]
+fn ext_opcode_and_build_on_global() {
+    let p = P::new().proto(2).raw(&[0x82, 7]).stop().build();
+    assert_eq!(
+        codes(&inspect_bytes("x.pkl", &p)),
+        vec![Code::PickleExtensionCode]
+    );
+    let p = P::new()
+        .proto(2)
+        .global("collections", "OrderedDict")
+        .op(b'}')
+        .op(b'b')
+        .stop()
+        .build();
+    assert_eq!(
+        codes(&inspect_bytes("x.pkl", &p)),
+        vec![Code::PickleBuildOnGlobal]
+    );
+}
+
+#[test]
+fn nested_pickle_in_bytes_argument() {
+    let inner = call("os", "system", "echo");
+    let p = P::new()
+        .proto(3)
+        .global("torch.storage", "_load_from_bytes")
+        .bytes(&inner)
+        .tuple1()
+        .reduce()
+        .stop()
+        .build();
+    let f = inspect_bytes("x.pkl", &p);
+    assert_eq!(
+        codes(&f),
+        vec![
+            Code::PickleDangerousImport,
+            Code::PickleDangerousImport,
+            Code::PickleNested
+        ]
+    );
+    assert_eq!(f[1].member, vec!["<nested pickle>".to_string()]);
+    assert_eq!(f[1].evidence["module"], "os");
+}
+
+#[test]
+fn truncated_stream_reports_what_ran() {
+    let mut p = call("os", "system", "echo");
+    p.pop(); // no STOP
+    let f = inspect_bytes("x.pkl", &p);
+    assert_eq!(
+        codes(&f),
+        vec![Code::PickleDangerousImport, Code::PickleParseError]
+    );
+    assert_eq!(f[1].evidence["after_dangerous_import"], true);
+}
+
+#[test]
+fn broken_pickle_without_imports_still_fails_closed() {
+    let f = inspect_bytes("x.pkl", b"\x80\x02]q\x00(K\x01");
+    assert_eq!(codes(&f), vec![Code::PickleParseError]);
+    assert_eq!(f[0].severity, Severity::Error);
+}
+
+#[test]
+fn text_files_are_not_pickles_but_payloads_without_magic_are() {
+    assert!(inspect_bytes("model.py", b"class Net(Module):\n    pass\n").is_empty());
+    assert!(inspect_bytes("notes.txt", b"import os\nprint(1)\n").is_empty());
+    let f = inspect_bytes("notes.txt", b"cos\nsystem\n(S'echo'\ntR.");
+    assert_eq!(
+        codes(&f),
+        vec![Code::PickleDangerousImport, Code::FormatMismatch]
+    );
+}
+
+#[test]
+fn stack_limit_is_a_finding_not_an_oom() {
+    let mut limits = Limits::default();
+    limits.pickle.max_stack = 1000;
+    let mut p = P::new().proto(2).build();
+    p.extend(std::iter::repeat_n(b'N', 5000));
+    p.push(b'.');
+    let f = inspect_bytes_with("x.pkl", &p, &limits);
+    assert_eq!(codes(&f), vec![Code::LimitExceeded]);
+}
+
+#[test]
+fn zip_member_pickle_by_content_whatever_its_name() {
+    let z = zip(&[
+        ("weights/tensor_0", &call("os", "system", "x")),
+        ("readme.txt", b"hello"),
+    ]);
+    let f = inspect_bytes("model.zip", &z);
+    assert_eq!(codes(&f), vec![Code::PickleDangerousImport]);
+    assert_eq!(f[0].member, vec!["weights/tensor_0".to_string()]);
+}
+
+#[test]
+fn zip_trailing_and_overlap() {
+    let mut z = zip(&[("a.pkl", &call("collections", "OrderedDict", "x"))]);
+    z.extend(b"junk after the end record");
+    let f = inspect_bytes("m.zip", &z);
+    assert!(codes(&f).contains(&Code::ZipTrailingData), "{f:#?}");
+}
+
+#[test]
+fn decompression_bomb_is_bounded() {
+    // 64 MiB of zeros in a tiny gzip; the budget is 1 MiB.
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..64 {
+        enc.write_all(&zeros).unwrap();
+    }
+    let gz = enc.finish().unwrap();
+    let limits = Limits {
+        max_decompressed: 1 << 20,
+        ..Limits::default()
+    };
+    // Zeros are not a pickle, so nothing reads far: no finding, and nothing decompressed
+    // beyond what identification needed.
+    assert!(inspect_bytes_with("x.gz", &gz, &limits).is_empty());
+    // A bomb that is a pickle (a huge BINBYTES8) reads until the budget stops it.
+    let mut p = P::new()
+        .proto(4)
+        .raw(&[0x8e])
+        .raw(&(64u64 << 20).to_le_bytes())
+        .build();
+    p.extend(vec![0u8; 4 << 20]);
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    enc.write_all(&p).unwrap();
+    let gz = enc.finish().unwrap();
+    let f = inspect_bytes_with("x.pkl.gz", &gz, &limits);
+    assert_eq!(codes(&f), vec![Code::LimitExceeded], "{f:#?}");
+}
+
+#[test]
+fn archive_depth_is_bounded() {
+    let mut data = call("os", "system", "x");
+    for i in 0..20 {
+        data = zip(&[(&format!("level{i}.zip"), &data)]);
+    }
+    let f = inspect_bytes("deep.zip", &data);
+    assert!(codes(&f).contains(&Code::LimitExceeded), "{f:#?}");
+}
+
+#[test]
+fn safetensors_rejections() {
+    fn st(header: &str, data_len: usize) -> Vec<u8> {
+        let mut v = (header.len() as u64).to_le_bytes().to_vec();
+        v.extend(header.as_bytes());
+        v.extend(vec![0u8; data_len]);
+        v
+    }
+    let ok = st(
+        r#"{"__metadata__":{"a":"b"},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#,
+        8,
+    );
+    assert!(inspect_bytes("m.safetensors", &ok).is_empty());
+    let cases: &[(&str, usize, Code)] = &[
+        (
+            r#"{"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#,
+            8,
+            Code::SafetensorsSizeMismatch,
+        ),
+        (
+            r#"{"w":{"dtype":"Q7","shape":[2],"data_offsets":[0,8]}}"#,
+            8,
+            Code::SafetensorsDtype,
+        ),
+        (
+            r#"{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#,
+            9,
+            Code::SafetensorsTrailing,
+        ),
+        (
+            r#"{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,16]}}"#,
+            8,
+            Code::SafetensorsOffsets,
+        ),
+        (
+            r#"{"__metadata__":{"a":1},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#,
+            8,
+            Code::SafetensorsMetadata,
+        ),
+        (r#"{"w":1}"#, 0, Code::SafetensorsHeader),
+        (
+            r#"{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}} x"#,
+            8,
+            Code::SafetensorsHeader,
+        ),
+    ];
+    for (h, n, code) in cases {
+        let f = inspect_bytes("m.safetensors", &st(h, *n));
+        assert_eq!(codes(&f), vec![*code], "{h}: {f:#?}");
+    }
+    let gap = st(
+        r#"{"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]},"b":{"dtype":"U8","shape":[2],"data_offsets":[4,6]}}"#,
+        6,
+    );
+    assert_eq!(
+        codes(&inspect_bytes("m.safetensors", &gap)),
+        vec![Code::SafetensorsOffsets]
+    );
+    let overlap = st(
+        r#"{"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]},"b":{"dtype":"U8","shape":[2],"data_offsets":[2,4]}}"#,
+        4,
+    );
+    assert_eq!(
+        codes(&inspect_bytes("m.safetensors", &overlap)),
+        vec![Code::SafetensorsOffsets]
+    );
+    // Not a JSON object at all: not safetensors by content, so only the name disagrees.
+    assert_eq!(
+        codes(&inspect_bytes("m.safetensors", &st("[1,2]", 0))),
+        vec![Code::FormatMismatch]
+    );
+    let mut huge = (1u64 << 39).to_le_bytes().to_vec();
+    huge.extend(b"{}");
+    assert_eq!(
+        codes(&inspect_bytes("m.safetensors", &huge)),
+        vec![Code::SafetensorsHeader]
+    );
+}
+
+#[test]
+fn lfs_pointer_fails_closed() {
+    let p = b"version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 123\n";
+    let f = inspect_bytes("pytorch_model.bin", p);
+    assert_eq!(codes(&f), vec![Code::LfsPointer]);
+    assert_eq!(f[0].severity, Severity::Error);
+}

@@ -1,0 +1,170 @@
+//! Test helpers: a tiny pickle opcode writer and in-memory scanning.
+#![allow(dead_code)]
+
+use modelgate::finding::{Code, Finding};
+use modelgate::input::Input;
+use modelgate::inspect::{inspect, Cx, Limits};
+use std::io::Cursor;
+
+/// Builds pickles opcode by opcode: readable tests, no binaries.
+#[derive(Default)]
+pub struct P(pub Vec<u8>);
+
+impl P {
+    pub fn new() -> Self {
+        P(Vec::new())
+    }
+    pub fn proto(mut self, p: u8) -> Self {
+        self.0.extend([0x80, p]);
+        self
+    }
+    pub fn global(mut self, m: &str, n: &str) -> Self {
+        self.0.push(b'c');
+        self.0.extend(m.as_bytes());
+        self.0.push(b'\n');
+        self.0.extend(n.as_bytes());
+        self.0.push(b'\n');
+        self
+    }
+    pub fn unicode(mut self, s: &str) -> Self {
+        self.0.push(b'X');
+        self.0.extend((s.len() as u32).to_le_bytes());
+        self.0.extend(s.as_bytes());
+        self
+    }
+    pub fn short_unicode(mut self, s: &str) -> Self {
+        self.0.extend([0x8c, s.len() as u8]);
+        self.0.extend(s.as_bytes());
+        self
+    }
+    pub fn bytes(mut self, b: &[u8]) -> Self {
+        self.0.push(b'B');
+        self.0.extend((b.len() as u32).to_le_bytes());
+        self.0.extend(b);
+        self
+    }
+    pub fn stack_global(self) -> Self {
+        self.op(0x93)
+    }
+    pub fn memoize(self) -> Self {
+        self.op(0x94)
+    }
+    pub fn get(mut self, i: u8) -> Self {
+        self.0.extend([b'h', i]);
+        self
+    }
+    pub fn tuple1(self) -> Self {
+        self.op(0x85)
+    }
+    pub fn empty_tuple(self) -> Self {
+        self.op(b')')
+    }
+    pub fn reduce(self) -> Self {
+        self.op(b'R')
+    }
+    pub fn stop(self) -> Self {
+        self.op(b'.')
+    }
+    pub fn op(mut self, b: u8) -> Self {
+        self.0.push(b);
+        self
+    }
+    pub fn raw(mut self, b: &[u8]) -> Self {
+        self.0.extend(b);
+        self
+    }
+    pub fn build(self) -> Vec<u8> {
+        self.0
+    }
+}
+
+/// `module.name(arg)` as a protocol-2 pickle.
+pub fn call(m: &str, n: &str, arg: &str) -> Vec<u8> {
+    P::new()
+        .proto(2)
+        .global(m, n)
+        .unicode(arg)
+        .tuple1()
+        .reduce()
+        .stop()
+        .build()
+}
+
+/// Inspect bytes as a file named `name`, with `limits`.
+pub fn inspect_bytes_with(name: &str, data: &[u8], limits: &Limits) -> Vec<Finding> {
+    let mut cx = Cx::new(limits, name.to_string());
+    let mut c = Cursor::new(data.to_vec());
+    let mut input = Input::seekable(&mut c, data.len() as u64).unwrap();
+    inspect(&mut input, &mut cx, Some(name));
+    cx.findings
+}
+
+pub fn inspect_bytes(name: &str, data: &[u8]) -> Vec<Finding> {
+    inspect_bytes_with(name, data, &Limits::default())
+}
+
+pub fn codes(f: &[Finding]) -> Vec<Code> {
+    f.iter().map(|f| f.code).collect()
+}
+
+/// A stored zip written by hand: (name, data) members, CRCs right.
+pub fn zip(members: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut cen = Vec::new();
+    for (name, data) in members {
+        let off = out.len() as u32;
+        let crc = crc32(data);
+        let mut lh = Vec::new();
+        lh.extend(b"PK\x03\x04");
+        lh.extend(20u16.to_le_bytes());
+        lh.extend(0u16.to_le_bytes());
+        lh.extend(0u16.to_le_bytes());
+        lh.extend([0u8; 4]);
+        lh.extend(crc.to_le_bytes());
+        lh.extend((data.len() as u32).to_le_bytes());
+        lh.extend((data.len() as u32).to_le_bytes());
+        lh.extend((name.len() as u16).to_le_bytes());
+        lh.extend(0u16.to_le_bytes());
+        lh.extend(name.as_bytes());
+        out.extend(&lh);
+        out.extend(*data);
+        cen.extend(b"PK\x01\x02");
+        cen.extend(20u16.to_le_bytes());
+        cen.extend(20u16.to_le_bytes());
+        cen.extend(0u16.to_le_bytes());
+        cen.extend(0u16.to_le_bytes());
+        cen.extend([0u8; 4]);
+        cen.extend(crc.to_le_bytes());
+        cen.extend((data.len() as u32).to_le_bytes());
+        cen.extend((data.len() as u32).to_le_bytes());
+        cen.extend((name.len() as u16).to_le_bytes());
+        cen.extend([0u8; 12]);
+        cen.extend(off.to_le_bytes());
+        cen.extend(name.as_bytes());
+    }
+    let cd_off = out.len() as u32;
+    out.extend(&cen);
+    out.extend(b"PK\x05\x06");
+    out.extend([0u8; 4]);
+    out.extend((members.len() as u16).to_le_bytes());
+    out.extend((members.len() as u16).to_le_bytes());
+    out.extend((cen.len() as u32).to_le_bytes());
+    out.extend(cd_off.to_le_bytes());
+    out.extend(0u16.to_le_bytes());
+    out
+}
+
+pub fn crc32(data: &[u8]) -> u32 {
+    let mut c = !0u32;
+    for b in data {
+        c ^= u32::from(*b);
+        for _ in 0..8 {
+            c = if c & 1 != 0 {
+                (c >> 1) ^ 0xEDB8_8320
+            } else {
+                c >> 1
+            };
+        }
+    }
+    !c
+}
