@@ -1,0 +1,283 @@
+//! The binary: exit codes, output surfaces, the walk's edge cases, the committed schema.
+
+mod common;
+use common::call;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn modelgate(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_modelgate"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("modelgate-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn exit_codes() {
+    assert_eq!(
+        modelgate(&["scan", "testdata/benign"]).status.code(),
+        Some(0)
+    );
+    assert_eq!(
+        modelgate(&["scan", "testdata/malicious/pickle/reduce_p4.pkl"])
+            .status
+            .code(),
+        Some(1)
+    );
+    let missing = modelgate(&["scan", "does/not/exist"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("does/not/exist"));
+    assert_eq!(modelgate(&["scan"]).status.code(), Some(2));
+    assert_eq!(
+        modelgate(&["scan", "--fail-on", "bogus", "x"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        modelgate(&["explain", "no-such-code"]).status.code(),
+        Some(2)
+    );
+    // A warning fails only when the threshold says so.
+    let d = tmp("failon");
+    std::fs::write(
+        d.join("x.npy"),
+        std::fs::read("testdata/benign/numpy/object_strings.npy").unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        modelgate(&["scan", d.to_str().unwrap()]).status.code(),
+        Some(0)
+    );
+    assert_eq!(
+        modelgate(&["scan", "--fail-on", "warning", d.to_str().unwrap()])
+            .status
+            .code(),
+        Some(1)
+    );
+    // Critical-only gate still fails on a dangerous import.
+    let out = modelgate(&[
+        "scan",
+        "--fail-on",
+        "critical",
+        "testdata/malicious/pickle/reduce_p0.pkl",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn json_report_shape() {
+    let out = modelgate(&[
+        "scan",
+        "--format",
+        "json",
+        "testdata/malicious/pickle/reduce_p2.pkl",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let v = json(&out);
+    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["summary"]["verdict"], "fail");
+    assert_eq!(v["files"][0]["status"], "scanned");
+    assert_eq!(v["files"][0]["format"], "pickle");
+    let f = &v["findings"][0];
+    assert_eq!(f["code"], "pickle-dangerous-import");
+    assert_eq!(f["severity"], "critical");
+    assert_eq!(f["offset"], 2);
+    assert_eq!(f["evidence"]["module"], "posix");
+    assert_eq!(f["evidence"]["name"], "system");
+    assert_eq!(f["evidence"]["invoked"], true);
+    // The JSON is the Report struct: it reads back.
+    let _: modelgate::Report = serde_json::from_slice(&out.stdout).unwrap();
+}
+
+#[test]
+fn output_file() {
+    let d = tmp("output");
+    let o = d.join("report.json");
+    let out = modelgate(&[
+        "scan",
+        "--format",
+        "json",
+        "-o",
+        o.to_str().unwrap(),
+        "testdata/benign/config.json",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stdout.is_empty());
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(o).unwrap()).unwrap();
+    assert_eq!(v["summary"]["verdict"], "pass");
+}
+
+#[test]
+fn broken_pipe_is_not_an_error() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_modelgate"))
+        .args(["scan", "--format", "json", "testdata/benign"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn walk_reports_links_loops_specials_and_odd_names() {
+    let d = tmp("walk");
+    let root = d.join("repo");
+    std::fs::create_dir_all(root.join("sub")).unwrap();
+    std::fs::create_dir_all(d.join("outside")).unwrap();
+    std::fs::write(d.join("outside/evil.pkl"), call("os", "system", "x")).unwrap();
+    std::fs::write(root.join(".hidden.pkl"), call("os", "system", "x")).unwrap();
+    std::fs::write(root.join(".gitignore"), "*.bin\n").unwrap();
+    std::fs::write(root.join("ignored.bin"), call("subprocess", "run", "x")).unwrap();
+    std::os::unix::fs::symlink("../outside/evil.pkl", root.join("escape.pkl")).unwrap();
+    std::os::unix::fs::symlink("missing", root.join("dangling")).unwrap();
+    std::os::unix::fs::symlink("..", root.join("sub/loop")).unwrap();
+    std::os::unix::fs::symlink("self", root.join("self")).unwrap();
+    let odd = std::ffi::OsStr::from_bytes(b"bad\xffname.pkl");
+    std::fs::write(root.join(odd), b"\x80\x02N.").unwrap();
+    let fifo = root.join("pipe");
+    // mkfifo(1) keeps this test free of libc bindings.
+    let ok = Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    let out = modelgate(&["scan", "--format", "json", root.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let v = json(&out);
+    let findings = v["findings"].as_array().unwrap();
+    let has = |path_end: &str, code: &str| {
+        findings
+            .iter()
+            .any(|f| f["path"].as_str().unwrap().ends_with(path_end) && f["code"] == code)
+    };
+    assert!(has("/.hidden.pkl", "pickle-dangerous-import"));
+    assert!(has("/ignored.bin", "pickle-dangerous-import"));
+    assert!(has("/escape.pkl", "symlink-outside-root"));
+    assert!(has("/dangling", "symlink-broken"));
+    assert!(has("/sub/loop", "symlink-broken"));
+    assert!(has("/self", "symlink-broken"));
+    assert!(has("name.pkl", "non-utf8-path"));
+    if ok {
+        assert!(has("/pipe", "special-file"));
+    }
+    // The escaping link's target was not read.
+    assert!(!findings
+        .iter()
+        .any(|f| f["path"].as_str().unwrap().contains("outside")));
+    let skipped: Vec<_> = v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["status"] == "skipped")
+        .map(|f| {
+            f["path"]
+                .as_str()
+                .unwrap()
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert!(skipped.contains(&"escape.pkl".to_string()), "{skipped:?}");
+}
+
+#[test]
+fn hugging_face_cache_layout() {
+    let d = tmp("hf");
+    let repo = d.join("models--org--toy");
+    std::fs::create_dir_all(repo.join("blobs")).unwrap();
+    std::fs::create_dir_all(repo.join("snapshots/abc123")).unwrap();
+    std::fs::write(repo.join("blobs/0f1e2d"), call("os", "system", "x")).unwrap();
+    std::os::unix::fs::symlink(
+        "../../blobs/0f1e2d",
+        repo.join("snapshots/abc123/pytorch_model.bin"),
+    )
+    .unwrap();
+    let out = modelgate(&["scan", "--format", "json", repo.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let v = json(&out);
+    let paths: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths.len(), 2, "{paths:?}");
+    assert!(paths[0].ends_with("blobs/0f1e2d"));
+    assert!(paths[1].ends_with("snapshots/abc123/pytorch_model.bin"));
+    let files = v["files"].as_array().unwrap();
+    assert!(files.iter().any(|f| f["same_as"]
+        .as_str()
+        .is_some_and(|s| s.ends_with("blobs/0f1e2d"))));
+}
+
+#[test]
+fn help_and_codes_snapshots() {
+    let help = modelgate(&["--help"]);
+    assert_eq!(help.status.code(), Some(0));
+    insta::assert_snapshot!("help", String::from_utf8_lossy(&help.stdout));
+    let scan_help = modelgate(&["scan", "--help"]);
+    insta::assert_snapshot!("scan_help", String::from_utf8_lossy(&scan_help.stdout));
+    let codes = modelgate(&["explain"]);
+    insta::assert_snapshot!("codes", String::from_utf8_lossy(&codes.stdout));
+    let one = modelgate(&["explain", "pickle-dangerous-import"]);
+    assert_eq!(one.status.code(), Some(0));
+    insta::assert_snapshot!("explain_dangerous", String::from_utf8_lossy(&one.stdout));
+}
+
+#[test]
+fn every_code_is_explained() {
+    for c in modelgate::finding::CODES {
+        let out = modelgate(&["explain", c.name]);
+        assert_eq!(out.status.code(), Some(0), "{}", c.name);
+        assert!(String::from_utf8_lossy(&out.stdout).starts_with(c.name));
+    }
+}
+
+#[test]
+fn committed_schema_is_current() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/report.schema.json");
+    let now = modelgate::report::json_schema();
+    if std::env::var_os("MODELGATE_UPDATE_SCHEMAS").is_some() {
+        std::fs::write(&path, &now).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert_eq!(
+        committed, now,
+        "schemas/report.schema.json is stale: run MODELGATE_UPDATE_SCHEMAS=1 cargo test --test cli"
+    );
+}
+
+#[test]
+fn shipped_examples_behave() {
+    assert_eq!(
+        modelgate(&["scan", "examples/clean"]).status.code(),
+        Some(0)
+    );
+    assert_eq!(
+        modelgate(&["scan", "examples/malicious"]).status.code(),
+        Some(1)
+    );
+}
