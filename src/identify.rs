@@ -188,7 +188,7 @@ fn is_safetensors(head: &[u8], len: Option<u64>) -> bool {
     let n = u64::from_le_bytes(b);
     // The header starts with '{' (after optional whitespace the format forbids); a length that
     // could not fit in a file of any plausible size is not safetensors.
-    head.get(8) == Some(&b'{') && n >= 2 && n < (1 << 40) && len.is_none_or(|l| l >= 10)
+    head.get(8) == Some(&b'{') && (2..(1 << 40)).contains(&n) && len.is_none_or(|l| l >= 10)
 }
 
 fn is_zlib(head: &[u8]) -> bool {

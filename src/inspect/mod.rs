@@ -263,3 +263,16 @@ pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>, name: Option<&str>) -> Id
     }
     found
 }
+
+/// Inspect an in-memory file named `name` (the fuzz targets' and tests' entry point).
+pub fn inspect_bytes(name: &str, data: &[u8], limits: &Limits) -> Vec<Finding> {
+    let mut cx = Cx::new(limits, name.to_string());
+    let mut c = std::io::Cursor::new(data);
+    match Input::seekable(&mut c, data.len() as u64) {
+        Ok(mut input) => {
+            inspect(&mut input, &mut cx, Some(name));
+        }
+        Err(e) => cx.io_error(Code::ReadError, "reading", &e),
+    }
+    cx.findings
+}

@@ -2,9 +2,7 @@
 #![allow(dead_code)]
 
 use modelgate::finding::{Code, Finding};
-use modelgate::input::Input;
-use modelgate::inspect::{inspect, Cx, Limits};
-use std::io::Cursor;
+use modelgate::inspect::Limits;
 
 /// Builds pickles opcode by opcode: readable tests, no binaries.
 #[derive(Default)]
@@ -92,11 +90,7 @@ pub fn call(m: &str, n: &str, arg: &str) -> Vec<u8> {
 
 /// Inspect bytes as a file named `name`, with `limits`.
 pub fn inspect_bytes_with(name: &str, data: &[u8], limits: &Limits) -> Vec<Finding> {
-    let mut cx = Cx::new(limits, name.to_string());
-    let mut c = Cursor::new(data.to_vec());
-    let mut input = Input::seekable(&mut c, data.len() as u64).unwrap();
-    inspect(&mut input, &mut cx, Some(name));
-    cx.findings
+    modelgate::inspect::inspect_bytes(name, data, limits)
 }
 
 pub fn inspect_bytes(name: &str, data: &[u8]) -> Vec<Finding> {

@@ -709,10 +709,10 @@ impl Machine<'_> {
                 if let V::Bytes(b) = v {
                     let looks = matches!(&b[..], [0x80, 2..=5, ..]);
                     let to_loader = matches!(callee, V::Global(_)) && b.len() >= 2;
-                    if looks || (to_loader && starts_pickle(b[0])) {
-                        if !ev.nested.iter().any(|(_, n)| Rc::ptr_eq(n, b)) {
-                            ev.nested.push((off, b.clone()));
-                        }
+                    let candidate =
+                        looks || (to_loader && b.first().is_some_and(|x| starts_pickle(*x)));
+                    if candidate && !ev.nested.iter().any(|(_, n)| Rc::ptr_eq(n, b)) {
+                        ev.nested.push((off, b.clone()));
                     }
                 }
             }

@@ -96,7 +96,7 @@ pub fn analyse(r: &mut dyn Read, len: Option<u64>, cx: &mut Cx<'_>, kind: Kind) 
             }
             break;
         }
-        if !stopped && !suspicious && (kind == Kind::Sniff && first || !first) {
+        if !stopped && !suspicious && (kind == Kind::Sniff || !first) {
             // Not a pickle after all (sniffed data), or data after the last pickle.
             if !first {
                 trailing(cx, start);
