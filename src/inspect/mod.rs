@@ -44,6 +44,8 @@ pub struct Limits {
     /// Zip members up to this size are read whole (CRC checked); larger ones are sniffed.
     pub small_member: u64,
     pub max_safetensors_header: u64,
+    /// Largest zip central directory read into memory.
+    pub max_central_directory: u64,
     pub pickle: PickleLimits,
 }
 
@@ -56,6 +58,7 @@ impl Default for Limits {
             max_materialize: 256 << 20,
             small_member: 1 << 20,
             max_safetensors_header: 100 << 20,
+            max_central_directory: 128 << 20,
             pickle: PickleLimits::default(),
         }
     }

@@ -270,12 +270,24 @@ fn inspect_archive(
             return None;
         }
     }
-    if eocd.cd_size > len || eocd.cd_size > 64 * cx.limits.max_entries.max(1) * 1024 {
+    if eocd.cd_size > len {
         cx.report(
             Code::ZipMalformed,
             Some(eocd.pos),
-            "central directory size is implausible",
+            "central directory is larger than the file",
             ev! {"cd_size" => eocd.cd_size},
+        );
+        return None;
+    }
+    if eocd.cd_size > cx.limits.max_central_directory {
+        cx.report(
+            Code::LimitExceeded,
+            Some(eocd.pos),
+            format!(
+                "central directory of {} bytes exceeds the {}-byte limit; members not inspected",
+                eocd.cd_size, cx.limits.max_central_directory
+            ),
+            ev! {"limit" => "max_central_directory", "value" => cx.limits.max_central_directory},
         );
         return None;
     }

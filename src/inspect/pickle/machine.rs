@@ -649,8 +649,10 @@ impl Machine<'_> {
     }
 
     fn memo_put(&mut self, idx: u64, v: V) -> R<()> {
+        // Dense storage only while indices stay near the number of entries: sparse indices
+        // (BINPUT 2n+1023 again and again) must not grow the vector exponentially.
         let dense_ok = idx
-            < (self.memo.len() as u64)
+            < (self.memo_count as u64)
                 .saturating_mul(2)
                 .saturating_add(1024);
         let fresh = if dense_ok {
@@ -1457,6 +1459,18 @@ mod tests {
         assert_eq!(dtype_itemsize("O8"), Ok(None));
         assert_eq!(dtype_itemsize("b1"), Ok(Some(1)));
         assert!(dtype_itemsize("Z3").is_err());
+    }
+
+    #[test]
+    fn sparse_memo_indices_stay_small() {
+        let mut p = b"\x80\x02N".to_vec();
+        for i in 0..40u32 {
+            p.push(b'r');
+            p.extend(((i + 1) * 3000).to_le_bytes());
+        }
+        p.push(b'.');
+        let (_, end) = sim(&p);
+        assert_eq!(end, End::Stop);
     }
 
     #[test]
