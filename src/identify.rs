@@ -1,4 +1,11 @@
 //! Identify a file's format from its bytes. Extensions never decide; they are only compared.
+#![deny(
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::expect_used
+)]
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -174,7 +181,9 @@ pub fn parse_octal(field: &[u8]) -> Option<u64> {
         if !(b'0'..=b'7').contains(&b) {
             return None;
         }
-        v = v.checked_mul(8)?.checked_add(u64::from(b - b'0'))?;
+        v = v
+            .checked_mul(8)?
+            .checked_add(u64::from(b.wrapping_sub(b'0')))?;
     }
     Some(v)
 }
@@ -194,7 +203,7 @@ fn is_safetensors(head: &[u8], len: Option<u64>) -> bool {
 fn is_zlib(head: &[u8]) -> bool {
     match head {
         [cmf, flg, ..] => {
-            *cmf == 0x78 && (u16::from(*cmf) * 256 + u16::from(*flg)) % 31 == 0 && flg & 0x20 == 0
+            *cmf == 0x78 && u16::from_be_bytes([*cmf, *flg]).is_multiple_of(31) && flg & 0x20 == 0
         }
         _ => false,
     }
@@ -206,7 +215,7 @@ fn is_lzma_alone(head: &[u8]) -> bool {
     match head.get(..5) {
         Some([0x5d, d0, d1, d2, d3]) => {
             let d = u32::from_le_bytes([*d0, *d1, *d2, *d3]);
-            d >= 4096 && (d.is_power_of_two() || (d / 3 * 2).is_power_of_two() && d % 3 == 0)
+            d >= 4096 && (d.is_power_of_two() || d.is_multiple_of(3) && (d / 3).is_power_of_two())
         }
         _ => false,
     }
@@ -255,6 +264,11 @@ pub fn expected_formats(name: &str) -> Option<&'static [Format]> {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::unwrap_used
+)]
 mod tests {
     use super::*;
 

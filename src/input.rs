@@ -3,6 +3,13 @@
 //! Seekable inputs (files, stored zip members) allow random access without loading anything;
 //! streams (decompressed data) are read once, front to back. Every input keeps its first
 //! [`HEAD_LEN`] bytes so that identification never consumes the stream.
+#![deny(
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::expect_used
+)]
 
 use std::io::{self, Read, Seek, SeekFrom};
 
@@ -100,7 +107,7 @@ impl<R: Read> Read for Limited<R> {
                 )),
             };
         }
-        let room = usize::try_from(self.limit - self.produced).unwrap_or(usize::MAX);
+        let room = usize::try_from(self.limit.saturating_sub(self.produced)).unwrap_or(usize::MAX);
         let n = buf.len().min(room);
         let got = self.inner.read(buf.get_mut(..n).unwrap_or_default())?;
         self.produced = self.produced.saturating_add(got as u64);
@@ -219,6 +226,11 @@ pub fn read_at(r: &mut dyn ReadSeek, offset: u64, buf: &mut [u8]) -> io::Result<
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::unwrap_used
+)]
 mod tests {
     use super::*;
     use std::io::Cursor;

@@ -2,6 +2,13 @@
 //!
 //! An inspector reads an [`Input`], pushes findings into the [`Cx`] as it goes (so partial
 //! results survive a later parse error), and may recurse into members through [`inspect`].
+#![deny(
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::expect_used
+)]
 
 pub mod compress;
 pub mod numpy;
@@ -129,17 +136,17 @@ impl<'a> Cx<'a> {
             return None;
         }
         self.member.push(name);
-        self.depth += 1;
+        self.depth = self.depth.saturating_add(1);
         let r = f(self);
-        self.depth -= 1;
+        self.depth = self.depth.saturating_sub(1);
         self.member.pop();
         Some(r)
     }
 
     /// Count one archive member; false (and a finding, once) past the limit.
     pub fn count_entry(&mut self) -> bool {
-        self.entries += 1;
-        if self.entries == self.limits.max_entries + 1 {
+        self.entries = self.entries.saturating_add(1);
+        if self.entries == self.limits.max_entries.saturating_add(1) {
             self.report(
                 Code::LimitExceeded,
                 None,

@@ -22,24 +22,28 @@ pub struct NpyHeader {
 /// Parse the magic, version, length and the `descr` entry.
 pub fn parse_header(bytes: &[u8]) -> Result<NpyHeader, String> {
     let major = *bytes.get(6).ok_or("header truncated")?;
-    let (len_size, start) = match major {
-        1 => (2usize, 10usize),
-        2 | 3 => (4, 12),
+    // The header length is a u16 (version 1) or u32 (versions 2 and 3) at offset 8.
+    let start = match major {
+        1 => 10usize,
+        2 | 3 => 12,
         v => return Err(format!("unsupported .npy format version {v}")),
     };
-    let lb = bytes.get(8..8 + len_size).ok_or("header truncated")?;
+    let lb = bytes.get(8..start).ok_or("header truncated")?;
     let hlen = lb.iter().rev().fold(0u64, |a, b| (a << 8) | u64::from(*b));
     if hlen > MAX_HEADER {
         return Err(format!("header length {hlen} exceeds {MAX_HEADER}"));
     }
-    let end = start as u64 + hlen;
+    let end = (start as u64).saturating_add(hlen);
     let text = bytes.get(start..end as usize).ok_or("header truncated")?;
     let text = std::str::from_utf8(text).map_err(|_| "header is not text")?;
     let i = text
         .find("'descr'")
         .or_else(|| text.find("\"descr\""))
         .ok_or("header has no 'descr'")?;
-    let rest = text.get(i + 7..).unwrap_or_default().trim_start();
+    let rest = text
+        .get(i.saturating_add(7)..)
+        .unwrap_or_default()
+        .trim_start();
     let rest = rest
         .strip_prefix(':')
         .ok_or("malformed 'descr' entry")?
@@ -55,9 +59,9 @@ pub fn parse_header(bytes: &[u8]) -> Result<NpyHeader, String> {
         for c in rest.chars() {
             out.push(c);
             match c {
-                '[' | '(' => depth += 1,
+                '[' | '(' => depth = depth.saturating_add(1),
                 ']' | ')' => {
-                    depth -= 1;
+                    depth = depth.saturating_sub(1);
                     if depth == 0 {
                         break;
                     }
@@ -155,6 +159,11 @@ pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>) -> Identified {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::unwrap_used
+)]
 mod tests {
     use super::*;
 

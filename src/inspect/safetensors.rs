@@ -135,11 +135,11 @@ pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>) -> Identified {
         Some(l) => l,
         None => {
             let rest = std::io::copy(&mut rd, &mut std::io::sink()).unwrap_or(0);
-            8 + n + rest
+            n.saturating_add(8).saturating_add(rest)
         }
     };
     drop(rd);
-    check_header(&header, total - 8 - n, cx);
+    check_header(&header, total.saturating_sub(8).saturating_sub(n), cx);
     fmt
 }
 
@@ -249,7 +249,10 @@ pub fn check_header(header: &[u8], data_len: u64, cx: &mut Cx<'_>) {
                 ev! {"tensor" => name, "fields" => extra},
             );
         }
-        let (begin, end) = (offs[0], offs[1]);
+        let (begin, end) = match offs[..] {
+            [b, e] => (b, e),
+            _ => continue,
+        };
         if begin > end || end > data_len {
             cx.report(
                 Code::SafetensorsOffsets,
@@ -273,16 +276,16 @@ pub fn check_header(header: &[u8], data_len: u64, cx: &mut Cx<'_>) {
                     .and_then(|n| n.checked_mul(bits))
                     .filter(|b| b % 8 == 0)
                     .map(|b| b / 8);
-                if bytes != Some(end - begin) {
+                if bytes != Some(end.saturating_sub(begin)) {
                     cx.report(
                         Code::SafetensorsSizeMismatch,
                         Some(8),
                         format!(
                             "tensor '{name}': {dtype} x {shape:?} is {} bytes, offsets give {}",
                             bytes.map_or("an impossible number of".to_string(), |b| b.to_string()),
-                            end - begin
+                            end.saturating_sub(begin)
                         ),
-                        ev! {"tensor" => name, "dtype" => dtype, "shape" => shape, "expected" => bytes, "actual" => end - begin},
+                        ev! {"tensor" => name, "dtype" => dtype, "shape" => shape, "expected" => bytes, "actual" => end.saturating_sub(begin)},
                     );
                 }
             }
@@ -311,8 +314,11 @@ pub fn check_header(header: &[u8], data_len: u64, cx: &mut Cx<'_>) {
         cx.report(
             Code::SafetensorsTrailing,
             None,
-            format!("{} bytes after the last tensor", data_len - cursor),
-            ev! {"bytes" => data_len - cursor},
+            format!(
+                "{} bytes after the last tensor",
+                data_len.saturating_sub(cursor)
+            ),
+            ev! {"bytes" => data_len.saturating_sub(cursor)},
         );
     }
 }

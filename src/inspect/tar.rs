@@ -77,9 +77,9 @@ fn walk_seek(src: &mut dyn ReadSeek, len: u64, cx: &mut Cx<'_>) -> Result<(), St
             return Ok(());
         }
         let (name, size, kind) = header(&h, pos)?;
-        let data = pos + BLOCK;
+        let data = pos.checked_add(BLOCK).ok_or("offset overflows")?;
         let next = data
-            .checked_add(size.div_ceil(BLOCK) * BLOCK)
+            .checked_add(size.div_ceil(BLOCK).saturating_mul(BLOCK))
             .ok_or("member size overflows")?;
         if data.checked_add(size).is_none_or(|e| e > len) {
             return Err(format!(
@@ -159,7 +159,7 @@ fn walk_stream(r: &mut dyn Read, cx: &mut Cx<'_>) -> Result<(), String> {
             return Ok(());
         }
         let (name, size, kind) = header(&h, pos)?;
-        let padded = size.div_ceil(BLOCK) * BLOCK;
+        let padded = size.div_ceil(BLOCK).saturating_mul(BLOCK);
         let mut body = r.take(padded);
         match kind {
             b'L' | b'x' => {

@@ -28,24 +28,17 @@ struct Eocd {
     comment_len: u64,
 }
 
+fn le<const N: usize>(b: &[u8], at: usize) -> Option<[u8; N]> {
+    b.get(at..at.checked_add(N)?)?.try_into().ok()
+}
 fn le16(b: &[u8], at: usize) -> u64 {
-    b.get(at..at + 2)
-        .map(|s| u64::from(u16::from_le_bytes([s[0], s[1]])))
-        .unwrap_or(0)
+    le::<2>(b, at).map_or(0, |a| u64::from(u16::from_le_bytes(a)))
 }
 fn le32(b: &[u8], at: usize) -> u64 {
-    b.get(at..at + 4)
-        .map(|s| u64::from(u32::from_le_bytes([s[0], s[1], s[2], s[3]])))
-        .unwrap_or(0)
+    le::<4>(b, at).map_or(0, |a| u64::from(u32::from_le_bytes(a)))
 }
 fn le64(b: &[u8], at: usize) -> u64 {
-    b.get(at..at + 8)
-        .map(|s| {
-            let mut a = [0u8; 8];
-            a.copy_from_slice(s);
-            u64::from_le_bytes(a)
-        })
-        .unwrap_or(0)
+    le::<8>(b, at).map_or(0, u64::from_le_bytes)
 }
 
 fn find_eocd(src: &mut dyn ReadSeek, len: u64) -> io::Result<Option<Eocd>> {
@@ -54,16 +47,17 @@ fn find_eocd(src: &mut dyn ReadSeek, len: u64) -> io::Result<Option<Eocd>> {
     }
     let tail_len = len.min(22 + 65535);
     let mut tail = vec![0u8; tail_len as usize];
-    read_at(src, len - tail_len, &mut tail)?;
+    let tail_start = len.saturating_sub(tail_len);
+    read_at(src, tail_start, &mut tail)?;
     // The last signature wins, as in Python's zipfile.
-    let Some(i) = (0..=tail.len() - 22)
+    let Some(i) = (0..=tail.len().saturating_sub(22))
         .rev()
-        .find(|&i| tail.get(i..i + 4) == Some(EOCD_SIG))
+        .find(|&i| le::<4>(&tail, i).as_ref() == Some(EOCD_SIG))
     else {
         return Ok(None);
     };
     let rec = tail.get(i..).unwrap_or_default();
-    let pos = len - tail_len + i as u64;
+    let pos = tail_start.saturating_add(i as u64);
     let mut e = Eocd {
         records_start: pos,
         pos,
@@ -74,17 +68,17 @@ fn find_eocd(src: &mut dyn ReadSeek, len: u64) -> io::Result<Option<Eocd>> {
     };
     if pos >= 20 {
         let mut loc = [0u8; 20];
-        read_at(src, pos - 20, &mut loc)?;
+        read_at(src, pos.saturating_sub(20), &mut loc)?;
         if &loc[..4] == EOCD64_LOC_SIG && pos >= 20 + 56 {
             // Python reads the zip64 record right before the locator, whatever offset the
             // locator states (which is stale when data was prepended).
             let mut r = [0u8; 56];
-            if read_at(src, pos - 20 - 56, &mut r).is_ok() && &r[..4] == EOCD64_SIG {
+            if read_at(src, pos.saturating_sub(76), &mut r).is_ok() && r.starts_with(EOCD64_SIG) {
                 e.entries = le64(&r, 32);
                 e.cd_size = le64(&r, 40);
                 e.cd_offset = le64(&r, 48);
                 // Python measures the prepended-data shift from the zip64 record.
-                e.records_start = pos - 20 - 56;
+                e.records_start = pos.saturating_sub(76);
             }
         }
     }
@@ -101,6 +95,9 @@ struct Entry {
     offset: u64,
 }
 
+// Offsets here are sums of u16 field lengths within `cd` (at most 128 MiB): no overflow;
+// every access goes through `get`.
+#[allow(clippy::arithmetic_side_effects)]
 fn parse_cd(cd: &[u8], limit: u64) -> Result<(Vec<Entry>, Option<String>), String> {
     let mut entries = Vec::new();
     let mut p = 0usize;
@@ -258,7 +255,7 @@ fn inspect_archive(
         }
         return None;
     };
-    let cd_start = eocd.cd_offset + concat;
+    let cd_start = eocd.cd_offset.saturating_add(concat);
     if polyglot_probe {
         // Only a structurally sound archive counts as a polyglot: random bytes can hold "PK\5\6".
         let mut sig = [0u8; 4];
@@ -334,17 +331,17 @@ fn inspect_archive(
             ev! {"bytes" => concat},
         );
     }
-    let end_of_records = eocd.pos + 22 + eocd.comment_len;
+    let end_of_records = eocd.pos.saturating_add(22).saturating_add(eocd.comment_len);
     if end_of_records != len {
         cx.report(
             Code::ZipTrailingData,
             Some(end_of_records.min(len)),
             format!(
                 "{} bytes after the end record (comment length says {})",
-                len as i128 - (eocd.pos + 22) as i128,
+                i128::from(len).saturating_sub(i128::from(eocd.pos.saturating_add(22))),
                 eocd.comment_len
             ),
-            ev! {"comment_length" => eocd.comment_len, "actual" => len.saturating_sub(eocd.pos + 22)},
+            ev! {"comment_length" => eocd.comment_len, "actual" => len.saturating_sub(eocd.pos.saturating_add(22))},
         );
     }
 
@@ -378,7 +375,7 @@ fn inspect_archive(
         cx.report(
             Code::TorchScriptCode,
             None,
-            format!("TorchScript archive with {} code files (e.g. {})", code_files.len(), code_files[0]),
+            format!("TorchScript archive with {} code files (e.g. {})", code_files.len(), code_files.first().unwrap_or(&"")),
             ev! {"code_files" => code_files.len(), "first" => code_files.iter().take(5).collect::<Vec<_>>()},
         );
     }
@@ -393,7 +390,7 @@ fn inspect_archive(
             break;
         }
         let n = seen.entry(e.name.as_str()).or_insert(0);
-        *n += 1;
+        *n = n.saturating_add(1);
         if *n == 2 {
             cx.report(
                 Code::ZipDuplicateMember,
@@ -416,17 +413,24 @@ fn inspect_archive(
         cx.report(
             Code::ZipPrefixData,
             Some(0),
-            format!("{} bytes precede the first zip entry", first_local - concat),
-            ev! {"bytes" => first_local - concat},
+            format!(
+                "{} bytes precede the first zip entry",
+                first_local.saturating_sub(concat)
+            ),
+            ev! {"bytes" => first_local.saturating_sub(concat)},
         );
     }
     spans.sort_unstable();
-    if let Some(w) = spans.windows(2).find(|w| w[1].0 < w[0].1) {
-        let a = entries.get(w[0].2).map(|e| e.name.as_str()).unwrap_or("?");
-        let b = entries.get(w[1].2).map(|e| e.name.as_str()).unwrap_or("?");
+    let overlap = spans.windows(2).find_map(|w| match w {
+        [a, b] if b.0 < a.1 => Some((a.2, b.2, b.0)),
+        _ => None,
+    });
+    if let Some((ia, ib, at)) = overlap {
+        let a = entries.get(ia).map(|e| e.name.as_str()).unwrap_or("?");
+        let b = entries.get(ib).map(|e| e.name.as_str()).unwrap_or("?");
         cx.report(
             Code::ZipOverlap,
-            Some(w[1].0),
+            Some(at),
             format!("members '{a}' and '{b}' overlap"),
             ev! {"first" => a, "second" => b},
         );
@@ -458,7 +462,7 @@ fn member(
     let lname_len = le16(&lh, 26);
     let lextra_len = le16(&lh, 28);
     let mut lname = vec![0u8; lname_len as usize];
-    if read_at(src, local + 30, &mut lname).is_err() {
+    if read_at(src, local.saturating_add(30), &mut lname).is_err() {
         cx.report(
             Code::ZipMalformed,
             Some(local),
@@ -501,7 +505,10 @@ fn member(
             ev! {"name" => e.name, "flags" => e.flags},
         );
     }
-    let data = local + 30 + lname_len + lextra_len;
+    let data = local
+        .saturating_add(30)
+        .saturating_add(lname_len)
+        .saturating_add(lextra_len);
     let end = data.saturating_add(e.csize);
     if end > len {
         cx.report(
@@ -582,7 +589,7 @@ fn member(
             // Read whole: check the CRC, then inspect from memory.
             let mut buf = Vec::with_capacity(e.usize as usize);
             let res = (&mut rd)
-                .take(cx.limits.small_member + 1)
+                .take(cx.limits.small_member.saturating_add(1))
                 .read_to_end(&mut buf);
             cx.decompressed =
                 cx.decompressed

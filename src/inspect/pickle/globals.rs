@@ -517,7 +517,7 @@ fn danger(module: &str, name: &str) -> Option<&'static str> {
             if part.starts_with("__") && part.ends_with("__") {
                 return Some("attribute traversal through a dunder");
             }
-            if i + 1 < parts.len() {
+            if i.saturating_add(1) < parts.len() {
                 if let Some(why) = deny_module(part) {
                     return Some(why);
                 }
@@ -529,6 +529,11 @@ fn danger(module: &str, name: &str) -> Option<&'static str> {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::unwrap_used
+)]
 mod tests {
     use super::*;
 

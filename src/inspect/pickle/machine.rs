@@ -186,6 +186,9 @@ pub struct Src<'r> {
 
 const CHUNK: usize = 64 * 1024;
 
+// Invariant: pos <= end <= buf.len(), and base + end is the number of bytes read so far, so
+// none of this bookkeeping can overflow; lengths coming from the input are checked by callers.
+#[allow(clippy::arithmetic_side_effects, clippy::indexing_slicing)]
 impl<'r> Src<'r> {
     pub fn new(r: &'r mut dyn Read, len: Option<u64>) -> Self {
         Src {
@@ -438,6 +441,8 @@ fn parse_int_line(l: &[u8]) -> R<V> {
 }
 
 /// Python's `codecs.escape_decode` as the STRING opcode uses it (latin-1 result).
+// Indices only advance within `s` (checked by `get`); octal digits are < 8.
+#[allow(clippy::arithmetic_side_effects)]
 fn escape_decode(s: &[u8]) -> R<Vec<u8>> {
     let mut out = Vec::with_capacity(s.len());
     let mut i = 0;
@@ -497,6 +502,7 @@ fn escape_decode(s: &[u8]) -> R<Vec<u8>> {
 }
 
 /// Python's `raw-unicode-escape` decoding, as the UNICODE opcode uses it.
+#[allow(clippy::arithmetic_side_effects)] // indices advance within `s`, checked by `get`
 fn raw_unicode_decode(s: &[u8]) -> R<String> {
     let mut out = String::with_capacity(s.len());
     let mut i = 0;
@@ -615,7 +621,7 @@ impl Machine<'_> {
         if self.retained > self.lim.max_retained && s.len() > 256 {
             let mut cut = 256;
             while !s.is_char_boundary(cut) {
-                cut -= 1;
+                cut = cut.saturating_sub(1);
             }
             return V::Str(Rc::from(format!("{}…", &s[..cut])));
         }
@@ -627,7 +633,7 @@ impl Machine<'_> {
             && self.retained.saturating_add(n as usize) <= self.lim.max_retained;
         if keep {
             let b: Rc<[u8]> = Rc::from(src.take(n as usize)?);
-            self.retained += b.len();
+            self.retained = self.retained.saturating_add(b.len());
             Ok(V::Bytes(b))
         } else {
             if !src.skip(n).map_err(Fail::Io)? {
@@ -658,7 +664,7 @@ impl Machine<'_> {
         let fresh = if dense_ok {
             let i = idx as usize;
             if i >= self.memo.len() {
-                self.memo.resize(i + 1, None);
+                self.memo.resize(i.saturating_add(1), None);
             }
             let slot = self.memo.get_mut(i).ok_or(Fail::Truncated)?;
             let fresh = slot.is_none();
@@ -668,7 +674,7 @@ impl Machine<'_> {
             self.memo_sparse.insert(idx, v).is_none()
         };
         if fresh {
-            self.memo_count += 1;
+            self.memo_count = self.memo_count.saturating_add(1);
             if self.memo_count > self.lim.max_memo {
                 return Err(Fail::Limit(format!(
                     "pickle memo larger than {} entries",
@@ -748,7 +754,7 @@ impl Machine<'_> {
                 }))
             }
             V::Inst(_) | V::Opaque => {
-                ev.computed_calls += 1;
+                ev.computed_calls = ev.computed_calls.saturating_add(1);
                 V::Inst(Rc::new(Inst {
                     class: None,
                     args,
@@ -766,7 +772,7 @@ impl Machine<'_> {
             let Some(op) = src.byte()? else {
                 return Err(Fail::Truncated);
             };
-            ev.opcodes += 1;
+            ev.opcodes = ev.opcodes.saturating_add(1);
             match op {
                 // --- control ---
                 0x80 => {
@@ -967,11 +973,16 @@ impl Machine<'_> {
                     self.push(t)?;
                 }
                 0x85..=0x87 => {
-                    let n = usize::from(op - 0x84);
-                    if self.stack.len() < self.fence() + n {
+                    let n = usize::from(op.saturating_sub(0x84));
+                    let Some(start) = self
+                        .stack
+                        .len()
+                        .checked_sub(n)
+                        .filter(|s| *s >= self.fence())
+                    else {
                         return err("unpickling stack underflow");
-                    }
-                    let items = self.stack.split_off(self.stack.len() - n);
+                    };
+                    let items = self.stack.split_off(start);
                     let t = self.tuple(items);
                     self.push(t)?;
                 }
@@ -1207,7 +1218,7 @@ impl Machine<'_> {
         // keep the text reading for STACK_GLOBAL and the bytes for nested pickles.
         if b.first() == Some(&0x80) {
             let v: Rc<[u8]> = Rc::from(b);
-            self.retained += v.len();
+            self.retained = self.retained.saturating_add(v.len());
             return Ok(V::Bytes(v));
         }
         let s: String = b.iter().map(|&c| char::from(c)).collect();
@@ -1279,14 +1290,14 @@ impl Machine<'_> {
         let aligned = matches!(get("numpy_array_alignment_bytes"), Some(V::Int(_)));
         drop(d);
         drop(state);
-        ev.joblib_arrays += 1;
+        ev.joblib_arrays = ev.joblib_arrays.saturating_add(1);
         match itemsize {
             None => {
                 // Object array: joblib calls pickle.load on the same stream.
                 if self.depth >= self.lim.max_inline_depth {
                     return Err(Fail::Limit("joblib object arrays nested too deeply".into()));
                 }
-                match run_at_depth(src, self.lim, ev, self.depth + 1) {
+                match run_at_depth(src, self.lim, ev, self.depth.saturating_add(1)) {
                     End::Stop => {}
                     End::Empty => return Err(Fail::Truncated),
                     End::Error { message, .. } => {
@@ -1317,6 +1328,11 @@ impl Machine<'_> {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::unwrap_used
+)]
 mod tests {
     use super::*;
 

@@ -104,7 +104,7 @@ pub fn analyse(r: &mut dyn Read, len: Option<u64>, cx: &mut Cx<'_>, kind: Kind) 
             break;
         }
         summary.is_pickle = true;
-        summary.pickles += 1;
+        summary.pickles = summary.pickles.saturating_add(1);
         summary.joblib |=
             ev.joblib_arrays > 0 || ev.imports.iter().any(|i| i.module.starts_with("joblib."));
         report_events(cx, &ev, &end, summary.pickles);
