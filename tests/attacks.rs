@@ -351,3 +351,171 @@ fn mutated_fixtures_never_panic() {
         }
     }
 }
+
+/// Each of these once stopped the analysis where CPython's unpickler goes on; the import after
+/// the stop must still be seen.
+#[test]
+fn no_early_stop_where_the_c_unpickler_continues() {
+    let tail = P::new()
+        .global("os", "system")
+        .unicode("echo")
+        .tuple1()
+        .reduce()
+        .stop()
+        .build();
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        // REDUCE whose args tuple is itself a call result (builtins.tuple([])).
+        (
+            "computed args",
+            P::new()
+                .proto(2)
+                .global("collections", "OrderedDict")
+                .global("builtins", "tuple")
+                .op(b']')
+                .tuple1()
+                .reduce()
+                .reduce()
+                .op(b'0')
+                .raw(&tail)
+                .build(),
+        ),
+        // APPEND whose list sits below the mark (do_append ignores the fence).
+        (
+            "append below mark",
+            P::new()
+                .proto(2)
+                .op(b']')
+                .op(b'(')
+                .op(b'N')
+                .op(b'a')
+                .op(b'0')
+                .op(b'0')
+                .raw(&tail)
+                .build(),
+        ),
+        // INT with a base prefix, GET index with an underscore.
+        (
+            "int base prefix",
+            P::new()
+                .proto(2)
+                .raw(b"I0x10\n")
+                .op(b'0')
+                .raw(&tail)
+                .build(),
+        ),
+        (
+            "get underscore",
+            P::new()
+                .proto(2)
+                .op(b'N')
+                .raw(b"p1_0\n")
+                .raw(b"g1_0\n")
+                .op(b'0')
+                .op(b'0')
+                .raw(&tail)
+                .build(),
+        ),
+        (
+            "float forms",
+            P::new()
+                .proto(2)
+                .raw(b"F1_000.5\n")
+                .op(b'0')
+                .raw(&tail)
+                .build(),
+        ),
+        (
+            "unicode escape",
+            P::new()
+                .proto(2)
+                .raw(b"V\\\\uZZ\n")
+                .op(b'0')
+                .raw(&tail)
+                .build(),
+        ),
+    ];
+    for (what, p) in cases {
+        let f = inspect_bytes("x.pkl", &p);
+        assert!(
+            f.iter()
+                .any(|f| f.code == Code::PickleDangerousImport && f.evidence["module"] == "os"),
+            "{what}: {f:#?}"
+        );
+    }
+}
+
+#[test]
+fn stack_global_with_computed_operands_is_critical() {
+    // STACK_GLOBAL(builtins.str('os'), builtins.str('system')): names known only at load time.
+    let p = P::new()
+        .proto(4)
+        .global("builtins", "str")
+        .short_unicode("o")
+        .tuple1()
+        .reduce()
+        .global("collections", "OrderedDict")
+        .empty_tuple()
+        .reduce()
+        .stack_global()
+        .stop()
+        .build();
+    let f = inspect_bytes("x.pkl", &p);
+    assert_eq!(codes(&f), vec![Code::PickleDangerousImport], "{f:#?}");
+    assert_eq!(f[0].evidence["name"], "<computed at load time>");
+    // builtins.str of a literal is followed through.
+    let p = P::new()
+        .proto(4)
+        .global("builtins", "str")
+        .short_unicode("os")
+        .tuple1()
+        .reduce()
+        .short_unicode("system")
+        .stack_global()
+        .stop()
+        .build();
+    let f = inspect_bytes("x.pkl", &p);
+    assert_eq!(f[0].evidence["module"], "os");
+}
+
+#[test]
+fn pickle_at_the_start_of_another_format_is_found() {
+    // A tar whose first header's name field is a protocol-0 pickle: tarfile reads a tar,
+    // pickle.load runs the name.
+    let payload = b"cos\nsystem\n(S'echo'\ntR.";
+    let mut h = [0u8; 512];
+    h[..payload.len()].copy_from_slice(payload);
+    h[100..108].copy_from_slice(b"0000644\0");
+    h[124..136].copy_from_slice(b"00000000000\0");
+    h[156] = b'0';
+    h[257..263].copy_from_slice(b"ustar\0");
+    h[148..156].copy_from_slice(b"        ");
+    let sum: u32 = h.iter().map(|b| u32::from(*b)).sum();
+    h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+    let mut tar = h.to_vec();
+    tar.extend([0u8; 1024]);
+    let f = inspect_bytes("model.pkl", &tar);
+    assert!(codes(&f).contains(&Code::PickleDangerousImport), "{f:#?}");
+}
+
+#[test]
+fn npy_object_dtype_hidden_by_duplicate_key_or_tuple() {
+    fn npy(header: &str, tail: &[u8]) -> Vec<u8> {
+        let mut v = b"\x93NUMPY\x01\x00".to_vec();
+        v.extend((header.len() as u16).to_le_bytes());
+        v.extend(header.as_bytes());
+        v.extend(tail);
+        v
+    }
+    let payload = call("os", "system", "x");
+    for h in [
+        "{'descr': '<f8', 'fortran_order': False, 'shape': (1,), 'descr': '|O'}\n",
+        "{'descr': ('|O', (2,)), 'fortran_order': False, 'shape': (1,), }\n",
+        "{'descr': 'object', 'fortran_order': False, 'shape': (1,), }\n",
+    ] {
+        let f = inspect_bytes("a.npy", &npy(h, &payload));
+        assert!(
+            codes(&f).contains(&Code::PickleDangerousImport),
+            "{h}: {f:#?}"
+        );
+    }
+}

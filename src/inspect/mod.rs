@@ -252,6 +252,14 @@ pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>, name: Option<&str>) -> Id
         }
         Format::Empty => format.into(),
     };
+    // pickle.load reads a pickle from the first byte of whatever it is given: a tar, a GGUF or
+    // a safetensors file can be a pickle as well (a polyglot).
+    if !matches!(
+        format,
+        Format::Pickle | Format::TorchLegacy | Format::Unknown | Format::Empty
+    ) {
+        pickle::sniff_start(input, cx);
+    }
     // A zip can be found from the end of any file: a polyglot.
     if format != Format::Zip {
         zip::inspect_trailing_zip(input, cx);

@@ -36,60 +36,73 @@ pub fn parse_header(bytes: &[u8]) -> Result<NpyHeader, String> {
     let end = (start as u64).saturating_add(hlen);
     let text = bytes.get(start..end as usize).ok_or("header truncated")?;
     let text = std::str::from_utf8(text).map_err(|_| "header is not text")?;
-    let i = text
-        .find("'descr'")
-        .or_else(|| text.find("\"descr\""))
-        .ok_or("header has no 'descr'")?;
-    let rest = text
-        .get(i.saturating_add(7)..)
-        .unwrap_or_default()
-        .trim_start();
-    let rest = rest
-        .strip_prefix(':')
-        .ok_or("malformed 'descr' entry")?
-        .trim_start();
-    let descr = if let Some(q) = rest.chars().next().filter(|c| *c == '\'' || *c == '"') {
-        let body = rest.get(1..).unwrap_or_default();
-        let close = body.find(q).ok_or("unterminated 'descr' string")?;
-        body.get(..close).unwrap_or_default().to_string()
-    } else if rest.starts_with('[') {
-        // Structured dtype: a list of (name, type[, shape]) tuples; keep it up to its end.
-        let mut depth = 0i32;
-        let mut out = String::new();
-        for c in rest.chars() {
-            out.push(c);
-            match c {
-                '[' | '(' => depth = depth.saturating_add(1),
-                ']' | ')' => {
-                    depth = depth.saturating_sub(1);
-                    if depth == 0 {
-                        break;
-                    }
-                }
-                _ => {}
-            }
+    // ast.literal_eval keeps the last of duplicated keys; look at every 'descr' key so that
+    // none can hide an object dtype, and report the last one as numpy uses it.
+    let mut descr: Option<String> = None;
+    let mut object = false;
+    for key in ["'descr'", "\"descr\""] {
+        for (i, _) in text.match_indices(key) {
+            let after = text.get(i.saturating_add(key.len())..).unwrap_or_default();
+            let Some(rest) = after.trim_start().strip_prefix(':') else {
+                continue;
+            };
+            let value = descr_value(rest.trim_start())?;
+            object |= has_object(&value);
+            descr = Some(value);
         }
-        out
-    } else {
-        return Err("'descr' is neither a string nor a list".into());
-    };
+    }
+    let descr = descr.ok_or("header has no 'descr'")?;
     Ok(NpyHeader {
-        object: has_object(&descr),
+        object,
         descr,
         data_offset: end,
     })
 }
 
+/// The literal after `'descr':`: a quoted string, or a bracketed list / tuple.
+fn descr_value(rest: &str) -> Result<String, String> {
+    if let Some(q) = rest.chars().next().filter(|c| *c == '\'' || *c == '"') {
+        let body = rest.get(1..).unwrap_or_default();
+        let close = body.find(q).ok_or("unterminated 'descr' string")?;
+        return Ok(body.get(..close).unwrap_or_default().to_string());
+    }
+    if !rest.starts_with(['[', '(']) {
+        return Err("'descr' is neither a string, a list nor a tuple".into());
+    }
+    let mut depth = 0i32;
+    let mut out = String::new();
+    for c in rest.chars() {
+        out.push(c);
+        match c {
+            '[' | '(' => depth = depth.saturating_add(1),
+            ']' | ')' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return Ok(out);
+                }
+            }
+            _ => {}
+        }
+    }
+    Err("unterminated 'descr' list".into())
+}
+
 /// True when any field of the dtype is of kind 'O'.
 fn has_object(descr: &str) -> bool {
     let is_obj = |t: &str| {
-        let t = t.trim_start_matches(['<', '>', '|', '=']);
-        t.starts_with('O')
-            && t.get(1..)
-                .is_some_and(|r| r.chars().all(|c| c.is_ascii_digit()))
+        let t = t.trim().trim_start_matches(['<', '>', '|', '=']);
+        matches!(t, "object" | "object_")
+            || t.starts_with('O')
+                && t.get(1..)
+                    .is_some_and(|r| r.chars().all(|c| c.is_ascii_digit()))
     };
-    if !descr.starts_with('[') {
+    if !descr.starts_with(['[', '(']) {
         return is_obj(descr);
+    }
+    if descr.starts_with('(') {
+        // (base, shape): every quoted token is a type (counting names inside a nested field
+        // list too only errs on the side of analysing).
+        return descr.split(['\'', '"']).skip(1).step_by(2).any(is_obj);
     }
     // A structured descr is a list of (name, type[, shape]) tuples, types possibly nested lists.
     // A quoted token right after '(' is a field name; every other quoted token is a type.

@@ -5,7 +5,7 @@ use super::{inspect as inspect_member, Cx, Identified};
 use crate::ev;
 use crate::finding::Code;
 use crate::identify::{parse_octal, Format};
-use crate::input::{read_at, Input, ReadSeek, Window};
+use crate::input::{read_at, Input, Limited, ReadSeek, Window};
 use std::io::{self, Read};
 
 const BLOCK: u64 = 512;
@@ -50,9 +50,9 @@ fn cstr(b: &[u8]) -> String {
 pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>) -> Identified {
     let len = input.len;
     let res = match (len, input.source()) {
-        (Some(len), Some(src)) => walk_seek(src, len, cx),
+        (Some(len), Some(src)) => walk(&mut Src::Seek { src, len }, cx),
         _ => match input.reader() {
-            Ok(mut r) => walk_stream(&mut r, cx),
+            Ok(mut r) => walk(&mut Src::Stream { r: &mut r, pos: 0 }, cx),
             Err(e) => Err(e.to_string()),
         },
     };
@@ -62,13 +62,82 @@ pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>) -> Identified {
     Format::Tar.into()
 }
 
-/// Walk headers with random access: members are windows, skipped data is never read.
-fn walk_seek(src: &mut dyn ReadSeek, len: u64, cx: &mut Cx<'_>) -> Result<(), String> {
+/// Where the archive comes from: random access (members are windows, skipped data is never
+/// read) or a stream read front to back.
+enum Src<'a> {
+    Seek { src: &'a mut dyn ReadSeek, len: u64 },
+    Stream { r: &'a mut dyn Read, pos: u64 },
+}
+
+impl Src<'_> {
+    /// Position a stream at `pos` (never backwards) by reading past what lies between.
+    fn skip_to(&mut self, to: u64) -> io::Result<()> {
+        if let Src::Stream { r, pos } = self {
+            let gap = to.saturating_sub(*pos);
+            let n = io::copy(&mut (&mut **r).take(gap), &mut io::sink())?;
+            *pos = pos.saturating_add(n);
+            if n < gap {
+                return Err(io::ErrorKind::UnexpectedEof.into());
+            }
+        }
+        Ok(())
+    }
+
+    fn read(&mut self, at: u64, buf: &mut [u8]) -> io::Result<()> {
+        match self {
+            Src::Seek { src, .. } => read_at(&mut **src, at, buf),
+            Src::Stream { .. } => {
+                self.skip_to(at)?;
+                if let Src::Stream { r, pos } = self {
+                    r.read_exact(buf)?;
+                    *pos = pos.saturating_add(buf.len() as u64);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn fits(&self, end: Option<u64>) -> bool {
+        match self {
+            Src::Seek { len, .. } => end.is_some_and(|e| e <= *len),
+            Src::Stream { .. } => end.is_some(),
+        }
+    }
+
+    fn member(&mut self, cx: &mut Cx<'_>, at: u64, size: u64, name: &str) {
+        let res = match self {
+            Src::Seek { src, .. } => {
+                let mut win = Window::new(&mut **src, at, size);
+                Input::seekable(&mut win, size).map(|mut inp| {
+                    inspect_member(&mut inp, cx, Some(name));
+                })
+            }
+            Src::Stream { .. } => self.skip_to(at).and_then(|()| {
+                let Src::Stream { r, pos } = self else {
+                    return Ok(());
+                };
+                let mut m = Limited::new((&mut **r).take(size), u64::MAX);
+                let res = Input::stream(&mut m).map(|mut inp| {
+                    inspect_member(&mut inp, cx, Some(name));
+                });
+                *pos = pos.saturating_add(m.produced);
+                res
+            }),
+        };
+        if let Err(e) = res {
+            cx.io_error(Code::ReadError, "reading tar member", &e);
+        }
+    }
+}
+
+fn walk(src: &mut Src<'_>, cx: &mut Cx<'_>) -> Result<(), String> {
     let mut pos = 0u64;
-    let mut long_name: Option<String> = None;
+    // GNU long names and pax records apply to the next member.
+    let mut next_name: Option<String> = None;
+    let mut next_size: Option<u64> = None;
     loop {
         let mut h = [0u8; 512];
-        if read_at(src, pos, &mut h).is_err() {
+        if src.read(pos, &mut h).is_err() {
             return Err(format!(
                 "archive ends without its end blocks at offset {pos}"
             ));
@@ -77,11 +146,14 @@ fn walk_seek(src: &mut dyn ReadSeek, len: u64, cx: &mut Cx<'_>) -> Result<(), St
             return Ok(());
         }
         let (name, size, kind) = header(&h, pos)?;
+        let regular = matches!(kind, b'0' | 0 | b'7');
+        let size = if regular {
+            next_size.take().unwrap_or(size)
+        } else {
+            size
+        };
         let data = pos.checked_add(BLOCK).ok_or("offset overflows")?;
-        let next = data
-            .checked_add(size.div_ceil(BLOCK).saturating_mul(BLOCK))
-            .ok_or("member size overflows")?;
-        if data.checked_add(size).is_none_or(|e| e > len) {
+        if !src.fits(data.checked_add(size)) {
             return Err(format!(
                 "member '{name}' extends past the end of the archive"
             ));
@@ -92,31 +164,31 @@ fn walk_seek(src: &mut dyn ReadSeek, len: u64, cx: &mut Cx<'_>) -> Result<(), St
                     return Err("extended header larger than 1 MiB".into());
                 }
                 let mut b = vec![0u8; size as usize];
-                read_at(src, data, &mut b).map_err(|e| e.to_string())?;
-                long_name = if kind == b'L' {
-                    Some(cstr(&b))
+                src.read(data, &mut b).map_err(|e| e.to_string())?;
+                if kind == b'L' {
+                    next_name = Some(cstr(&b));
                 } else {
-                    pax_path(&b).or(long_name)
-                };
+                    next_name = pax_value(&b, "path").or(next_name);
+                    next_size = pax_value(&b, "size")
+                        .and_then(|v| v.trim().parse().ok())
+                        .or(next_size);
+                }
             }
-            b'0' | 0 | b'7' => {
+            _ if regular => {
                 if !cx.count_entry() {
                     return Ok(());
                 }
-                let name = long_name.take().unwrap_or(name);
-                cx.nest(name.clone(), |cx| {
-                    let mut win = Window::new(src, data, size);
-                    match Input::seekable(&mut win, size) {
-                        Ok(mut inp) => {
-                            inspect_member(&mut inp, cx, Some(&name));
-                        }
-                        Err(e) => cx.io_error(Code::ReadError, "reading tar member", &e),
-                    }
-                });
+                let name = next_name.take().unwrap_or(name);
+                cx.nest(name.clone(), |cx| src.member(cx, data, size, &name));
             }
-            _ => long_name = None,
+            _ => {
+                next_name = None;
+                next_size = None;
+            }
         }
-        pos = next;
+        pos = data
+            .checked_add(size.div_ceil(BLOCK).saturating_mul(BLOCK))
+            .ok_or("member size overflows")?;
     }
 }
 
@@ -135,66 +207,15 @@ fn header(h: &[u8; 512], pos: u64) -> Result<(String, u64, u8), String> {
     Ok((name, size, h[156]))
 }
 
-fn pax_path(b: &[u8]) -> Option<String> {
+/// A pax record's value (`"<len> key=value\n"` lines). Python's tarfile lets `size` override
+/// the header's size field, and `path` its name.
+fn pax_value(b: &[u8], key: &str) -> Option<String> {
     let text = String::from_utf8_lossy(b);
+    let prefix = format!("{key}=");
     text.lines()
         .find_map(|l| {
             l.split_once(' ')
-                .and_then(|(_, kv)| kv.strip_prefix("path="))
+                .and_then(|(_, kv)| kv.strip_prefix(prefix.as_str()))
         })
         .map(str::to_string)
-}
-
-fn walk_stream(r: &mut dyn Read, cx: &mut Cx<'_>) -> Result<(), String> {
-    let mut pos = 0u64;
-    let mut long_name: Option<String> = None;
-    loop {
-        let mut h = [0u8; 512];
-        if r.read_exact(&mut h).is_err() {
-            return Err(format!(
-                "archive ends without its end blocks at offset {pos}"
-            ));
-        }
-        if h.iter().all(|b| *b == 0) {
-            return Ok(());
-        }
-        let (name, size, kind) = header(&h, pos)?;
-        let padded = size.div_ceil(BLOCK).saturating_mul(BLOCK);
-        let mut body = r.take(padded);
-        match kind {
-            b'L' | b'x' => {
-                if size > 1 << 20 {
-                    return Err("extended header larger than 1 MiB".into());
-                }
-                let mut b = Vec::new();
-                (&mut body)
-                    .take(size)
-                    .read_to_end(&mut b)
-                    .map_err(|e| e.to_string())?;
-                long_name = if kind == b'L' {
-                    Some(cstr(&b))
-                } else {
-                    pax_path(&b).or(long_name)
-                };
-            }
-            b'0' | 0 | b'7' => {
-                if !cx.count_entry() {
-                    return Ok(());
-                }
-                let name = long_name.take().unwrap_or(name);
-                cx.nest(name.clone(), |cx| {
-                    let mut m = (&mut body).take(size);
-                    match Input::stream(&mut m) {
-                        Ok(mut inp) => {
-                            inspect_member(&mut inp, cx, Some(&name));
-                        }
-                        Err(e) => cx.io_error(Code::ReadError, "reading tar member", &e),
-                    }
-                });
-            }
-            _ => long_name = None,
-        }
-        io::copy(&mut body, &mut io::sink()).map_err(|e| e.to_string())?;
-        pos = pos.saturating_add(BLOCK).saturating_add(padded);
-    }
 }

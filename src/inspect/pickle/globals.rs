@@ -60,9 +60,9 @@ static ALLOW: &[(&str, &str)] = &[
     ("datetime", "timedelta"),
     ("datetime", "timezone"),
     ("decimal", "Decimal"),
-    ("joblib.numpy_pickle", "NDArrayWrapper"),
+    // NDArrayWrapper / ZNDArrayWrapper (joblib < 0.10) load a file named in the pickle with
+    // allow_pickle=True: not plain data, so they are left to default-deny.
     ("joblib.numpy_pickle", "NumpyArrayWrapper"),
-    ("joblib.numpy_pickle", "ZNDArrayWrapper"),
     ("numpy", "bool_"),
     ("numpy", "complex128"),
     ("numpy", "complex64"),
@@ -491,6 +491,9 @@ pub fn classify(module: &str, name: &str, torchscript: bool) -> Verdict {
     {
         return Verdict::Allowed;
     }
+    if module == super::machine::COMPUTED || name == super::machine::COMPUTED {
+        return Verdict::Dangerous("global name computed at load time (evasion)");
+    }
     if let Some(why) = danger(module, name).or_else(|| mapped.and_then(|m| danger(m, name))) {
         return Verdict::Dangerous(why);
     }
@@ -506,7 +509,15 @@ fn danger(module: &str, name: &str) -> Option<&'static str> {
     // find_class resolves dotted names by getattr from the module: `pathlib` + `os.system`
     // reaches os.system. Treat each component as a possible module or pair.
     let mut prev = module;
+    let mut path = module.to_string();
     for (i, part) in parts.iter().enumerate() {
+        path.push('.');
+        path.push_str(part);
+        if dotted && i.saturating_add(1) < parts.len() {
+            if let Some(why) = deny_module(&path) {
+                return Some(why);
+            }
+        }
         if let Some((_, _, why)) = DENY_PAIRS.iter().find(|(m, n, _)| *m == prev && n == part) {
             return Some(why);
         }
@@ -626,6 +637,14 @@ mod tests {
         );
         assert!(matches!(
             classify("torch.jit", "load", false),
+            Verdict::Dangerous(_)
+        ));
+        assert!(matches!(
+            classify("numpy", "ctypeslib.foo", false),
+            Verdict::Dangerous(_)
+        ));
+        assert!(matches!(
+            classify("joblib.numpy_pickle", "NDArrayWrapper", false),
             Verdict::Dangerous(_)
         ));
     }

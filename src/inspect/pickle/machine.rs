@@ -21,6 +21,10 @@ pub struct PickleLimits {
     pub max_items: usize,
     /// Depth of pickles nested inline in a stream (joblib object arrays).
     pub max_inline_depth: u32,
+    /// Stop at an import whose names are not dotted identifiers, where `find_class` fails.
+    /// Used when sniffing data without pickle magic, so that text and binary headers read as
+    /// opcodes stop where CPython would.
+    pub stop_at_implausible: bool,
 }
 
 impl Default for PickleLimits {
@@ -33,6 +37,7 @@ impl Default for PickleLimits {
             max_bytes_object: 16 << 20,
             max_items: 256,
             max_inline_depth: 8,
+            stop_at_implausible: false,
         }
     }
 }
@@ -150,12 +155,29 @@ enum V {
     Opaque,
 }
 
+/// The name recorded for a global whose module or name is only known at load time.
+pub const COMPUTED: &str = "<computed at load time>";
+
 impl V {
     fn as_str(&self) -> Option<&str> {
         match self {
             V::Str(s) => Some(s),
             _ => None,
         }
+    }
+
+    /// Certainly not a str when loaded (results of calls may be anything).
+    fn not_str(&self) -> bool {
+        !matches!(self, V::Str(_) | V::Inst(_) | V::Opaque)
+    }
+}
+
+/// The arguments of a call: a tuple, or a value that may be one at load time (a call result).
+fn call_args(v: V) -> Option<Rc<[V]>> {
+    match v {
+        V::Tuple(t) => Some(t),
+        V::Inst(_) | V::Opaque => Some(Rc::from(Vec::new())),
+        _ => None,
     }
 }
 
@@ -360,6 +382,18 @@ fn is_opcode(b: u8) -> bool {
     )
 }
 
+/// A dotted Python identifier (Unicode letters allowed, as in Python 3), or a name computed at
+/// load time.
+pub fn plausible(s: &str) -> bool {
+    s == COMPUTED
+        || !s.is_empty()
+            && s.split('.').all(|part| {
+                let mut c = part.chars();
+                c.next().is_some_and(|f| f == '_' || f.is_alphabetic())
+                    && c.all(|x| x == '_' || x.is_alphanumeric())
+            })
+}
+
 /// Whether a byte can start a pickle at all.
 pub fn starts_pickle(b: u8) -> bool {
     is_opcode(b)
@@ -427,17 +461,27 @@ fn decode_utf8(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-fn parse_int_line(l: &[u8]) -> R<V> {
-    let s = std::str::from_utf8(l).map_err(|_| Fail::Error("invalid literal for int()".into()))?;
-    let t = s.trim().trim_end_matches('L');
-    if t.is_empty() {
-        return err("invalid literal for int()");
-    }
-    let digits = t.strip_prefix(['-', '+']).unwrap_or(t).replace('_', "");
+/// An integer line as INT/LONG write it. Never fails: the C unpickler accepts more forms
+/// (base prefixes, underscores) than worth mirroring, and stopping where it would go on
+/// would hide what follows. Unparsed values are opaque.
+fn parse_int_line(l: &[u8]) -> V {
+    py_int(l).map_or(V::BigInt, V::Int)
+}
+
+/// A base-10 integer as Python's int() reads it (whitespace, sign, underscores). A superset is
+/// fine: accepting more than C only means analysing further than a loader would run.
+fn py_int(l: &[u8]) -> Option<i64> {
+    let s = std::str::from_utf8(l).ok()?.trim().trim_end_matches('L');
+    let (neg, digits) = match s.strip_prefix('-') {
+        Some(d) => (true, d),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    };
+    let digits: String = digits.chars().filter(|c| *c != '_').collect();
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return err(format!("invalid literal for int(): {t:?}"));
+        return None;
     }
-    Ok(t.parse::<i64>().map(V::Int).unwrap_or(V::BigInt))
+    let v: i64 = digits.parse().ok()?;
+    Some(if neg { v.checked_neg()? } else { v })
 }
 
 /// Python's `codecs.escape_decode` as the STRING opcode uses it (latin-1 result).
@@ -503,7 +547,7 @@ fn escape_decode(s: &[u8]) -> R<Vec<u8>> {
 
 /// Python's `raw-unicode-escape` decoding, as the UNICODE opcode uses it.
 #[allow(clippy::arithmetic_side_effects)] // indices advance within `s`, checked by `get`
-fn raw_unicode_decode(s: &[u8]) -> R<String> {
+fn raw_unicode_decode(s: &[u8]) -> String {
     let mut out = String::with_capacity(s.len());
     let mut i = 0;
     while let Some(&c) = s.get(i) {
@@ -513,27 +557,24 @@ fn raw_unicode_decode(s: &[u8]) -> R<String> {
                 Some(b'U') => 8,
                 _ => 0,
             };
-            // An escape is only an escape after an odd number of backslashes; a run of
-            // backslashes before u/U is rare enough to treat the last one as the escape.
+            // Python decides by the parity of the backslash run; a bad escape here is kept as
+            // text rather than treated as an error, so the analysis never stops before Python's.
             if n > 0 {
                 let h = s
                     .get(i + 2..i + 2 + n)
                     .and_then(|h| std::str::from_utf8(h).ok())
                     .and_then(|h| u32::from_str_radix(h, 16).ok());
-                match h.and_then(char::from_u32) {
-                    Some(ch) => {
-                        out.push(ch);
-                        i += 2 + n;
-                        continue;
-                    }
-                    None => return err("truncated \\uXXXX escape"),
+                if let Some(ch) = h.and_then(char::from_u32) {
+                    out.push(ch);
+                    i += 2 + n;
+                    continue;
                 }
             }
         }
         out.push(char::from(c));
         i += 1;
     }
-    Ok(out)
+    out
 }
 
 /// The itemsize of a numpy dtype string such as `f8`, `<U5`, `V64`; `None` for object dtypes.
@@ -702,8 +743,16 @@ impl Machine<'_> {
         op: &'static str,
         off: u64,
     ) -> R<()> {
+        self.check_importable(&module, &name)?;
         let i = ev.import(module, name, op, off);
         self.push(V::Global(i))
+    }
+
+    fn check_importable(&self, module: &str, name: &str) -> R<()> {
+        if self.lim.stop_at_implausible && !(plausible(module) && plausible(name)) {
+            return err(format!("No module named {module:?}"));
+        }
+        Ok(())
     }
 
     /// A call of `callee(*args)`: note who is invoked, look for pickles in the arguments.
@@ -739,6 +788,10 @@ impl Machine<'_> {
                         }
                         return V::Bytes(b);
                     }
+                }
+                let is_str_ctor = ev.is(i, "builtins", "str") || ev.is(i, "__builtin__", "str");
+                if let (true, Some(V::Str(s))) = (is_str_ctor, args.first()) {
+                    return V::Str(s.clone());
                 }
                 let mut class = Some(i);
                 if ev.is(i, "copyreg", "_reconstructor") || ev.is(i, "copy_reg", "_reconstructor") {
@@ -825,12 +878,12 @@ impl Machine<'_> {
                     let v = match l {
                         b"01" => V::Bool,
                         b"00" => V::Bool,
-                        _ => parse_int_line(l)?,
+                        _ => parse_int_line(l),
                     };
                     self.push(v)?;
                 }
                 b'L' => {
-                    let v = parse_int_line(src.line(self.lim.max_line)?)?;
+                    let v = parse_int_line(src.line(self.lim.max_line)?);
                     self.push(v)?;
                 }
                 b'J' => {
@@ -872,15 +925,8 @@ impl Machine<'_> {
                     self.push(V::BigInt)?;
                 }
                 b'F' => {
-                    let l = src.line(self.lim.max_line)?;
-                    let ok = std::str::from_utf8(l)
-                        .ok()
-                        .and_then(|s| s.trim().parse::<f64>().ok())
-                        .is_some()
-                        || matches!(l, b"nan" | b"inf" | b"-inf");
-                    if !ok {
-                        return err("could not convert string to float");
-                    }
+                    // Never an error here: see parse_int_line.
+                    src.line(self.lim.max_line)?;
                     self.push(V::Float)?;
                 }
                 b'G' => {
@@ -914,7 +960,7 @@ impl Machine<'_> {
                 }
                 b'V' => {
                     let l = src.line(self.lim.max_line)?.to_vec();
-                    let s = raw_unicode_decode(&l)?;
+                    let s = raw_unicode_decode(&l);
                     let v = self.mk_str(s);
                     self.push(v)?;
                 }
@@ -992,12 +1038,15 @@ impl Machine<'_> {
                     self.push(V::List)?;
                 }
                 b'a' => {
-                    self.pop()?;
-                    self.top()?;
+                    let x = self.stack.len().saturating_sub(1);
+                    self.extend_at(x)?;
                 }
                 b'e' => {
-                    let _items = self.pop_mark()?;
-                    self.top()?;
+                    let x = self
+                        .marks
+                        .pop()
+                        .ok_or(Fail::Error("could not find MARK".into()))?;
+                    self.extend_at(x)?;
                 }
                 b'}' => self.push(V::Dict(Rc::new(RefCell::new(DictV { items: Vec::new() }))))?,
                 b'd' => {
@@ -1015,21 +1064,23 @@ impl Machine<'_> {
                     self.push(V::Dict(Rc::new(RefCell::new(d))))?;
                 }
                 b's' => {
-                    let v = self.pop()?;
-                    let k = self.pop()?;
-                    self.set_items(vec![k, v])?;
+                    let x = self.stack.len().saturating_sub(2);
+                    self.set_items_at(x)?;
                 }
                 b'u' => {
-                    let items = self.pop_mark()?;
-                    if items.len() % 2 != 0 {
-                        return err("odd number of items for SETITEMS");
-                    }
-                    self.set_items(items)?;
+                    let x = self
+                        .marks
+                        .pop()
+                        .ok_or(Fail::Error("could not find MARK".into()))?;
+                    self.set_items_at(x)?;
                 }
                 0x8f => self.push(V::Set)?,
                 0x90 => {
-                    self.pop_mark()?;
-                    self.top()?;
+                    let x = self
+                        .marks
+                        .pop()
+                        .ok_or(Fail::Error("could not find MARK".into()))?;
+                    self.extend_at(x)?;
                 }
                 0x91 => {
                     self.pop_mark()?;
@@ -1038,10 +1089,7 @@ impl Machine<'_> {
                 // --- memo ---
                 b'g' => {
                     let l = src.line(self.lim.max_line)?;
-                    let idx = std::str::from_utf8(l)
-                        .ok()
-                        .and_then(|s| s.trim().parse::<i64>().ok())
-                        .ok_or(Fail::Error("invalid GET index".into()))?;
+                    let idx = py_int(l).ok_or(Fail::Error("invalid GET index".into()))?;
                     let v = self.memo_get(
                         u64::try_from(idx).map_err(|_| Fail::Error("negative GET index".into()))?,
                     )?;
@@ -1059,10 +1107,7 @@ impl Machine<'_> {
                 }
                 b'p' => {
                     let l = src.line(self.lim.max_line)?;
-                    let idx = std::str::from_utf8(l)
-                        .ok()
-                        .and_then(|s| s.trim().parse::<i64>().ok())
-                        .ok_or(Fail::Error("invalid PUT index".into()))?;
+                    let idx = py_int(l).ok_or(Fail::Error("invalid PUT index".into()))?;
                     let idx = u64::try_from(idx)
                         .map_err(|_| Fail::Error("negative PUT argument".into()))?;
                     let v = self.top()?.clone();
@@ -1092,17 +1137,19 @@ impl Machine<'_> {
                 0x93 => {
                     let name = self.pop()?;
                     let module = self.pop()?;
-                    match (module.as_str(), name.as_str()) {
-                        (Some(m), Some(n)) => {
-                            let (m, n) = (m.to_string(), n.to_string());
-                            self.import(ev, m, n, "STACK_GLOBAL", off)?;
-                        }
-                        _ => return err("STACK_GLOBAL requires str"),
+                    if module.not_str() || name.not_str() {
+                        return err("STACK_GLOBAL requires str");
                     }
+                    // An operand computed by a call (e.g. builtins.str) is a str only at load
+                    // time: the import happens, with a name this analysis cannot know.
+                    let m = module.as_str().unwrap_or(COMPUTED).to_string();
+                    let n = name.as_str().unwrap_or(COMPUTED).to_string();
+                    self.import(ev, m, n, "STACK_GLOBAL", off)?;
                 }
                 b'i' => {
                     let module = decode_utf8(src.line(self.lim.max_line)?);
                     let name = decode_utf8(src.line(self.lim.max_line)?);
+                    self.check_importable(&module, &name)?;
                     let args = self.pop_mark()?;
                     let i = ev.import(module, name, "INST", off);
                     let args: Rc<[V]> = args.into();
@@ -1121,7 +1168,7 @@ impl Machine<'_> {
                 b'R' => {
                     let args = self.pop()?;
                     let callee = self.pop()?;
-                    let V::Tuple(args) = args else {
+                    let Some(args) = call_args(args) else {
                         return err("argument list must be a tuple");
                     };
                     let v = self.call(ev, &callee, args, off);
@@ -1130,7 +1177,7 @@ impl Machine<'_> {
                 0x81 => {
                     let args = self.pop()?;
                     let cls = self.pop()?;
-                    let V::Tuple(args) = args else {
+                    let Some(args) = call_args(args) else {
                         return err("NEWOBJ expected an arg tuple");
                     };
                     let v = self.call(ev, &cls, args, off);
@@ -1140,7 +1187,7 @@ impl Machine<'_> {
                     let kwargs = self.pop()?;
                     let args = self.pop()?;
                     let cls = self.pop()?;
-                    let V::Tuple(args) = args else {
+                    let Some(args) = call_args(args) else {
                         return err("NEWOBJ_EX args argument must be a tuple");
                     };
                     let mut all: Vec<V> = args.to_vec();
@@ -1225,9 +1272,27 @@ impl Machine<'_> {
         Ok(self.mk_str(s))
     }
 
-    fn set_items(&mut self, items: Vec<V>) -> R<()> {
-        let target = self.top()?.clone();
-        if let V::Dict(d) = target {
+    /// APPEND, APPENDS, ADDITEMS as `_pickle.c`'s do_append: the target sits at `x - 1`, the
+    /// items above it; the mark fence is not consulted.
+    fn extend_at(&mut self, x: usize) -> R<()> {
+        if x == 0 || x > self.stack.len() {
+            return err("unpickling stack underflow");
+        }
+        self.stack.truncate(x);
+        Ok(())
+    }
+
+    /// SETITEM, SETITEMS as `_pickle.c`'s do_setitems.
+    fn set_items_at(&mut self, x: usize) -> R<()> {
+        let len = self.stack.len();
+        if x == 0 || x > len {
+            return err("unpickling stack underflow");
+        }
+        if !len.saturating_sub(x).is_multiple_of(2) {
+            return err("odd number of items for SETITEMS");
+        }
+        let items = self.stack.split_off(x);
+        if let Some(V::Dict(d)) = self.stack.last() {
             let mut d = d.borrow_mut();
             let mut it = items.into_iter();
             while let (Some(k), Some(v)) = (it.next(), it.next()) {
@@ -1463,7 +1528,8 @@ mod tests {
     #[test]
     fn escape_decoding() {
         assert_eq!(escape_decode(br"a\x41\n\101\\").ok().unwrap(), b"aA\nA\\");
-        assert_eq!(raw_unicode_decode(br"os\u0073").ok().unwrap(), "oss");
+        assert_eq!(raw_unicode_decode(br"os\u0073"), "oss");
+        assert_eq!(raw_unicode_decode(br"a\uZZ"), "a\\uZZ");
     }
 
     #[test]

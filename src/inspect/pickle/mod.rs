@@ -66,9 +66,32 @@ pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>, kind: Kind) -> Identified
     }
 }
 
+/// Read the start of an input identified as another format as a pickle too. Only plausible
+/// imports are reported. A stream already consumed is sniffed from its kept head.
+pub fn sniff_start(input: &mut Input<'_>, cx: &mut Cx<'_>) {
+    if !input
+        .head
+        .first()
+        .is_some_and(|b| machine::starts_pickle(*b))
+    {
+        return;
+    }
+    let len = input.len;
+    if input.is_seekable() {
+        if let Ok(mut r) = input.reader() {
+            analyse(&mut r, len, cx, Kind::Sniff);
+        }
+    } else {
+        let head = input.head.clone();
+        let hlen = Some(head.len() as u64);
+        analyse(&mut &head[..], hlen, cx, Kind::Sniff);
+    }
+}
+
 /// Analyse every pickle in `r` (from its first byte) and report findings.
 pub fn analyse(r: &mut dyn Read, len: Option<u64>, cx: &mut Cx<'_>, kind: Kind) -> StreamSummary {
-    let lim = cx.limits.pickle.clone();
+    let mut lim = cx.limits.pickle.clone();
+    lim.stop_at_implausible = kind == Kind::Sniff;
     let mut src = Src::new(r, len);
     let mut summary = StreamSummary::default();
     loop {
@@ -80,10 +103,9 @@ pub fn analyse(r: &mut dyn Read, len: Option<u64>, cx: &mut Cx<'_>, kind: Kind) 
         // whose names are not dotted identifiers cannot be resolved by find_class without code
         // the attacker already ran, so only plausible imports make sniffed data a pickle.
         let suspicious = !ev.ext_codes.is_empty()
-            || ev
-                .imports
-                .iter()
-                .any(|i| kind != Kind::Sniff || plausible(&i.module) && plausible(&i.name));
+            || ev.imports.iter().any(|i| {
+                kind != Kind::Sniff || machine::plausible(&i.module) && machine::plausible(&i.name)
+            });
         let stopped = end == End::Stop;
         if end == End::Empty {
             if first && kind != Kind::Sniff {
@@ -130,16 +152,6 @@ pub fn analyse(r: &mut dyn Read, len: Option<u64>, cx: &mut Cx<'_>, kind: Kind) 
         }
     }
     summary
-}
-
-/// A dotted Python identifier (Unicode letters allowed, as in Python 3).
-fn plausible(s: &str) -> bool {
-    !s.is_empty()
-        && s.split('.').all(|part| {
-            let mut c = part.chars();
-            c.next().is_some_and(|f| f == '_' || f.is_alphabetic())
-                && c.all(|x| x == '_' || x.is_alphanumeric())
-        })
 }
 
 fn trailing(cx: &mut Cx<'_>, offset: u64) {
