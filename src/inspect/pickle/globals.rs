@@ -3,6 +3,8 @@
 //! Verdicts depend only on the (module, name) strings: never on what is installed here,
 //! never on where the file came from.
 
+use super::allow_generated::ALLOW_GENERATED;
+
 /// What an import is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Verdict {
@@ -481,7 +483,9 @@ pub fn classify(module: &str, name: &str, torchscript: bool) -> Verdict {
     let module = module.trim_end_matches(['\r', '\n']);
     let name = name.trim_end_matches(['\r', '\n']);
     let mapped = py2_module(module);
-    let allowed = |m: &str| ALLOW.binary_search(&(m, name)).is_ok();
+    let allowed = |m: &str| {
+        ALLOW.binary_search(&(m, name)).is_ok() || ALLOW_GENERATED.binary_search(&(m, name)).is_ok()
+    };
     if allowed(module) || mapped.is_some_and(allowed) {
         return Verdict::Allowed;
     }
@@ -550,9 +554,26 @@ mod tests {
 
     #[test]
     fn allowlist_is_sorted_and_unique() {
-        for w in ALLOW.windows(2) {
-            assert!(w[0] < w[1], "{:?} !< {:?}", w[0], w[1]);
+        for list in [ALLOW, ALLOW_GENERATED] {
+            for w in list.windows(2) {
+                assert!(w[0] < w[1], "{:?} !< {:?}", w[0], w[1]);
+            }
         }
+    }
+
+    #[test]
+    fn generated_allowlist_has_nothing_the_denylist_flags() {
+        for (m, n) in ALLOW_GENERATED {
+            assert_eq!(danger(m, n), None, "{m}.{n}");
+            assert!(!n.contains('.'), "{m}.{n}");
+        }
+        assert!(ALLOW_GENERATED.contains(&(
+            "sklearn.ensemble._hist_gradient_boosting.binning",
+            "_BinMapper"
+        )));
+        assert!(
+            ALLOW_GENERATED.contains(&("torch.nn.modules.transformer", "TransformerEncoderLayer"))
+        );
     }
 
     #[test]
