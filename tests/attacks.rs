@@ -519,3 +519,41 @@ fn npy_object_dtype_hidden_by_duplicate_key_or_tuple() {
         );
     }
 }
+
+/// joblib skips the bytes after a NumpyArrayWrapper as array data; pickle.load runs them.
+#[test]
+fn payload_hidden_in_joblib_array_data() {
+    let payload = b"cos\nsystem\n(S'echo'\ntR0";
+    let p = P::new()
+        .proto(4)
+        .short_unicode("joblib.numpy_pickle")
+        .short_unicode("NumpyArrayWrapper")
+        .stack_global()
+        .empty_tuple()
+        .op(0x81) // NEWOBJ
+        .op(b'}')
+        .op(b'(')
+        .short_unicode("shape")
+        .op(b'K')
+        .op(payload.len() as u8)
+        .tuple1()
+        .short_unicode("dtype")
+        .short_unicode("numpy")
+        .short_unicode("dtype")
+        .stack_global()
+        .short_unicode("u1")
+        .tuple1()
+        .reduce()
+        .op(b'u')
+        .op(b'b') // BUILD: joblib now reads the raw bytes
+        .raw(payload)
+        .stop()
+        .build();
+    let f = inspect_bytes("model.joblib", &p);
+    let hit = f
+        .iter()
+        .find(|f| f.code == Code::PickleDangerousImport)
+        .expect("payload in array data must be found");
+    assert_eq!(hit.evidence["reading"], "pickle.load");
+    assert_eq!(hit.evidence["module"], "os");
+}

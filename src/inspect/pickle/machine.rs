@@ -25,6 +25,9 @@ pub struct PickleLimits {
     /// Used when sniffing data without pickle magic, so that text and binary headers read as
     /// opcodes stop where CPython would.
     pub stop_at_implausible: bool,
+    /// Follow joblib's inline array data after a NumpyArrayWrapper (joblib.load's reading).
+    /// Off: read those bytes as opcodes, as pickle.load does on the same file.
+    pub joblib_inline: bool,
 }
 
 impl Default for PickleLimits {
@@ -38,6 +41,7 @@ impl Default for PickleLimits {
             max_items: 256,
             max_inline_depth: 8,
             stop_at_implausible: false,
+            joblib_inline: true,
         }
     }
 }
@@ -1218,7 +1222,10 @@ impl Machine<'_> {
                                 ev.is(c, "joblib.numpy_pickle", "NumpyArrayWrapper")
                             });
                             if wrapper {
-                                self.joblib_array(src, ev, &inst)?;
+                                ev.joblib_arrays = ev.joblib_arrays.saturating_add(1);
+                                if self.lim.joblib_inline {
+                                    self.joblib_array(src, ev, &inst)?;
+                                }
                             }
                         }
                         _ => {}
@@ -1355,7 +1362,6 @@ impl Machine<'_> {
         let aligned = matches!(get("numpy_array_alignment_bytes"), Some(V::Int(_)));
         drop(d);
         drop(state);
-        ev.joblib_arrays = ev.joblib_arrays.saturating_add(1);
         match itemsize {
             None => {
                 // Object array: joblib calls pickle.load on the same stream.

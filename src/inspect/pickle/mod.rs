@@ -13,6 +13,7 @@ use crate::input::Input;
 use globals::{classify, Verdict};
 pub use machine::PickleLimits;
 use machine::{End, Events, Src};
+use std::collections::HashSet;
 use std::io::Read;
 
 /// How the stream is loaded.
@@ -34,6 +35,10 @@ pub struct StreamSummary {
     pub is_pickle: bool,
     pub pickles: u32,
     pub joblib: bool,
+    /// joblib arrays were written inline: another reading of the same bytes exists.
+    pub joblib_arrays: bool,
+    /// Imports already reported.
+    pub reported: HashSet<(String, String)>,
 }
 
 pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>, kind: Kind) -> Identified {
@@ -45,6 +50,11 @@ pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>, kind: Kind) -> Identified
             return Format::Pickle.into();
         }
     };
+    if s.joblib_arrays && input.is_seekable() {
+        if let Ok(mut r) = input.reader() {
+            plain_reading(&mut r, len, cx, &s.reported);
+        }
+    }
     if kind == Kind::TorchLegacy {
         cx.report(
             Code::TorchLegacyFormat,
@@ -130,6 +140,12 @@ pub fn analyse(r: &mut dyn Read, len: Option<u64>, cx: &mut Cx<'_>, kind: Kind) 
         summary.pickles = summary.pickles.saturating_add(1);
         summary.joblib |=
             ev.joblib_arrays > 0 || ev.imports.iter().any(|i| i.module.starts_with("joblib."));
+        summary.joblib_arrays |= ev.joblib_arrays > 0;
+        summary.reported.extend(
+            ev.imports
+                .iter()
+                .map(|i| (i.module.clone(), i.name.clone())),
+        );
         report_events(cx, &ev, &end, summary.pickles);
         if !stopped {
             break;
@@ -153,6 +169,52 @@ pub fn analyse(r: &mut dyn Read, len: Option<u64>, cx: &mut Cx<'_>, kind: Kind) 
         }
     }
     summary
+}
+
+/// joblib.load skips the raw array bytes after each NumpyArrayWrapper; pickle.load (and the
+/// legacy path of torch.load) runs the same bytes as opcodes. Read the stream that way too and
+/// report imports only that reading reaches.
+fn plain_reading(
+    r: &mut dyn Read,
+    len: Option<u64>,
+    cx: &mut Cx<'_>,
+    seen: &HashSet<(String, String)>,
+) {
+    let mut lim = cx.limits.pickle.clone();
+    lim.joblib_inline = false;
+    lim.stop_at_implausible = true;
+    let mut src = Src::new(r, len);
+    let mut ev = Events::default();
+    machine::run(&mut src, &lim, &mut ev);
+    for imp in ev
+        .imports
+        .iter()
+        .filter(|i| !seen.contains(&(i.module.clone(), i.name.clone())))
+    {
+        // Under one shared memo, joblib's nested object-array pickles resolve GETs to the outer
+        // pickle's strings, which yields imports of names that cannot exist; only globals known
+        // to be dangerous are reported from this reading.
+        let Verdict::Dangerous(why) = classify(&imp.module, &imp.name, cx.torchscript) else {
+            continue;
+        };
+        cx.report(
+            Code::PickleDangerousImport,
+            Some(imp.offset),
+            format!(
+                "imports {}.{} when read by pickle.load instead of joblib.load: hidden in joblib array data ({why})",
+                imp.module, imp.name
+            ),
+            ev! {
+                "module" => imp.module,
+                "name" => imp.name,
+                "opcode" => imp.opcode,
+                "invoked" => imp.invoked,
+                "count" => imp.count,
+                "reason" => why,
+                "reading" => "pickle.load",
+            },
+        );
+    }
 }
 
 fn trailing(cx: &mut Cx<'_>, offset: u64) {
