@@ -139,10 +139,18 @@ fn is_tar(head: &[u8]) -> bool {
         return true;
     }
     // Old v7 tar: no magic; accept when the header checksum is right and the name is printable.
-    let Some(chk) = block.get(148..156) else {
-        return false;
-    };
-    let Some(stored) = parse_octal(chk) else {
+    let name_ok = block.first().is_some_and(|b| *b != 0)
+        && block.get(..100).is_some_and(|n| {
+            n.iter()
+                .take_while(|b| **b != 0)
+                .all(|b| (32..127).contains(b))
+        });
+    tar_checksum_ok(block) && name_ok
+}
+
+/// A tar header's checksum: the byte sum with the checksum field read as spaces.
+pub fn tar_checksum_ok(block: &[u8]) -> bool {
+    let Some(stored) = block.get(148..156).and_then(parse_octal) else {
         return false;
     };
     let sum: u64 = block
@@ -156,13 +164,7 @@ fn is_tar(head: &[u8]) -> bool {
             }
         })
         .sum();
-    let name_ok = block.first().is_some_and(|b| *b != 0)
-        && block.get(..100).is_some_and(|n| {
-            n.iter()
-                .take_while(|b| **b != 0)
-                .all(|b| (32..127).contains(b))
-        });
-    sum == stored && name_ok
+    sum == stored
 }
 
 /// Parse a NUL/space terminated octal field as tar writes it.

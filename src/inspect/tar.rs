@@ -4,7 +4,7 @@
 use super::{inspect as inspect_member, Cx, Identified};
 use crate::ev;
 use crate::finding::Code;
-use crate::identify::{parse_octal, Format};
+use crate::identify::{parse_octal, tar_checksum_ok, Format};
 use crate::input::{read_at, Input, Limited, ReadSeek, Window};
 use std::io::{self, Read};
 
@@ -22,24 +22,6 @@ fn size_field(f: &[u8]) -> Option<u64> {
         }
         _ => parse_octal(f).or(Some(0).filter(|_| f.iter().all(|b| *b == 0 || *b == b' '))),
     }
-}
-
-fn checksum_ok(h: &[u8; 512]) -> bool {
-    let Some(stored) = parse_octal(&h[148..156]) else {
-        return false;
-    };
-    let sum: u64 = h
-        .iter()
-        .enumerate()
-        .map(|(i, b)| {
-            if (148..156).contains(&i) {
-                32
-            } else {
-                u64::from(*b)
-            }
-        })
-        .sum();
-    sum == stored
 }
 
 fn cstr(b: &[u8]) -> String {
@@ -193,7 +175,7 @@ fn walk(src: &mut Src<'_>, cx: &mut Cx<'_>) -> Result<(), String> {
 }
 
 fn header(h: &[u8; 512], pos: u64) -> Result<(String, u64, u8), String> {
-    if !checksum_ok(h) {
+    if !tar_checksum_ok(h) {
         return Err(format!("bad header checksum at offset {pos}"));
     }
     let size = size_field(&h[124..136]).ok_or_else(|| format!("bad size field at offset {pos}"))?;

@@ -15,7 +15,7 @@ pub struct Report {
     pub tool: Tool,
     pub inputs: Inputs,
     pub summary: Summary,
-    /// Every path the walk met, in walk order (sorted by name within each directory).
+    /// Every path the walk met, sorted by path.
     pub files: Vec<FileEntry>,
     /// Sorted by path, member, offset, code.
     pub findings: Vec<Finding>,
@@ -117,9 +117,10 @@ impl Report {
     pub fn new(
         roots: Vec<String>,
         fail_on: Severity,
-        files: Vec<FileEntry>,
+        mut files: Vec<FileEntry>,
         mut findings: Vec<Finding>,
     ) -> Report {
+        files.sort_by(|a, b| a.path.cmp(&b.path));
         findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         let mut counts = Counts::default();
         for f in &findings {
