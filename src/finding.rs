@@ -246,6 +246,34 @@ shape and data_offsets, plus an optional __metadata__ map of strings.";
     SafetensorsMetadata = "safetensors-invalid-metadata", Error, [],
         "The safetensors __metadata__ entry is not a map of strings to strings.",
         "The format allows only string values in __metadata__.";
+    // --- signatures ---------------------------------------------------------------------
+    SignatureVerified = "signature-verified", Info, [],
+        "The model's signature verified and every file matches it.",
+        "The signature is valid for the given key or certificate chain, the subject digest matches the listed \
+resources, and every file of the model has exactly the signed digest.";
+    SignatureInvalid = "signature-invalid", Error, ["AML.T0010.003"],
+        "The signature does not verify with the given key or certificate.",
+        "Either the signed payload was altered or it was signed by another key. Nothing in it can be trusted.";
+    SignatureMalformed = "signature-malformed", Error, [],
+        "The signature file is not a Sigstore bundle with a DSSE envelope modelgate can read.",
+        "Expected a Sigstore bundle (v0.1-v0.3) holding a DSSE envelope over an in-toto Statement v1 with the \
+model_signing v1.0 predicate, as `model-signing` writes it.";
+    SignatureSubjectMismatch = "signature-subject-mismatch", Error, ["AML.T0010.003"],
+        "The signed subject digest does not match the resources listed in the signature.",
+        "The subject digest is SHA-256 over the listed digests in order; a mismatch means the listing was \
+assembled inconsistently or tampered with before signing.";
+    SignatureUnsafeName = "signature-unsafe-name", Error, ["AML.T0010.003"],
+        "A signed resource name is absolute, leaves the model directory, or repeats.",
+        "Such names could make a verifier check files outside the model or check one file twice.";
+    SignedFileModified = "signed-file-modified", Error, ["AML.T0010.003", "AML.T0018"],
+        "A file's content differs from its signed digest.",
+        "The model changed after it was signed: weights swapped, a file edited. Do not use it.";
+    SignedFileMissing = "signed-file-missing", Error, ["AML.T0010.003"],
+        "A signed file is missing from the model.",
+        "The model on disk is not the model that was signed.";
+    UnsignedFile = "unsigned-file", Error, ["AML.T0010.003"],
+        "A file in the model is not covered by the signature.",
+        "Files added after signing (for example a pickle next to signed safetensors) are not vouched for.";
 }
 
 impl Code {

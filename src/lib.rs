@@ -4,12 +4,14 @@
 //! → [`finding::Finding`]s → [`report::Report`] → text / JSON, and an exit code.
 
 pub mod cli;
+pub mod digest;
 pub mod finding;
 pub mod identify;
 pub mod input;
 pub mod inspect;
 pub mod report;
 pub mod scan;
+pub mod signature;
 pub mod walk;
 
 pub use finding::{Code, Finding, Severity};

@@ -1,0 +1,145 @@
+//! DSSE envelopes inside Sigstore bundles (v0.1-v0.3), as model_signing writes them.
+
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+
+pub const BUNDLE_V03: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
+pub const PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
+
+/// DSSE v1 pre-authentication encoding: the bytes that are signed.
+pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(payload.len().saturating_add(64));
+    v.extend_from_slice(b"DSSEv1 ");
+    v.extend_from_slice(payload_type.len().to_string().as_bytes());
+    v.push(b' ');
+    v.extend_from_slice(payload_type.as_bytes());
+    v.push(b' ');
+    v.extend_from_slice(payload.len().to_string().as_bytes());
+    v.push(b' ');
+    v.extend_from_slice(payload);
+    v
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Bundle {
+    pub media_type: String,
+    pub verification_material: VerificationMaterial,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dsse_envelope: Option<Envelope>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_signature: Option<serde_json::Value>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerificationMaterial {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<PublicKeyId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x509_certificate_chain: Option<CertificateChain>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<RawBytes>,
+    #[serde(default)]
+    pub tlog_entries: Vec<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp_verification_data: Option<serde_json::Value>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PublicKeyId {
+    pub hint: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CertificateChain {
+    pub certificates: Vec<RawBytes>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RawBytes {
+    pub raw_bytes: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Envelope {
+    pub payload: String,
+    pub payload_type: String,
+    pub signatures: Vec<Sig>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Sig {
+    pub sig: String,
+    #[serde(default)]
+    pub keyid: String,
+}
+
+pub fn b64(data: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(data)
+}
+
+/// Standard base64, with or without padding (bundles in the wild use both).
+pub fn unb64(s: &str) -> Result<Vec<u8>, String> {
+    let e = base64::engine::general_purpose::STANDARD;
+    e.decode(s)
+        .or_else(|_| {
+            base64::engine::general_purpose::STANDARD_NO_PAD.decode(s.trim_end_matches('='))
+        })
+        .map_err(|e| format!("invalid base64: {e}"))
+}
+
+/// The envelope's parts, decoded but not yet trusted.
+pub struct Unverified {
+    pub payload_type: String,
+    pub payload: Vec<u8>,
+    pub signatures: Vec<Vec<u8>>,
+}
+
+impl Bundle {
+    pub fn parse(bytes: &[u8]) -> Result<Bundle, String> {
+        let b: Bundle =
+            serde_json::from_slice(bytes).map_err(|e| format!("not a Sigstore bundle: {e}"))?;
+        if !b
+            .media_type
+            .starts_with("application/vnd.dev.sigstore.bundle")
+        {
+            return Err(format!("unsupported bundle media type '{}'", b.media_type));
+        }
+        Ok(b)
+    }
+
+    pub fn envelope(&self) -> Result<Unverified, String> {
+        let env = self
+            .dsse_envelope
+            .as_ref()
+            .ok_or("bundle carries no DSSE envelope")?;
+        if env.signatures.is_empty() {
+            return Err("DSSE envelope has no signature".into());
+        }
+        Ok(Unverified {
+            payload_type: env.payload_type.clone(),
+            payload: unb64(&env.payload)?,
+            signatures: env
+                .signatures
+                .iter()
+                .map(|s| unb64(&s.sig))
+                .collect::<Result<_, _>>()?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pae_matches_the_spec_example() {
+        assert_eq!(
+            pae("http://example.com/HelloWorld", b"hello world"),
+            b"DSSEv1 29 http://example.com/HelloWorld 11 hello world"
+        );
+    }
+}

@@ -1,0 +1,737 @@
+//! OpenSSF Model Signing (OMS) v1.0, byte-compatible with the `model-signing` 1.1.x package:
+//! an in-toto Statement v1 whose predicate lists every file's (or shard's) digest, whose single
+//! subject digest is SHA-256 over the concatenated raw resource digests, in a DSSE envelope
+//! inside a Sigstore bundle v0.3.
+
+use super::dsse::{self, Bundle, Envelope, PublicKeyId, Sig, VerificationMaterial};
+use super::keys::{SigningKey, VerifyingKey};
+use crate::digest::{self, hex, unhex, HashAlg};
+use crate::ev;
+use crate::finding::{Code, Finding};
+use crate::inspect::Evidence;
+use rayon::prelude::*;
+use serde_json::{json, Value};
+use sha2::Digest;
+use std::collections::{BTreeMap, HashSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+pub const STATEMENT_TYPE: &str = "https://in-toto.io/Statement/v1";
+pub const PREDICATE_TYPE: &str = "https://model_signing/signature/v1.0";
+/// What model_signing ignores by default, in the order its 1.1.1 release wrote them.
+pub const DEFAULT_IGNORE: &[&str] = &[".github", ".gitattributes", ".git", ".gitignore"];
+
+/// How a model is turned into resources.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Serialization {
+    pub hash: HashAlg,
+    /// `None`: one resource per file. `Some(n)`: shards of `n` bytes, named `path:start:end`.
+    pub shard_size: Option<u64>,
+    pub ignore_paths: Vec<String>,
+    pub allow_symlinks: bool,
+}
+
+impl Default for Serialization {
+    fn default() -> Self {
+        Serialization {
+            hash: HashAlg::Sha256,
+            shard_size: None,
+            ignore_paths: DEFAULT_IGNORE.iter().map(|s| s.to_string()).collect(),
+            allow_symlinks: false,
+        }
+    }
+}
+
+impl Serialization {
+    /// The resource `algorithm` field: `sha256`, or `sha256-sharded-N` for shards.
+    pub fn algorithm(&self) -> String {
+        match self.shard_size {
+            None => self.hash.name().to_string(),
+            Some(n) => format!("{}-sharded-{n}", self.hash.name()),
+        }
+    }
+
+    fn to_json(&self) -> Value {
+        let mut m = serde_json::Map::new();
+        if let Some(n) = self.shard_size {
+            // model_signing writes the shard size as a float.
+            m.insert("shard_size".into(), json!(n as f64));
+        }
+        m.insert("ignore_paths".into(), json!(self.ignore_paths));
+        m.insert(
+            "method".into(),
+            json!(if self.shard_size.is_some() {
+                "shards"
+            } else {
+                "files"
+            }),
+        );
+        m.insert("hash_type".into(), json!(self.hash.name()));
+        m.insert("allow_symlinks".into(), json!(self.allow_symlinks));
+        Value::Object(m)
+    }
+
+    fn from_json(v: &Value) -> Result<Serialization, String> {
+        let method = v
+            .get("method")
+            .and_then(Value::as_str)
+            .ok_or("serialization has no method")?;
+        let hash_name = v
+            .get("hash_type")
+            .and_then(Value::as_str)
+            .unwrap_or("sha256");
+        let hash = HashAlg::from_name(hash_name)
+            .ok_or_else(|| format!("unsupported hash_type '{hash_name}'"))?;
+        let shard_size = match method {
+            "files" => None,
+            "shards" => {
+                let n = v
+                    .get("shard_size")
+                    .and_then(Value::as_f64)
+                    .ok_or("shards without shard_size")?;
+                if !(n >= 1.0 && n.fract() == 0.0 && n < 9.0e15) {
+                    return Err(format!("invalid shard_size {n}"));
+                }
+                Some(n as u64)
+            }
+            m => return Err(format!("unsupported serialization method '{m}'")),
+        };
+        let ignore_paths = v
+            .get("ignore_paths")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let allow_symlinks = v
+            .get("allow_symlinks")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        Ok(Serialization {
+            hash,
+            shard_size,
+            ignore_paths,
+            allow_symlinks,
+        })
+    }
+}
+
+/// One signed unit: a file, or a shard of one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Resource {
+    pub name: String,
+    pub digest: Vec<u8>,
+}
+
+/// A model hashed for signing or verification.
+#[derive(Debug)]
+pub struct Hashed {
+    /// The subject name (the model directory's or file's name).
+    pub name: String,
+    /// Sorted as model_signing sorts them: by path components, then shard start.
+    pub resources: Vec<Resource>,
+}
+
+impl Hashed {
+    pub fn root(&self) -> [u8; 32] {
+        root_digest(&self.resources)
+    }
+}
+
+/// SHA-256 over the concatenated raw digests, in order.
+pub fn root_digest(resources: &[Resource]) -> [u8; 32] {
+    let mut h = sha2::Sha256::new();
+    for r in resources {
+        h.update(&r.digest);
+    }
+    h.finalize().into()
+}
+
+struct FileItem {
+    name: String,
+    path: PathBuf,
+    size: u64,
+}
+
+/// The sort key model_signing uses: path components compared element-wise (`a/b` before `a-b`).
+fn components(name: &str) -> Vec<&str> {
+    name.split('/').collect()
+}
+
+fn is_ignored(rel: &str, ignore: &[String]) -> bool {
+    ignore.iter().any(|i| {
+        let i = i.trim_end_matches('/');
+        rel == i || rel.strip_prefix(i).is_some_and(|r| r.starts_with('/'))
+    })
+}
+
+/// Every file of the model, relative names with `/`, minus ignored paths and the signature.
+fn list_files(
+    model: &Path,
+    ser: &Serialization,
+    signature: Option<&Path>,
+) -> Result<Vec<FileItem>, String> {
+    let meta = fs::metadata(model).map_err(|e| format!("{}: {e}", model.display()))?;
+    if meta.is_file() {
+        let name = model
+            .file_name()
+            .and_then(|n| n.to_str())
+            .ok_or_else(|| format!("{}: file name is not UTF-8", model.display()))?
+            .to_string();
+        return Ok(vec![FileItem {
+            name,
+            path: model.to_path_buf(),
+            size: meta.len(),
+        }]);
+    }
+    let sig_canon = signature.and_then(|s| fs::canonicalize(s).ok());
+    let mut out = Vec::new();
+    let mut stack = vec![(model.to_path_buf(), String::new())];
+    while let Some((dir, rel)) = stack.pop() {
+        let rd = fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        for entry in rd {
+            let entry = entry.map_err(|e| format!("{}: {e}", dir.display()))?;
+            let fname = entry.file_name();
+            let fname = fname
+                .to_str()
+                .ok_or_else(|| format!("{}: file name is not UTF-8", entry.path().display()))?;
+            let name = if rel.is_empty() {
+                fname.to_string()
+            } else {
+                format!("{rel}/{fname}")
+            };
+            if is_ignored(&name, &ser.ignore_paths) {
+                continue;
+            }
+            let path = entry.path();
+            if sig_canon
+                .as_ref()
+                .is_some_and(|s| fs::canonicalize(&path).ok().as_ref() == Some(s))
+            {
+                continue;
+            }
+            let ft = entry
+                .file_type()
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            if ft.is_symlink() && !ser.allow_symlinks {
+                return Err(format!(
+                    "{name}: symbolic links are not allowed (allow_symlinks is false)"
+                ));
+            }
+            let m = fs::metadata(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            if m.is_dir() {
+                stack.push((path, name));
+            } else if m.is_file() {
+                out.push(FileItem {
+                    name,
+                    path,
+                    size: m.len(),
+                });
+            } else {
+                return Err(format!("{name}: not a regular file"));
+            }
+        }
+    }
+    out.sort_by(|a, b| components(&a.name).cmp(&components(&b.name)));
+    Ok(out)
+}
+
+/// Hash a model as model_signing does. `signature` is excluded when it lies inside the model.
+pub fn hash_model(
+    model: &Path,
+    ser: &Serialization,
+    signature: Option<&Path>,
+) -> Result<Hashed, String> {
+    let files = list_files(model, ser, signature)?;
+    let name = fs::canonicalize(model)
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| model.to_string_lossy().into_owned());
+    let units: Vec<(String, &Path, u64, u64)> = match ser.shard_size {
+        None => files
+            .iter()
+            .map(|f| (f.name.clone(), f.path.as_path(), 0, f.size))
+            .collect(),
+        Some(n) => files
+            .iter()
+            .flat_map(|f| {
+                (0..f.size.div_ceil(n)).map(move |i| {
+                    let start = i.saturating_mul(n);
+                    let end = start.saturating_add(n).min(f.size);
+                    (
+                        format!("{}:{start}:{end}", f.name),
+                        f.path.as_path(),
+                        start,
+                        end,
+                    )
+                })
+            })
+            .collect(),
+    };
+    let sharded = ser.shard_size.is_some();
+    let resources = units
+        .par_iter()
+        .map(|(name, path, start, end)| {
+            let d = if sharded {
+                digest::hash_range(ser.hash, path, *start, *end)
+            } else {
+                digest::hash_file(ser.hash, path)
+            };
+            d.map(|digest| Resource {
+                name: name.clone(),
+                digest,
+            })
+            .map_err(|e| format!("{name}: {e}"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Hashed { name, resources })
+}
+
+/// Write JSON as Python's `json.dumps(obj, indent=2)` does: two-space indent, ASCII only.
+fn python_json(v: &Value) -> Vec<u8> {
+    let pretty = serde_json::to_string_pretty(v).unwrap_or_default();
+    let mut out = String::with_capacity(pretty.len());
+    for c in pretty.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{u:04x}"));
+            }
+        }
+    }
+    out.into_bytes()
+}
+
+/// The in-toto statement model_signing signs.
+pub fn statement(hashed: &Hashed, ser: &Serialization) -> Vec<u8> {
+    let algorithm = ser.algorithm();
+    let resources: Vec<Value> = hashed
+        .resources
+        .iter()
+        .map(|r| json!({"digest": hex(&r.digest), "name": r.name, "algorithm": algorithm}))
+        .collect();
+    let v = json!({
+        "_type": STATEMENT_TYPE,
+        "subject": [{"name": hashed.name, "digest": {"sha256": hex(&hashed.root())}}],
+        "predicateType": PREDICATE_TYPE,
+        "predicate": {"serialization": ser.to_json(), "resources": resources},
+    });
+    python_json(&v)
+}
+
+/// Sign `model` with `key`: the bundle JSON, ready to write to `model.sig`.
+pub fn sign_with_key(
+    model: &Path,
+    ser: &Serialization,
+    key: &SigningKey,
+    signature: Option<&Path>,
+) -> Result<Vec<u8>, String> {
+    let hashed = hash_model(model, ser, signature)?;
+    let payload = statement(&hashed, ser);
+    let sig = key.sign(&dsse::pae(dsse::PAYLOAD_TYPE, &payload));
+    let hint = hex(&sha2::Sha256::digest(
+        key.verifying_key().to_pem().as_bytes(),
+    ));
+    let bundle = Bundle {
+        media_type: dsse::BUNDLE_V03.into(),
+        verification_material: VerificationMaterial {
+            public_key: Some(PublicKeyId { hint }),
+            tlog_entries: Vec::new(),
+            ..VerificationMaterial::default()
+        },
+        dsse_envelope: Some(Envelope {
+            payload: dsse::b64(&payload),
+            payload_type: dsse::PAYLOAD_TYPE.into(),
+            signatures: vec![Sig {
+                sig: dsse::b64(&sig),
+                keyid: String::new(),
+            }],
+        }),
+        message_signature: None,
+    };
+    serde_json::to_vec(&bundle).map_err(|e| e.to_string())
+}
+
+/// The outcome of verifying a model against a signature: findings (an info finding when all is
+/// well) and how many files the signature covers.
+pub struct Verification {
+    pub findings: Vec<Finding>,
+    pub covered: usize,
+}
+
+fn finding(path: &str, code: Code, message: String, evidence: Evidence) -> Finding {
+    Finding {
+        code,
+        severity: code.default_severity(),
+        path: path.to_string(),
+        member: Vec::new(),
+        offset: None,
+        message,
+        evidence,
+    }
+}
+
+/// Verify `model` against a bundle with a public key: the signature over the PAE first, then
+/// the subject digest over the listed resources, then every name → digest against the model.
+pub fn verify_with_key(
+    model: &Path,
+    bundle_bytes: &[u8],
+    key: &VerifyingKey,
+    signature: Option<&Path>,
+    extra_ignore: &[String],
+) -> Verification {
+    let shown = model.to_string_lossy().into_owned();
+    let fail = |code: Code, message: String, evidence: Evidence| Verification {
+        findings: vec![finding(&shown, code, message, evidence)],
+        covered: 0,
+    };
+    let bundle = match Bundle::parse(bundle_bytes) {
+        Ok(b) => b,
+        Err(e) => return fail(Code::SignatureMalformed, e, ev! {}),
+    };
+    let env = match bundle.envelope() {
+        Ok(e) => e,
+        Err(e) => return fail(Code::SignatureMalformed, e, ev! {}),
+    };
+    if env.payload_type != dsse::PAYLOAD_TYPE {
+        return fail(
+            Code::SignatureMalformed,
+            format!(
+                "payload type is '{}', expected '{}'",
+                env.payload_type,
+                dsse::PAYLOAD_TYPE
+            ),
+            ev! {},
+        );
+    }
+    let pae = dsse::pae(&env.payload_type, &env.payload);
+    if !env.signatures.iter().any(|s| key.verify(&pae, s)) {
+        return fail(
+            Code::SignatureInvalid,
+            format!(
+                "the signature does not verify with the given {} public key",
+                key.curve()
+            ),
+            ev! {"curve" => key.curve()},
+        );
+    }
+    // Only now is the payload trusted enough to parse.
+    verify_payload(model, &shown, &env.payload, signature, extra_ignore)
+}
+
+/// Check a verified payload against the model on disk.
+pub fn verify_payload(
+    model: &Path,
+    shown: &str,
+    payload: &[u8],
+    signature: Option<&Path>,
+    extra_ignore: &[String],
+) -> Verification {
+    let mut findings = Vec::new();
+    let fail = |code: Code, message: String| Verification {
+        findings: vec![finding(shown, code, message, ev! {})],
+        covered: 0,
+    };
+    let st: Value = match serde_json::from_slice(payload) {
+        Ok(v) => v,
+        Err(e) => {
+            return fail(
+                Code::SignatureMalformed,
+                format!("payload is not JSON: {e}"),
+            )
+        }
+    };
+    if st.get("_type").and_then(Value::as_str) != Some(STATEMENT_TYPE) {
+        return fail(
+            Code::SignatureMalformed,
+            "payload is not an in-toto Statement v1".into(),
+        );
+    }
+    if st.get("predicateType").and_then(Value::as_str) != Some(PREDICATE_TYPE) {
+        return fail(
+            Code::SignatureMalformed,
+            format!("predicate type is not {PREDICATE_TYPE}"),
+        );
+    }
+    let subject = st
+        .get("subject")
+        .and_then(Value::as_array)
+        .filter(|s| s.len() == 1)
+        .and_then(|s| s.first())
+        .and_then(|s| s.pointer("/digest/sha256"))
+        .and_then(Value::as_str)
+        .and_then(unhex);
+    let Some(subject) = subject else {
+        return fail(
+            Code::SignatureMalformed,
+            "statement needs exactly one subject with a sha256 digest".into(),
+        );
+    };
+    let pred = st.get("predicate").cloned().unwrap_or(Value::Null);
+    let mut ser = match pred.get("serialization").map(Serialization::from_json) {
+        Some(Ok(s)) => s,
+        Some(Err(e)) => return fail(Code::SignatureMalformed, e),
+        None => {
+            return fail(
+                Code::SignatureMalformed,
+                "predicate has no serialization".into(),
+            )
+        }
+    };
+    let Some(listed) = pred.get("resources").and_then(Value::as_array) else {
+        return fail(
+            Code::SignatureMalformed,
+            "predicate has no resources".into(),
+        );
+    };
+    let algorithm = ser.algorithm();
+    let mut resources = Vec::with_capacity(listed.len());
+    let mut names = HashSet::new();
+    for r in listed {
+        let name = r.get("name").and_then(Value::as_str).unwrap_or("");
+        let digest = r.get("digest").and_then(Value::as_str).and_then(unhex);
+        let alg = r.get("algorithm").and_then(Value::as_str).unwrap_or("");
+        let Some(digest) = digest else {
+            return fail(
+                Code::SignatureMalformed,
+                format!("resource '{name}' has no hex digest"),
+            );
+        };
+        if alg != algorithm {
+            return fail(
+                Code::SignatureMalformed,
+                format!("resource '{name}' uses '{alg}', the serialization says '{algorithm}'"),
+            );
+        }
+        if let Some(why) = unsafe_name(name, ser.shard_size.is_some()) {
+            findings.push(finding(
+                shown,
+                Code::SignatureUnsafeName,
+                format!("resource name '{name}' {why}"),
+                ev! {"name" => name},
+            ));
+        } else if !names.insert(name.to_string()) {
+            findings.push(finding(
+                shown,
+                Code::SignatureUnsafeName,
+                format!("resource name '{name}' appears twice"),
+                ev! {"name" => name},
+            ));
+        }
+        resources.push(Resource {
+            name: name.to_string(),
+            digest,
+        });
+    }
+    if !findings.is_empty() {
+        return Verification {
+            findings,
+            covered: 0,
+        };
+    }
+    let root = root_digest(&resources);
+    if root[..] != subject[..] {
+        return Verification {
+            findings: vec![finding(
+                shown,
+                Code::SignatureSubjectMismatch,
+                "the subject digest does not match the listed resources".into(),
+                ev! {"subject" => hex(&subject), "computed" => hex(&root)},
+            )],
+            covered: 0,
+        };
+    }
+    ser.ignore_paths.extend(extra_ignore.iter().cloned());
+    let actual = match hash_model(model, &ser, signature) {
+        Ok(h) => h,
+        Err(e) => return fail(Code::ReadError, format!("cannot hash the model: {e}")),
+    };
+    // A single-file model may be listed as "." or by its name.
+    let single = fs::metadata(model).is_ok_and(|m| m.is_file());
+    let normalize = |n: &str| -> String {
+        if single {
+            if let Some(rest) = n.strip_prefix('.') {
+                if rest.is_empty() || rest.starts_with(':') {
+                    return format!("{}{rest}", actual.name);
+                }
+            }
+        }
+        n.to_string()
+    };
+    let expected: BTreeMap<String, &[u8]> = resources
+        .iter()
+        .map(|r| (normalize(&r.name), r.digest.as_slice()))
+        .collect();
+    let found: BTreeMap<String, &[u8]> = actual
+        .resources
+        .iter()
+        .map(|r| (r.name.clone(), r.digest.as_slice()))
+        .collect();
+    let file_of = |n: &str| -> String {
+        match ser.shard_size {
+            Some(_) => n.rsplitn(3, ':').nth(2).unwrap_or(n).to_string(),
+            None => n.to_string(),
+        }
+    };
+    let mut reported = HashSet::new();
+    for (name, want) in &expected {
+        let file = file_of(name);
+        match found.get(name) {
+            None => {
+                if reported.insert(file.clone()) {
+                    let code = if found.keys().any(|k| file_of(k) == file) {
+                        Code::SignedFileModified
+                    } else {
+                        Code::SignedFileMissing
+                    };
+                    let msg = if code == Code::SignedFileMissing {
+                        "is signed but missing from the model"
+                    } else {
+                        "changed size since it was signed"
+                    };
+                    findings.push(finding(
+                        &join(&shown, &file, single),
+                        code,
+                        format!("'{file}' {msg}"),
+                        ev! {"name" => name, "signed_digest" => hex(want)},
+                    ));
+                }
+            }
+            Some(got) if got != want => {
+                if reported.insert(file.clone()) {
+                    findings.push(finding(
+                        &join(&shown, &file, single),
+                        Code::SignedFileModified,
+                        format!("'{file}' was modified since it was signed"),
+                        ev! {"name" => name, "signed_digest" => hex(want), "actual_digest" => hex(got)},
+                    ));
+                }
+            }
+            Some(_) => {}
+        }
+    }
+    for (name, got) in &found {
+        let file = file_of(name);
+        if !expected.contains_key(name) && reported.insert(file.clone()) {
+            let code = if expected.keys().any(|k| file_of(k) == file) {
+                Code::SignedFileModified
+            } else {
+                Code::UnsignedFile
+            };
+            let msg = if code == Code::UnsignedFile {
+                "is not covered by the signature"
+            } else {
+                "changed size since it was signed"
+            };
+            findings.push(finding(
+                &join(&shown, &file, single),
+                code,
+                format!("'{file}' {msg}"),
+                ev! {"name" => name, "actual_digest" => hex(got)},
+            ));
+        }
+    }
+    let files: HashSet<String> = expected.keys().map(|k| file_of(k)).collect();
+    if findings.is_empty() {
+        findings.push(finding(
+            shown,
+            Code::SignatureVerified,
+            format!("signature verified: {} files, {} resources, {}", files.len(), expected.len(), algorithm),
+            ev! {"files" => files.len(), "resources" => expected.len(), "algorithm" => algorithm, "root_digest" => hex(&root)},
+        ));
+    }
+    Verification {
+        findings,
+        covered: files.len(),
+    }
+}
+
+fn join(model: &str, file: &str, single: bool) -> String {
+    if single {
+        model.to_string()
+    } else {
+        format!("{}/{file}", model.trim_end_matches('/'))
+    }
+}
+
+/// Why a resource name cannot be trusted to stay inside the model, if it cannot.
+fn unsafe_name(name: &str, sharded: bool) -> Option<&'static str> {
+    let path = if sharded {
+        name.rsplitn(3, ':').nth(2)?
+    } else {
+        name
+    };
+    if path.is_empty() {
+        return Some("is empty");
+    }
+    if path.starts_with('/') {
+        return Some("is absolute");
+    }
+    if path.contains('\\') {
+        return Some("contains a backslash");
+    }
+    if path.split('/').any(|c| c == "..") {
+        return Some("leaves the model directory");
+    }
+    if path != "." && path.split('/').any(|c| c.is_empty() || c == ".") {
+        return Some("is not a normalized path");
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn component_order_puts_a_slash_b_before_a_dash_b() {
+        let mut v = vec![
+            "a-b.txt",
+            "a/b.txt",
+            "sub-dir/file.txt",
+            "sub/tokenizer.json",
+        ];
+        v.sort_by(|a, b| components(a).cmp(&components(b)));
+        assert_eq!(
+            v,
+            vec![
+                "a/b.txt",
+                "a-b.txt",
+                "sub/tokenizer.json",
+                "sub-dir/file.txt"
+            ]
+        );
+    }
+
+    #[test]
+    fn unsafe_names() {
+        assert_eq!(unsafe_name("/etc/passwd", false), Some("is absolute"));
+        assert_eq!(
+            unsafe_name("../x", false),
+            Some("leaves the model directory")
+        );
+        assert_eq!(unsafe_name("a\\b", false), Some("contains a backslash"));
+        assert_eq!(unsafe_name("a//b", false), Some("is not a normalized path"));
+        assert_eq!(unsafe_name("a/b.txt", false), None);
+        assert_eq!(unsafe_name("a/b.txt:0:10", true), None);
+        assert_eq!(
+            unsafe_name("../b:0:10", true),
+            Some("leaves the model directory")
+        );
+        assert_eq!(unsafe_name(".", false), None);
+    }
+
+    #[test]
+    fn python_json_escapes_like_json_dumps() {
+        let v = json!({"a": "café", "b": [], "c": 100.0});
+        assert_eq!(
+            String::from_utf8(python_json(&v)).unwrap(),
+            "{\n  \"a\": \"caf\\u00e9\",\n  \"b\": [],\n  \"c\": 100.0\n}"
+        );
+    }
+}

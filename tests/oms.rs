@@ -1,0 +1,231 @@
+//! OMS interop with bundles written by the real model_signing 1.1.1 (testdata/interop/oms),
+//! and modelgate's own signatures, including tampering.
+
+use modelgate::finding::Code;
+use modelgate::signature::keys::{SigningKey, VerifyingKey};
+use modelgate::signature::oms::{self, Serialization};
+use std::path::{Path, PathBuf};
+
+fn oms_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/interop/oms")
+}
+
+fn read(p: impl AsRef<Path>) -> Vec<u8> {
+    std::fs::read(p).unwrap()
+}
+
+fn key(name: &str) -> String {
+    String::from_utf8(read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("testdata/keys")
+            .join(name),
+    ))
+    .unwrap()
+}
+
+fn codes(v: &oms::Verification) -> Vec<Code> {
+    v.findings.iter().map(|f| f.code).collect()
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let t = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &t);
+        } else {
+            std::fs::copy(e.path(), &t).unwrap();
+            let mut perm = std::fs::metadata(&t).unwrap().permissions();
+            #[allow(clippy::permissions_set_readonly_false)]
+            perm.set_readonly(false);
+            std::fs::set_permissions(&t, perm).unwrap();
+        }
+    }
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("modelgate-oms-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+#[test]
+fn our_statement_is_byte_identical_to_model_signing() {
+    let dir = oms_dir();
+    let hashed = oms::hash_model(&dir.join("toy-model"), &Serialization::default(), None).unwrap();
+    assert_eq!(
+        modelgate::digest::hex(&hashed.root()),
+        "612493f3e6f4287c3ebd4c3a2bbce443577833f6d528cca98ab418cd96448bb7"
+    );
+    let ours = oms::statement(&hashed, &Serialization::default());
+    assert_eq!(
+        String::from_utf8(ours).unwrap(),
+        String::from_utf8(read(dir.join("toy-model.key-p256.payload.json"))).unwrap()
+    );
+}
+
+#[test]
+fn bundles_from_model_signing_verify() {
+    let dir = oms_dir();
+    let pk = VerifyingKey::from_pem(std::str::from_utf8(&read(dir.join("ec-p256.pub"))).unwrap())
+        .unwrap();
+    for sig in [
+        "toy-model.key-p256.sig",
+        "toy-model.rust-signed.sig",
+        "toy-model.shards100.sig",
+        "toy-model.blake3.sig",
+    ] {
+        let v = oms::verify_with_key(&dir.join("toy-model"), &read(dir.join(sig)), &pk, None, &[]);
+        assert_eq!(
+            codes(&v),
+            vec![Code::SignatureVerified],
+            "{sig}: {:#?}",
+            v.findings
+        );
+        // An empty file has no shards, so shard serialization covers one file fewer.
+        let files = if sig.contains("shards") { 8 } else { 9 };
+        assert_eq!(v.covered, files, "{sig}");
+    }
+}
+
+#[test]
+fn tampering_is_found() {
+    let dir = oms_dir();
+    let pk = VerifyingKey::from_pem(std::str::from_utf8(&read(dir.join("ec-p256.pub"))).unwrap())
+        .unwrap();
+    let bundle = read(dir.join("toy-model.key-p256.sig"));
+    let shards = read(dir.join("toy-model.shards100.sig"));
+    let cases: Vec<(&str, Box<dyn Fn(&Path)>, Code)> = vec![
+        (
+            "flip a byte",
+            Box::new(|m: &Path| {
+                let p = m.join("model.safetensors");
+                let mut b = read(&p);
+                b[500] ^= 1;
+                std::fs::write(p, b).unwrap();
+            }),
+            Code::SignedFileModified,
+        ),
+        (
+            "add a file",
+            Box::new(|m: &Path| std::fs::write(m.join("evil.pkl"), b"x").unwrap()),
+            Code::UnsignedFile,
+        ),
+        (
+            "delete a file",
+            Box::new(|m: &Path| std::fs::remove_file(m.join("a/b.txt")).unwrap()),
+            Code::SignedFileMissing,
+        ),
+        (
+            "grow a file",
+            Box::new(|m: &Path| std::fs::write(m.join("config.json"), vec![b'x'; 300]).unwrap()),
+            Code::SignedFileModified,
+        ),
+    ];
+    for (what, mutate, code) in cases {
+        for (kind, b) in [("files", &bundle), ("shards", &shards)] {
+            let m = tmp(&format!("{what}-{kind}").replace(' ', "_"));
+            copy_dir(&dir.join("toy-model"), &m);
+            mutate(&m);
+            let v = oms::verify_with_key(&m, b, &pk, None, &[]);
+            assert_eq!(codes(&v), vec![code], "{what} ({kind}): {:#?}", v.findings);
+        }
+    }
+    // Wrong key.
+    let other = VerifyingKey::from_pem(&key("p256.pub")).unwrap();
+    let v = oms::verify_with_key(&dir.join("toy-model"), &bundle, &other, None, &[]);
+    assert_eq!(codes(&v), vec![Code::SignatureInvalid]);
+    // Edited payload: the signature no longer covers it.
+    let mut b: serde_json::Value = serde_json::from_slice(&bundle).unwrap();
+    let payload = b["dsseEnvelope"]["payload"].as_str().unwrap().to_string();
+    let mut raw = modelgate::signature::dsse::unb64(&payload).unwrap();
+    let i = raw.iter().position(|c| *c == b'5').unwrap();
+    raw[i] = b'6';
+    b["dsseEnvelope"]["payload"] = modelgate::signature::dsse::b64(&raw).into();
+    let v = oms::verify_with_key(
+        &dir.join("toy-model"),
+        &serde_json::to_vec(&b).unwrap(),
+        &pk,
+        None,
+        &[],
+    );
+    assert_eq!(codes(&v), vec![Code::SignatureInvalid]);
+    // Not a bundle at all.
+    let v = oms::verify_with_key(&dir.join("toy-model"), b"{}", &pk, None, &[]);
+    assert_eq!(codes(&v), vec![Code::SignatureMalformed]);
+}
+
+#[test]
+fn modelgate_signs_and_verifies_on_every_curve() {
+    let dir = oms_dir();
+    for (sk, pk) in [
+        ("p256.key", "p256.pub"),
+        ("p384.key", "p384.pub"),
+        ("p521.key", "p521.pub"),
+        ("p256-sec1.key", ""),
+    ] {
+        let signing = SigningKey::from_pem(&key(sk)).unwrap();
+        let verifying = if pk.is_empty() {
+            signing.verifying_key()
+        } else {
+            VerifyingKey::from_pem(&key(pk)).unwrap()
+        };
+        for ser in [
+            Serialization::default(),
+            Serialization {
+                shard_size: Some(100),
+                ..Serialization::default()
+            },
+            Serialization {
+                hash: modelgate::digest::HashAlg::Blake3,
+                ..Serialization::default()
+            },
+            Serialization {
+                hash: modelgate::digest::HashAlg::Blake2b,
+                ..Serialization::default()
+            },
+        ] {
+            let bundle = oms::sign_with_key(&dir.join("toy-model"), &ser, &signing, None).unwrap();
+            let v = oms::verify_with_key(&dir.join("toy-model"), &bundle, &verifying, None, &[]);
+            assert_eq!(
+                codes(&v),
+                vec![Code::SignatureVerified],
+                "{sk} {ser:?}: {:#?}",
+                v.findings
+            );
+        }
+    }
+    assert!(
+        SigningKey::from_pem(&key("ed25519.key")).is_err(),
+        "model_signing rejects Ed25519 keys"
+    );
+}
+
+#[test]
+fn single_file_model_and_signature_inside_the_model() {
+    let m = tmp("single");
+    std::fs::create_dir_all(&m).unwrap();
+    let f = m.join("weights.safetensors");
+    std::fs::write(&f, b"0123456789").unwrap();
+    let signing = SigningKey::from_pem(&key("p256.key")).unwrap();
+    let bundle = oms::sign_with_key(&f, &Serialization::default(), &signing, None).unwrap();
+    let v = oms::verify_with_key(&f, &bundle, &signing.verifying_key(), None, &[]);
+    assert_eq!(
+        codes(&v),
+        vec![Code::SignatureVerified],
+        "{:#?}",
+        v.findings
+    );
+    // The signature file inside the model directory is not part of the model.
+    let sig = m.join("model.sig");
+    let bundle = oms::sign_with_key(&m, &Serialization::default(), &signing, Some(&sig)).unwrap();
+    std::fs::write(&sig, &bundle).unwrap();
+    let v = oms::verify_with_key(&m, &bundle, &signing.verifying_key(), Some(&sig), &[]);
+    assert_eq!(
+        codes(&v),
+        vec![Code::SignatureVerified],
+        "{:#?}",
+        v.findings
+    );
+}
