@@ -59,11 +59,210 @@ A file that cannot be read or parsed is a finding that fails the gate."
         #[arg(long)]
         no_progress: bool,
     },
+    /// Sign a model in the OpenSSF Model Signing format (as `model_signing sign`)
+    Sign {
+        #[command(subcommand)]
+        method: SignMethod,
+    },
+    /// Verify a model's OpenSSF Model Signing signature (as `model_signing verify`)
+    Verify {
+        #[command(subcommand)]
+        method: VerifyMethod,
+    },
     /// Explain a finding code, or list all codes
     Explain {
         /// A code such as pickle-dangerous-import; omit to list every code
         code: Option<String>,
     },
+}
+
+/// What both signing and verification need to know about the model.
+#[derive(clap::Args, Debug)]
+pub struct ModelArgs {
+    /// The model: a directory, or a single file
+    #[arg(value_name = "MODEL")]
+    pub model: PathBuf,
+    /// The signature file (a Sigstore bundle)
+    #[arg(long, value_name = "FILE", default_value = "model.sig")]
+    pub signature: PathBuf,
+    /// Paths inside the model to leave out (repeatable)
+    #[arg(long = "ignore-paths", alias = "ignore_paths", value_name = "PATH", num_args = 1..)]
+    pub ignore_paths: Vec<PathBuf>,
+    /// Do not leave out .git, .gitattributes, .github and .gitignore
+    #[arg(long = "no-ignore-git-paths", alias = "no_ignore_git_paths")]
+    pub no_ignore_git_paths: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SignMethod {
+    /// Sign with an ECDSA private key (P-256, P-384 or P-521; PEM, PKCS#8 or SEC1)
+    Key {
+        #[command(flatten)]
+        model: ModelArgs,
+        /// The private key
+        #[arg(long = "private-key", alias = "private_key", value_name = "FILE")]
+        private_key: PathBuf,
+        /// Digest algorithm: sha256, blake2b or blake3
+        #[arg(long, value_name = "ALG", default_value = "sha256")]
+        hash: String,
+        /// Sign shards of this many bytes instead of whole files
+        #[arg(long = "shard-size", value_name = "BYTES")]
+        shard_size: Option<u64>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum VerifyMethod {
+    /// Verify with an ECDSA public key (SubjectPublicKeyInfo PEM)
+    Key {
+        #[command(flatten)]
+        model: ModelArgs,
+        /// The public key
+        #[arg(long = "public-key", alias = "public_key", value_name = "FILE")]
+        public_key: PathBuf,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
+}
+
+/// Ignore paths relative to the model, as model_signing takes them.
+fn ignore_list(args: &ModelArgs) -> Vec<String> {
+    let mut v: Vec<String> = if args.no_ignore_git_paths {
+        Vec::new()
+    } else {
+        crate::signature::oms::DEFAULT_IGNORE
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    };
+    for p in &args.ignore_paths {
+        let rel = p.strip_prefix(&args.model).unwrap_or(p);
+        v.push(rel.to_string_lossy().trim_end_matches('/').to_string());
+    }
+    v
+}
+
+fn read_text(path: &std::path::Path, what: &str) -> Result<String, i32> {
+    std::fs::read_to_string(path).map_err(|e| {
+        eprintln!("modelgate: cannot read {what} {}: {e}", path.display());
+        2
+    })
+}
+
+fn sign(method: SignMethod) -> i32 {
+    use crate::signature::{keys::SigningKey, oms};
+    let SignMethod::Key {
+        model,
+        private_key,
+        hash,
+        shard_size,
+    } = method;
+    let pem = match read_text(&private_key, "private key") {
+        Ok(p) => p,
+        Err(c) => return c,
+    };
+    let key = match SigningKey::from_pem(&pem) {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("modelgate: {}: {e}", private_key.display());
+            return 2;
+        }
+    };
+    let Some(hash) = crate::digest::HashAlg::from_name(&hash) else {
+        eprintln!("modelgate: unknown hash '{hash}' (expected sha256, blake2b or blake3)");
+        return 2;
+    };
+    if shard_size == Some(0) {
+        eprintln!("modelgate: --shard-size must be at least 1");
+        return 2;
+    }
+    let ser = oms::Serialization {
+        hash,
+        shard_size,
+        ignore_paths: ignore_list(&model),
+        allow_symlinks: false,
+    };
+    match oms::sign_with_key(&model.model, &ser, &key, Some(&model.signature)) {
+        Ok(bundle) => match std::fs::write(&model.signature, bundle) {
+            Ok(()) => {
+                eprintln!(
+                    "modelgate: signed {} -> {}",
+                    model.model.display(),
+                    model.signature.display()
+                );
+                0
+            }
+            Err(e) => {
+                eprintln!("modelgate: cannot write {}: {e}", model.signature.display());
+                2
+            }
+        },
+        Err(e) => {
+            eprintln!("modelgate: cannot sign {}: {e}", model.model.display());
+            2
+        }
+    }
+}
+
+fn verify(method: VerifyMethod) -> i32 {
+    use crate::signature::{keys::VerifyingKey, oms};
+    let VerifyMethod::Key {
+        model,
+        public_key,
+        format,
+    } = method;
+    let pem = match read_text(&public_key, "public key") {
+        Ok(p) => p,
+        Err(c) => return c,
+    };
+    let key = match VerifyingKey::from_pem(&pem) {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("modelgate: {}: {e}", public_key.display());
+            return 2;
+        }
+    };
+    if !model.model.exists() {
+        eprintln!(
+            "modelgate: {}: no such file or directory",
+            model.model.display()
+        );
+        return 2;
+    }
+    let bundle = match std::fs::read(&model.signature) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!(
+                "modelgate: cannot read signature {}: {e}",
+                model.signature.display()
+            );
+            return 2;
+        }
+    };
+    // Paths the user adds on top of those the signature itself lists.
+    let extra: Vec<String> = ignore_list(&model)
+        .into_iter()
+        .filter(|p| !crate::signature::oms::DEFAULT_IGNORE.contains(&p.as_str()))
+        .collect();
+    let v = oms::verify_with_key(&model.model, &bundle, &key, Some(&model.signature), &extra);
+    let report = crate::report::Report::new(
+        vec![model.model.to_string_lossy().into_owned()],
+        Severity::Error,
+        Vec::new(),
+        v.findings,
+    );
+    let body = match format {
+        OutputFormat::Text => text::render(
+            &report,
+            io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        ),
+        OutputFormat::Json => report.to_json(),
+    };
+    match emit(&body) {
+        Ok(()) | Err(0) => report.exit_code(),
+        Err(c) => c,
+    }
 }
 
 fn parse_severity(s: &str) -> Result<Severity, String> {
@@ -120,6 +319,8 @@ pub fn main() -> i32 {
         }
     };
     match cli.command {
+        Command::Sign { method } => sign(method),
+        Command::Verify { method } => verify(method),
         Command::Explain { code: None } => match emit(&codes_table()) {
             Ok(()) => 0,
             Err(c) => c,

@@ -89,6 +89,9 @@ fn bundles_from_model_signing_verify() {
     }
 }
 
+/// (what, how, the finding expected)
+type Tamper = (&'static str, Box<dyn Fn(&Path)>, Code);
+
 #[test]
 fn tampering_is_found() {
     let dir = oms_dir();
@@ -96,7 +99,7 @@ fn tampering_is_found() {
         .unwrap();
     let bundle = read(dir.join("toy-model.key-p256.sig"));
     let shards = read(dir.join("toy-model.shards100.sig"));
-    let cases: Vec<(&str, Box<dyn Fn(&Path)>, Code)> = vec![
+    let cases: Vec<Tamper> = vec![
         (
             "flip a byte",
             Box::new(|m: &Path| {

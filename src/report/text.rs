@@ -20,16 +20,21 @@ fn paint(s: &str, sev: Severity, color: bool) -> String {
 pub fn render(r: &Report, color: bool) -> String {
     let mut o = String::new();
     let roots = r.inputs.roots.join(", ");
-    let _ = writeln!(
-        o,
-        "modelgate {}: {} files under {} ({} scanned, {} errors, {} skipped)",
-        r.tool.version,
-        r.summary.files,
-        roots,
-        r.summary.scanned,
-        r.summary.errors,
-        r.summary.skipped
-    );
+    if r.files.is_empty() && !r.findings.is_empty() {
+        // Not a scan (e.g. a signature verification): no per-file counts to give.
+        let _ = writeln!(o, "modelgate {}: {}", r.tool.version, roots);
+    } else {
+        let _ = writeln!(
+            o,
+            "modelgate {}: {} files under {} ({} scanned, {} errors, {} skipped)",
+            r.tool.version,
+            r.summary.files,
+            roots,
+            r.summary.scanned,
+            r.summary.errors,
+            r.summary.skipped
+        );
+    }
     let mut last_path: Option<&str> = None;
     for f in &r.findings {
         if last_path != Some(f.path.as_str()) {

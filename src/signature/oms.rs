@@ -595,7 +595,7 @@ pub fn verify_payload(
                         "changed size since it was signed"
                     };
                     findings.push(finding(
-                        &join(&shown, &file, single),
+                        &join(shown, &file, single),
                         code,
                         format!("'{file}' {msg}"),
                         ev! {"name" => name, "signed_digest" => hex(want)},
@@ -605,7 +605,7 @@ pub fn verify_payload(
             Some(got) if got != want => {
                 if reported.insert(file.clone()) {
                     findings.push(finding(
-                        &join(&shown, &file, single),
+                        &join(shown, &file, single),
                         Code::SignedFileModified,
                         format!("'{file}' was modified since it was signed"),
                         ev! {"name" => name, "signed_digest" => hex(want), "actual_digest" => hex(got)},
@@ -629,7 +629,7 @@ pub fn verify_payload(
                 "changed size since it was signed"
             };
             findings.push(finding(
-                &join(&shown, &file, single),
+                &join(shown, &file, single),
                 code,
                 format!("'{file}' {msg}"),
                 ev! {"name" => name, "actual_digest" => hex(got)},

@@ -1,0 +1,235 @@
+//! Interop with the real `model-signing` 1.1.1 from PyPI (installed into target/interop-venv
+//! on first use): modelgate signs → model_signing verifies, model_signing signs → modelgate
+//! verifies, on P-256, P-384 and P-521; tampering fails on both sides.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The model_signing executable, installing it on first use.
+fn model_signing() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let venv = root().join("target/interop-venv");
+        let bin = venv.join("bin/model_signing");
+        let req = root().join("tests/interop/requirements.txt");
+        let stamp = venv.join("requirements.txt");
+        let current = std::fs::read(&stamp).ok() == std::fs::read(&req).ok();
+        if !bin.exists() || !current {
+            let ok = Command::new("python3")
+                .args(["-m", "venv"])
+                .arg(&venv)
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(ok, "python3 -m venv failed");
+            let out = Command::new(venv.join("bin/pip"))
+                .args(["install", "-q", "--disable-pip-version-check", "-r"])
+                .arg(&req)
+                .output()
+                .expect("pip");
+            assert!(
+                out.status.success(),
+                "pip install failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            std::fs::copy(&req, &stamp).unwrap();
+        }
+        bin
+    })
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.output().unwrap()
+}
+
+fn modelgate(args: &[&str]) -> Output {
+    run(Command::new(env!("CARGO_BIN_EXE_modelgate"))
+        .args(args)
+        .env("NO_COLOR", "1"))
+}
+
+fn ms(args: &[&str]) -> Output {
+    run(Command::new(model_signing()).args(args))
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let t = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &t);
+        } else {
+            std::fs::write(&t, std::fs::read(e.path()).unwrap()).unwrap();
+        }
+    }
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn show(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// (what, how, the finding modelgate must give)
+type Tamper = (&'static str, fn(&Path), &'static str);
+
+#[test]
+fn round_trips_and_tampering_with_the_real_model_signing() {
+    let keys = root().join("testdata/keys");
+    let base = std::env::temp_dir().join(format!("modelgate-interop-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    for curve in ["p256", "p384", "p521"] {
+        let sk = keys.join(format!("{curve}.key"));
+        let pk = keys.join(format!("{curve}.pub"));
+        let other_pk = keys.join(if curve == "p256" {
+            "p384.pub"
+        } else {
+            "p256.pub"
+        });
+        for signer in ["modelgate", "model_signing"] {
+            let dir = base.join(format!("{curve}-{signer}"));
+            let model = dir.join("model");
+            copy_dir(&root().join("testdata/interop/oms/toy-model"), &model);
+            let sig = dir.join("model.sig");
+            let signed = if signer == "modelgate" {
+                modelgate(&[
+                    "sign",
+                    "key",
+                    s(&model),
+                    "--private-key",
+                    s(&sk),
+                    "--signature",
+                    s(&sig),
+                ])
+            } else {
+                ms(&[
+                    "sign",
+                    "key",
+                    s(&model),
+                    "--private_key",
+                    s(&sk),
+                    "--signature",
+                    s(&sig),
+                ])
+            };
+            assert!(
+                signed.status.success(),
+                "{curve}: {signer} sign: {}",
+                show(&signed)
+            );
+            let verify = |model: &Path, pk: &Path| {
+                let a = modelgate(&[
+                    "verify",
+                    "key",
+                    s(model),
+                    "--public-key",
+                    s(pk),
+                    "--signature",
+                    s(&sig),
+                ]);
+                let b = ms(&[
+                    "verify",
+                    "key",
+                    s(model),
+                    "--public_key",
+                    s(pk),
+                    "--signature",
+                    s(&sig),
+                ]);
+                (a, b)
+            };
+            let (a, b) = verify(&model, &pk);
+            assert_eq!(
+                a.status.code(),
+                Some(0),
+                "{curve}/{signer}: modelgate verify: {}",
+                show(&a)
+            );
+            assert!(
+                b.status.success(),
+                "{curve}/{signer}: model_signing verify: {}",
+                show(&b)
+            );
+            assert!(show(&a).contains("signature-verified"));
+
+            // Tampering must fail on both sides.
+            let (a, b) = verify(&model, &other_pk);
+            assert_eq!(a.status.code(), Some(1), "wrong key: {}", show(&a));
+            assert!(show(&a).contains("signature-invalid"));
+            assert!(!b.status.success(), "model_signing accepted a wrong key");
+            let cases: [Tamper; 3] = [
+                (
+                    "flip a byte",
+                    |m| {
+                        let p = m.join("model.safetensors");
+                        let mut d = std::fs::read(&p).unwrap();
+                        d[10] ^= 0xff;
+                        std::fs::write(p, d).unwrap();
+                    },
+                    "signed-file-modified",
+                ),
+                (
+                    "add a file",
+                    |m| std::fs::write(m.join("extra.pkl"), b"x").unwrap(),
+                    "unsigned-file",
+                ),
+                (
+                    "delete a file",
+                    |m| std::fs::remove_file(m.join("config.json")).unwrap(),
+                    "signed-file-missing",
+                ),
+            ];
+            for (what, mutate, code) in cases {
+                let t = dir.join(what.replace(' ', "-"));
+                copy_dir(&model, &t);
+                mutate(&t);
+                let (a, b) = verify(&t, &pk);
+                assert_eq!(
+                    a.status.code(),
+                    Some(1),
+                    "{curve}/{signer} {what}: {}",
+                    show(&a)
+                );
+                assert!(
+                    show(&a).contains(code),
+                    "{curve}/{signer} {what}: {}",
+                    show(&a)
+                );
+                assert!(
+                    !b.status.success(),
+                    "{curve}/{signer} {what}: model_signing accepted it"
+                );
+            }
+            // An edited payload: the signature no longer covers it.
+            let mut bundle: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(&sig).unwrap()).unwrap();
+            let payload = bundle["dsseEnvelope"]["payload"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            let mut raw = modelgate::signature::dsse::unb64(&payload).unwrap();
+            let i = raw.windows(6).position(|w| w == b"sha256").unwrap();
+            raw[i + 20] = if raw[i + 20] == b'a' { b'b' } else { b'a' };
+            bundle["dsseEnvelope"]["payload"] = modelgate::signature::dsse::b64(&raw).into();
+            std::fs::write(&sig, serde_json::to_vec(&bundle).unwrap()).unwrap();
+            let (a, b) = verify(&model, &pk);
+            assert_eq!(a.status.code(), Some(1), "edited payload: {}", show(&a));
+            assert!(
+                !b.status.success(),
+                "model_signing accepted an edited payload"
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&base);
+}
