@@ -69,6 +69,24 @@ A file that cannot be read or parsed is a finding that fails the gate."
         #[command(subcommand)]
         method: VerifyMethod,
     },
+    /// Verify any Sigstore bundle (v0.1-v0.3, message signature or DSSE) offline
+    #[command(name = "verify-bundle")]
+    VerifyBundle {
+        /// The signed file, or its digest as sha256:HEX
+        #[arg(value_name = "ARTIFACT")]
+        artifact: String,
+        /// The bundle (.sigstore.json)
+        #[arg(long, value_name = "FILE")]
+        bundle: PathBuf,
+        #[command(flatten)]
+        signer: SigstoreSigner,
+        /// A managed public key (PEM) instead of a certificate identity
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["identity", "identity_provider"])]
+        key: Option<PathBuf>,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
     /// Explain a finding code, or list all codes
     Explain {
         /// A code such as pickle-dangerous-import; omit to list every code
@@ -111,6 +129,141 @@ pub enum SignMethod {
     },
 }
 
+/// The expected Sigstore signer and the trust root.
+#[derive(clap::Args, Debug)]
+pub struct SigstoreSigner {
+    /// The expected certificate identity (SAN): an e-mail or a workflow URI
+    #[arg(long, value_name = "IDENTITY")]
+    pub identity: Option<String>,
+    /// The expected OIDC issuer, e.g. https://token.actions.githubusercontent.com
+    #[arg(
+        long = "identity-provider",
+        alias = "identity_provider",
+        value_name = "URL"
+    )]
+    pub identity_provider: Option<String>,
+    /// A trusted_root.json (default: the embedded Sigstore production root; no network)
+    #[arg(long = "trusted-root", alias = "trusted_root", value_name = "FILE")]
+    pub trusted_root: Option<PathBuf>,
+}
+
+impl SigstoreSigner {
+    fn load(
+        &self,
+        key: Option<&PathBuf>,
+    ) -> Result<
+        (
+            crate::signature::sigstore::Signer,
+            crate::signature::sigstore::TrustedRoot,
+        ),
+        i32,
+    > {
+        use crate::signature::sigstore::{trusted_root, Signer};
+        let root_json = match &self.trusted_root {
+            Some(p) => Some(read_text(p, "trusted root")?),
+            None => None,
+        };
+        let root = trusted_root(root_json.as_deref()).map_err(|e| {
+            eprintln!("modelgate: {e}");
+            2
+        })?;
+        let signer = match (key, &self.identity, &self.identity_provider) {
+            (Some(k), _, _) => Signer::Key(read_text(k, "public key")?),
+            (None, Some(identity), Some(issuer)) => Signer::Identity {
+                identity: identity.clone(),
+                issuer: issuer.clone(),
+            },
+            _ => {
+                eprintln!("modelgate: give both --identity and --identity-provider (or a --key)");
+                return Err(2);
+            }
+        };
+        Ok((signer, root))
+    }
+}
+
+fn print_report(findings: Vec<crate::finding::Finding>, root: String, format: OutputFormat) -> i32 {
+    let report = crate::report::Report::new(vec![root], Severity::Error, Vec::new(), findings);
+    let body = match format {
+        OutputFormat::Text => text::render(
+            &report,
+            io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        ),
+        OutputFormat::Json => report.to_json(),
+    };
+    match emit(&body) {
+        Ok(()) | Err(0) => report.exit_code(),
+        Err(c) => c,
+    }
+}
+
+fn verify_bundle(
+    artifact: String,
+    bundle: PathBuf,
+    signer: SigstoreSigner,
+    key: Option<PathBuf>,
+    format: OutputFormat,
+) -> i32 {
+    use crate::signature::sigstore::{verify, Subject};
+    let (signer, root) = match signer.load(key.as_ref()) {
+        Ok(x) => x,
+        Err(c) => return c,
+    };
+    let json = match read_text(&bundle, "bundle") {
+        Ok(j) => j,
+        Err(c) => return c,
+    };
+    let bytes;
+    let subject = match artifact.strip_prefix("sha256:") {
+        Some(h) => match crate::digest::unhex(h).and_then(|d| <[u8; 32]>::try_from(d).ok()) {
+            Some(d) => Subject::Sha256(d),
+            None => {
+                eprintln!("modelgate: '{artifact}' is not sha256: followed by 64 hex digits");
+                return 2;
+            }
+        },
+        None => {
+            bytes = match std::fs::read(&artifact) {
+                Ok(b) => b,
+                Err(e) => {
+                    eprintln!("modelgate: cannot read {artifact}: {e}");
+                    return 2;
+                }
+            };
+            Subject::Bytes(&bytes)
+        }
+    };
+    let f =
+        |code: Code, message: String, evidence: crate::inspect::Evidence| crate::finding::Finding {
+            code,
+            severity: code.default_severity(),
+            path: artifact.clone(),
+            member: Vec::new(),
+            offset: None,
+            message,
+            evidence,
+        };
+    let finding = match verify(subject, &json, &signer, &root) {
+        Ok(v) => f(
+            Code::SignatureVerified,
+            format!(
+                "bundle verified{}",
+                v.identity
+                    .as_ref()
+                    .map(|i| format!(" for {i}"))
+                    .unwrap_or_default()
+            ),
+            crate::ev! {"identity" => v.identity, "issuer" => v.issuer, "integrated_time" => v.integrated_time},
+        ),
+        Err(e) => f(
+            Code::SignatureInvalid,
+            format!("bundle does not verify: {e}"),
+            crate::ev! {},
+        ),
+    };
+    print_report(vec![finding], artifact.clone(), format)
+}
+
 #[derive(Subcommand, Debug)]
 pub enum VerifyMethod {
     /// Verify with an ECDSA public key (SubjectPublicKeyInfo PEM)
@@ -120,6 +273,16 @@ pub enum VerifyMethod {
         /// The public key
         #[arg(long = "public-key", alias = "public_key", value_name = "FILE")]
         public_key: PathBuf,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
+    /// Verify a keyless Sigstore signature: certificate identity, OIDC issuer, transparency log
+    Sigstore {
+        #[command(flatten)]
+        model: ModelArgs,
+        #[command(flatten)]
+        signer: SigstoreSigner,
         /// Output format
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         format: OutputFormat,
@@ -207,20 +370,9 @@ fn sign(method: SignMethod) -> i32 {
 
 fn verify(method: VerifyMethod) -> i32 {
     use crate::signature::{keys::VerifyingKey, oms};
-    let VerifyMethod::Key {
-        model,
-        public_key,
-        format,
-    } = method;
-    let pem = match read_text(&public_key, "public key") {
-        Ok(p) => p,
-        Err(c) => return c,
-    };
-    let key = match VerifyingKey::from_pem(&pem) {
-        Ok(k) => k,
-        Err(e) => {
-            eprintln!("modelgate: {}: {e}", public_key.display());
-            return 2;
+    let (model, format) = match &method {
+        VerifyMethod::Key { model, format, .. } | VerifyMethod::Sigstore { model, format, .. } => {
+            (model, *format)
         }
     };
     if !model.model.exists() {
@@ -241,28 +393,43 @@ fn verify(method: VerifyMethod) -> i32 {
         }
     };
     // Paths the user adds on top of those the signature itself lists.
-    let extra: Vec<String> = ignore_list(&model)
+    let extra: Vec<String> = ignore_list(model)
         .into_iter()
-        .filter(|p| !crate::signature::oms::DEFAULT_IGNORE.contains(&p.as_str()))
+        .filter(|p| !oms::DEFAULT_IGNORE.contains(&p.as_str()))
         .collect();
-    let v = oms::verify_with_key(&model.model, &bundle, &key, Some(&model.signature), &extra);
-    let report = crate::report::Report::new(
-        vec![model.model.to_string_lossy().into_owned()],
-        Severity::Error,
-        Vec::new(),
-        v.findings,
-    );
-    let body = match format {
-        OutputFormat::Text => text::render(
-            &report,
-            io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
-        ),
-        OutputFormat::Json => report.to_json(),
+    let v = match &method {
+        VerifyMethod::Key { public_key, .. } => {
+            let key =
+                match read_text(public_key, "public key").map(|pem| VerifyingKey::from_pem(&pem)) {
+                    Ok(Ok(k)) => k,
+                    Ok(Err(e)) => {
+                        eprintln!("modelgate: {}: {e}", public_key.display());
+                        return 2;
+                    }
+                    Err(c) => return c,
+                };
+            oms::verify_with_key(&model.model, &bundle, &key, Some(&model.signature), &extra)
+        }
+        VerifyMethod::Sigstore { signer, .. } => {
+            let (signer, root) = match signer.load(None) {
+                Ok(x) => x,
+                Err(c) => return c,
+            };
+            oms::verify_with_sigstore(
+                &model.model,
+                &bundle,
+                &signer,
+                &root,
+                Some(&model.signature),
+                &extra,
+            )
+        }
     };
-    match emit(&body) {
-        Ok(()) | Err(0) => report.exit_code(),
-        Err(c) => c,
-    }
+    print_report(
+        v.findings,
+        model.model.to_string_lossy().into_owned(),
+        format,
+    )
 }
 
 fn parse_severity(s: &str) -> Result<Severity, String> {
@@ -321,6 +488,13 @@ pub fn main() -> i32 {
     match cli.command {
         Command::Sign { method } => sign(method),
         Command::Verify { method } => verify(method),
+        Command::VerifyBundle {
+            artifact,
+            bundle,
+            signer,
+            key,
+            format,
+        } => verify_bundle(artifact, bundle, signer, key, format),
         Command::Explain { code: None } => match emit(&codes_table()) {
             Ok(()) => 0,
             Err(c) => c,

@@ -281,3 +281,48 @@ fn shipped_examples_behave() {
         Some(1)
     );
 }
+
+#[test]
+fn verify_bundle_exit_codes() {
+    let suite = "testdata/conformance/sigstore-bundle-verify";
+    let id = "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main";
+    let iss = "https://token.actions.githubusercontent.com";
+    let run = |case: &str, artifact: &str| {
+        modelgate(&[
+            "verify-bundle",
+            artifact,
+            "--bundle",
+            &format!("{suite}/{case}/bundle.sigstore.json"),
+            "--identity",
+            id,
+            "--identity-provider",
+            iss,
+        ])
+        .status
+        .code()
+    };
+    let a = format!("{suite}/a.txt");
+    assert_eq!(run("happy-path-v0.3", &a), Some(0));
+    assert_eq!(run("signature-mismatch_fail", &a), Some(1));
+    let digest = "sha256:a0cfc71271d6e278e57cd332ff957c3f7043fdda354c4cbb190a30d56efa01bf";
+    let expected = modelgate::digest::hex(
+        &modelgate::digest::hash_file(modelgate::digest::HashAlg::Sha256, Path::new(&a)).unwrap(),
+    );
+    assert_eq!(&digest[7..], expected, "a.txt changed");
+    assert_eq!(run("happy-path-v0.3", digest), Some(0));
+    assert_eq!(run("happy-path-v0.3", "sha256:00"), Some(2));
+    let key = modelgate(&[
+        "verify-bundle",
+        &a,
+        "--bundle",
+        &format!("{suite}/managed-key-happy-path/bundle.sigstore.json"),
+        "--key",
+        &format!("{suite}/managed-key-happy-path/key.pub"),
+    ]);
+    assert_eq!(
+        key.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&key.stdout)
+    );
+}

@@ -232,3 +232,32 @@ fn single_file_model_and_signature_inside_the_model() {
         v.findings
     );
 }
+
+#[test]
+fn keyless_bundle_is_verified_by_sigstore_before_its_payload_is_used() {
+    use modelgate::signature::sigstore::{trusted_root, Signer};
+    let case = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/conformance/sigstore-bundle-verify/happy-path-intoto-in-dsse-v3");
+    let bundle = read(case.join("bundle.sigstore.json"));
+    let root = trusted_root(None).unwrap();
+    let model = case.join("bundle.sigstore.json");
+    let right = Signer::Identity {
+        identity: "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main".into(),
+        issuer: "https://token.actions.githubusercontent.com".into(),
+    };
+    // The Sigstore checks pass; the statement is an in-toto one, but not model_signing's.
+    let v = oms::verify_with_sigstore(&model, &bundle, &right, &root, None, &[]);
+    assert_eq!(
+        codes(&v),
+        vec![Code::SignatureMalformed],
+        "{:#?}",
+        v.findings
+    );
+    assert!(v.findings[0].message.contains("predicate type"));
+    let wrong = Signer::Identity {
+        identity: "mallory@example.com".into(),
+        issuer: "https://token.actions.githubusercontent.com".into(),
+    };
+    let v = oms::verify_with_sigstore(&model, &bundle, &wrong, &root, None, &[]);
+    assert_eq!(codes(&v), vec![Code::SignatureInvalid], "{:#?}", v.findings);
+}

@@ -4,3 +4,4 @@
 pub mod dsse;
 pub mod keys;
 pub mod oms;
+pub mod sigstore;

@@ -424,6 +424,57 @@ pub fn verify_with_key(
     verify_payload(model, &shown, &env.payload, signature, extra_ignore)
 }
 
+/// Verify `model` against a keyless (Sigstore) bundle: the bundle is verified by
+/// `sigstore-verify` over the subject digest it claims (certificate identity and issuer,
+/// transparency log, timestamps), and only then is the payload compared with the model.
+pub fn verify_with_sigstore(
+    model: &Path,
+    bundle_bytes: &[u8],
+    signer: &super::sigstore::Signer,
+    root: &super::sigstore::TrustedRoot,
+    signature: Option<&Path>,
+    extra_ignore: &[String],
+) -> Verification {
+    let shown = model.to_string_lossy().into_owned();
+    let fail = |code: Code, message: String| Verification {
+        findings: vec![finding(&shown, code, message, ev! {})],
+        covered: 0,
+    };
+    // Only the claimed subject digest is read before verification: it is what the signature
+    // is checked against, so a forged one fails there.
+    let env = match Bundle::parse(bundle_bytes).and_then(|b| b.envelope()) {
+        Ok(e) => e,
+        Err(e) => return fail(Code::SignatureMalformed, e),
+    };
+    let subject = serde_json::from_slice::<Value>(&env.payload)
+        .ok()
+        .and_then(|v| {
+            v.pointer("/subject/0/digest/sha256")
+                .and_then(Value::as_str)
+                .and_then(unhex)
+        })
+        .and_then(|d| <[u8; 32]>::try_from(d).ok());
+    let Some(subject) = subject else {
+        return fail(
+            Code::SignatureMalformed,
+            "statement has no sha256 subject digest".into(),
+        );
+    };
+    let json = String::from_utf8_lossy(bundle_bytes);
+    if let Err(e) = super::sigstore::verify(
+        super::sigstore::Subject::Sha256(subject),
+        &json,
+        signer,
+        root,
+    ) {
+        return fail(
+            Code::SignatureInvalid,
+            format!("Sigstore verification failed: {e}"),
+        );
+    }
+    verify_payload(model, &shown, &env.payload, signature, extra_ignore)
+}
+
 /// Check a verified payload against the model on disk.
 pub fn verify_payload(
     model: &Path,
