@@ -127,6 +127,30 @@ pub enum SignMethod {
         #[arg(long = "shard-size", value_name = "BYTES")]
         shard_size: Option<u64>,
     },
+    /// Sign with a private key and its X.509 certificate (and the chain above it)
+    Certificate {
+        #[command(flatten)]
+        model: ModelArgs,
+        /// The private key of the signing certificate
+        #[arg(long = "private-key", alias = "private_key", value_name = "FILE")]
+        private_key: PathBuf,
+        /// The signing (leaf) certificate, PEM
+        #[arg(
+            long = "signing-certificate",
+            alias = "signing_certificate",
+            value_name = "FILE"
+        )]
+        signing_certificate: PathBuf,
+        /// Certificates above the leaf, PEM (repeatable)
+        #[arg(long = "certificate-chain", alias = "certificate_chain", value_name = "FILE", num_args = 1..)]
+        certificate_chain: Vec<PathBuf>,
+        /// Digest algorithm: sha256, blake2b or blake3
+        #[arg(long, value_name = "ALG", default_value = "sha256")]
+        hash: String,
+        /// Sign shards of this many bytes instead of whole files
+        #[arg(long = "shard-size", value_name = "BYTES")]
+        shard_size: Option<u64>,
+    },
 }
 
 /// The expected Sigstore signer and the trust root.
@@ -277,6 +301,20 @@ pub enum VerifyMethod {
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         format: OutputFormat,
     },
+    /// Verify a certificate signature against trust anchors you supply (never system roots)
+    Certificate {
+        #[command(flatten)]
+        model: ModelArgs,
+        /// Trusted certificates (roots, or intermediates you trust), PEM (repeatable)
+        #[arg(long = "certificate-chain", alias = "certificate_chain", value_name = "FILE", num_args = 1.., required = true)]
+        certificate_chain: Vec<PathBuf>,
+        /// Validate the chain at this time (RFC 3339 or seconds since 1970; default: now)
+        #[arg(long = "validation-time", value_name = "TIME")]
+        validation_time: Option<String>,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
     /// Verify a keyless Sigstore signature: certificate identity, OIDC issuer, transparency log
     Sigstore {
         #[command(flatten)]
@@ -313,26 +351,47 @@ fn read_text(path: &std::path::Path, what: &str) -> Result<String, i32> {
     })
 }
 
+fn pem_chain(files: &[PathBuf]) -> Result<Vec<Vec<u8>>, i32> {
+    let mut out = Vec::new();
+    for f in files {
+        let text = read_text(f, "certificate")?;
+        match crate::signature::chain::pem_certificates(&text) {
+            Ok(mut c) => out.append(&mut c),
+            Err(e) => {
+                eprintln!("modelgate: {}: {e}", f.display());
+                return Err(2);
+            }
+        }
+    }
+    Ok(out)
+}
+
 fn sign(method: SignMethod) -> i32 {
     use crate::signature::{keys::SigningKey, oms};
-    let SignMethod::Key {
-        model,
-        private_key,
-        hash,
-        shard_size,
-    } = method;
-    let pem = match read_text(&private_key, "private key") {
-        Ok(p) => p,
-        Err(c) => return c,
+    let (model, private_key, hash, shard_size) = match &method {
+        SignMethod::Key {
+            model,
+            private_key,
+            hash,
+            shard_size,
+        }
+        | SignMethod::Certificate {
+            model,
+            private_key,
+            hash,
+            shard_size,
+            ..
+        } => (model, private_key, hash, *shard_size),
     };
-    let key = match SigningKey::from_pem(&pem) {
-        Ok(k) => k,
-        Err(e) => {
+    let key = match read_text(private_key, "private key").map(|pem| SigningKey::from_pem(&pem)) {
+        Ok(Ok(k)) => k,
+        Ok(Err(e)) => {
             eprintln!("modelgate: {}: {e}", private_key.display());
             return 2;
         }
+        Err(c) => return c,
     };
-    let Some(hash) = crate::digest::HashAlg::from_name(&hash) else {
+    let Some(hash) = crate::digest::HashAlg::from_name(hash) else {
         eprintln!("modelgate: unknown hash '{hash}' (expected sha256, blake2b or blake3)");
         return 2;
     };
@@ -343,10 +402,31 @@ fn sign(method: SignMethod) -> i32 {
     let ser = oms::Serialization {
         hash,
         shard_size,
-        ignore_paths: ignore_list(&model),
+        ignore_paths: ignore_list(model),
         allow_symlinks: false,
     };
-    match oms::sign_with_key(&model.model, &ser, &key, Some(&model.signature)) {
+    let bundle = match &method {
+        SignMethod::Key { .. } => {
+            oms::sign_with_key(&model.model, &ser, &key, Some(&model.signature))
+        }
+        SignMethod::Certificate {
+            signing_certificate,
+            certificate_chain,
+            ..
+        } => {
+            let mut chain = match pem_chain(std::slice::from_ref(signing_certificate)) {
+                Ok(c) => c,
+                Err(c) => return c,
+            };
+            chain.truncate(1);
+            match pem_chain(certificate_chain) {
+                Ok(mut rest) => chain.append(&mut rest),
+                Err(c) => return c,
+            }
+            oms::sign_with_certificate(&model.model, &ser, &key, &chain, Some(&model.signature))
+        }
+    };
+    match bundle {
         Ok(bundle) => match std::fs::write(&model.signature, bundle) {
             Ok(()) => {
                 eprintln!(
@@ -371,9 +451,9 @@ fn sign(method: SignMethod) -> i32 {
 fn verify(method: VerifyMethod) -> i32 {
     use crate::signature::{keys::VerifyingKey, oms};
     let (model, format) = match &method {
-        VerifyMethod::Key { model, format, .. } | VerifyMethod::Sigstore { model, format, .. } => {
-            (model, *format)
-        }
+        VerifyMethod::Key { model, format, .. }
+        | VerifyMethod::Certificate { model, format, .. }
+        | VerifyMethod::Sigstore { model, format, .. } => (model, *format),
     };
     if !model.model.exists() {
         eprintln!(
@@ -409,6 +489,35 @@ fn verify(method: VerifyMethod) -> i32 {
                     Err(c) => return c,
                 };
             oms::verify_with_key(&model.model, &bundle, &key, Some(&model.signature), &extra)
+        }
+        VerifyMethod::Certificate {
+            certificate_chain,
+            validation_time,
+            ..
+        } => {
+            let anchors = match pem_chain(certificate_chain) {
+                Ok(a) => a,
+                Err(c) => return c,
+            };
+            let at = match validation_time
+                .as_deref()
+                .map(crate::signature::chain::parse_time)
+            {
+                None => crate::signature::chain::now(),
+                Some(Ok(t)) => t,
+                Some(Err(e)) => {
+                    eprintln!("modelgate: --validation-time: {e}");
+                    return 2;
+                }
+            };
+            oms::verify_with_certificate(
+                &model.model,
+                &bundle,
+                &anchors,
+                at,
+                Some(&model.signature),
+                &extra,
+            )
         }
         VerifyMethod::Sigstore { signer, .. } => {
             let (signer, root) = match signer.load(None) {

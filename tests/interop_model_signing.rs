@@ -233,3 +233,133 @@ fn round_trips_and_tampering_with_the_real_model_signing() {
     }
     let _ = std::fs::remove_dir_all(&base);
 }
+
+#[test]
+fn certificate_round_trips_with_the_real_model_signing() {
+    let keys = root().join("testdata/keys");
+    let (sk, leaf, ca) = (
+        keys.join("p256.key"),
+        keys.join("leaf-p256.pem"),
+        keys.join("ca-p384.pem"),
+    );
+    let base = std::env::temp_dir().join(format!("modelgate-interop-cert-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    for signer in ["modelgate", "model_signing"] {
+        let dir = base.join(signer);
+        let model = dir.join("model");
+        copy_dir(&root().join("testdata/interop/oms/toy-model"), &model);
+        let sig = dir.join("model.sig");
+        let signed = if signer == "modelgate" {
+            modelgate(&[
+                "sign",
+                "certificate",
+                s(&model),
+                "--private-key",
+                s(&sk),
+                "--signing-certificate",
+                s(&leaf),
+                "--certificate-chain",
+                s(&ca),
+                "--signature",
+                s(&sig),
+            ])
+        } else {
+            ms(&[
+                "sign",
+                "certificate",
+                s(&model),
+                "--private_key",
+                s(&sk),
+                "--signing_certificate",
+                s(&leaf),
+                "--certificate_chain",
+                s(&ca),
+                "--signature",
+                s(&sig),
+            ])
+        };
+        assert!(signed.status.success(), "{signer} sign: {}", show(&signed));
+        let a = modelgate(&[
+            "verify",
+            "certificate",
+            s(&model),
+            "--certificate-chain",
+            s(&ca),
+            "--signature",
+            s(&sig),
+        ]);
+        let b = ms(&[
+            "verify",
+            "certificate",
+            s(&model),
+            "--certificate_chain",
+            s(&ca),
+            "--signature",
+            s(&sig),
+        ]);
+        assert_eq!(
+            a.status.code(),
+            Some(0),
+            "{signer}: modelgate verify: {}",
+            show(&a)
+        );
+        assert!(
+            b.status.success(),
+            "{signer}: model_signing verify: {}",
+            show(&b)
+        );
+        // Tampered model: both refuse.
+        std::fs::write(model.join("config.json"), b"{}").unwrap();
+        let a = modelgate(&[
+            "verify",
+            "certificate",
+            s(&model),
+            "--certificate-chain",
+            s(&ca),
+            "--signature",
+            s(&sig),
+        ]);
+        let b = ms(&[
+            "verify",
+            "certificate",
+            s(&model),
+            "--certificate_chain",
+            s(&ca),
+            "--signature",
+            s(&sig),
+        ]);
+        assert_eq!(a.status.code(), Some(1), "{}", show(&a));
+        assert!(
+            !b.status.success(),
+            "model_signing accepted a tampered model"
+        );
+        // A chain to another root: both refuse.
+        let toy_ca = root().join("testdata/interop/oms/toy-ca.pem");
+        std::fs::write(
+            model.join("config.json"),
+            std::fs::read(root().join("testdata/interop/oms/toy-model/config.json")).unwrap(),
+        )
+        .unwrap();
+        let a = modelgate(&[
+            "verify",
+            "certificate",
+            s(&model),
+            "--certificate-chain",
+            s(&toy_ca),
+            "--signature",
+            s(&sig),
+        ]);
+        let b = ms(&[
+            "verify",
+            "certificate",
+            s(&model),
+            "--certificate_chain",
+            s(&toy_ca),
+            "--signature",
+            s(&sig),
+        ]);
+        assert_eq!(a.status.code(), Some(1), "{}", show(&a));
+        assert!(!b.status.success(), "model_signing accepted a foreign root");
+    }
+    let _ = std::fs::remove_dir_all(&base);
+}

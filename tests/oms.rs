@@ -261,3 +261,88 @@ fn keyless_bundle_is_verified_by_sigstore_before_its_payload_is_used() {
     let v = oms::verify_with_sigstore(&model, &bundle, &wrong, &root, None, &[]);
     assert_eq!(codes(&v), vec![Code::SignatureInvalid], "{:#?}", v.findings);
 }
+
+fn pem_file(p: &Path) -> Vec<Vec<u8>> {
+    modelgate::signature::chain::pem_certificates(&String::from_utf8(read(p)).unwrap()).unwrap()
+}
+
+#[test]
+fn certificate_method() {
+    use modelgate::signature::chain::parse_time;
+    let dir = oms_dir();
+    let keys = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/keys");
+    let model = dir.join("toy-model");
+    let toy_ca = pem_file(&dir.join("toy-ca.pem"));
+    let at = parse_time("2026-12-01T00:00:00Z").unwrap();
+    // model_signing's certificate bundle verifies against its CA.
+    let v = oms::verify_with_certificate(
+        &model,
+        &read(dir.join("toy-model.cert.sig")),
+        &toy_ca,
+        at,
+        None,
+        &[],
+    );
+    assert_eq!(
+        codes(&v),
+        vec![Code::SignatureVerified],
+        "{:#?}",
+        v.findings
+    );
+    // A leaf that had expired when it signed: model_signing accepts it, modelgate does not.
+    let v = oms::verify_with_certificate(
+        &model,
+        &read(dir.join("toy-model.cert-expired-leaf.sig")),
+        &toy_ca,
+        at,
+        None,
+        &[],
+    );
+    assert_eq!(codes(&v), vec![Code::SignatureInvalid]);
+    assert!(
+        v.findings[0].message.contains("Expired"),
+        "{}",
+        v.findings[0].message
+    );
+    // Another anchor: rejected. The system's roots are never consulted.
+    let ours = pem_file(&keys.join("ca-p384.pem"));
+    let v = oms::verify_with_certificate(
+        &model,
+        &read(dir.join("toy-model.cert.sig")),
+        &ours,
+        at,
+        None,
+        &[],
+    );
+    assert_eq!(codes(&v), vec![Code::SignatureInvalid]);
+    // modelgate signs with a code-signing leaf: verifies; a TLS-only leaf does not.
+    let sk = SigningKey::from_pem(&key("p256.key")).unwrap();
+    for (leaf, ok) in [("leaf-p256.pem", true), ("tls-p256.pem", false)] {
+        let mut chain = pem_file(&keys.join(leaf));
+        chain.extend(ours.clone());
+        let bundle =
+            oms::sign_with_certificate(&model, &Serialization::default(), &sk, &chain, None)
+                .unwrap();
+        let v = oms::verify_with_certificate(
+            &model,
+            &bundle,
+            &ours,
+            modelgate::signature::chain::now(),
+            None,
+            &[],
+        );
+        let want = if ok {
+            Code::SignatureVerified
+        } else {
+            Code::SignatureInvalid
+        };
+        assert_eq!(codes(&v), vec![want], "{leaf}: {:#?}", v.findings);
+    }
+    // The key must belong to the certificate.
+    let other = SigningKey::from_pem(&key("p384.key")).unwrap();
+    let chain = pem_file(&keys.join("leaf-p256.pem"));
+    assert!(
+        oms::sign_with_certificate(&model, &Serialization::default(), &other, &chain, None)
+            .is_err()
+    );
+}

@@ -385,6 +385,51 @@ pub fn verify_with_key(
     signature: Option<&Path>,
     extra_ignore: &[String],
 ) -> Verification {
+    verify_signed(model, bundle_bytes, signature, extra_ignore, |_| Ok(key))
+}
+
+/// Verify `model` against a bundle whose signing certificate must chain to one of `anchors`
+/// (DER) at `at` (seconds since the epoch) with the code-signing usage.
+pub fn verify_with_certificate(
+    model: &Path,
+    bundle_bytes: &[u8],
+    anchors: &[Vec<u8>],
+    at: u64,
+    signature: Option<&Path>,
+    extra_ignore: &[String],
+) -> Verification {
+    let mut key = None;
+    verify_signed(model, bundle_bytes, signature, extra_ignore, |bundle| {
+        let vm = &bundle.verification_material;
+        let certs: Vec<Vec<u8>> = match (&vm.x509_certificate_chain, &vm.certificate) {
+            (Some(chain), _) => chain
+                .certificates
+                .iter()
+                .map(|c| dsse::unb64(&c.raw_bytes))
+                .collect::<Result<_, _>>(),
+            (None, Some(c)) => dsse::unb64(&c.raw_bytes).map(|d| vec![d]),
+            (None, None) => Err("the bundle carries no signing certificate".into()),
+        }
+        .map_err(|e| (Code::SignatureMalformed, e))?;
+        let (leaf, rest) = certs.split_first().ok_or((
+            Code::SignatureMalformed,
+            "empty certificate chain".to_string(),
+        ))?;
+        let k = super::chain::verify_chain(leaf, rest, anchors, at)
+            .map_err(|e| (Code::SignatureInvalid, e))?;
+        Ok(&*key.insert(k))
+    })
+}
+
+/// The shared path: parse the bundle, find the key (`key_for` may validate a certificate
+/// chain), verify the DSSE signature over the PAE, and only then read the payload.
+fn verify_signed<'k>(
+    model: &Path,
+    bundle_bytes: &[u8],
+    signature: Option<&Path>,
+    extra_ignore: &[String],
+    key_for: impl FnOnce(&Bundle) -> Result<&'k VerifyingKey, (Code, String)>,
+) -> Verification {
     let shown = model.to_string_lossy().into_owned();
     let fail = |code: Code, message: String, evidence: Evidence| Verification {
         findings: vec![finding(&shown, code, message, evidence)],
@@ -409,19 +454,68 @@ pub fn verify_with_key(
             ev! {},
         );
     }
+    let key = match key_for(&bundle) {
+        Ok(k) => k,
+        Err((code, e)) => return fail(code, e, ev! {}),
+    };
     let pae = dsse::pae(&env.payload_type, &env.payload);
     if !env.signatures.iter().any(|s| key.verify(&pae, s)) {
         return fail(
             Code::SignatureInvalid,
-            format!(
-                "the signature does not verify with the given {} public key",
-                key.curve()
-            ),
+            format!("the signature does not verify with the {} key", key.curve()),
             ev! {"curve" => key.curve()},
         );
     }
     // Only now is the payload trusted enough to parse.
     verify_payload(model, &shown, &env.payload, signature, extra_ignore)
+}
+
+/// Sign `model` with `key` and its certificate chain (leaf first, DER), as model_signing's
+/// certificate method does. The key must belong to the leaf.
+pub fn sign_with_certificate(
+    model: &Path,
+    ser: &Serialization,
+    key: &SigningKey,
+    chain: &[Vec<u8>],
+    signature: Option<&Path>,
+) -> Result<Vec<u8>, String> {
+    let leaf = chain.first().ok_or("no signing certificate")?;
+    let info = sigstore_verify::crypto::x509::parse_certificate_info(
+        &sigstore_verify::types::DerCertificate::new(leaf.clone()),
+    )
+    .map_err(|e| format!("signing certificate: {e}"))?;
+    let cert_key = VerifyingKey::from_spki_der(info.public_key.as_bytes())?;
+    if cert_key.to_pem() != key.verifying_key().to_pem() {
+        return Err("the private key does not belong to the signing certificate".into());
+    }
+    let hashed = hash_model(model, ser, signature)?;
+    let payload = statement(&hashed, ser);
+    let sig = key.sign(&dsse::pae(dsse::PAYLOAD_TYPE, &payload));
+    let bundle = Bundle {
+        media_type: dsse::BUNDLE_V03.into(),
+        verification_material: VerificationMaterial {
+            x509_certificate_chain: Some(super::dsse::CertificateChain {
+                certificates: chain
+                    .iter()
+                    .map(|c| super::dsse::RawBytes {
+                        raw_bytes: dsse::b64(c),
+                    })
+                    .collect(),
+            }),
+            tlog_entries: Vec::new(),
+            ..VerificationMaterial::default()
+        },
+        dsse_envelope: Some(Envelope {
+            payload: dsse::b64(&payload),
+            payload_type: dsse::PAYLOAD_TYPE.into(),
+            signatures: vec![Sig {
+                sig: dsse::b64(&sig),
+                keyid: String::new(),
+            }],
+        }),
+        message_signature: None,
+    };
+    serde_json::to_vec(&bundle).map_err(|e| e.to_string())
 }
 
 /// Verify `model` against a keyless (Sigstore) bundle: the bundle is verified by
