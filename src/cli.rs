@@ -58,6 +58,21 @@ A file that cannot be read or parsed is a finding that fails the gate."
         /// Never draw a progress bar
         #[arg(long)]
         no_progress: bool,
+        /// Record digests of every file in the report (repeatable): sha256, blake2b, blake3
+        #[arg(long = "digest", value_name = "ALG")]
+        digests: Vec<String>,
+        /// Also compare the tree with this manifest (one root only)
+        #[arg(long, value_name = "FILE", requires = "manifest_trust")]
+        manifest: Option<PathBuf>,
+        /// The manifest's signature (default: MANIFEST.sig)
+        #[arg(long = "manifest-signature", value_name = "FILE")]
+        manifest_signature: Option<PathBuf>,
+        /// The public key that signed the manifest
+        #[arg(long = "manifest-key", value_name = "FILE", group = "manifest_trust")]
+        manifest_key: Option<PathBuf>,
+        /// Use the manifest without a signature (reported as manifest-unsigned)
+        #[arg(long = "allow-unsigned-manifest", group = "manifest_trust")]
+        allow_unsigned_manifest: bool,
     },
     /// Sign a model in the OpenSSF Model Signing format (as `model_signing sign`)
     Sign {
@@ -86,6 +101,20 @@ A file that cannot be read or parsed is a finding that fails the gate."
         /// Output format
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         format: OutputFormat,
+    },
+    /// Create and verify auditor manifests of a tree, signed or not
+    Manifest {
+        #[command(subcommand)]
+        command: ManifestCommand,
+    },
+    /// Make an Ed25519 key pair for signing manifests
+    Keygen {
+        /// Writes OUTPUT.key (PKCS#8, mode 600) and OUTPUT.pub
+        #[arg(long, short, value_name = "OUTPUT", default_value = "modelgate")]
+        output: PathBuf,
+        /// Overwrite existing files
+        #[arg(long)]
+        force: bool,
     },
     /// Explain a finding code, or list all codes
     Explain {
@@ -541,6 +570,268 @@ fn verify(method: VerifyMethod) -> i32 {
     )
 }
 
+/// How a manifest is trusted: a signature with a public key, or explicitly not at all.
+#[derive(clap::Args, Debug)]
+pub struct ManifestTrust {
+    /// The manifest's signature (default: MANIFEST.sig)
+    #[arg(long, value_name = "FILE")]
+    pub signature: Option<PathBuf>,
+    /// The public key that signed the manifest (Ed25519 or ECDSA, PEM)
+    #[arg(long, value_name = "FILE", required_unless_present = "allow_unsigned")]
+    pub key: Option<PathBuf>,
+    /// Use the manifest without a signature (reported as manifest-unsigned)
+    #[arg(long = "allow-unsigned", conflicts_with_all = ["key", "signature"])]
+    pub allow_unsigned: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ManifestCommand {
+    /// Record every file's path, size, digests, format and scan verdict
+    Create {
+        /// The directory (or file) to describe
+        #[arg(value_name = "PATH")]
+        path: PathBuf,
+        /// Where to write the manifest
+        #[arg(long, short, value_name = "FILE")]
+        output: PathBuf,
+        /// Digest algorithms (repeatable): sha256, blake2b, blake3
+        #[arg(long = "digest", value_name = "ALG", default_value = "sha256")]
+        digests: Vec<String>,
+        /// Sign the manifest with this private key (Ed25519 or ECDSA, PEM); writes OUTPUT.sig
+        #[arg(long, value_name = "FILE")]
+        key: Option<PathBuf>,
+        /// Findings at or above this severity make a file's verdict "fail"
+        #[arg(long, value_name = "SEVERITY", default_value = "error", value_parser = parse_severity)]
+        fail_on: Severity,
+    },
+    /// Compare a tree with a manifest: added, removed, modified and renamed files
+    Verify {
+        /// The directory (or file) to check
+        #[arg(value_name = "PATH")]
+        path: PathBuf,
+        /// The manifest
+        #[arg(long, value_name = "FILE")]
+        manifest: PathBuf,
+        #[command(flatten)]
+        trust: ManifestTrust,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
+}
+
+fn parse_algs(names: &[String]) -> Result<Vec<crate::digest::HashAlg>, i32> {
+    let mut v = Vec::new();
+    for n in names.iter().flat_map(|n| n.split(',')) {
+        match crate::digest::HashAlg::from_name(n.trim()) {
+            Some(a) if !v.contains(&a) => v.push(a),
+            Some(_) => {}
+            None => {
+                eprintln!("modelgate: unknown digest '{n}' (expected sha256, blake2b or blake3)");
+                return Err(2);
+            }
+        }
+    }
+    Ok(v)
+}
+
+/// Read and trust a manifest: verify its signature over the raw bytes, or accept it unsigned
+/// only when asked to. Returns the finding that explains a refusal.
+fn trusted_manifest(
+    manifest: &std::path::Path,
+    trust: &ManifestTrust,
+) -> Result<crate::manifest::TrustedManifest, Result<crate::finding::Finding, i32>> {
+    use crate::manifest::{default_signature, UnverifiedManifest};
+    let bytes = std::fs::read(manifest).map_err(|e| {
+        eprintln!(
+            "modelgate: cannot read manifest {}: {e}",
+            manifest.display()
+        );
+        Err(2)
+    })?;
+    let raw = UnverifiedManifest::new(bytes);
+    let result = if trust.allow_unsigned {
+        raw.trust_unsigned()
+    } else {
+        let key_path = trust.key.as_ref().ok_or(Err(2))?;
+        let key = read_text(key_path, "public key").map_err(Err)?;
+        let key = crate::signature::keys::VerifyingKey::from_pem_any(&key).map_err(|e| {
+            eprintln!("modelgate: {}: {e}", key_path.display());
+            Err(2)
+        })?;
+        let sig_path = trust
+            .signature
+            .clone()
+            .unwrap_or_else(|| default_signature(manifest));
+        let bundle = std::fs::read(&sig_path).map_err(|e| {
+            eprintln!(
+                "modelgate: cannot read manifest signature {}: {e}",
+                sig_path.display()
+            );
+            Err(2)
+        })?;
+        raw.verify(&bundle, &key)
+    };
+    result.map_err(|(code, message)| {
+        Ok(crate::finding::Finding {
+            code,
+            severity: code.default_severity(),
+            path: manifest.to_string_lossy().into_owned(),
+            member: Vec::new(),
+            offset: None,
+            message,
+            evidence: crate::ev! {},
+        })
+    })
+}
+
+fn manifest_command(cmd: ManifestCommand) -> i32 {
+    use crate::manifest;
+    match cmd {
+        ManifestCommand::Create {
+            path,
+            output,
+            digests,
+            key,
+            fail_on,
+        } => {
+            let algs = match parse_algs(&digests) {
+                Ok(a) => a,
+                Err(c) => return c,
+            };
+            let signing = match &key {
+                Some(k) => match read_text(k, "private key")
+                    .map(|p| crate::signature::keys::SigningKey::from_pem_any(&p))
+                {
+                    Ok(Ok(s)) => Some(s),
+                    Ok(Err(e)) => {
+                        eprintln!("modelgate: {}: {e}", k.display());
+                        return 2;
+                    }
+                    Err(c) => return c,
+                },
+                None => None,
+            };
+            let (m, _) = match manifest::create(&path, &algs, fail_on) {
+                Ok(x) => x,
+                Err(e) => {
+                    eprintln!("modelgate: {e}");
+                    return 2;
+                }
+            };
+            let bytes = m.to_bytes();
+            if let Err(e) = std::fs::write(&output, &bytes) {
+                eprintln!("modelgate: cannot write {}: {e}", output.display());
+                return 2;
+            }
+            if let Some(sk) = signing {
+                let sig = manifest::default_signature(&output);
+                if let Err(e) = std::fs::write(&sig, manifest::sign(&bytes, &sk)) {
+                    eprintln!("modelgate: cannot write {}: {e}", sig.display());
+                    return 2;
+                }
+                eprintln!(
+                    "modelgate: {} files -> {} (signed: {})",
+                    m.files.len(),
+                    output.display(),
+                    sig.display()
+                );
+            } else {
+                eprintln!(
+                    "modelgate: {} files -> {} (unsigned)",
+                    m.files.len(),
+                    output.display()
+                );
+            }
+            0
+        }
+        ManifestCommand::Verify {
+            path,
+            manifest: mpath,
+            trust,
+            format,
+        } => {
+            if !path.exists() {
+                eprintln!("modelgate: {}: no such file or directory", path.display());
+                return 2;
+            }
+            let trusted = match trusted_manifest(&mpath, &trust) {
+                Ok(t) => t,
+                Err(Ok(f)) => {
+                    return print_report(vec![f], path.to_string_lossy().into_owned(), format)
+                }
+                Err(Err(c)) => return c,
+            };
+            let algs: Vec<crate::digest::HashAlg> = trusted
+                .manifest
+                .algorithms
+                .iter()
+                .filter_map(|a| crate::digest::HashAlg::from_name(a))
+                .collect();
+            let opts = ScanOptions {
+                digests: algs,
+                ..ScanOptions::default()
+            };
+            let report = match scan(std::slice::from_ref(&path), &opts) {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("modelgate: {e}");
+                    return 2;
+                }
+            };
+            let findings = manifest::diff(&trusted, &path, &report);
+            print_report(findings, path.to_string_lossy().into_owned(), format)
+        }
+    }
+}
+
+fn keygen(output: PathBuf, force: bool) -> i32 {
+    use crate::signature::keys::SigningKey;
+    let mut key_path = output.as_os_str().to_owned();
+    key_path.push(".key");
+    let mut pub_path = output.as_os_str().to_owned();
+    pub_path.push(".pub");
+    let (key_path, pub_path) = (PathBuf::from(key_path), PathBuf::from(pub_path));
+    if !force && (key_path.exists() || pub_path.exists()) {
+        eprintln!(
+            "modelgate: {} or {} exists; pass --force to overwrite",
+            key_path.display(),
+            pub_path.display()
+        );
+        return 2;
+    }
+    let key = match SigningKey::generate_ed25519().and_then(|k| k.to_pem().map(|p| (k, p))) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("modelgate: {e}");
+            return 2;
+        }
+    };
+    let write_private = || -> std::io::Result<()> {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&key_path)?;
+        f.write_all(key.1.as_bytes())
+    };
+    if let Err(e) =
+        write_private().and_then(|()| std::fs::write(&pub_path, key.0.verifying_key().to_pem()))
+    {
+        eprintln!("modelgate: cannot write the key pair: {e}");
+        return 2;
+    }
+    eprintln!(
+        "modelgate: Ed25519 key pair: {} (private, mode 600), {}",
+        key_path.display(),
+        pub_path.display()
+    );
+    0
+}
+
 fn parse_severity(s: &str) -> Result<Severity, String> {
     s.parse()
 }
@@ -597,6 +888,8 @@ pub fn main() -> i32 {
     match cli.command {
         Command::Sign { method } => sign(method),
         Command::Verify { method } => verify(method),
+        Command::Manifest { command } => manifest_command(command),
+        Command::Keygen { output, force } => keygen(output, force),
         Command::VerifyBundle {
             artifact,
             bundle,
@@ -625,7 +918,50 @@ pub fn main() -> i32 {
             fail_on,
             jobs,
             no_progress,
+            digests,
+            manifest,
+            manifest_signature,
+            manifest_key,
+            allow_unsigned_manifest,
         } => {
+            let trusted = match &manifest {
+                None => None,
+                Some(m) if paths.len() != 1 => {
+                    eprintln!(
+                        "modelgate: --manifest {} needs exactly one PATH",
+                        m.display()
+                    );
+                    return 2;
+                }
+                Some(m) => {
+                    let trust = ManifestTrust {
+                        signature: manifest_signature,
+                        key: manifest_key,
+                        allow_unsigned: allow_unsigned_manifest,
+                    };
+                    match trusted_manifest(m, &trust) {
+                        Ok(t) => Some(Ok(t)),
+                        Err(Ok(f)) => Some(Err(f)),
+                        Err(Err(c)) => return c,
+                    }
+                }
+            };
+            let mut algs = match parse_algs(&digests) {
+                Ok(a) => a,
+                Err(c) => return c,
+            };
+            if let Some(Ok(t)) = &trusted {
+                for a in t
+                    .manifest
+                    .algorithms
+                    .iter()
+                    .filter_map(|a| crate::digest::HashAlg::from_name(a))
+                {
+                    if !algs.contains(&a) {
+                        algs.push(a);
+                    }
+                }
+            }
             if let Some(j) = jobs {
                 if let Err(e) = rayon::ThreadPoolBuilder::new()
                     .num_threads(j.max(1))
@@ -637,15 +973,24 @@ pub fn main() -> i32 {
             let opts = ScanOptions {
                 fail_on,
                 progress: !no_progress,
+                digests: algs,
                 ..ScanOptions::default()
             };
-            let report = match scan(&paths, &opts) {
+            let mut report = match scan(&paths, &opts) {
                 Ok(r) => r,
                 Err(e) => {
                     eprintln!("modelgate: {e}");
                     return 2;
                 }
             };
+            match trusted {
+                None => {}
+                Some(Err(f)) => report = report.with_findings(vec![f]),
+                Some(Ok(t)) => {
+                    let extra = crate::manifest::diff(&t, &paths[0], &report);
+                    report = report.with_findings(extra);
+                }
+            }
             let color = output.is_none()
                 && io::stdout().is_terminal()
                 && std::env::var_os("NO_COLOR").is_none();

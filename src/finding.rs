@@ -274,6 +274,26 @@ assembled inconsistently or tampered with before signing.";
     UnsignedFile = "unsigned-file", Error, ["AML.T0010.003"],
         "A file in the model is not covered by the signature.",
         "Files added after signing (for example a pickle next to signed safetensors) are not vouched for.";
+    // --- manifests --------------------------------------------------------------------------
+    ManifestVerified = "manifest-verified", Info, [],
+        "Every file matches the signed manifest.",
+        "The manifest's signature verified over its exact bytes, and every file has the recorded size and digests.";
+    ManifestUnsigned = "manifest-unsigned", Warning, [],
+        "The manifest was used without a signature, by explicit request.",
+        "Without a signature anyone who can edit the manifest can make any tree match it. Sign manifests \
+(`modelgate manifest create --key`) and verify them with the public key.";
+    ManifestFileAdded = "manifest-file-added", Error, ["AML.T0010.003"],
+        "A file is not in the manifest.",
+        "The tree gained a file after the manifest was made.";
+    ManifestFileRemoved = "manifest-file-removed", Error, ["AML.T0010.003"],
+        "A file in the manifest is missing.",
+        "The tree lost a file after the manifest was made.";
+    ManifestFileModified = "manifest-file-modified", Error, ["AML.T0010.003", "AML.T0018"],
+        "A file's size or digest differs from the manifest.",
+        "The file changed after the manifest was made.";
+    ManifestFileRenamed = "manifest-file-renamed", Error, ["AML.T0010.003"],
+        "A file in the manifest now appears under another name.",
+        "Its content is unchanged, but loaders find files by name.";
 }
 
 impl Code {

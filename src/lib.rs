@@ -9,6 +9,7 @@ pub mod finding;
 pub mod identify;
 pub mod input;
 pub mod inspect;
+pub mod manifest;
 pub mod report;
 pub mod scan;
 pub mod signature;

@@ -1,5 +1,6 @@
 //! A scan: walk the roots, inspect every file in parallel, assemble the report.
 
+use crate::digest::{hex, HashAlg, Hasher};
 use crate::ev;
 use crate::finding::{Code, Finding, Severity};
 use crate::input::Input;
@@ -7,8 +8,9 @@ use crate::inspect::{inspect, Cx, Limits};
 use crate::report::{FileEntry, FileStatus, Report};
 use crate::walk::{walk, FileTask};
 use rayon::prelude::*;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
+use std::io::{Read, Seek};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 
@@ -17,6 +19,8 @@ pub struct ScanOptions {
     pub limits: Limits,
     /// Draw a progress bar on stderr (only when it is a terminal).
     pub progress: bool,
+    /// Digests to compute over every file's bytes.
+    pub digests: Vec<HashAlg>,
 }
 
 impl Default for ScanOptions {
@@ -25,6 +29,7 @@ impl Default for ScanOptions {
             fail_on: Severity::Error,
             limits: Limits::default(),
             progress: false,
+            digests: Vec::new(),
         }
     }
 }
@@ -37,6 +42,50 @@ pub struct FileResult {
 
 /// Inspect one file from disk. Never panics: an inspector panic becomes a finding.
 pub fn scan_file(task: &FileTask, limits: &Limits) -> FileResult {
+    scan_file_with(task, limits, &[])
+}
+
+/// Files up to this size are read into memory once, hashed and inspected from the same bytes.
+const READ_ONCE: u64 = 64 << 20;
+
+/// Algorithm name → hex digest, and the bytes when they were kept.
+type Hashed = (BTreeMap<String, String>, Option<Vec<u8>>);
+
+/// Hash `file` with every algorithm: the whole content when it is small enough to keep (then
+/// returned, so that inspection uses exactly the hashed bytes), else streamed.
+fn hash_content(file: &mut File, len: u64, algs: &[HashAlg]) -> std::io::Result<Hashed> {
+    let mut hashers: Vec<Hasher> = algs.iter().map(|a| Hasher::new(*a)).collect();
+    let mut kept = None;
+    if len <= READ_ONCE {
+        let mut buf = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+        file.read_to_end(&mut buf)?;
+        for h in &mut hashers {
+            h.update(&buf);
+        }
+        kept = Some(buf);
+    } else {
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let n = file.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            for h in &mut hashers {
+                h.update(buf.get(..n).unwrap_or_default());
+            }
+        }
+        file.rewind()?;
+    }
+    let digests = algs
+        .iter()
+        .zip(hashers)
+        .map(|(a, h)| (a.name().to_string(), hex(&h.finish())))
+        .collect();
+    Ok((digests, kept))
+}
+
+/// Inspect one file, computing `digests` over the same bytes.
+pub fn scan_file_with(task: &FileTask, limits: &Limits, digests: &[HashAlg]) -> FileResult {
     let mut cx = Cx::new(limits, task.display.clone());
     let mut entry = FileEntry {
         path: task.display.clone(),
@@ -44,6 +93,7 @@ pub fn scan_file(task: &FileTask, limits: &Limits) -> FileResult {
         format: None,
         status: FileStatus::Scanned,
         reason: None,
+        digests: BTreeMap::new(),
         same_as: None,
     };
     let opened = File::open(&task.fs_path).and_then(|f| f.metadata().map(|m| (f, m.len())));
@@ -56,10 +106,39 @@ pub fn scan_file(task: &FileTask, limits: &Limits) -> FileResult {
         Ok((mut file, len)) => {
             entry.size = Some(len);
             let name = task.name.clone();
+            let before = file.metadata().ok().and_then(|m| m.modified().ok());
             let r = catch_unwind(AssertUnwindSafe(|| {
-                let mut input = Input::seekable(&mut file, len)?;
-                Ok::<_, std::io::Error>(inspect(&mut input, &mut cx, Some(&name)))
+                let kept = if digests.is_empty() {
+                    None
+                } else {
+                    let (d, kept) = hash_content(&mut file, len, digests)?;
+                    entry.digests = d;
+                    kept
+                };
+                let id = match kept {
+                    Some(bytes) => {
+                        let n = bytes.len() as u64;
+                        let mut c = std::io::Cursor::new(bytes);
+                        let mut input = Input::seekable(&mut c, n)?;
+                        inspect(&mut input, &mut cx, Some(&name))
+                    }
+                    None => {
+                        let mut input = Input::seekable(&mut file, len)?;
+                        inspect(&mut input, &mut cx, Some(&name))
+                    }
+                };
+                Ok::<_, std::io::Error>(id)
             }));
+            // Hashed and inspected in two reads (large files): they must be the same bytes.
+            let after = file.metadata().ok().map(|m| (m.len(), m.modified().ok()));
+            if !digests.is_empty() && len > READ_ONCE && after != Some((len, before)) {
+                cx.report(
+                    Code::ReadError,
+                    None,
+                    "the file changed while it was scanned",
+                    ev! {},
+                );
+            }
             match r {
                 Ok(Ok(id)) => entry.format = Some(id.label.to_string()),
                 Ok(Err(e)) => {
@@ -119,7 +198,7 @@ pub fn scan(roots: &[PathBuf], opts: &ScanOptions) -> Result<Report, String> {
     let results: HashMap<usize, FileResult> = unique
         .par_iter()
         .map(|&i| {
-            let r = scan_file(&walked.tasks[i], &opts.limits);
+            let r = scan_file_with(&walked.tasks[i], &opts.limits, &opts.digests);
             if let Some(b) = &bar {
                 b.inc(1);
             }
@@ -141,6 +220,7 @@ pub fn scan(roots: &[PathBuf], opts: &ScanOptions) -> Result<Report, String> {
                 format: None,
                 status: FileStatus::Skipped,
                 reason: Some(note.code.to_string()),
+                digests: BTreeMap::new(),
                 same_as: None,
             });
         }

@@ -5,6 +5,7 @@ pub mod text;
 use crate::finding::{Finding, Severity};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// Bumped when the JSON shape changes incompatibly.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -21,7 +22,7 @@ pub struct Report {
     pub findings: Vec<Finding>,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Tool {
     pub name: String,
     pub version: String,
@@ -108,6 +109,9 @@ pub struct FileEntry {
     pub status: FileStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Digests of the file's bytes (algorithm → hex), when requested.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub digests: BTreeMap<String, String>,
     /// The same file (same device and inode) was scanned under this path; its findings apply here too.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub same_as: Option<String>,
@@ -150,6 +154,13 @@ impl Report {
             files,
             findings,
         }
+    }
+
+    /// The same report with more findings (summary and verdict recomputed).
+    pub fn with_findings(self, more: Vec<Finding>) -> Report {
+        let mut findings = self.findings;
+        findings.extend(more);
+        Report::new(self.inputs.roots, self.inputs.fail_on, self.files, findings)
     }
 
     /// 0 pass, 1 findings at or above the threshold.

@@ -8,12 +8,15 @@ pub enum SigningKey {
     P256(p256::ecdsa::SigningKey),
     P384(p384::ecdsa::SigningKey),
     P521(p521::ecdsa::SigningKey),
+    /// Only for modelgate's own manifests: model_signing refuses Ed25519.
+    Ed25519(Box<ed25519_dalek::SigningKey>),
 }
 
 pub enum VerifyingKey {
     P256(p256::ecdsa::VerifyingKey),
     P384(p384::ecdsa::VerifyingKey),
     P521(p521::ecdsa::VerifyingKey),
+    Ed25519(ed25519_dalek::VerifyingKey),
 }
 
 const UNSUPPORTED: &str =
@@ -42,6 +45,43 @@ impl SigningKey {
         Err(format!("private key: {UNSUPPORTED}"))
     }
 
+    /// Any key modelgate signs its own manifests with: the ECDSA curves, or Ed25519.
+    pub fn from_pem_any(pem: &str) -> Result<SigningKey, String> {
+        SigningKey::from_pem(pem).or_else(|_| {
+            ed25519_dalek::SigningKey::from_pkcs8_pem(pem)
+                .map(|k| SigningKey::Ed25519(Box::new(k)))
+                .map_err(|_| {
+                    "private key: not an ECDSA P-256/P-384/P-521 or Ed25519 key".to_string()
+                })
+        })
+    }
+
+    /// A fresh Ed25519 key from the operating system's random source.
+    pub fn generate_ed25519() -> Result<SigningKey, String> {
+        use std::io::Read;
+        let mut seed = [0u8; 32];
+        std::fs::File::open("/dev/urandom")
+            .and_then(|mut f| f.read_exact(&mut seed))
+            .map_err(|e| format!("no random source: {e}"))?;
+        Ok(SigningKey::Ed25519(Box::new(
+            ed25519_dalek::SigningKey::from_bytes(&seed),
+        )))
+    }
+
+    /// The private key as PKCS#8 PEM.
+    pub fn to_pem(&self) -> Result<String, String> {
+        use p256::pkcs8::EncodePrivateKey;
+        let r = match self {
+            SigningKey::P256(k) => p256::SecretKey::from(k).to_pkcs8_pem(LineEnding::LF),
+            SigningKey::P384(k) => p384::SecretKey::from(k).to_pkcs8_pem(LineEnding::LF),
+            SigningKey::P521(k) => p521::SecretKey::from_bytes(&k.to_bytes())
+                .map_err(|_| p521::pkcs8::Error::KeyMalformed)
+                .and_then(|s| s.to_pkcs8_pem(LineEnding::LF)),
+            SigningKey::Ed25519(k) => k.to_pkcs8_pem(LineEnding::LF),
+        };
+        r.map(|z| z.to_string()).map_err(|e| e.to_string())
+    }
+
     /// A DER signature over `msg`.
     pub fn sign(&self, msg: &[u8]) -> Vec<u8> {
         match self {
@@ -57,6 +97,10 @@ impl SigningKey {
                 let s: p521::ecdsa::Signature = k.sign(msg);
                 s.to_der().as_bytes().to_vec()
             }
+            SigningKey::Ed25519(k) => {
+                let s: ed25519_dalek::Signature = k.sign(msg);
+                s.to_bytes().to_vec()
+            }
         }
     }
 
@@ -65,6 +109,7 @@ impl SigningKey {
             SigningKey::P256(k) => VerifyingKey::P256(*k.verifying_key()),
             SigningKey::P384(k) => VerifyingKey::P384(*k.verifying_key()),
             SigningKey::P521(k) => VerifyingKey::P521(p521::ecdsa::VerifyingKey::from(k)),
+            SigningKey::Ed25519(k) => VerifyingKey::Ed25519(k.verifying_key()),
         }
     }
 }
@@ -84,6 +129,17 @@ impl VerifyingKey {
             return Ok(VerifyingKey::P521(vk));
         }
         Err(format!("public key: {UNSUPPORTED}"))
+    }
+
+    /// Any key modelgate's own manifests may be signed with: the ECDSA curves, or Ed25519.
+    pub fn from_pem_any(pem: &str) -> Result<VerifyingKey, String> {
+        VerifyingKey::from_pem(pem).or_else(|_| {
+            ed25519_dalek::VerifyingKey::from_public_key_pem(pem)
+                .map(VerifyingKey::Ed25519)
+                .map_err(|_| {
+                    "public key: not an ECDSA P-256/P-384/P-521 or Ed25519 key".to_string()
+                })
+        })
     }
 
     /// A SubjectPublicKeyInfo DER (from a certificate).
@@ -107,6 +163,7 @@ impl VerifyingKey {
             VerifyingKey::P256(_) => "P-256",
             VerifyingKey::P384(_) => "P-384",
             VerifyingKey::P521(_) => "P-521",
+            VerifyingKey::Ed25519(_) => "Ed25519",
         }
     }
 
@@ -120,6 +177,7 @@ impl VerifyingKey {
                     .map_err(|_| p521::pkcs8::spki::Error::KeyMalformed)
                     .and_then(|p| p.to_public_key_pem(LineEnding::LF))
             }
+            VerifyingKey::Ed25519(k) => k.to_public_key_pem(LineEnding::LF),
         };
         r.unwrap_or_default()
     }
@@ -137,6 +195,8 @@ impl VerifyingKey {
             VerifyingKey::P521(k) => p521::ecdsa::Signature::from_der(sig)
                 .or_else(|_| p521::ecdsa::Signature::from_slice(sig))
                 .is_ok_and(|s| k.verify(msg, &s.normalize_s().unwrap_or(s)).is_ok()),
+            VerifyingKey::Ed25519(k) => ed25519_dalek::Signature::from_slice(sig)
+                .is_ok_and(|s| k.verify_strict(msg, &s).is_ok()),
         }
     }
 }

@@ -1,0 +1,373 @@
+//! Auditor manifests: every file's relative path, size, digests, identified format and scan
+//! verdict, deterministic, optionally signed (Ed25519 or ECDSA) in the same DSSE bundle envelope
+//! as every other signature.
+//!
+//! Trust is a type: raw bytes are an [`UnverifiedManifest`]; only signature verification over
+//! those raw bytes (or an explicit `allow_unsigned`) yields a [`TrustedManifest`], and only a
+//! trusted manifest can be compared with a tree.
+
+use crate::digest::{hex, HashAlg};
+use crate::ev;
+use crate::finding::{Code, Finding, Severity};
+use crate::report::{FileStatus, Report, Tool};
+use crate::scan::{scan, ScanOptions};
+use crate::signature::dsse::{self, Bundle, Envelope, PublicKeyId, Sig, VerificationMaterial};
+use crate::signature::keys::{SigningKey, VerifyingKey};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use sha2::Digest;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+pub const SCHEMA_VERSION: u32 = 1;
+pub const PAYLOAD_TYPE: &str = "application/vnd.modelgate.manifest.v1+json";
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub schema_version: u32,
+    pub tool: Tool,
+    /// The name of the directory (or file) the manifest describes.
+    pub name: String,
+    /// Digest algorithms recorded for every file.
+    pub algorithms: Vec<String>,
+    /// Sorted by path.
+    pub files: Vec<ManifestFile>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ManifestFile {
+    /// Relative to the manifest's root, with `/`.
+    pub path: String,
+    pub size: u64,
+    /// Algorithm name → lowercase hex.
+    pub digests: BTreeMap<String, String>,
+    /// The format identified from content when the manifest was made.
+    pub format: Option<String>,
+    /// Whether the file passed the scan gate when the manifest was made.
+    pub verdict: FileVerdict,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum FileVerdict {
+    Pass,
+    Fail,
+}
+
+fn relative(root: &Path, shown: &str) -> String {
+    let prefix = root.to_string_lossy();
+    let prefix = prefix.trim_end_matches('/');
+    shown
+        .strip_prefix(prefix)
+        .map(|r| r.trim_start_matches('/').to_string())
+        .filter(|r| !r.is_empty())
+        .unwrap_or_else(|| {
+            Path::new(shown)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        })
+}
+
+/// Scan `root` with digests and describe it. The scan report comes back too.
+pub fn create(
+    root: &Path,
+    algorithms: &[HashAlg],
+    fail_on: Severity,
+) -> Result<(Manifest, Report), String> {
+    let opts = ScanOptions {
+        fail_on,
+        digests: algorithms.to_vec(),
+        ..ScanOptions::default()
+    };
+    let report = scan(&[root.to_path_buf()], &opts)?;
+    let mut worst: HashMap<&str, Severity> = HashMap::new();
+    for f in &report.findings {
+        let w = worst.entry(f.path.as_str()).or_insert(Severity::Info);
+        *w = (*w).max(f.severity);
+    }
+    let mut files: Vec<ManifestFile> = report
+        .files
+        .iter()
+        .filter(|f| f.status != FileStatus::Skipped)
+        .map(|f| ManifestFile {
+            path: relative(root, &f.path),
+            size: f.size.unwrap_or(0),
+            digests: f.digests.clone(),
+            format: f.format.clone(),
+            verdict: if f.status == FileStatus::Error
+                || worst.get(f.path.as_str()).is_some_and(|w| *w >= fail_on)
+            {
+                FileVerdict::Fail
+            } else {
+                FileVerdict::Pass
+            },
+        })
+        .collect();
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    let name = std::fs::canonicalize(root)
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_default();
+    let manifest = Manifest {
+        schema_version: SCHEMA_VERSION,
+        tool: report.tool.clone(),
+        name,
+        algorithms: algorithms.iter().map(|a| a.name().to_string()).collect(),
+        files,
+    };
+    Ok((manifest, report))
+}
+
+impl Manifest {
+    /// The canonical bytes: pretty JSON with a final newline. These bytes are what is signed.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut v = serde_json::to_vec_pretty(self).unwrap_or_default();
+        v.push(b'\n');
+        v
+    }
+}
+
+/// Sign the manifest's exact bytes: a Sigstore bundle v0.3 with a DSSE envelope whose payload
+/// is those bytes.
+pub fn sign(manifest_bytes: &[u8], key: &SigningKey) -> Vec<u8> {
+    let sig = key.sign(&dsse::pae(PAYLOAD_TYPE, manifest_bytes));
+    let hint = hex(&sha2::Sha256::digest(
+        key.verifying_key().to_pem().as_bytes(),
+    ));
+    let bundle = Bundle {
+        media_type: dsse::BUNDLE_V03.into(),
+        verification_material: VerificationMaterial {
+            public_key: Some(PublicKeyId { hint }),
+            ..VerificationMaterial::default()
+        },
+        dsse_envelope: Some(Envelope {
+            payload: dsse::b64(manifest_bytes),
+            payload_type: PAYLOAD_TYPE.into(),
+            signatures: vec![Sig {
+                sig: dsse::b64(&sig),
+                keyid: String::new(),
+            }],
+        }),
+        message_signature: None,
+    };
+    serde_json::to_vec(&bundle).unwrap_or_default()
+}
+
+/// A manifest's raw bytes, not yet trusted.
+pub struct UnverifiedManifest {
+    bytes: Vec<u8>,
+}
+
+/// A manifest whose bytes were verified (or explicitly accepted unsigned).
+pub struct TrustedManifest {
+    pub manifest: Manifest,
+    /// SHA-256 of the manifest bytes.
+    pub sha256: String,
+    /// The verifying key's hint (SHA-256 of its PEM), or `None` when accepted unsigned.
+    pub signer: Option<String>,
+}
+
+impl UnverifiedManifest {
+    pub fn new(bytes: Vec<u8>) -> Self {
+        UnverifiedManifest { bytes }
+    }
+
+    /// Verify the bundle's signature over these exact bytes, then parse them.
+    pub fn verify(
+        self,
+        bundle: &[u8],
+        key: &VerifyingKey,
+    ) -> Result<TrustedManifest, (Code, String)> {
+        let b = Bundle::parse(bundle).map_err(|e| (Code::SignatureMalformed, e))?;
+        let env = b.envelope().map_err(|e| (Code::SignatureMalformed, e))?;
+        if env.payload_type != PAYLOAD_TYPE {
+            return Err((
+                Code::SignatureMalformed,
+                format!(
+                    "payload type is '{}', not a modelgate manifest",
+                    env.payload_type
+                ),
+            ));
+        }
+        let pae = dsse::pae(&env.payload_type, &env.payload);
+        if !env.signatures.iter().any(|s| key.verify(&pae, s)) {
+            return Err((
+                Code::SignatureInvalid,
+                format!(
+                    "the manifest signature does not verify with the {} key",
+                    key.curve()
+                ),
+            ));
+        }
+        if env.payload != self.bytes {
+            return Err((
+                Code::SignatureInvalid,
+                "the signature covers other bytes than this manifest file".into(),
+            ));
+        }
+        let hint = hex(&sha2::Sha256::digest(key.to_pem().as_bytes()));
+        self.parse(Some(hint))
+    }
+
+    /// Accept the manifest without a signature (the report says so).
+    pub fn trust_unsigned(self) -> Result<TrustedManifest, (Code, String)> {
+        self.parse(None)
+    }
+
+    fn parse(self, signer: Option<String>) -> Result<TrustedManifest, (Code, String)> {
+        let manifest: Manifest = serde_json::from_slice(&self.bytes).map_err(|e| {
+            (
+                Code::SignatureMalformed,
+                format!("not a modelgate manifest: {e}"),
+            )
+        })?;
+        if manifest.schema_version != SCHEMA_VERSION {
+            return Err((
+                Code::SignatureMalformed,
+                format!(
+                    "manifest schema version {} is not supported",
+                    manifest.schema_version
+                ),
+            ));
+        }
+        Ok(TrustedManifest {
+            manifest,
+            sha256: hex(&sha2::Sha256::digest(&self.bytes)),
+            signer,
+        })
+    }
+}
+
+fn f(path: String, code: Code, message: String, evidence: crate::inspect::Evidence) -> Finding {
+    Finding {
+        code,
+        severity: code.default_severity(),
+        path,
+        member: Vec::new(),
+        offset: None,
+        message,
+        evidence,
+    }
+}
+
+/// Compare a trusted manifest with the tree at `root` as described by `report` (a scan with
+/// the manifest's digests). Added, removed, modified and renamed files become findings.
+pub fn diff(trusted: &TrustedManifest, root: &Path, report: &Report) -> Vec<Finding> {
+    let shown_root = root.to_string_lossy().trim_end_matches('/').to_string();
+    let at = |rel: &str| format!("{shown_root}/{rel}");
+    let mut out = Vec::new();
+    let alg = trusted
+        .manifest
+        .algorithms
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "sha256".into());
+    let now: BTreeMap<String, (&BTreeMap<String, String>, u64)> = report
+        .files
+        .iter()
+        .filter(|f| f.status != FileStatus::Skipped)
+        .map(|f| (relative(root, &f.path), (&f.digests, f.size.unwrap_or(0))))
+        .collect();
+    let then: BTreeMap<&str, &ManifestFile> = trusted
+        .manifest
+        .files
+        .iter()
+        .map(|f| (f.path.as_str(), f))
+        .collect();
+    let mut removed: Vec<&ManifestFile> = Vec::new();
+    let mut added: Vec<(&String, &BTreeMap<String, String>)> = Vec::new();
+    for (path, entry) in &then {
+        match now.get(*path) {
+            None => removed.push(entry),
+            Some((digests, size)) => {
+                let differs = entry
+                    .digests
+                    .iter()
+                    .any(|(a, d)| digests.get(a).is_some_and(|x| x != d))
+                    || entry.size != *size;
+                if differs {
+                    out.push(f(
+                        at(path),
+                        Code::ManifestFileModified,
+                        format!("'{path}' differs from the manifest"),
+                        ev! {"algorithm" => alg, "manifest_digest" => entry.digests.get(&alg), "actual_digest" => digests.get(&alg), "manifest_size" => entry.size, "actual_size" => size},
+                    ));
+                }
+            }
+        }
+    }
+    for (path, (digests, _)) in &now {
+        if !then.contains_key(path.as_str()) {
+            added.push((path, digests));
+        }
+    }
+    // A removed file whose content reappears under a new name is a rename.
+    let mut renamed_to: HashMap<&str, &str> = HashMap::new();
+    for (path, digests) in &added {
+        if let Some(old) = removed.iter().find(|r| {
+            !renamed_to.contains_key(r.path.as_str())
+                && r.digests
+                    .get(&alg)
+                    .is_some_and(|d| digests.get(&alg) == Some(d))
+        }) {
+            renamed_to.insert(old.path.as_str(), path.as_str());
+        }
+    }
+    for r in &removed {
+        match renamed_to.get(r.path.as_str()) {
+            Some(new) => out.push(f(
+                at(new),
+                Code::ManifestFileRenamed,
+                format!("'{}' was renamed to '{new}'", r.path),
+                ev! {"from" => r.path, "to" => new, "digest" => r.digests.get(&alg)},
+            )),
+            None => out.push(f(
+                at(&r.path),
+                Code::ManifestFileRemoved,
+                format!("'{}' is in the manifest but missing", r.path),
+                ev! {"manifest_digest" => r.digests.get(&alg)},
+            )),
+        }
+    }
+    let renamed: std::collections::HashSet<&str> = renamed_to.values().copied().collect();
+    for (path, digests) in &added {
+        if !renamed.contains(path.as_str()) {
+            out.push(f(
+                at(path),
+                Code::ManifestFileAdded,
+                format!("'{path}' is not in the manifest"),
+                ev! {"actual_digest" => digests.get(&alg)},
+            ));
+        }
+    }
+    let signer = trusted.signer.clone();
+    match &signer {
+        None => out.push(f(
+            shown_root.clone(),
+            Code::ManifestUnsigned,
+            "the manifest was used without a signature (--allow-unsigned)".into(),
+            ev! {"manifest_sha256" => trusted.sha256},
+        )),
+        Some(hint) => {
+            if out.is_empty() {
+                out.push(f(
+                    shown_root.clone(),
+                    Code::ManifestVerified,
+                    format!("every file matches the signed manifest ({} files)", then.len()),
+                    ev! {"manifest_sha256" => trusted.sha256, "signer" => hint, "files" => then.len()},
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Where a manifest's signature lives by default.
+pub fn default_signature(manifest: &Path) -> PathBuf {
+    let mut s = manifest.as_os_str().to_owned();
+    s.push(".sig");
+    PathBuf::from(s)
+}
