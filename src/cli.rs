@@ -68,7 +68,12 @@ A file that cannot be read or parsed is a finding that fails the gate."
         #[arg(long = "manifest-signature", alias = "signature", value_name = "FILE")]
         manifest_signature: Option<PathBuf>,
         /// The public key that signed the manifest
-        #[arg(long = "manifest-key", alias = "key", value_name = "FILE", group = "manifest_trust")]
+        #[arg(
+            long = "manifest-key",
+            alias = "key",
+            value_name = "FILE",
+            group = "manifest_trust"
+        )]
         manifest_key: Option<PathBuf>,
         /// Use the manifest without a signature (reported as manifest-unsigned)
         #[arg(long = "allow-unsigned-manifest", group = "manifest_trust")]

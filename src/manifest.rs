@@ -11,7 +11,7 @@ use crate::ev;
 use crate::finding::{Code, Finding, Severity};
 use crate::report::{FileStatus, Report, Tool};
 use crate::scan::{scan, ScanOptions};
-use crate::signature::dsse::{self, Bundle, Envelope, PublicKeyId, Sig, VerificationMaterial};
+use crate::signature::dsse::{self, Bundle};
 use crate::signature::keys::{SigningKey, VerifyingKey};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -133,27 +133,12 @@ impl Manifest {
 /// Sign the manifest's exact bytes: a Sigstore bundle v0.3 with a DSSE envelope whose payload
 /// is those bytes.
 pub fn sign(manifest_bytes: &[u8], key: &SigningKey) -> Vec<u8> {
-    let sig = key.sign(&dsse::pae(PAYLOAD_TYPE, manifest_bytes));
-    let hint = hex(&sha2::Sha256::digest(
-        key.verifying_key().to_pem().as_bytes(),
-    ));
-    let bundle = Bundle {
-        media_type: dsse::BUNDLE_V03.into(),
-        verification_material: VerificationMaterial {
-            public_key: Some(PublicKeyId { hint }),
-            ..VerificationMaterial::default()
-        },
-        dsse_envelope: Some(Envelope {
-            payload: dsse::b64(manifest_bytes),
-            payload_type: PAYLOAD_TYPE.into(),
-            signatures: vec![Sig {
-                sig: dsse::b64(&sig),
-                keyid: String::new(),
-            }],
-        }),
-        message_signature: None,
-    };
-    serde_json::to_vec(&bundle).unwrap_or_default()
+    dsse::signed_bundle(
+        PAYLOAD_TYPE,
+        manifest_bytes,
+        key,
+        dsse::key_hint_material(&key.verifying_key()),
+    )
 }
 
 /// A manifest's raw bytes, not yet trusted.

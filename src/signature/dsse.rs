@@ -77,6 +77,42 @@ pub struct Sig {
     pub keyid: String,
 }
 
+/// Verification material that names a public key by its hint (SHA-256 of its PEM), as
+/// model_signing writes it.
+pub fn key_hint_material(key: &super::keys::VerifyingKey) -> VerificationMaterial {
+    use sha2::Digest;
+    VerificationMaterial {
+        public_key: Some(PublicKeyId {
+            hint: crate::digest::hex(&sha2::Sha256::digest(key.to_pem().as_bytes())),
+        }),
+        ..VerificationMaterial::default()
+    }
+}
+
+/// A Sigstore bundle v0.3 holding a DSSE envelope over `payload`, signed with `key`.
+pub fn signed_bundle(
+    payload_type: &str,
+    payload: &[u8],
+    key: &super::keys::SigningKey,
+    material: VerificationMaterial,
+) -> Vec<u8> {
+    let sig = key.sign(&pae(payload_type, payload));
+    let bundle = Bundle {
+        media_type: BUNDLE_V03.into(),
+        verification_material: material,
+        dsse_envelope: Some(Envelope {
+            payload: b64(payload),
+            payload_type: payload_type.into(),
+            signatures: vec![Sig {
+                sig: b64(&sig),
+                keyid: String::new(),
+            }],
+        }),
+        message_signature: None,
+    };
+    serde_json::to_vec(&bundle).unwrap_or_default()
+}
+
 pub fn b64(data: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(data)
 }

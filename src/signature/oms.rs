@@ -3,7 +3,7 @@
 //! subject digest is SHA-256 over the concatenated raw resource digests, in a DSSE envelope
 //! inside a Sigstore bundle v0.3.
 
-use super::dsse::{self, Bundle, Envelope, PublicKeyId, Sig, VerificationMaterial};
+use super::dsse::{self, Bundle, VerificationMaterial};
 use super::keys::{SigningKey, VerifyingKey};
 use crate::digest::{self, hex, unhex, HashAlg};
 use crate::ev;
@@ -333,28 +333,13 @@ pub fn sign_with_key(
 ) -> Result<Vec<u8>, String> {
     let hashed = hash_model(model, ser, signature)?;
     let payload = statement(&hashed, ser);
-    let sig = key.sign(&dsse::pae(dsse::PAYLOAD_TYPE, &payload));
-    let hint = hex(&sha2::Sha256::digest(
-        key.verifying_key().to_pem().as_bytes(),
-    ));
-    let bundle = Bundle {
-        media_type: dsse::BUNDLE_V03.into(),
-        verification_material: VerificationMaterial {
-            public_key: Some(PublicKeyId { hint }),
-            tlog_entries: Vec::new(),
-            ..VerificationMaterial::default()
-        },
-        dsse_envelope: Some(Envelope {
-            payload: dsse::b64(&payload),
-            payload_type: dsse::PAYLOAD_TYPE.into(),
-            signatures: vec![Sig {
-                sig: dsse::b64(&sig),
-                keyid: String::new(),
-            }],
-        }),
-        message_signature: None,
-    };
-    serde_json::to_vec(&bundle).map_err(|e| e.to_string())
+    let material = dsse::key_hint_material(&key.verifying_key());
+    Ok(dsse::signed_bundle(
+        dsse::PAYLOAD_TYPE,
+        &payload,
+        key,
+        material,
+    ))
 }
 
 /// The outcome of verifying a model against a signature: findings (an info finding when all is
@@ -490,32 +475,23 @@ pub fn sign_with_certificate(
     }
     let hashed = hash_model(model, ser, signature)?;
     let payload = statement(&hashed, ser);
-    let sig = key.sign(&dsse::pae(dsse::PAYLOAD_TYPE, &payload));
-    let bundle = Bundle {
-        media_type: dsse::BUNDLE_V03.into(),
-        verification_material: VerificationMaterial {
-            x509_certificate_chain: Some(super::dsse::CertificateChain {
-                certificates: chain
-                    .iter()
-                    .map(|c| super::dsse::RawBytes {
-                        raw_bytes: dsse::b64(c),
-                    })
-                    .collect(),
-            }),
-            tlog_entries: Vec::new(),
-            ..VerificationMaterial::default()
-        },
-        dsse_envelope: Some(Envelope {
-            payload: dsse::b64(&payload),
-            payload_type: dsse::PAYLOAD_TYPE.into(),
-            signatures: vec![Sig {
-                sig: dsse::b64(&sig),
-                keyid: String::new(),
-            }],
+    let material = VerificationMaterial {
+        x509_certificate_chain: Some(super::dsse::CertificateChain {
+            certificates: chain
+                .iter()
+                .map(|c| super::dsse::RawBytes {
+                    raw_bytes: dsse::b64(c),
+                })
+                .collect(),
         }),
-        message_signature: None,
+        ..VerificationMaterial::default()
     };
-    serde_json::to_vec(&bundle).map_err(|e| e.to_string())
+    Ok(dsse::signed_bundle(
+        dsse::PAYLOAD_TYPE,
+        &payload,
+        key,
+        material,
+    ))
 }
 
 /// Verify `model` against a keyless (Sigstore) bundle: the bundle is verified by
