@@ -223,6 +223,24 @@ invoke any registered operator, including file I/O. Prefer weights-only formats.
         "A NumPy array has dtype object: its content is a pickle (analysed), loaded only with allow_pickle=True.",
         "Object arrays are stored as pickles and run code when loaded with allow_pickle=True. The embedded pickle \
 was analysed and its findings are reported separately.";
+    // --- keras / gguf -------------------------------------------------------------------------
+    KerasLambdaLayer = "keras-lambda-layer", Critical, ["AML.T0011.000", "AML.T0010.003", "AML.T0018.002"],
+        "A Keras model has a Lambda layer: Python bytecode or source that runs when the model is loaded.",
+        "Lambda layers store a marshalled Python function (or its source) in the model config. Keras 2 runs it on \
+load; Keras 3 does so when safe_mode is turned off, which users routinely do to load such models. Treat the \
+model as code: do not load it unless you trust its author.";
+    KerasCustomObject = "keras-custom-object", Error, ["AML.T0011.000"],
+        "A Keras config names a class or function from a module outside Keras and TensorFlow.",
+        "Loading the model imports that module and calls the object it names. Check that the module is yours and \
+expected; otherwise do not load the model.";
+    GgufTemplateInjection = "gguf-template-injection", Critical, ["AML.T0011.000", "AML.T0010.003"],
+        "A GGUF chat template reaches into Python internals (server-side template injection).",
+        "Chat templates are Jinja2 rendered by the loader (e.g. llama-cpp-python, CVE-2024-34359). A template that \
+reaches __globals__, __subclasses__, __builtins__ or os runs code when a chat is formatted. Real templates \
+never do.";
+    GgufMalformed = "gguf-malformed", Error, [],
+        "A GGUF header or its metadata could not be parsed.",
+        "Its chat templates and metadata could not be checked.";
     // --- safetensors ------------------------------------------------------------------------
     SafetensorsHeader = "safetensors-invalid-header", Error, ["AML.T0010.003"],
         "A safetensors header is not valid: length, UTF-8, JSON or structure.",

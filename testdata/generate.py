@@ -24,7 +24,11 @@ import zipfile
 import zlib
 from pathlib import Path
 
+os.environ.setdefault("KERAS_BACKEND", "torch")
+
+import gguf
 import joblib
+import keras
 import numpy as np
 import torch
 from safetensors.torch import save_file
@@ -249,9 +253,66 @@ def malicious():
           struct.pack("<Q", len(header)) + header + b"\0" * 8 + pickle.dumps(Payload(), protocol=2))
 
 
+CHATML = (
+    "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}"
+    "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+)
+# CVE-2024-34359 style: the template walks from a Jinja object to os.popen.
+SSTI = (
+    "{% for c in ().__class__.__base__.__subclasses__() %}{% if c.__name__ == 'catch_warnings' %}"
+    "{{ c()._module.__builtins__['__import__']('os').popen('echo modelgate-fixture').read() }}{% endif %}{% endfor %}"
+)
+
+
+def gguf_file(path: Path, template: str):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    w = gguf.GGUFWriter(str(path), "llama")
+    w.add_name("toy")
+    w.add_chat_template(template)
+    w.add_tokenizer_model("llama")
+    w.add_token_list(["<s>", "</s>", "a", "b"])
+    w.add_tensor("tok_embd.weight", np.zeros((4, 2), dtype=np.float32))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
+def keras_models(out: Path, malicious: bool):
+    out.mkdir(parents=True, exist_ok=True)
+    keras.utils.set_random_seed(0)
+    layers = [keras.Input((3,)), keras.layers.Dense(2)]
+    if malicious:
+        layers.append(keras.layers.Lambda(lambda x: __import__("os").system(CMD) or x))
+    model = keras.Sequential(layers)
+    name = "lambda" if malicious else "dense"
+    model.save(out / f"{name}.keras")
+    model.save(out / f"{name}.h5")
+    if malicious:
+        # A config that names a class from a foreign module: loading imports it.
+        src = zipfile.ZipFile(out / "lambda.keras")
+        dst = io.BytesIO()
+        with zipfile.ZipFile(dst, "w") as z:
+            for info in src.infolist():
+                data = src.read(info)
+                if info.filename == "config.json":
+                    data = data.replace(b'"module": "keras.layers", "class_name": "Dense"', b'"module": "evil_pkg.layers", "class_name": "Dense"')
+                    data = data.replace(b'"class_name": "Lambda"', b'"class_name": "Identity"')
+                z.writestr(info, data)
+        write(out / "custom_module.keras", dst.getvalue())
+
+
+def extra():
+    gguf_file(BENIGN / "gguf/chatml.gguf", CHATML)
+    gguf_file(MAL / "gguf/template_injection.gguf", SSTI)
+    keras_models(BENIGN / "keras", malicious=False)
+    keras_models(MAL / "keras", malicious=True)
+
+
 def main():
     benign()
     malicious()
+    extra()
     print(f"torch {torch.__version__}, numpy {np.__version__}, joblib {joblib.__version__}, "
           f"python {sys.version.split()[0]}", file=sys.stderr)
 

@@ -557,3 +557,56 @@ fn payload_hidden_in_joblib_array_data() {
     assert_eq!(hit.evidence["reading"], "pickle.load");
     assert_eq!(hit.evidence["module"], "os");
 }
+
+fn gguf(template: &str, truncate: usize) -> Vec<u8> {
+    let mut v = b"GGUF".to_vec();
+    v.extend(3u32.to_le_bytes());
+    v.extend(0u64.to_le_bytes()); // tensors
+    v.extend(2u64.to_le_bytes()); // key/values
+    let key = |v: &mut Vec<u8>, k: &str| {
+        v.extend((k.len() as u64).to_le_bytes());
+        v.extend(k.as_bytes());
+    };
+    key(&mut v, "general.name");
+    v.extend(8u32.to_le_bytes());
+    v.extend(3u64.to_le_bytes());
+    v.extend(b"toy");
+    key(&mut v, "tokenizer.chat_template");
+    v.extend(8u32.to_le_bytes());
+    v.extend((template.len() as u64).to_le_bytes());
+    v.extend(template.as_bytes());
+    v.truncate(v.len() - truncate);
+    v
+}
+
+#[test]
+fn gguf_templates() {
+    let benign = "{% set ns = namespace(x=1) %}{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}{% endfor %}";
+    assert!(inspect_bytes("m.gguf", &gguf(benign, 0)).is_empty());
+    let evil = "{{ cycler.__init__.__globals__.os.popen('id').read() }}";
+    let f = inspect_bytes("m.gguf", &gguf(evil, 0));
+    assert_eq!(codes(&f), vec![Code::GgufTemplateInjection]);
+    let f = inspect_bytes("m.gguf", &gguf(benign, 5));
+    assert_eq!(codes(&f), vec![Code::GgufMalformed]);
+    assert_eq!(f[0].severity, Severity::Error);
+}
+
+#[test]
+fn keras_configs() {
+    let ok = br#"{"module": "keras", "class_name": "Sequential", "config": {"layers": [{"module": "keras.layers", "class_name": "Dense", "config": {"name": "d"}}]}}"#;
+    assert!(inspect_bytes("config.json", ok).is_empty());
+    let k2_lambda = br#"{"class_name": "Sequential", "config": {"layers": [{"class_name": "Lambda", "config": {"name": "l", "function": ["4wEAAA==", null, null], "function_type": "lambda"}}]}}"#;
+    assert_eq!(
+        codes(&inspect_bytes("config.json", k2_lambda)),
+        vec![Code::KerasLambdaLayer]
+    );
+    // The same config embedded in binary data, as an HDF5 attribute holds it.
+    let mut h5 = b"\x89HDF\r\n\x1a\n".to_vec();
+    h5.extend(vec![0u8; 300]);
+    h5.extend_from_slice(k2_lambda);
+    h5.extend(vec![0u8; 300]);
+    assert_eq!(
+        codes(&inspect_bytes("model.h5", &h5)),
+        vec![Code::KerasLambdaLayer]
+    );
+}

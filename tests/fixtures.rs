@@ -53,6 +53,9 @@ fn benign_formats_are_identified() {
     assert_eq!(fmt("safetensors/model.safetensors"), "safetensors");
     assert_eq!(fmt("pickle/data_p0.pkl"), "pickle");
     assert_eq!(fmt("config.json"), "unknown");
+    assert_eq!(fmt("keras/dense.keras"), "keras");
+    assert_eq!(fmt("keras/dense.h5"), "keras-h5");
+    assert_eq!(fmt("gguf/chatml.gguf"), "gguf");
     assert_eq!(report.exit_code(), 0);
     // The only findings on benign files are the expected warnings/info.
     let codes: Vec<(String, Code)> = report
@@ -63,6 +66,7 @@ fn benign_formats_are_identified() {
     assert_eq!(
         codes,
         vec![
+            ("dense.keras".to_string(), Code::NotInspected),
             ("object_strings.npy".to_string(), Code::NpyObjectArray),
             ("scripted.pt".to_string(), Code::TorchScriptCode),
             ("state_dict_legacy.pt".to_string(), Code::TorchLegacyFormat),
@@ -379,6 +383,25 @@ const EXPECT: &[(&str, Code, &[&str], &str)] = &[
     (
         "safetensors/duplicate_key.safetensors",
         Code::SafetensorsDuplicateKey,
+        &[],
+        "",
+    ),
+    (
+        "keras/lambda.keras",
+        Code::KerasLambdaLayer,
+        &["config.json"],
+        "",
+    ),
+    ("keras/lambda.h5", Code::KerasLambdaLayer, &[], ""),
+    (
+        "keras/custom_module.keras",
+        Code::KerasCustomObject,
+        &["config.json"],
+        "",
+    ),
+    (
+        "gguf/template_injection.gguf",
+        Code::GgufTemplateInjection,
         &[],
         "",
     ),

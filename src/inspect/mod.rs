@@ -11,6 +11,8 @@
 )]
 
 pub mod compress;
+pub mod gguf;
+pub mod keras;
 pub mod numpy;
 pub mod pickle;
 pub mod safetensors;
@@ -21,6 +23,7 @@ use crate::finding::{Code, Finding};
 use crate::identify::{expected_formats, identify, Format};
 use crate::input::Input;
 use std::collections::BTreeMap;
+use std::io::Read;
 
 pub use pickle::PickleLimits;
 
@@ -205,7 +208,17 @@ pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>, name: Option<&str>) -> Id
     let found: Identified = match format {
         Format::Pickle => pickle::inspect(input, cx, pickle::Kind::Plain),
         Format::TorchLegacy => pickle::inspect(input, cx, pickle::Kind::TorchLegacy),
-        Format::Unknown => pickle::inspect(input, cx, pickle::Kind::Sniff),
+        Format::Unknown => {
+            let id = pickle::inspect(input, cx, pickle::Kind::Sniff);
+            if id.format == Format::Unknown && keras_json(input, cx) {
+                Identified {
+                    format,
+                    label: "keras-config",
+                }
+            } else {
+                id
+            }
+        }
         Format::Zip => zip::inspect(input, cx),
         Format::Tar => tar::inspect(input, cx),
         Format::Gzip
@@ -238,17 +251,28 @@ pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>, name: Option<&str>) -> Id
             );
             format.into()
         }
-        Format::Hdf5 | Format::Gguf => {
-            cx.report(
-                Code::NotInspected,
-                None,
-                format!(
-                    "{} file: identified, but its content is not inspected yet",
-                    format.label()
-                ),
-                ev! {"format" => format.label()},
-            );
-            format.into()
+        Format::Gguf => gguf::inspect(input, cx),
+        Format::Hdf5 => {
+            // A legacy Keras .h5 keeps its model config as JSON text in an attribute.
+            match keras::scan_embedded_json(input, cx) {
+                Ok(true) => Identified {
+                    format,
+                    label: "keras-h5",
+                },
+                Ok(false) => {
+                    cx.report(
+                        Code::NotInspected,
+                        None,
+                        "hdf5 file without a Keras model config: its content is not inspected",
+                        ev! {"format" => format.label()},
+                    );
+                    format.into()
+                }
+                Err(e) => {
+                    cx.io_error(Code::ReadError, "reading hdf5", &e);
+                    format.into()
+                }
+            }
         }
         Format::Empty => format.into(),
     };
@@ -280,6 +304,23 @@ pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>, name: Option<&str>) -> Id
         }
     }
     found
+}
+
+/// A JSON document that is a Keras model config (e.g. `config.json` in a `.keras` archive).
+fn keras_json(input: &mut Input<'_>, cx: &mut Cx<'_>) -> bool {
+    let starts_json = input.head.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    let small = input.len.is_some_and(|l| l <= 64 << 20);
+    if !(starts_json && small && input.is_seekable()) {
+        return false;
+    }
+    let mut bytes = Vec::new();
+    match input.reader().and_then(|mut r| r.read_to_end(&mut bytes)) {
+        Ok(_) => keras::inspect_json(&bytes, cx),
+        Err(e) => {
+            cx.io_error(Code::ReadError, "reading json", &e);
+            false
+        }
+    }
 }
 
 /// Inspect an in-memory file named `name` (the fuzz targets' and tests' entry point).

@@ -357,6 +357,8 @@ fn inspect_archive(
         .any(|n| *n == "data.pkl" || n.ends_with("/data.pkl"))
     {
         "torch-zip"
+    } else if names.contains(&"config.json") && names.contains(&"metadata.json") {
+        "keras"
     } else if !names.is_empty()
         && names
             .iter()
