@@ -212,15 +212,10 @@ fn is_zlib(head: &[u8]) -> bool {
 }
 
 fn is_lzma_alone(head: &[u8]) -> bool {
-    // props byte 0x5d (lc=3, lp=0, pb=2, what every encoder writes) then a little-endian
-    // dictionary size that is a power of two or 2^n + 2^(n-1).
-    match head.get(..5) {
-        Some([0x5d, d0, d1, d2, d3]) => {
-            let d = u32::from_le_bytes([*d0, *d1, *d2, *d3]);
-            d >= 4096 && (d.is_power_of_two() || d.is_multiple_of(3) && (d / 3).is_power_of_two())
-        }
-        _ => false,
-    }
+    // joblib decides "lzma" from these two bytes alone (props 0x5d, then the low byte of the
+    // dictionary size); Python's lzma then accepts any dictionary size. A pickle cannot start
+    // this way (0x00 is no opcode), so nothing else is lost.
+    head.starts_with(&[0x5d, 0x00])
 }
 
 /// Formats an extension promises, for the `format-mismatch` check. `None`: no expectation.
@@ -286,6 +281,11 @@ mod tests {
         assert_eq!(identify(b"\x28\xb5\x2f\xfd", None), Format::Zstd);
         assert_eq!(identify(b"\x78\x9c\x01", None), Format::Zlib);
         assert_eq!(identify(b"\x5d\x00\x00\x80\x00\xff", None), Format::Lzma);
+        assert_eq!(
+            identify(b"\x5d\x00\x56\x34\x12\x00", None),
+            Format::Lzma,
+            "any dictionary size"
+        );
         assert_eq!(identify(b"\x93NUMPY\x01\x00", None), Format::Npy);
         assert_eq!(
             identify(b"\x02\x00\x00\x00\x00\x00\x00\x00{}", Some(10)),

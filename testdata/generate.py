@@ -243,6 +243,12 @@ def malicious():
     joblib_file(MAL / "joblib/object_array_payload.joblib", {"w": np.zeros(4), "x": np.array([Payload()], dtype=object)})
     for method in ("zlib", "gzip", "bz2", "xz", "lzma"):
         joblib_file(MAL / f"joblib/payload_{method}.joblib", {"model": lr, "x": Payload()}, compress=(method, 3))
+    # joblib takes any file starting 5d 00 for lzma, and Python's decoder takes any dictionary
+    # size: one that is neither 2^n nor 3*2^n (Python's encoder rounds, so the header is edited).
+    import lzma
+    odd = bytearray(lzma.compress(pickle.dumps(Payload(), protocol=2), format=lzma.FORMAT_ALONE))
+    odd[1:5] = struct.pack("<I", 0x00180100)
+    write(MAL / "joblib/lzma_odd_dict.joblib", bytes(odd))
 
     # safetensors that only a lenient reader accepts.
     (MAL / "safetensors").mkdir(parents=True, exist_ok=True)
