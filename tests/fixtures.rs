@@ -387,6 +387,12 @@ const EXPECT: &[(&str, Code, &[&str], &str)] = &[
         "",
     ),
     (
+        "joblib/lzma_odd_dict.joblib",
+        Code::PickleDangerousImport,
+        &["<lzma>"],
+        "posix.system",
+    ),
+    (
         "keras/lambda.keras",
         Code::KerasLambdaLayer,
         &["config.json"],
