@@ -127,8 +127,9 @@ pub fn identify(head: &[u8], len: Option<u64>) -> Format {
 }
 
 fn is_zfile(head: &[u8]) -> bool {
-    // "ZF" followed by a hex length ("0x..." left-justified to 19 bytes) and a zlib stream.
-    head.get(2..4) == Some(b"0x") && head.get(21).is_some_and(|b| *b == 0x78)
+    // "ZF", a 19-byte length joblib reads with int(..., 16) (with or without 0x, padded with
+    // spaces), then a zlib stream.
+    head.get(21).is_some_and(|b| *b == 0x78)
 }
 
 fn is_tar(head: &[u8]) -> bool {
@@ -138,14 +139,9 @@ fn is_tar(head: &[u8]) -> bool {
     if block.get(257..262) == Some(b"ustar") {
         return true;
     }
-    // Old v7 tar: no magic; accept when the header checksum is right and the name is printable.
-    let name_ok = block.first().is_some_and(|b| *b != 0)
-        && block.get(..100).is_some_and(|n| {
-            n.iter()
-                .take_while(|b| **b != 0)
-                .all(|b| (32..127).contains(b))
-        });
-    tar_checksum_ok(block) && name_ok
+    // Old v7 tar: no magic. Python's tarfile (which torch's legacy loader tries first) accepts
+    // any header whose checksum is right, so that is all that is asked here.
+    block.iter().any(|b| *b != 0) && tar_checksum_ok(block)
 }
 
 /// A tar header's checksum: the byte sum with the checksum field read as spaces.

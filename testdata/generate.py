@@ -249,6 +249,20 @@ def malicious():
     odd = bytearray(lzma.compress(pickle.dumps(Payload(), protocol=2), format=lzma.FORMAT_ALONE))
     odd[1:5] = struct.pack("<I", 0x00180100)
     write(MAL / "joblib/lzma_odd_dict.joblib", bytes(odd))
+    # joblib < 0.10 "ZF" files: the length field is read with int(..., 16), so "0x" is optional.
+    raw = pickle.dumps(Payload(), protocol=2)
+    write(MAL / "joblib/zfile_no_0x.pkl", b"ZF" + (b"%x" % len(raw)).ljust(19) + zlib.compress(raw))
+    # A v7 tar (no ustar magic) with a non-printable member name: tarfile, and so torch's legacy
+    # loader, reads it.
+    ti = tarfile.TarInfo("\x01pickle")
+    ti.size = len(raw)
+    tb = io.BytesIO()
+    with tarfile.open(fileobj=tb, mode="w", format=tarfile.USTAR_FORMAT) as t:
+        t.addfile(ti, io.BytesIO(raw))
+    v7 = bytearray(tb.getvalue())
+    v7[257:265] = b"\0" * 8
+    v7[148:156] = b"%06o\0 " % (sum(v7[:148]) + 8 * 32 + sum(v7[156:512]))
+    write(MAL / "nested/v7_tar_odd_name.tar", bytes(v7))
 
     # safetensors that only a lenient reader accepts.
     (MAL / "safetensors").mkdir(parents=True, exist_ok=True)

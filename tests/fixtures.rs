@@ -387,6 +387,18 @@ const EXPECT: &[(&str, Code, &[&str], &str)] = &[
         "",
     ),
     (
+        "joblib/zfile_no_0x.pkl",
+        Code::PickleDangerousImport,
+        &["<joblib-zfile>"],
+        "posix.system",
+    ),
+    (
+        "nested/v7_tar_odd_name.tar",
+        Code::PickleDangerousImport,
+        &["\u{1}pickle"],
+        "posix.system",
+    ),
+    (
         "joblib/lzma_odd_dict.joblib",
         Code::PickleDangerousImport,
         &["<lzma>"],
