@@ -112,6 +112,11 @@ A file that cannot be read or parsed is a finding that fails the gate."
         #[command(subcommand)]
         command: ManifestCommand,
     },
+    /// Record-level dataset manifests, and a diff that finds poisoned records
+    Dataset {
+        #[command(subcommand)]
+        command: DatasetCommand,
+    },
     /// Make an Ed25519 key pair for signing manifests
     Keygen {
         /// Writes OUTPUT.key (PKCS#8, mode 600) and OUTPUT.pub
@@ -837,6 +842,186 @@ fn keygen(output: PathBuf, force: bool) -> i32 {
     0
 }
 
+/// Which fields of a record mean what.
+#[derive(clap::Args, Debug)]
+pub struct DatasetFields {
+    /// A field that identifies a record across versions (finds modified records)
+    #[arg(long = "key-field", value_name = "FIELD")]
+    pub key_field: Option<String>,
+    /// The label field (finds label flips and label shifts)
+    #[arg(long = "label-field", value_name = "FIELD")]
+    pub label_field: Option<String>,
+    /// The text field (for hidden characters and trigger tokens; default: every string field)
+    #[arg(long = "text-field", value_name = "FIELD")]
+    pub text_field: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DatasetCommand {
+    /// Record a digest per record (JSON Lines, JSON arrays, CSV/TSV, text lines) and per file
+    Manifest {
+        /// The dataset directory
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+        /// Where to write the manifest
+        #[arg(long, short, value_name = "FILE")]
+        output: PathBuf,
+        #[command(flatten)]
+        fields: DatasetFields,
+        /// Sign the manifest with this private key (Ed25519 or ECDSA); writes OUTPUT.sig
+        #[arg(long = "signing-key", value_name = "FILE")]
+        signing_key: Option<PathBuf>,
+    },
+    /// Compare a dataset with a trusted baseline manifest
+    Diff {
+        /// The dataset directory
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+        /// The baseline manifest
+        #[arg(long, value_name = "FILE")]
+        baseline: PathBuf,
+        /// The baseline's signature (default: BASELINE.sig)
+        #[arg(long, value_name = "FILE")]
+        signature: Option<PathBuf>,
+        /// The public key that signed the baseline
+        #[arg(
+            long = "public-key",
+            value_name = "FILE",
+            required_unless_present = "allow_unsigned"
+        )]
+        public_key: Option<PathBuf>,
+        /// Use the baseline without a signature (reported as manifest-unsigned)
+        #[arg(long = "allow-unsigned", conflicts_with_all = ["public_key", "signature"])]
+        allow_unsigned: bool,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
+}
+
+fn dataset_command(cmd: DatasetCommand) -> i32 {
+    use crate::dataset;
+    match cmd {
+        DatasetCommand::Manifest {
+            dir,
+            output,
+            fields,
+            signing_key,
+        } => {
+            let f = crate::dataset::records::Fields {
+                key: fields.key_field,
+                label: fields.label_field,
+                text: fields.text_field,
+            };
+            let key = match &signing_key {
+                Some(k) => match read_text(k, "private key")
+                    .map(|p| crate::signature::keys::SigningKey::from_pem_any(&p))
+                {
+                    Ok(Ok(s)) => Some(s),
+                    Ok(Err(e)) => {
+                        eprintln!("modelgate: {}: {e}", k.display());
+                        return 2;
+                    }
+                    Err(c) => return c,
+                },
+                None => None,
+            };
+            let (bytes, scanned) = match dataset::create(&dir, &f) {
+                Ok(x) => x,
+                Err(e) => {
+                    eprintln!("modelgate: {e}");
+                    return 2;
+                }
+            };
+            if let Err(e) = std::fs::write(&output, &bytes) {
+                eprintln!("modelgate: cannot write {}: {e}", output.display());
+                return 2;
+            }
+            if let Some(k) = key {
+                let sig = crate::manifest::default_signature(&output);
+                let written = dataset::sign(&bytes, &k)
+                    .and_then(|b| std::fs::write(&sig, b).map_err(|e| e.to_string()));
+                if let Err(e) = written {
+                    eprintln!("modelgate: cannot sign {}: {e}", output.display());
+                    return 2;
+                }
+            }
+            let _ = scanned;
+            eprintln!("modelgate: dataset manifest -> {}", output.display());
+            0
+        }
+        DatasetCommand::Diff {
+            dir,
+            baseline,
+            signature,
+            public_key,
+            allow_unsigned,
+            format,
+        } => {
+            let bytes = match std::fs::read(&baseline) {
+                Ok(b) => b,
+                Err(e) => {
+                    eprintln!("modelgate: cannot read {}: {e}", baseline.display());
+                    return 2;
+                }
+            };
+            let mut findings = Vec::new();
+            let base = if allow_unsigned {
+                findings.push(crate::finding::Finding {
+                    code: Code::ManifestUnsigned,
+                    severity: Code::ManifestUnsigned.default_severity(),
+                    path: baseline.to_string_lossy().into_owned(),
+                    member: Vec::new(),
+                    offset: None,
+                    message: "the baseline was used without a signature (--allow-unsigned)".into(),
+                    evidence: crate::ev! {},
+                });
+                dataset::load(&bytes).map_err(|e| (Code::SignatureMalformed, e))
+            } else {
+                let Some(pk) = public_key else { return 2 };
+                let key = match read_text(&pk, "public key")
+                    .map(|p| crate::signature::keys::VerifyingKey::from_pem_any(&p))
+                {
+                    Ok(Ok(k)) => k,
+                    Ok(Err(e)) => {
+                        eprintln!("modelgate: {}: {e}", pk.display());
+                        return 2;
+                    }
+                    Err(c) => return c,
+                };
+                let sig =
+                    signature.unwrap_or_else(|| crate::manifest::default_signature(&baseline));
+                match std::fs::read(&sig) {
+                    Ok(b) => dataset::verify_and_load(&bytes, &b, &key),
+                    Err(e) => {
+                        eprintln!("modelgate: cannot read signature {}: {e}", sig.display());
+                        return 2;
+                    }
+                }
+            };
+            match base {
+                Ok(base) => match dataset::diff(&dir, &base) {
+                    Ok(f) => findings.extend(f),
+                    Err(e) => {
+                        eprintln!("modelgate: {e}");
+                        return 2;
+                    }
+                },
+                Err((code, message)) => findings.push(crate::finding::Finding {
+                    code,
+                    severity: code.default_severity(),
+                    path: baseline.to_string_lossy().into_owned(),
+                    member: Vec::new(),
+                    offset: None,
+                    message,
+                    evidence: crate::ev! {},
+                }),
+            }
+            print_report(findings, dir.to_string_lossy().into_owned(), format)
+        }
+    }
+}
+
 fn parse_severity(s: &str) -> Result<Severity, String> {
     s.parse()
 }
@@ -894,6 +1079,7 @@ pub fn main() -> i32 {
         Command::Sign { method } => sign(method),
         Command::Verify { method } => verify(method),
         Command::Manifest { command } => manifest_command(command),
+        Command::Dataset { command } => dataset_command(command),
         Command::Keygen { output, force } => keygen(output, force),
         Command::VerifyBundle {
             artifact,

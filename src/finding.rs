@@ -223,6 +223,44 @@ invoke any registered operator, including file I/O. Prefer weights-only formats.
         "A NumPy array has dtype object: its content is a pickle (analysed), loaded only with allow_pickle=True.",
         "Object arrays are stored as pickles and run code when loaded with allow_pickle=True. The embedded pickle \
 was analysed and its findings are reported separately.";
+    // --- datasets -----------------------------------------------------------------------------
+    DatasetUnchanged = "dataset-unchanged", Info, [],
+        "Every record matches the baseline manifest.",
+        "The dataset holds exactly the baseline's records (in any order and any split into files).";
+    DatasetRecordsInserted = "dataset-records-inserted", Warning, ["AML.T0020", "AML.T0010.002"],
+        "Records that are not in the baseline.",
+        "New records are where poison enters a dataset. The other signals say whether these look like poisoning.";
+    DatasetRecordsRemoved = "dataset-records-removed", Warning, ["AML.T0020"],
+        "Baseline records that are gone.",
+        "Removing records can shift what a model learns just as adding them can.";
+    DatasetRecordsModified = "dataset-records-modified", Error, ["AML.T0020", "AML.T0010.002"],
+        "Records whose key stayed but whose content changed.",
+        "An edited record under a known key is a quiet way to poison a dataset.";
+    DatasetLabelFlip = "dataset-label-flip", Error, ["AML.T0020", "AML.T0019"],
+        "Records whose input is unchanged but whose label changed.",
+        "Flipped labels are the simplest poisoning attack; a handful suffices against a small class.";
+    DatasetDuplicateInjection = "dataset-duplicate-injection", Error, ["AML.T0020", "AML.T0019"],
+        "The same record was added many times.",
+        "Repeating a record weights it in training: a cheap way to plant a behaviour.";
+    DatasetLabelShift = "dataset-label-shift", Warning, ["AML.T0020"],
+        "The label distribution moved.",
+        "Counts per label are given; a shift toward one label can come from poisoning or from a legitimate update.";
+    DatasetTriggerToken = "dataset-trigger-token", Error, ["AML.T0020", "AML.T0018.000"],
+        "Tokens rare in the rest of the data but concentrated in changed records with one label.",
+        "This is the shape of a backdoor trigger: a rare token that, once learned, steers the model to a label. \
+Candidates are listed with counts; none of this proves the data is clean.";
+    DatasetInvisibleText = "dataset-invisible-text", Error, ["AML.T0020"],
+        "New or changed text contains invisible or bidirectional-control characters.",
+        "Zero-width and bidi characters hide triggers from reviewers and reorder what they see.";
+    DatasetMixedScript = "dataset-mixed-script", Warning, ["AML.T0020"],
+        "New or changed text mixes Latin with Greek or Cyrillic look-alikes inside words.",
+        "Homoglyphs let poisoned text pass for ordinary text.";
+    DatasetSchemaDrift = "dataset-schema-drift", Warning, ["AML.T0010.002"],
+        "Columns were added, removed or renamed.",
+        "Loaders and training code may read different fields than they were written for.";
+    DatasetFileChanged = "dataset-file-changed", Error, ["AML.T0010.002"],
+        "A file that holds no records was added, removed or changed.",
+        "Files other than records (scripts, configs, binaries) ship with datasets and are loaded with them.";
     // --- keras / gguf -------------------------------------------------------------------------
     KerasLambdaLayer = "keras-lambda-layer", Critical, ["AML.T0011.000", "AML.T0010.003", "AML.T0018.002"],
         "A Keras model has a Lambda layer: Python bytecode or source that runs when the model is loaded.",

@@ -4,6 +4,7 @@
 //! → [`finding::Finding`]s → [`report::Report`] → text / JSON, and an exit code.
 
 pub mod cli;
+pub mod dataset;
 pub mod digest;
 pub mod finding;
 pub mod identify;

@@ -1,0 +1,351 @@
+//! Records of a dataset file and their canonical form.
+//!
+//! Canonicalization (documented in the README): every record becomes a JSON object and is
+//! serialized with RFC 8785 (JCS): keys sorted, no insignificant whitespace, numbers in their
+//! shortest form. A JSON Lines line or JSON array element is that JSON value (a non-object `v`
+//! becomes `{"value": v}`); a CSV/TSV row is an object of header → cell text; a plain-text line is
+//! `{"text": line}` without its line ending. The record digest is SHA-256 of those bytes; the
+//! input digest is the same with the label field removed. Neither depends on the file, the row,
+//! or how the dataset is split into files.
+
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use std::io::{self, BufRead, BufReader, Read};
+
+/// How a file is read into records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecordFormat {
+    JsonLines,
+    JsonArray,
+    Csv,
+    Tsv,
+    Text,
+}
+
+impl RecordFormat {
+    pub fn name(self) -> &'static str {
+        match self {
+            RecordFormat::JsonLines => "jsonl",
+            RecordFormat::JsonArray => "json",
+            RecordFormat::Csv => "csv",
+            RecordFormat::Tsv => "tsv",
+            RecordFormat::Text => "text",
+        }
+    }
+
+    /// By name, then by content: datasets are named by convention and the extension says how
+    /// to split records; the content must still parse that way, or the file is an error.
+    pub fn of(name: &str, head: &[u8]) -> Option<RecordFormat> {
+        let ext = name
+            .rsplit_once('.')
+            .map(|(_, e)| e.to_ascii_lowercase())
+            .unwrap_or_default();
+        Some(match ext.as_str() {
+            "jsonl" | "ndjson" => RecordFormat::JsonLines,
+            "json" => match head.iter().find(|b| !b.is_ascii_whitespace()) {
+                Some(b'[') => RecordFormat::JsonArray,
+                _ => RecordFormat::JsonLines,
+            },
+            "csv" => RecordFormat::Csv,
+            "tsv" => RecordFormat::Tsv,
+            "txt" => RecordFormat::Text,
+            _ => return None,
+        })
+    }
+}
+
+/// Which fields mean what.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Fields {
+    pub key: Option<String>,
+    pub label: Option<String>,
+    pub text: Option<String>,
+}
+
+/// What the diff needs to know about one record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Record {
+    pub digest: [u8; 32],
+    pub input: [u8; 32],
+    pub key: Option<String>,
+    pub label: Option<String>,
+    /// The text to look at for invisible characters and trigger tokens.
+    pub text: Option<String>,
+    pub row: u64,
+}
+
+fn value_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Digest a record object and pull out its fields.
+pub fn record(obj: Map<String, Value>, fields: &Fields, row: u64) -> Record {
+    let canon = |m: &Map<String, Value>| serde_json_canonicalizer::to_vec(m).unwrap_or_default();
+    let digest: [u8; 32] = Sha256::digest(canon(&obj)).into();
+    let label = fields
+        .label
+        .as_ref()
+        .and_then(|l| obj.get(l))
+        .map(value_text);
+    let input: [u8; 32] = match &fields.label {
+        Some(l) if obj.contains_key(l) => {
+            let mut without = obj.clone();
+            without.remove(l);
+            Sha256::digest(canon(&without)).into()
+        }
+        _ => digest,
+    };
+    let key = fields.key.as_ref().and_then(|k| obj.get(k)).map(value_text);
+    let text = match &fields.text {
+        Some(t) => obj.get(t).map(value_text),
+        None => {
+            // Without a text field: every string value but the label.
+            let s: Vec<&str> = obj
+                .iter()
+                .filter(|(k, _)| Some(*k) != fields.label.as_ref())
+                .filter_map(|(_, v)| v.as_str())
+                .collect();
+            (!s.is_empty()).then(|| s.join("\n"))
+        }
+    };
+    Record {
+        digest,
+        input,
+        key,
+        label,
+        text,
+        row,
+    }
+}
+
+fn object(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        other => {
+            let mut m = Map::new();
+            m.insert("value".into(), other);
+            m
+        }
+    }
+}
+
+/// Largest single record accepted (a line, a CSV row, an array element).
+pub const MAX_RECORD: usize = 64 << 20;
+
+/// Read every record of `r`, calling `each` in row order; also the column names seen.
+pub fn read(
+    format: RecordFormat,
+    r: &mut dyn Read,
+    fields: &Fields,
+    mut each: impl FnMut(Record),
+) -> io::Result<Vec<String>> {
+    let mut columns: Vec<String> = Vec::new();
+    let note_columns = |m: &Map<String, Value>, columns: &mut Vec<String>| {
+        for k in m.keys() {
+            if !columns.contains(k) && columns.len() < 10_000 {
+                columns.push(k.clone());
+            }
+        }
+    };
+    let bad = |row: u64, e: &dyn std::fmt::Display| {
+        io::Error::new(io::ErrorKind::InvalidData, format!("record {row}: {e}"))
+    };
+    match format {
+        RecordFormat::JsonLines | RecordFormat::Text => {
+            let mut br = BufReader::with_capacity(1 << 20, r);
+            let mut line = Vec::new();
+            let mut row = 0u64;
+            loop {
+                line.clear();
+                let n = (&mut br)
+                    .take(MAX_RECORD as u64 + 1)
+                    .read_until(b'\n', &mut line)?;
+                if n == 0 {
+                    break;
+                }
+                if line.len() > MAX_RECORD {
+                    return Err(bad(row, &"longer than the record limit"));
+                }
+                while matches!(line.last(), Some(b'\n' | b'\r')) {
+                    line.pop();
+                }
+                let this = row;
+                row = row.saturating_add(1);
+                let obj = if format == RecordFormat::Text {
+                    let mut m = Map::new();
+                    m.insert(
+                        "text".into(),
+                        Value::String(String::from_utf8_lossy(&line).into_owned()),
+                    );
+                    m
+                } else {
+                    if line.iter().all(u8::is_ascii_whitespace) {
+                        continue;
+                    }
+                    object(serde_json::from_slice(&line).map_err(|e| bad(this, &e))?)
+                };
+                note_columns(&obj, &mut columns);
+                each(record(obj, fields, this));
+            }
+        }
+        RecordFormat::JsonArray => {
+            let v: Value = serde_json::from_reader(BufReader::new(r)).map_err(|e| bad(0, &e))?;
+            let Value::Array(items) = v else {
+                return Err(bad(0, &"a .json dataset must be an array of records"));
+            };
+            for (row, item) in items.into_iter().enumerate() {
+                let obj = object(item);
+                note_columns(&obj, &mut columns);
+                each(record(obj, fields, row as u64));
+            }
+        }
+        RecordFormat::Csv | RecordFormat::Tsv => {
+            let mut rd = csv::ReaderBuilder::new()
+                .delimiter(if format == RecordFormat::Tsv {
+                    b'\t'
+                } else {
+                    b','
+                })
+                .flexible(false)
+                .from_reader(r);
+            let header: Vec<String> = rd
+                .headers()
+                .map_err(|e| bad(0, &e))?
+                .iter()
+                .map(str::to_string)
+                .collect();
+            columns = header.clone();
+            let mut rec = csv::StringRecord::new();
+            let mut row = 0u64;
+            while rd.read_record(&mut rec).map_err(|e| bad(row, &e))? {
+                let mut m = Map::new();
+                for (k, v) in header.iter().zip(rec.iter()) {
+                    m.insert(k.clone(), Value::String(v.to_string()));
+                }
+                each(record(m, fields, row));
+                row = row.saturating_add(1);
+            }
+        }
+    }
+    columns.sort();
+    Ok(columns)
+}
+
+/// Binary Merkle root over record digests (SHA-256 of the concatenated pair; an odd node is
+/// carried up). The root of nothing is SHA-256 of nothing.
+pub fn merkle_root(leaves: &[[u8; 32]]) -> [u8; 32] {
+    if leaves.is_empty() {
+        return Sha256::digest([]).into();
+    }
+    let mut level: Vec<[u8; 32]> = leaves.to_vec();
+    while level.len() > 1 {
+        level = level
+            .chunks(2)
+            .map(|c| match c {
+                [a, b] => {
+                    let mut h = Sha256::new();
+                    h.update(a);
+                    h.update(b);
+                    h.finalize().into()
+                }
+                [a] => *a,
+                _ => [0; 32],
+            })
+            .collect();
+    }
+    level.first().copied().unwrap_or([0; 32])
+}
+
+/// Characters that render as nothing or reorder text: used to hide triggers and payloads.
+pub fn invisible_or_bidi(c: char) -> bool {
+    matches!(c,
+        '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{2069}' | '\u{FEFF}' | '\u{00AD}' | '\u{180E}' | '\u{034F}'
+        | '\u{E0000}'..='\u{E007F}')
+}
+
+/// The script class of a letter, coarse enough to see Latin words salted with Cyrillic or
+/// Greek look-alikes.
+fn script(c: char) -> Option<u8> {
+    match c {
+        'a'..='z' | 'A'..='Z' | '\u{00C0}'..='\u{024F}' => Some(0),
+        '\u{0370}'..='\u{03FF}' => Some(1),
+        '\u{0400}'..='\u{04FF}' => Some(2),
+        _ => None,
+    }
+}
+
+/// Whether some word mixes Latin with Greek or Cyrillic letters.
+pub fn mixed_script(text: &str) -> bool {
+    text.split(|c: char| !c.is_alphanumeric()).any(|w| {
+        let mut seen = 0u8;
+        for c in w.chars() {
+            if let Some(s) = script(c) {
+                seen |= 1 << s;
+            }
+        }
+        seen.count_ones() > 1
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn recs(format: RecordFormat, data: &str, fields: &Fields) -> Vec<Record> {
+        let mut out = Vec::new();
+        read(format, &mut data.as_bytes(), fields, |r| out.push(r)).unwrap();
+        out
+    }
+
+    #[test]
+    fn canonical_digest_ignores_key_order_and_layout() {
+        let f = Fields::default();
+        let a = recs(RecordFormat::JsonLines, "{\"b\": 1, \"a\": \"x\"}\n", &f);
+        let b = recs(RecordFormat::JsonArray, "[ {\"a\":\"x\",\"b\":1.0} ]", &f);
+        assert_eq!(a[0].digest, b[0].digest);
+    }
+
+    #[test]
+    fn label_is_left_out_of_the_input_digest() {
+        let f = Fields {
+            label: Some("label".into()),
+            ..Fields::default()
+        };
+        let r = recs(
+            RecordFormat::JsonLines,
+            "{\"text\":\"hi\",\"label\":0}\n{\"text\":\"hi\",\"label\":1}\n",
+            &f,
+        );
+        assert_ne!(r[0].digest, r[1].digest);
+        assert_eq!(r[0].input, r[1].input);
+        assert_eq!(r[1].label.as_deref(), Some("1"));
+    }
+
+    #[test]
+    fn csv_rows_and_text_lines() {
+        let f = Fields::default();
+        let c = recs(RecordFormat::Csv, "text,label\nhello,1\n\"a, b\",0\n", &f);
+        assert_eq!(c.len(), 2);
+        let t = recs(RecordFormat::Text, "one\r\ntwo\n", &f);
+        assert_eq!(t.len(), 2);
+        assert_eq!(t[0].text.as_deref(), Some("one"));
+    }
+
+    #[test]
+    fn merkle() {
+        let l = [[1u8; 32], [2u8; 32], [3u8; 32]];
+        assert_ne!(merkle_root(&l), merkle_root(&l[..2]));
+        assert_eq!(merkle_root(&l[..1]), [1u8; 32]);
+    }
+
+    #[test]
+    fn lookalikes() {
+        assert!(invisible_or_bidi('\u{200B}'));
+        assert!(mixed_script("p\u{0430}ypal"));
+        assert!(!mixed_script("plain english, и русский"));
+    }
+}
