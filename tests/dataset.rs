@@ -262,3 +262,113 @@ fn committed_dataset_manifest_schema_is_current() {
         "MODELGATE_UPDATE_SCHEMAS=1 cargo test --test dataset"
     );
 }
+
+fn png(i: u64) -> Vec<u8> {
+    let mut v = b"\x89PNG\r\n\x1a\n".to_vec();
+    v.extend(text(i).as_bytes());
+    v
+}
+
+#[test]
+fn image_folders() {
+    let d = dir("images");
+    for (class, start) in [("cat", 0u64), ("dog", 100)] {
+        std::fs::create_dir_all(d.join(class)).unwrap();
+        for i in start..start + 20 {
+            std::fs::write(d.join(class).join(format!("{i}.png")), png(i)).unwrap();
+        }
+    }
+    let base = dataset::load(&dataset::create(&d, &Fields::default()).unwrap().0).unwrap();
+    assert_eq!(base.entries.len(), 40);
+    assert_eq!(base.header.labels.get("cat"), Some(&20));
+    // Move one cat into dog (a label flip); inject one dog image three more times.
+    std::fs::rename(d.join("cat/3.png"), d.join("dog/3.png")).unwrap();
+    for k in 0..3 {
+        std::fs::write(d.join("dog").join(format!("copy{k}.png")), png(100)).unwrap();
+    }
+    let f = dataset::diff(&d, &base).unwrap();
+    let flip = by_code(&f, Code::DatasetLabelFlip).unwrap();
+    assert_eq!(flip.evidence["count"], 1);
+    assert_eq!(flip.evidence["first"][0]["file"], "dog/3.png");
+    assert_eq!(flip.evidence["first"][0]["from"], "cat");
+    assert_eq!(
+        by_code(&f, Code::DatasetDuplicateInjection)
+            .unwrap()
+            .evidence["extra_copies"],
+        3
+    );
+}
+
+/// A ustar shard from (member name, bytes) pairs.
+fn shard(members: &[(String, Vec<u8>)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (name, data) in members {
+        let mut h = [0u8; 512];
+        h[..name.len()].copy_from_slice(name.as_bytes());
+        h[100..108].copy_from_slice(b"0000644\0");
+        h[124..136].copy_from_slice(format!("{:011o}\0", data.len()).as_bytes());
+        h[156] = b'0';
+        h[257..263].copy_from_slice(b"ustar\0");
+        h[148..156].copy_from_slice(b"        ");
+        let sum: u32 = h.iter().map(|b| u32::from(*b)).sum();
+        h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+        out.extend(h);
+        out.extend(data);
+        out.extend(vec![0u8; (512 - data.len() % 512) % 512]);
+    }
+    out.extend([0u8; 1024]);
+    out
+}
+
+#[test]
+fn webdataset_shards() {
+    let d = dir("wds");
+    let sample = |i: u64, label: u64, caption: &str| -> Vec<(String, Vec<u8>)> {
+        vec![
+            (format!("{i:06}.jpg"), png(i)),
+            (format!("{i:06}.cls"), label.to_string().into_bytes()),
+            (format!("{i:06}.txt"), caption.as_bytes().to_vec()),
+        ]
+    };
+    let all: Vec<_> = (0..30u64)
+        .flat_map(|i| sample(i, i % 3, &text(i)))
+        .collect();
+    std::fs::write(d.join("shard-000.tar"), shard(&all)).unwrap();
+    let f = Fields {
+        label: Some("cls".into()),
+        ..Fields::default()
+    };
+    let base = dataset::load(&dataset::create(&d, &f).unwrap().0).unwrap();
+    assert_eq!(base.entries.len(), 30);
+    // Re-sharded into two shards in another order: unchanged.
+    let rev: Vec<_> = (0..30u64)
+        .rev()
+        .flat_map(|i| sample(i, i % 3, &text(i)))
+        .collect();
+    std::fs::remove_file(d.join("shard-000.tar")).unwrap();
+    std::fs::write(d.join("a.tar"), shard(&rev[..45])).unwrap();
+    std::fs::write(d.join("b.tar"), shard(&rev[45..])).unwrap();
+    let out = dataset::diff(&d, &base).unwrap();
+    assert_eq!(
+        out.iter().map(|x| x.code).collect::<Vec<_>>(),
+        vec![Code::DatasetUnchanged],
+        "{out:#?}"
+    );
+    // One sample's class flipped, one caption with a zero-width space.
+    let mut poisoned = all.clone();
+    poisoned[1].1 = b"2".to_vec(); // sample 0: class 0 -> 2
+    poisoned[5].1 = "a caption\u{200B}with a hidden mark".as_bytes().to_vec(); // sample 1's txt
+    std::fs::remove_file(d.join("a.tar")).unwrap();
+    std::fs::remove_file(d.join("b.tar")).unwrap();
+    std::fs::write(d.join("shard-000.tar"), shard(&poisoned)).unwrap();
+    let out = dataset::diff(&d, &base).unwrap();
+    assert_eq!(
+        by_code(&out, Code::DatasetLabelFlip).unwrap().evidence["count"],
+        1,
+        "{out:#?}"
+    );
+    assert_eq!(
+        by_code(&out, Code::DatasetInvisibleText).unwrap().evidence["count"],
+        1
+    );
+}

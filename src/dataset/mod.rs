@@ -160,19 +160,24 @@ pub fn scan_dataset(root: &Path, fields: &Fields) -> Result<Scanned, String> {
             &t.name,
             bytes.get(..bytes.len().min(64)).unwrap_or_default(),
         );
+        let webdataset = format.is_none() && t.name.to_ascii_lowercase().ends_with(".tar");
+        let media = format.is_none() && records::is_media(&t.name);
         let mut df = DataFile {
             path: rel.clone(),
             size: bytes.len() as u64,
             sha256: hex(&Sha256::digest(&bytes)),
-            format: format.map(|f| f.name().to_string()),
+            format: format
+                .map(|f| f.name().to_string())
+                .or_else(|| webdataset.then(|| "webdataset".to_string()))
+                .or_else(|| media.then(|| "media".to_string())),
             records: 0,
             merkle_root: None,
             columns: Vec::new(),
         };
-        if let Some(fmt) = format {
+        if df.format.is_some() {
             let mut leaves = Vec::new();
             let mut these = Vec::new();
-            let res = records::read(fmt, &mut &bytes[..], fields, |r: Record| {
+            let mut push = |r: Record| {
                 leaves.push(r.digest);
                 these.push(Current {
                     entry: Entry {
@@ -187,7 +192,17 @@ pub fn scan_dataset(root: &Path, fields: &Fields) -> Result<Scanned, String> {
                     key: r.key,
                     text: r.text,
                 });
-            });
+            };
+            let res = match format {
+                Some(fmt) => records::read(fmt, &mut &bytes[..], fields, &mut push),
+                None if webdataset => records::read_webdataset(&mut &bytes[..], fields, &mut push),
+                None => {
+                    // One file, one record; the label is the folder it sits in.
+                    let folder = rel.rsplit_once('/').and_then(|(d, _)| d.rsplit('/').next());
+                    push(records::media_record(&bytes, &t.name, folder, 0));
+                    Ok(vec!["content_sha256".to_string(), "label".to_string()])
+                }
+            };
             match res {
                 Ok(cols) => {
                     df.records = these.len() as u64;
@@ -450,7 +465,7 @@ pub fn diff(root: &Path, base: &Baseline) -> Result<Vec<Finding>, String> {
         let m = removed_by_input
             .get_mut(&c.entry.input)
             .and_then(|v| v.pop())
-            .filter(|_| fields.label.is_some() && c.entry.input != c.entry.digest);
+            .filter(|_| c.label.is_some() && c.entry.input != c.entry.digest);
         match m {
             Some(i) => {
                 if let Some(u) = used_removed.get_mut(i) {
@@ -594,7 +609,8 @@ pub fn diff(root: &Path, base: &Baseline) -> Result<Vec<Finding>, String> {
     }
 
     // Label distribution, with counts.
-    if fields.label.is_some() {
+    let labelled = !base.header.labels.is_empty() || now.records.iter().any(|c| c.label.is_some());
+    if labelled {
         let mut now_labels: BTreeMap<String, u64> = BTreeMap::new();
         for c in &now.records {
             if let Some(l) = &c.label {
@@ -663,7 +679,7 @@ pub fn diff(root: &Path, base: &Baseline) -> Result<Vec<Finding>, String> {
             let base_df = df_unchanged.get(tok).copied().unwrap_or(0);
             let rare = (base_df as f64) / u <= 0.001;
             let concentrated = *n >= 3 && (*n as f64) / (changed.len().max(1) as f64) >= 0.2;
-            let one_label = fields.label.is_none() || (*top as f64) / (*n as f64) >= 0.8;
+            let one_label = !labelled || (*top as f64) / (*n as f64) >= 0.8;
             (rare && concentrated && one_label)
                 .then(|| (tok.clone(), *n, base_df, top_label.clone(), at.clone()))
         })

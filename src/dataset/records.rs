@@ -234,6 +234,150 @@ pub fn read(
     Ok(columns)
 }
 
+/// Files that are one record each, labelled by their folder (image and audio classification).
+pub fn is_media(name: &str) -> bool {
+    let ext = name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    matches!(
+        ext.as_str(),
+        "jpg"
+            | "jpeg"
+            | "png"
+            | "gif"
+            | "bmp"
+            | "webp"
+            | "tif"
+            | "tiff"
+            | "wav"
+            | "mp3"
+            | "flac"
+            | "ogg"
+            | "m4a"
+    )
+}
+
+/// A media file as a record: `{"content_sha256": hex, "label": folder}`. Its key is its file
+/// name; moving it to another folder is a label flip.
+pub fn media_record(bytes: &[u8], name: &str, folder: Option<&str>, row: u64) -> Record {
+    let mut m = Map::new();
+    m.insert(
+        "content_sha256".into(),
+        Value::String(crate::digest::hex(&Sha256::digest(bytes))),
+    );
+    if let Some(f) = folder {
+        m.insert("label".into(), Value::String(f.to_string()));
+    }
+    let mut r = record(
+        m,
+        &Fields {
+            label: Some("label".into()),
+            ..Fields::default()
+        },
+        row,
+    );
+    r.key = Some(name.to_string());
+    r.text = None;
+    r
+}
+
+/// WebDataset shards: a sample is the tar members sharing a key (`dir/key.ext`). Each member is
+/// recorded by the SHA-256 of its bytes, except the label member (`--label-field cls` names the
+/// extension) and `txt`, kept as text. Samples are records in the order their first member appears.
+pub fn read_webdataset(
+    r: &mut dyn Read,
+    fields: &Fields,
+    mut each: impl FnMut(Record),
+) -> io::Result<Vec<String>> {
+    let mut samples: Vec<(String, Map<String, Value>)> = Vec::new();
+    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut exts: Vec<String> = Vec::new();
+    let bad = |m: String| io::Error::new(io::ErrorKind::InvalidData, m);
+    let mut next_name: Option<String> = None;
+    loop {
+        let mut h = [0u8; 512];
+        if r.read_exact(&mut h).is_err() {
+            return Err(bad("tar shard ends without its end blocks".into()));
+        }
+        if h.iter().all(|b| *b == 0) {
+            break;
+        }
+        if !crate::identify::tar_checksum_ok(&h) {
+            return Err(bad("bad tar header checksum".into()));
+        }
+        let cstr = |b: &[u8]| {
+            String::from_utf8_lossy(b.split(|x| *x == 0).next().unwrap_or_default()).into_owned()
+        };
+        let size = crate::identify::parse_octal(&h[124..136]).unwrap_or(0);
+        if size > MAX_RECORD as u64 {
+            return Err(bad(format!("tar member of {size} bytes")));
+        }
+        let mut data = vec![0u8; size as usize];
+        r.read_exact(&mut data)?;
+        let pad = (512 - size % 512) % 512;
+        io::copy(&mut r.take(pad), &mut io::sink())?;
+        let mut name = cstr(&h[0..100]);
+        if &h[257..262] == b"ustar" {
+            let prefix = cstr(&h[345..500]);
+            if !prefix.is_empty() {
+                name = format!("{prefix}/{name}");
+            }
+        }
+        match h[156] {
+            b'L' => {
+                next_name = Some(cstr(&data));
+                continue;
+            }
+            b'0' | 0 => {}
+            _ => {
+                next_name = None;
+                continue;
+            }
+        }
+        let name = next_name.take().unwrap_or(name);
+        let (dir, base) = name
+            .rsplit_once('/')
+            .map_or(("", name.as_str()), |(d, b)| (d, b));
+        let Some((key, ext)) = base.split_once('.') else {
+            continue;
+        };
+        let key = if dir.is_empty() {
+            key.to_string()
+        } else {
+            format!("{dir}/{key}")
+        };
+        let ext = ext.to_ascii_lowercase();
+        let value = if Some(&ext) == fields.label.as_ref() || ext == "txt" {
+            Value::String(String::from_utf8_lossy(&data).trim().to_string())
+        } else {
+            Value::String(crate::digest::hex(&Sha256::digest(&data)))
+        };
+        if !exts.contains(&ext) {
+            exts.push(ext.clone());
+        }
+        let i = *index.entry(key.clone()).or_insert_with(|| {
+            samples.push((key.clone(), Map::new()));
+            samples.len() - 1
+        });
+        if let Some((_, m)) = samples.get_mut(i) {
+            m.insert(ext, value);
+        }
+    }
+    let f = Fields {
+        key: None,
+        label: fields.label.clone(),
+        text: fields.text.clone().or_else(|| Some("txt".into())),
+    };
+    for (row, (key, m)) in samples.into_iter().enumerate() {
+        let mut rec = record(m, &f, row as u64);
+        rec.key = Some(key);
+        each(rec);
+    }
+    exts.sort();
+    Ok(exts)
+}
+
 /// Binary Merkle root over record digests (SHA-256 of the concatenated pair; an odd node is
 /// carried up). The root of nothing is SHA-256 of nothing.
 pub fn merkle_root(leaves: &[[u8; 32]]) -> [u8; 32] {
