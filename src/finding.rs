@@ -242,6 +242,9 @@ was analysed and its findings are reported separately.";
     DatasetDuplicateInjection = "dataset-duplicate-injection", Error, ["AML.T0020", "AML.T0019"],
         "The same record was added many times.",
         "Repeating a record weights it in training: a cheap way to plant a behaviour.";
+    DatasetNearDuplicates = "dataset-near-duplicates", Error, ["AML.T0020", "AML.T0019"],
+        "Inserted records that differ only in case, spacing, punctuation or hidden characters.",
+        "Near-copies weight the same content while evading exact-duplicate checks.";
     DatasetLabelShift = "dataset-label-shift", Warning, ["AML.T0020"],
         "The label distribution moved.",
         "Counts per label are given; a shift toward one label can come from poisoning or from a legitimate update.";

@@ -127,6 +127,16 @@ fn poisoning_signals_find_the_planted_records() {
         new.push(line(1000 + k, &format!("{} cf_zq", text(2000 + k)), 1));
     }
     new.push(line(2000, "a hidden\u{200B}marker here", 0));
+    for (k, v) in [
+        "Buy NOW at example com",
+        "buy now at example.com!",
+        "BUY  now, at example com",
+    ]
+    .iter()
+    .enumerate()
+    {
+        new.push(line(3000 + k as u64, v, 0));
+    }
     new.push(line(2001, "right-to-left \u{202E}override", 0));
     std::fs::write(p.join("train.jsonl"), new.join("\n") + "\n").unwrap();
     std::fs::copy(base_dir.join("valid.csv"), p.join("valid.csv")).unwrap();
@@ -145,13 +155,19 @@ fn poisoning_signals_find_the_planted_records() {
     let dup = by_code(&f, Code::DatasetDuplicateInjection).unwrap();
     assert_eq!(dup.evidence["extra_copies"], 5);
     assert_eq!(dup.evidence["records"], 1);
-    let trig = by_code(&f, Code::DatasetTriggerToken).unwrap();
+    let trig = by_code(&f, Code::DatasetTriggerToken).unwrap_or_else(|| panic!("{f:#?}"));
     assert_eq!(trig.evidence["tokens"][0]["token"], "cf_zq");
     assert_eq!(trig.evidence["tokens"][0]["changed_records"], 6);
     assert_eq!(trig.evidence["tokens"][0]["label"], "1");
     assert_eq!(count(Code::DatasetInvisibleText), Some(2));
-    // 5 duplicates + 6 trigger records + 2 hidden-character records are new.
-    assert_eq!(count(Code::DatasetRecordsInserted), Some(13));
+    // 5 duplicates + 6 trigger records + 2 hidden-character records + 3 near-copies are new.
+    assert_eq!(count(Code::DatasetRecordsInserted), Some(16));
+    let near = by_code(&f, Code::DatasetNearDuplicates).unwrap();
+    assert_eq!(near.evidence["groups"], 1);
+    assert_eq!(
+        near.evidence["top"][0]["normalized_text"],
+        "buy now at example com"
+    );
     assert!(by_code(&f, Code::DatasetRecordsRemoved).is_none());
     // Labels moved from 300/300 to 302/311: 0.7 points, under the 1-point threshold.
     assert!(by_code(&f, Code::DatasetLabelShift).is_none());

@@ -608,6 +608,46 @@ pub fn diff(root: &Path, base: &Baseline) -> Result<Vec<Finding>, String> {
         );
     }
 
+    // Near-duplicates: inserted records whose normalized text repeats (exact copies are above).
+    let mut groups: HashMap<String, Vec<&Current>> = HashMap::new();
+    for c in &truly_inserted {
+        if let Some(t) = c
+            .text
+            .as_deref()
+            .map(records::normalized)
+            .filter(|t| !t.is_empty())
+        {
+            groups.entry(t).or_default().push(c);
+        }
+    }
+    let mut near: Vec<(String, Vec<&Current>)> = groups
+        .into_iter()
+        .filter(|(_, v)| {
+            v.len() >= 3
+                && v.iter().any(|c| {
+                    c.entry.digest != v.first().map(|f| f.entry.digest).unwrap_or_default()
+                })
+        })
+        .collect();
+    near.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(&b.0)));
+    if !near.is_empty() {
+        let total: usize = near.iter().map(|(_, v)| v.len()).sum();
+        let top: Vec<_> = near
+            .iter()
+            .take(FIRST_N)
+            .map(|(t, v)| serde_json::json!({"normalized_text": t.chars().take(120).collect::<String>(), "records": v.len(), "first": first(v)}))
+            .collect();
+        finding(
+            Code::DatasetNearDuplicates,
+            format!(
+                "{} inserted records are near-copies of each other ({} groups)",
+                total,
+                near.len()
+            ),
+            ev! {"records" => total, "groups" => near.len(), "top" => top},
+        );
+    }
+
     // Label distribution, with counts.
     let labelled = !base.header.labels.is_empty() || now.records.iter().any(|c| c.label.is_some());
     if labelled {

@@ -403,6 +403,25 @@ pub fn merkle_root(leaves: &[[u8; 32]]) -> [u8; 32] {
     level.first().copied().unwrap_or([0; 32])
 }
 
+/// Text folded for near-duplicate detection: lowercase, letters and digits only, single spaces,
+/// invisible characters dropped.
+pub fn normalized(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut space = false;
+    for c in text.chars().filter(|c| !invisible_or_bidi(*c)) {
+        if c.is_alphanumeric() {
+            if space && !out.is_empty() {
+                out.push(' ');
+            }
+            space = false;
+            out.extend(c.to_lowercase());
+        } else {
+            space = true;
+        }
+    }
+    out
+}
+
 /// Characters that render as nothing or reorder text: used to hide triggers and payloads.
 pub fn invisible_or_bidi(c: char) -> bool {
     matches!(c,
@@ -484,6 +503,12 @@ mod tests {
         let l = [[1u8; 32], [2u8; 32], [3u8; 32]];
         assert_ne!(merkle_root(&l), merkle_root(&l[..2]));
         assert_eq!(merkle_root(&l[..1]), [1u8; 32]);
+    }
+
+    #[test]
+    fn normalization() {
+        assert_eq!(normalized("  Hello,\u{200B} WORLD!! "), "hello world");
+        assert_eq!(normalized("hello world"), normalized("HELLO  -- world."));
     }
 
     #[test]
