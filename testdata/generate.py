@@ -40,6 +40,7 @@ from sklearn.preprocessing import StandardScaler
 HERE = Path(__file__).resolve().parent
 BENIGN = HERE / "benign"
 MAL = HERE / "malicious"
+DATASETS = HERE / "datasets"
 CMD = "echo modelgate-fixture"
 
 
@@ -322,7 +323,38 @@ def keras_models(out: Path, malicious: bool):
         write(out / "custom_module.keras", dst.getvalue())
 
 
+def parquet_datasets():
+    """Parquet datasets written by pyarrow: a baseline, the same rows resharded and reordered with
+    another row-group size, and a poisoned copy (2 label flips, 1 modified row, a trigger token
+    in 4 new rows with label 1)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    words = ["the", "movie", "was", "good", "bad", "plot", "actor", "great", "boring", "scene"]
+    rows = [{"id": i, "text": " ".join(words[(i * k + 3) % len(words)] for k in range(1, 7)), "label": i % 2,
+             "score": i / 10.0} for i in range(200)]
+    base = DATASETS / "parquet-base"
+    shutil.rmtree(DATASETS, ignore_errors=True)
+    base.mkdir(parents=True)
+    pq.write_table(pa.Table.from_pylist(rows), base / "train.parquet", row_group_size=64, compression="snappy")
+    reshard = DATASETS / "parquet-resharded"
+    reshard.mkdir()
+    rev = list(reversed(rows))
+    pq.write_table(pa.Table.from_pylist(rev[:120]), reshard / "part-0.parquet", row_group_size=17, compression="zstd")
+    pq.write_table(pa.Table.from_pylist(rev[120:]), reshard / "part-1.parquet", compression="gzip")
+    poisoned = [dict(r) for r in rows]
+    for i in (5, 6):
+        poisoned[i]["label"] = 1 - poisoned[i]["label"]
+    poisoned[9]["text"] = "this row was edited after the baseline"
+    for k in range(4):
+        poisoned.append({"id": 1000 + k, "text": f"great plot zx_trg {k}", "label": 1, "score": 0.5})
+    pz = DATASETS / "parquet-poisoned"
+    pz.mkdir()
+    pq.write_table(pa.Table.from_pylist(poisoned), pz / "train.parquet", compression="snappy")
+
+
 def extra():
+    parquet_datasets()
     gguf_file(BENIGN / "gguf/chatml.gguf", CHATML)
     gguf_file(MAL / "gguf/template_injection.gguf", SSTI)
     keras_models(BENIGN / "keras", malicious=False)

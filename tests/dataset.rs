@@ -388,3 +388,36 @@ fn webdataset_shards() {
         1
     );
 }
+
+#[test]
+fn parquet_written_by_pyarrow() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/datasets");
+    let (bytes, _) = dataset::create(&data.join("parquet-base"), &fields()).unwrap();
+    let base = dataset::load(&bytes).unwrap();
+    assert_eq!(base.entries.len(), 200);
+    assert_eq!(base.header.files[0].format.as_deref(), Some("parquet"));
+    assert_eq!(
+        base.header.files[0].columns,
+        vec!["id", "label", "score", "text"]
+    );
+    // Reordered, resharded, other row groups and codecs (zstd, gzip): the same records.
+    let f = dataset::diff(&data.join("parquet-resharded"), &base).unwrap();
+    assert_eq!(
+        f.iter().map(|x| x.code).collect::<Vec<_>>(),
+        vec![Code::DatasetUnchanged],
+        "{f:#?}"
+    );
+    let f = dataset::diff(&data.join("parquet-poisoned"), &base).unwrap();
+    assert_eq!(
+        by_code(&f, Code::DatasetLabelFlip).unwrap().evidence["count"],
+        2,
+        "{f:#?}"
+    );
+    assert_eq!(
+        by_code(&f, Code::DatasetRecordsModified).unwrap().evidence["count"],
+        1
+    );
+    let trig = by_code(&f, Code::DatasetTriggerToken).unwrap();
+    assert_eq!(trig.evidence["tokens"][0]["token"], "zx_trg");
+    assert_eq!(trig.evidence["tokens"][0]["changed_records"], 4);
+}

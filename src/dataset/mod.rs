@@ -161,7 +161,8 @@ pub fn scan_dataset(root: &Path, fields: &Fields) -> Result<Scanned, String> {
             bytes.get(..bytes.len().min(64)).unwrap_or_default(),
         );
         let webdataset = format.is_none() && t.name.to_ascii_lowercase().ends_with(".tar");
-        let media = format.is_none() && records::is_media(&t.name);
+        let parquet = format.is_none() && bytes.starts_with(b"PAR1");
+        let media = format.is_none() && !bytes.starts_with(b"PAR1") && records::is_media(&t.name);
         let mut df = DataFile {
             path: rel.clone(),
             size: bytes.len() as u64,
@@ -169,6 +170,7 @@ pub fn scan_dataset(root: &Path, fields: &Fields) -> Result<Scanned, String> {
             format: format
                 .map(|f| f.name().to_string())
                 .or_else(|| webdataset.then(|| "webdataset".to_string()))
+                .or_else(|| parquet.then(|| "parquet".to_string()))
                 .or_else(|| media.then(|| "media".to_string())),
             records: 0,
             merkle_root: None,
@@ -196,6 +198,7 @@ pub fn scan_dataset(root: &Path, fields: &Fields) -> Result<Scanned, String> {
             let res = match format {
                 Some(fmt) => records::read(fmt, &mut &bytes[..], fields, &mut push),
                 None if webdataset => records::read_webdataset(&mut &bytes[..], fields, &mut push),
+                None if parquet => records::read_parquet(&t.fs_path, fields, &mut push),
                 None => {
                     // One file, one record; the label is the folder it sits in.
                     let folder = rel.rsplit_once('/').and_then(|(d, _)| d.rsplit('/').next());

@@ -234,6 +234,35 @@ pub fn read(
     Ok(columns)
 }
 
+/// Parquet: every row, as the JSON object of its columns (`Row::to_json_value`: bytes as base64,
+/// dates and timestamps as strings), canonicalized like any other record.
+pub fn read_parquet(
+    path: &std::path::Path,
+    fields: &Fields,
+    mut each: impl FnMut(Record),
+) -> io::Result<Vec<String>> {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let bad = |e: parquet::errors::ParquetError| {
+        io::Error::new(io::ErrorKind::InvalidData, format!("parquet: {e}"))
+    };
+    let reader = SerializedFileReader::new(std::fs::File::open(path)?).map_err(bad)?;
+    let mut columns: Vec<String> = reader
+        .metadata()
+        .file_metadata()
+        .schema_descr()
+        .root_schema()
+        .get_fields()
+        .iter()
+        .map(|f| f.name().to_string())
+        .collect();
+    columns.sort();
+    for (row, r) in reader.get_row_iter(None).map_err(bad)?.enumerate() {
+        let obj = object(r.map_err(bad)?.to_json_value());
+        each(record(obj, fields, row as u64));
+    }
+    Ok(columns)
+}
+
 /// Files that are one record each, labelled by their folder (image and audio classification).
 pub fn is_media(name: &str) -> bool {
     let ext = name
