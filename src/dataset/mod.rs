@@ -196,7 +196,7 @@ pub fn scan_dataset(root: &Path, fields: &Fields) -> Result<Scanned, String> {
                 });
             };
             let res = match format {
-                Some(fmt) => records::read(fmt, &mut &bytes[..], fields, &mut push),
+                Some(fmt) => records::read_bytes(fmt, &bytes, fields, &mut push),
                 None if webdataset => records::read_webdataset(&mut &bytes[..], fields, &mut push),
                 None if parquet => records::read_parquet(&t.fs_path, fields, &mut push),
                 None => {

@@ -135,6 +135,84 @@ fn object(v: Value) -> Map<String, Value> {
 /// Largest single record accepted (a line, a CSV row, an array element).
 pub const MAX_RECORD: usize = 64 << 20;
 
+/// Like [`read`] over bytes in memory: JSON Lines and text are parsed on every core, in chunks
+/// of lines, and handed to `each` in row order.
+pub fn read_bytes(
+    format: RecordFormat,
+    bytes: &[u8],
+    fields: &Fields,
+    mut each: impl FnMut(Record),
+) -> io::Result<Vec<String>> {
+    use rayon::prelude::*;
+    if !matches!(format, RecordFormat::JsonLines | RecordFormat::Text) {
+        return read(format, &mut &bytes[..], fields, each);
+    }
+    let mut lines: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
+    if lines.last().is_some_and(|l| l.is_empty()) {
+        lines.pop();
+    }
+    const CHUNK: usize = 8192;
+    let mut columns: Vec<String> = Vec::new();
+    for group in lines.chunks(CHUNK * 64).enumerate() {
+        let (g, group) = group;
+        let base = (g * CHUNK * 64) as u64;
+        let parsed: Vec<io::Result<(Vec<Record>, Vec<String>)>> = group
+            .par_chunks(CHUNK)
+            .enumerate()
+            .map(|(c, chunk)| {
+                let mut out = Vec::with_capacity(chunk.len());
+                let mut cols: Vec<String> = Vec::new();
+                for (i, raw) in chunk.iter().enumerate() {
+                    let row = base + (c * CHUNK + i) as u64;
+                    let mut line = *raw;
+                    while let [rest @ .., b'\r'] = line {
+                        line = rest;
+                    }
+                    if line.len() > MAX_RECORD {
+                        return Err(io::Error::new(
+                            io::ErrorKind::InvalidData,
+                            format!("record {row}: longer than the record limit"),
+                        ));
+                    }
+                    let obj = if format == RecordFormat::Text {
+                        let mut m = Map::new();
+                        m.insert(
+                            "text".into(),
+                            Value::String(String::from_utf8_lossy(line).into_owned()),
+                        );
+                        m
+                    } else {
+                        if line.iter().all(u8::is_ascii_whitespace) {
+                            continue;
+                        }
+                        object(serde_json::from_slice(line).map_err(|e| {
+                            io::Error::new(io::ErrorKind::InvalidData, format!("record {row}: {e}"))
+                        })?)
+                    };
+                    for k in obj.keys() {
+                        if !cols.contains(k) && cols.len() < 10_000 {
+                            cols.push(k.clone());
+                        }
+                    }
+                    out.push(record(obj, fields, row));
+                }
+                Ok((out, cols))
+            })
+            .collect();
+        for p in parsed {
+            let (recs, cols) = p?;
+            for k in cols {
+                if !columns.contains(&k) && columns.len() < 10_000 {
+                    columns.push(k);
+                }
+            }
+            recs.into_iter().for_each(&mut each);
+        }
+    }
+    columns.sort();
+    Ok(columns)
+}
+
 /// Read every record of `r`, calling `each` in row order; also the column names seen.
 pub fn read(
     format: RecordFormat,
