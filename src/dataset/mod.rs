@@ -139,7 +139,7 @@ fn key_digest(k: &Option<String>) -> [u8; 16] {
 }
 
 /// Read every file under `root` (sorted), records from the formats datasets use.
-pub fn scan_dataset(root: &Path, fields: &Fields) -> Result<Scanned, String> {
+pub fn scan_dataset(root: &Path, fields: &Fields, keep_text: bool) -> Result<Scanned, String> {
     let walked = crate::walk::walk(&[root.to_path_buf()])?;
     let shown = root.to_string_lossy().trim_end_matches('/').to_string();
     let mut files = Vec::new();
@@ -192,7 +192,7 @@ pub fn scan_dataset(root: &Path, fields: &Fields) -> Result<Scanned, String> {
                     },
                     label: r.label,
                     key: r.key,
-                    text: r.text,
+                    text: if keep_text { r.text } else { None },
                 });
             };
             let res = match format {
@@ -227,7 +227,8 @@ pub fn scan_dataset(root: &Path, fields: &Fields) -> Result<Scanned, String> {
 
 /// Build the manifest bytes for `root`.
 pub fn create(root: &Path, fields: &Fields) -> Result<(Vec<u8>, Scanned), String> {
-    let scanned = scan_dataset(root, fields)?;
+    // A manifest needs digests and labels, not text.
+    let scanned = scan_dataset(root, fields, false)?;
     if let Some((p, e)) = scanned.errors.first() {
         return Err(format!("{p}: {e}"));
     }
@@ -402,7 +403,7 @@ pub fn diff(root: &Path, base: &Baseline) -> Result<Vec<Finding>, String> {
         label: base.header.fields.label.clone(),
         text: base.header.fields.text.clone(),
     };
-    let now = scan_dataset(root, &fields)?;
+    let now = scan_dataset(root, &fields, true)?;
     let shown = root.to_string_lossy().trim_end_matches('/').to_string();
     let mut out = Vec::new();
     let mut finding = |code: Code, message: String, evidence: crate::inspect::Evidence| {
