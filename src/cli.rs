@@ -383,6 +383,15 @@ fn ignore_list(args: &ModelArgs) -> Vec<String> {
     v
 }
 
+/// Read a PEM key with `parse`; usage errors (exit 2) say which file and why.
+fn load_key<K>(path: &std::path::Path, parse: fn(&str) -> Result<K, String>) -> Result<K, i32> {
+    let pem = read_text(path, "key")?;
+    parse(&pem).map_err(|e| {
+        eprintln!("modelgate: {}: {e}", path.display());
+        2
+    })
+}
+
 fn read_text(path: &std::path::Path, what: &str) -> Result<String, i32> {
     std::fs::read_to_string(path).map_err(|e| {
         eprintln!("modelgate: cannot read {what} {}: {e}", path.display());
@@ -664,11 +673,8 @@ fn trusted_manifest(
         raw.trust_unsigned()
     } else {
         let key_path = trust.key.as_ref().ok_or(Err(2))?;
-        let key = read_text(key_path, "public key").map_err(Err)?;
-        let key = crate::signature::keys::VerifyingKey::from_pem_any(&key).map_err(|e| {
-            eprintln!("modelgate: {}: {e}", key_path.display());
-            Err(2)
-        })?;
+        let key =
+            load_key(key_path, crate::signature::keys::VerifyingKey::from_pem_any).map_err(Err)?;
         let sig_path = trust
             .signature
             .clone()
@@ -710,14 +716,8 @@ fn manifest_command(cmd: ManifestCommand) -> i32 {
                 Err(c) => return c,
             };
             let signing = match &key {
-                Some(k) => match read_text(k, "private key")
-                    .map(|p| crate::signature::keys::SigningKey::from_pem_any(&p))
-                {
-                    Ok(Ok(s)) => Some(s),
-                    Ok(Err(e)) => {
-                        eprintln!("modelgate: {}: {e}", k.display());
-                        return 2;
-                    }
+                Some(k) => match load_key(k, crate::signature::keys::SigningKey::from_pem_any) {
+                    Ok(s) => Some(s),
                     Err(c) => return c,
                 },
                 None => None,
@@ -914,14 +914,8 @@ fn dataset_command(cmd: DatasetCommand) -> i32 {
                 text: fields.text_field,
             };
             let key = match &signing_key {
-                Some(k) => match read_text(k, "private key")
-                    .map(|p| crate::signature::keys::SigningKey::from_pem_any(&p))
-                {
-                    Ok(Ok(s)) => Some(s),
-                    Ok(Err(e)) => {
-                        eprintln!("modelgate: {}: {e}", k.display());
-                        return 2;
-                    }
+                Some(k) => match load_key(k, crate::signature::keys::SigningKey::from_pem_any) {
+                    Ok(s) => Some(s),
                     Err(c) => return c,
                 },
                 None => None,
@@ -979,14 +973,8 @@ fn dataset_command(cmd: DatasetCommand) -> i32 {
                 dataset::load(&bytes).map_err(|e| (Code::SignatureMalformed, e))
             } else {
                 let Some(pk) = public_key else { return 2 };
-                let key = match read_text(&pk, "public key")
-                    .map(|p| crate::signature::keys::VerifyingKey::from_pem_any(&p))
-                {
-                    Ok(Ok(k)) => k,
-                    Ok(Err(e)) => {
-                        eprintln!("modelgate: {}: {e}", pk.display());
-                        return 2;
-                    }
+                let key = match load_key(&pk, crate::signature::keys::VerifyingKey::from_pem_any) {
+                    Ok(k) => k,
                     Err(c) => return c,
                 };
                 let sig =

@@ -11,7 +11,7 @@ use crate::ev;
 use crate::finding::{Code, Finding, Severity};
 use crate::report::{FileStatus, Report, Tool};
 use crate::scan::{scan, ScanOptions};
-use crate::signature::dsse::{self, Bundle};
+use crate::signature::dsse;
 use crate::signature::keys::{SigningKey, VerifyingKey};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -166,28 +166,8 @@ impl UnverifiedManifest {
         bundle: &[u8],
         key: &VerifyingKey,
     ) -> Result<TrustedManifest, (Code, String)> {
-        let b = Bundle::parse(bundle).map_err(|e| (Code::SignatureMalformed, e))?;
-        let env = b.envelope().map_err(|e| (Code::SignatureMalformed, e))?;
-        if env.payload_type != PAYLOAD_TYPE {
-            return Err((
-                Code::SignatureMalformed,
-                format!(
-                    "payload type is '{}', not a modelgate manifest",
-                    env.payload_type
-                ),
-            ));
-        }
-        let pae = dsse::pae(&env.payload_type, &env.payload);
-        if !env.signatures.iter().any(|s| key.verify(&pae, s)) {
-            return Err((
-                Code::SignatureInvalid,
-                format!(
-                    "the manifest signature does not verify with the {} key",
-                    key.curve()
-                ),
-            ));
-        }
-        if env.payload != self.bytes {
+        let payload = dsse::verified_payload(bundle, PAYLOAD_TYPE, key)?;
+        if payload != self.bytes {
             return Err((
                 Code::SignatureInvalid,
                 "the signature covers other bytes than this manifest file".into(),

@@ -307,33 +307,12 @@ pub fn verify_and_load(
     bundle: &[u8],
     key: &crate::signature::keys::VerifyingKey,
 ) -> Result<Baseline, (Code, String)> {
-    use crate::signature::dsse::{pae, Bundle};
     let head = header_bytes(manifest).ok_or((
         Code::SignatureMalformed,
         "not a dataset manifest".to_string(),
     ))?;
-    let b = Bundle::parse(bundle).map_err(|e| (Code::SignatureMalformed, e))?;
-    let env = b.envelope().map_err(|e| (Code::SignatureMalformed, e))?;
-    if env.payload_type != PAYLOAD_TYPE {
-        return Err((
-            Code::SignatureMalformed,
-            format!(
-                "payload type is '{}', not a dataset manifest",
-                env.payload_type
-            ),
-        ));
-    }
-    let msg = pae(&env.payload_type, &env.payload);
-    if !env.signatures.iter().any(|s| key.verify(&msg, s)) {
-        return Err((
-            Code::SignatureInvalid,
-            format!(
-                "the dataset manifest signature does not verify with the {} key",
-                key.curve()
-            ),
-        ));
-    }
-    if env.payload != head {
+    let payload = crate::signature::dsse::verified_payload(bundle, PAYLOAD_TYPE, key)?;
+    if payload != head {
         return Err((
             Code::SignatureInvalid,
             "the signature covers another manifest header".into(),

@@ -113,6 +113,35 @@ pub fn signed_bundle(
     serde_json::to_vec(&bundle).unwrap_or_default()
 }
 
+/// Verify a bundle holding a DSSE envelope of `payload_type` signed by `key`, and only then
+/// hand out the payload. Errors carry the finding code that explains them.
+pub fn verified_payload(
+    bundle: &[u8],
+    payload_type: &str,
+    key: &super::keys::VerifyingKey,
+) -> Result<Vec<u8>, (crate::finding::Code, String)> {
+    use crate::finding::Code;
+    let b = Bundle::parse(bundle).map_err(|e| (Code::SignatureMalformed, e))?;
+    let env = b.envelope().map_err(|e| (Code::SignatureMalformed, e))?;
+    if env.payload_type != payload_type {
+        return Err((
+            Code::SignatureMalformed,
+            format!(
+                "payload type is '{}', expected '{payload_type}'",
+                env.payload_type
+            ),
+        ));
+    }
+    let msg = pae(&env.payload_type, &env.payload);
+    if !env.signatures.iter().any(|s| key.verify(&msg, s)) {
+        return Err((
+            Code::SignatureInvalid,
+            format!("the signature does not verify with the {} key", key.curve()),
+        ));
+    }
+    Ok(env.payload)
+}
+
 pub fn b64(data: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(data)
 }
