@@ -920,27 +920,49 @@ fn dataset_command(cmd: DatasetCommand) -> i32 {
                 },
                 None => None,
             };
-            let (bytes, scanned) = match dataset::create(&dir, &f) {
-                Ok(x) => x,
+            // The body is spooled beside the output, then copied after the header.
+            let mut spool_path = output.as_os_str().to_owned();
+            spool_path.push(".body.tmp");
+            let spool_path = PathBuf::from(spool_path);
+            let written = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(&spool_path)
+                .and_then(|spool| std::fs::File::create(&output).map(|out| (spool, out)))
+                .map_err(|e| e.to_string())
+                .and_then(|(spool, out)| {
+                    let mut out = std::io::BufWriter::new(out);
+                    let h = dataset::create_into(&dir, &f, spool, &mut out)?;
+                    out.flush().map_err(|e| e.to_string())?;
+                    Ok(h)
+                });
+            let _ = std::fs::remove_file(&spool_path);
+            let header = match written {
+                Ok(h) => h,
                 Err(e) => {
+                    let _ = std::fs::remove_file(&output);
                     eprintln!("modelgate: {e}");
                     return 2;
                 }
             };
-            if let Err(e) = std::fs::write(&output, &bytes) {
-                eprintln!("modelgate: cannot write {}: {e}", output.display());
-                return 2;
-            }
             if let Some(k) = key {
                 let sig = crate::manifest::default_signature(&output);
-                let written = dataset::sign(&bytes, &k)
+                let mut head = serde_json::to_vec(&header).unwrap_or_default();
+                head.push(b'\n');
+                let signed = dataset::sign(&head, &k)
                     .and_then(|b| std::fs::write(&sig, b).map_err(|e| e.to_string()));
-                if let Err(e) = written {
+                if let Err(e) = signed {
                     eprintln!("modelgate: cannot sign {}: {e}", output.display());
                     return 2;
                 }
             }
-            let _ = scanned;
+            eprintln!(
+                "modelgate: {} records in {} files",
+                header.records,
+                header.files.len()
+            );
             eprintln!("modelgate: dataset manifest -> {}", output.display());
             0
         }

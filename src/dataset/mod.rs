@@ -11,7 +11,7 @@ use crate::digest::hex;
 use crate::ev;
 use crate::finding::{Code, Finding};
 use crate::report::Tool;
-use records::{invisible_or_bidi, merkle_root, mixed_script, Fields, Record, RecordFormat};
+use records::{invisible_or_bidi, mixed_script, Fields, Record, RecordFormat};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -37,6 +37,8 @@ pub struct Header {
     pub files: Vec<DataFile>,
     /// Label → number of records.
     pub labels: BTreeMap<String, u64>,
+    /// Labels in the order entries number them (first seen first).
+    pub label_order: Vec<String>,
     pub records: u64,
     /// Size of one body entry in bytes.
     pub entry_size: u32,
@@ -138,12 +140,38 @@ fn key_digest(k: &Option<String>) -> [u8; 16] {
     }
 }
 
-/// Read every file under `root` (sorted), records from the formats datasets use.
-pub fn scan_dataset(root: &Path, fields: &Fields, keep_text: bool) -> Result<Scanned, String> {
+/// A reader that hashes and counts what passes through.
+struct Hashing<R> {
+    inner: R,
+    hash: Sha256,
+    len: u64,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hash.update(buf.get(..n).unwrap_or_default());
+        self.len = self.len.saturating_add(n as u64);
+        Ok(n)
+    }
+}
+
+/// Every file's description, and the files that could not be read as records (path, error).
+pub type Walked = (Vec<DataFile>, Vec<(String, String)>);
+
+/// Block size for streaming JSON Lines and text.
+const BLOCK: usize = 16 << 20;
+
+/// Stream every file under `root` (sorted by path): records to `each` with their file's index,
+/// in row order. Files are read once, in blocks; only JSON arrays are held whole.
+pub fn for_each_record(
+    root: &Path,
+    fields: &Fields,
+    mut each: impl FnMut(u32, Record),
+) -> Result<Walked, String> {
     let walked = crate::walk::walk(&[root.to_path_buf()])?;
     let shown = root.to_string_lossy().trim_end_matches('/').to_string();
     let mut files = Vec::new();
-    let mut records = Vec::new();
     let mut errors = Vec::new();
     let mut tasks: Vec<_> = walked.tasks.iter().collect();
     tasks.sort_by(|a, b| a.display.cmp(&b.display));
@@ -154,19 +182,84 @@ pub fn scan_dataset(root: &Path, fields: &Fields, keep_text: bool) -> Result<Sca
             .map(|r| r.trim_start_matches('/').to_string())
             .filter(|r| !r.is_empty())
             .unwrap_or_else(|| t.name.clone());
-        let bytes = std::fs::read(&t.fs_path).map_err(|e| format!("{}: {e}", t.display))?;
         let file_idx = u32::try_from(files.len()).map_err(|_| "too many files".to_string())?;
-        let format = RecordFormat::of(
-            &t.name,
-            bytes.get(..bytes.len().min(64)).unwrap_or_default(),
-        );
+        let open = || std::fs::File::open(&t.fs_path).map_err(|e| format!("{}: {e}", t.display));
+        let mut head = [0u8; 64];
+        let hn = open()?
+            .read(&mut head)
+            .map_err(|e| format!("{}: {e}", t.display))?;
+        let head = head.get(..hn).unwrap_or_default();
+        let format = RecordFormat::of(&t.name, head);
         let webdataset = format.is_none() && t.name.to_ascii_lowercase().ends_with(".tar");
-        let parquet = format.is_none() && bytes.starts_with(b"PAR1");
-        let media = format.is_none() && !bytes.starts_with(b"PAR1") && records::is_media(&t.name);
+        let parquet = format.is_none() && head.starts_with(b"PAR1");
+        let media = format.is_none() && !parquet && records::is_media(&t.name);
+        let mut rd = Hashing {
+            inner: open()?,
+            hash: Sha256::new(),
+            len: 0,
+        };
+        let mut merkle = records::MerkleStream::default();
+        let mut count = 0u64;
+        let mut push = |r: Record| {
+            merkle.push(r.digest);
+            count = count.saturating_add(1);
+            each(file_idx, r);
+        };
+        let res: Option<std::io::Result<Vec<String>>> = match format {
+            Some(fmt @ (RecordFormat::JsonLines | RecordFormat::Text)) => Some((|| {
+                let mut cols: BTreeSet<String> = BTreeSet::new();
+                let mut buf: Vec<u8> = Vec::with_capacity(BLOCK);
+                let mut row = 0u64;
+                loop {
+                    let start = buf.len();
+                    buf.resize(start.saturating_add(BLOCK), 0);
+                    let n = rd.read(buf.get_mut(start..).unwrap_or_default())?;
+                    buf.truncate(start.saturating_add(n));
+                    let cut = if n == 0 {
+                        buf.len()
+                    } else {
+                        buf.iter()
+                            .rposition(|b| *b == b'\n')
+                            .map_or(0, |i| i.saturating_add(1))
+                    };
+                    if n > 0 && cut == 0 && buf.len() > records::MAX_RECORD {
+                        return Err(std::io::Error::new(
+                            std::io::ErrorKind::InvalidData,
+                            "record longer than the record limit",
+                        ));
+                    }
+                    let block = buf.get(..cut).unwrap_or_default();
+                    cols.extend(records::read_bytes(fmt, block, fields, row, &mut push)?);
+                    row = row.saturating_add(block.iter().filter(|b| **b == b'\n').count() as u64);
+                    if cut < block.len() || (n == 0 && block.last().is_some_and(|b| *b != b'\n')) {
+                        row = row.saturating_add(1);
+                    }
+                    buf.drain(..cut);
+                    if n == 0 {
+                        return Ok(cols.into_iter().collect());
+                    }
+                }
+            })()),
+            Some(fmt) => Some(records::read(fmt, &mut rd, fields, &mut push)),
+            None if webdataset => Some(records::read_webdataset(&mut rd, fields, &mut push)),
+            None if parquet => Some(records::read_parquet(&t.fs_path, fields, &mut push)),
+            None if media => Some((|| {
+                let mut bytes = Vec::new();
+                rd.read_to_end(&mut bytes)?;
+                let folder = rel.rsplit_once('/').and_then(|(d, _)| d.rsplit('/').next());
+                push(records::media_record(&bytes, &t.name, folder, 0));
+                Ok(vec!["content_sha256".to_string(), "label".to_string()])
+            })()),
+            None => None,
+        };
+        // Hash whatever the reader left (and the whole file for parquet).
+        if let Err(e) = std::io::copy(&mut rd, &mut std::io::sink()) {
+            return Err(format!("{}: {e}", t.display));
+        }
         let mut df = DataFile {
             path: rel.clone(),
-            size: bytes.len() as u64,
-            sha256: hex(&Sha256::digest(&bytes)),
+            size: rd.len,
+            sha256: hex(&rd.hash.finalize()),
             format: format
                 .map(|f| f.name().to_string())
                 .or_else(|| webdataset.then(|| "webdataset".to_string()))
@@ -176,48 +269,38 @@ pub fn scan_dataset(root: &Path, fields: &Fields, keep_text: bool) -> Result<Sca
             merkle_root: None,
             columns: Vec::new(),
         };
-        if df.format.is_some() {
-            let mut leaves = Vec::new();
-            let mut these = Vec::new();
-            let mut push = |r: Record| {
-                leaves.push(r.digest);
-                these.push(Current {
-                    entry: Entry {
-                        digest: prefix(&r.digest),
-                        input: prefix(&r.input),
-                        key: key_digest(&r.key),
-                        label: u32::MAX,
-                        file: file_idx,
-                        row: r.row,
-                    },
-                    label: r.label,
-                    key: r.key,
-                    text: if keep_text { r.text } else { None },
-                });
-            };
-            let res = match format {
-                Some(fmt) => records::read_bytes(fmt, &bytes, fields, &mut push),
-                None if webdataset => records::read_webdataset(&mut &bytes[..], fields, &mut push),
-                None if parquet => records::read_parquet(&t.fs_path, fields, &mut push),
-                None => {
-                    // One file, one record; the label is the folder it sits in.
-                    let folder = rel.rsplit_once('/').and_then(|(d, _)| d.rsplit('/').next());
-                    push(records::media_record(&bytes, &t.name, folder, 0));
-                    Ok(vec!["content_sha256".to_string(), "label".to_string()])
-                }
-            };
-            match res {
-                Ok(cols) => {
-                    df.records = these.len() as u64;
-                    df.merkle_root = Some(hex(&merkle_root(&leaves)));
-                    df.columns = cols;
-                    records.extend(these);
-                }
-                Err(e) => errors.push((rel.clone(), e.to_string())),
+        match res {
+            Some(Ok(cols)) => {
+                df.records = count;
+                df.merkle_root = Some(hex(&merkle.finish()));
+                df.columns = cols;
             }
+            Some(Err(e)) => errors.push((rel.clone(), e.to_string())),
+            None => {}
         }
         files.push(df);
     }
+    Ok((files, errors))
+}
+
+/// Read every file under `root` into memory for the diff (text kept only when asked).
+pub fn scan_dataset(root: &Path, fields: &Fields, keep_text: bool) -> Result<Scanned, String> {
+    let mut records = Vec::new();
+    let (files, errors) = for_each_record(root, fields, |file, r| {
+        records.push(Current {
+            entry: Entry {
+                digest: prefix(&r.digest),
+                input: prefix(&r.input),
+                key: key_digest(&r.key),
+                label: u32::MAX,
+                file,
+                row: r.row,
+            },
+            label: r.label,
+            key: r.key,
+            text: if keep_text { r.text } else { None },
+        });
+    })?;
     Ok(Scanned {
         files,
         records,
@@ -225,34 +308,58 @@ pub fn scan_dataset(root: &Path, fields: &Fields, keep_text: bool) -> Result<Sca
     })
 }
 
-/// Build the manifest bytes for `root`.
-pub fn create(root: &Path, fields: &Fields) -> Result<(Vec<u8>, Scanned), String> {
-    // A manifest needs digests and labels, not text.
-    let scanned = scan_dataset(root, fields, false)?;
-    if let Some((p, e)) = scanned.errors.first() {
+/// Write the manifest of `root` to `out`, streaming: entries go to `spool` (gzip) as records
+/// arrive, so memory does not grow with the dataset; the header, known only at the end, is
+/// written first and the spooled body after it.
+pub fn create_into<S: Read + Write + std::io::Seek, W: Write>(
+    root: &Path,
+    fields: &Fields,
+    spool: S,
+    out: &mut W,
+) -> Result<Header, String> {
+    let mut gz = flate2::write::GzEncoder::new(spool, flate2::Compression::fast());
+    let mut body_hash = Sha256::new();
+    let mut labels: BTreeMap<String, u64> = BTreeMap::new();
+    let mut label_order: Vec<String> = Vec::new();
+    let mut label_ids: HashMap<String, u32> = HashMap::new();
+    let mut n = 0u64;
+    let mut write_err: Option<std::io::Error> = None;
+    let (files, errors) = for_each_record(root, fields, |file, r| {
+        let label = match &r.label {
+            Some(l) => {
+                *labels.entry(l.clone()).or_insert(0) += 1;
+                *label_ids.entry(l.clone()).or_insert_with(|| {
+                    label_order.push(l.clone());
+                    (label_order.len() - 1) as u32
+                })
+            }
+            None => u32::MAX,
+        };
+        let e = Entry {
+            digest: prefix(&r.digest),
+            input: prefix(&r.input),
+            key: key_digest(&r.key),
+            label,
+            file,
+            row: r.row,
+        };
+        let mut b = Vec::with_capacity(ENTRY_SIZE);
+        e.write(&mut b);
+        body_hash.update(&b);
+        n = n.saturating_add(1);
+        if write_err.is_none() {
+            if let Err(err) = gz.write_all(&b) {
+                write_err = Some(err);
+            }
+        }
+    })?;
+    if let Some(e) = write_err {
+        return Err(format!("writing the manifest body: {e}"));
+    }
+    if let Some((p, e)) = errors.first() {
         return Err(format!("{p}: {e}"));
     }
-    let mut labels: BTreeMap<String, u64> = BTreeMap::new();
-    for r in &scanned.records {
-        if let Some(l) = &r.label {
-            *labels.entry(l.clone()).or_insert(0) += 1;
-        }
-    }
-    let index: HashMap<&str, u32> = labels
-        .keys()
-        .enumerate()
-        .map(|(i, l)| (l.as_str(), i as u32))
-        .collect();
-    let mut body = Vec::with_capacity(scanned.records.len().saturating_mul(ENTRY_SIZE));
-    for r in &scanned.records {
-        let mut e = r.entry;
-        e.label = r
-            .label
-            .as_deref()
-            .and_then(|l| index.get(l).copied())
-            .unwrap_or(u32::MAX);
-        e.write(&mut body);
-    }
+    let mut spool = gz.finish().map_err(|e| e.to_string())?;
     let header = Header {
         kind: KIND.into(),
         schema_version: SCHEMA_VERSION,
@@ -266,18 +373,26 @@ pub fn create(root: &Path, fields: &Fields) -> Result<(Vec<u8>, Scanned), String
             label: fields.label.clone(),
             text: fields.text.clone(),
         },
-        files: scanned.files.clone(),
+        files,
         labels,
-        records: scanned.records.len() as u64,
+        label_order,
+        records: n,
         entry_size: ENTRY_SIZE as u32,
-        body_sha256: hex(&Sha256::digest(&body)),
+        body_sha256: hex(&body_hash.finalize()),
     };
-    let mut out = serde_json::to_vec(&header).map_err(|e| e.to_string())?;
-    out.push(b'\n');
-    let mut gz = flate2::write::GzEncoder::new(out, flate2::Compression::fast());
-    gz.write_all(&body).map_err(|e| e.to_string())?;
-    let out = gz.finish().map_err(|e| e.to_string())?;
-    Ok((out, scanned))
+    let mut head = serde_json::to_vec(&header).map_err(|e| e.to_string())?;
+    head.push(b'\n');
+    out.write_all(&head).map_err(|e| e.to_string())?;
+    spool.rewind().map_err(|e| e.to_string())?;
+    std::io::copy(&mut spool, out).map_err(|e| e.to_string())?;
+    Ok(header)
+}
+
+/// The manifest of `root`, in memory.
+pub fn create(root: &Path, fields: &Fields) -> Result<(Vec<u8>, Header), String> {
+    let mut out = Vec::new();
+    let header = create_into(root, fields, std::io::Cursor::new(Vec::new()), &mut out)?;
+    Ok((out, header))
 }
 
 /// The header line of a manifest file: what a signature covers.
@@ -403,7 +518,7 @@ pub fn diff(root: &Path, base: &Baseline) -> Result<Vec<Finding>, String> {
             ev! {"file" => p},
         );
     }
-    let base_labels: Vec<&String> = base.header.labels.keys().collect();
+    let base_labels: Vec<&String> = base.header.label_order.iter().collect();
     let base_label = |e: &Entry| base_labels.get(e.label as usize).map(|s| s.as_str());
 
     // Multiset difference by record digest: shuffling and re-sharding change nothing.

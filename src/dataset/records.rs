@@ -141,6 +141,7 @@ pub fn read_bytes(
     format: RecordFormat,
     bytes: &[u8],
     fields: &Fields,
+    first_row: u64,
     mut each: impl FnMut(Record),
 ) -> io::Result<Vec<String>> {
     use rayon::prelude::*;
@@ -155,7 +156,7 @@ pub fn read_bytes(
     let mut columns: Vec<String> = Vec::new();
     for group in lines.chunks(CHUNK * 64).enumerate() {
         let (g, group) = group;
-        let base = (g * CHUNK * 64) as u64;
+        let base = first_row.saturating_add((g * CHUNK * 64) as u64);
         let parsed: Vec<io::Result<(Vec<Record>, Vec<String>)>> = group
             .par_chunks(CHUNK)
             .enumerate()
@@ -485,6 +486,43 @@ pub fn read_webdataset(
     Ok(exts)
 }
 
+/// The Merkle root of [`merkle_root`], computed as leaves arrive, in O(log n) memory: equal
+/// subtrees merge at once, and what is left folds from the right (an odd node carried up).
+#[derive(Default)]
+pub struct MerkleStream {
+    stack: Vec<(u32, [u8; 32])>,
+}
+
+impl MerkleStream {
+    pub fn push(&mut self, leaf: [u8; 32]) {
+        let mut cur = (0u32, leaf);
+        while let Some(&(level, h)) = self.stack.last() {
+            if level != cur.0 {
+                break;
+            }
+            self.stack.pop();
+            let mut d = Sha256::new();
+            d.update(h);
+            d.update(cur.1);
+            cur = (level.saturating_add(1), d.finalize().into());
+        }
+        self.stack.push(cur);
+    }
+
+    pub fn finish(mut self) -> [u8; 32] {
+        let Some((_, mut acc)) = self.stack.pop() else {
+            return Sha256::digest([]).into();
+        };
+        while let Some((_, h)) = self.stack.pop() {
+            let mut d = Sha256::new();
+            d.update(h);
+            d.update(acc);
+            acc = d.finalize().into();
+        }
+        acc
+    }
+}
+
 /// Binary Merkle root over record digests (SHA-256 of the concatenated pair; an odd node is
 /// carried up). The root of nothing is SHA-256 of nothing.
 pub fn merkle_root(leaves: &[[u8; 32]]) -> [u8; 32] {
@@ -603,6 +641,16 @@ mod tests {
         let t = recs(RecordFormat::Text, "one\r\ntwo\n", &f);
         assert_eq!(t.len(), 2);
         assert_eq!(t[0].text.as_deref(), Some("one"));
+    }
+
+    #[test]
+    fn streaming_merkle_equals_the_definition() {
+        for n in 0..100u8 {
+            let leaves: Vec<[u8; 32]> = (0..n).map(|i| [i; 32]).collect();
+            let mut m = MerkleStream::default();
+            leaves.iter().for_each(|l| m.push(*l));
+            assert_eq!(m.finish(), merkle_root(&leaves), "{n} leaves");
+        }
     }
 
     #[test]
