@@ -244,10 +244,11 @@ pub fn for_each_record(
             None if webdataset => Some(records::read_webdataset(&mut rd, fields, &mut push)),
             None if parquet => Some(records::read_parquet(&t.fs_path, fields, &mut push)),
             None if media => Some((|| {
-                let mut bytes = Vec::new();
-                rd.read_to_end(&mut bytes)?;
+                // The file's own hash is its content digest: streamed, never held.
+                std::io::copy(&mut rd, &mut std::io::sink())?;
+                let content = hex(&rd.hash.clone().finalize());
                 let folder = rel.rsplit_once('/').and_then(|(d, _)| d.rsplit('/').next());
-                push(records::media_record(&bytes, &t.name, folder, 0));
+                push(records::media_record(&content, &t.name, folder, 0));
                 Ok(vec!["content_sha256".to_string(), "label".to_string()])
             })()),
             None => None,

@@ -132,6 +132,9 @@ fn object(v: Value) -> Map<String, Value> {
     }
 }
 
+/// Largest `.json` array dataset file read (it is one document).
+pub const MAX_JSON_ARRAY: u64 = 1 << 30;
+
 /// Largest single record accepted (a line, a CSV row, an array element).
 pub const MAX_RECORD: usize = 64 << 20;
 
@@ -271,7 +274,19 @@ pub fn read(
             }
         }
         RecordFormat::JsonArray => {
-            let v: Value = serde_json::from_reader(BufReader::new(r)).map_err(|e| bad(0, &e))?;
+            // One JSON document is parsed whole: bounded, so a huge one is an error, not an OOM.
+            let mut doc = Vec::new();
+            r.take(MAX_JSON_ARRAY.saturating_add(1))
+                .read_to_end(&mut doc)?;
+            if doc.len() as u64 > MAX_JSON_ARRAY {
+                return Err(bad(
+                    0,
+                    &format!(
+                        "a JSON array file larger than {MAX_JSON_ARRAY} bytes (use JSON Lines)"
+                    ),
+                ));
+            }
+            let v: Value = serde_json::from_slice(&doc).map_err(|e| bad(0, &e))?;
             let Value::Array(items) = v else {
                 return Err(bad(0, &"a .json dataset must be an array of records"));
             };
@@ -368,11 +383,11 @@ pub fn is_media(name: &str) -> bool {
 
 /// A media file as a record: `{"content_sha256": hex, "label": folder}`. Its key is its file
 /// name; moving it to another folder is a label flip.
-pub fn media_record(bytes: &[u8], name: &str, folder: Option<&str>, row: u64) -> Record {
+pub fn media_record(content_sha256: &str, name: &str, folder: Option<&str>, row: u64) -> Record {
     let mut m = Map::new();
     m.insert(
         "content_sha256".into(),
-        Value::String(crate::digest::hex(&Sha256::digest(bytes))),
+        Value::String(content_sha256.to_string()),
     );
     if let Some(f) = folder {
         m.insert("label".into(), Value::String(f.to_string()));
