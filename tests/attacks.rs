@@ -610,3 +610,29 @@ fn keras_configs() {
         vec![Code::KerasLambdaLayer]
     );
 }
+
+/// Zips inside gzip inside zips: every level needs its buffer, and all of them share one
+/// budget per file, so nesting cannot stack memory.
+#[test]
+fn nested_compressed_zips_share_one_buffer_budget() {
+    use std::io::Write;
+    let mut data = call("os", "system", "x");
+    for i in 0..4 {
+        // Padding inside each zip: every level's buffer is 300 KiB larger than the last.
+        let pad = vec![0u8; 300 << 10];
+        let z = zip(&[(&format!("l{i}.pkl"), &data), ("pad.bin", &pad)]);
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gz.write_all(&z).unwrap();
+        data = gz.finish().unwrap();
+    }
+    // Enough for the first buffers, not for all of them at once.
+    let limits = Limits {
+        max_materialize: 1 << 20,
+        ..Limits::default()
+    };
+    let f = inspect_bytes_with("deep.gz", &data, &limits);
+    assert!(codes(&f).contains(&Code::LimitExceeded), "{f:#?}");
+    // With the default budget the payload at the bottom is found.
+    let f = inspect_bytes("deep.gz", &data);
+    assert!(codes(&f).contains(&Code::PickleDangerousImport), "{f:#?}");
+}

@@ -49,7 +49,7 @@ pub struct Limits {
     pub max_entries: u64,
     /// Bytes produced by decompression, summed over one file.
     pub max_decompressed: u64,
-    /// Largest stream read into memory for random access (a zip inside a compressed stream).
+    /// Bytes held in memory at once for random access (zips inside compressed streams), per file.
     pub max_materialize: u64,
     /// Zip members up to this size are read whole (CRC checked); larger ones are sniffed.
     pub small_member: u64,
@@ -83,6 +83,8 @@ pub struct Cx<'a> {
     pub findings: Vec<Finding>,
     pub entries: u64,
     pub decompressed: u64,
+    /// Bytes currently held by materialized streams (see `Limits::max_materialize`).
+    pub materialized: u64,
     /// Inside a TorchScript archive (its `__torch__` globals are TorchScript classes).
     pub torchscript: bool,
 }
@@ -97,6 +99,7 @@ impl<'a> Cx<'a> {
             findings: Vec::new(),
             entries: 0,
             decompressed: 0,
+            materialized: 0,
             torchscript: false,
         }
     }

@@ -181,19 +181,25 @@ pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>) -> Identified {
     if let (Some(len), Some(src)) = (input.len, input.source()) {
         return inspect_archive(src, len, cx, false).unwrap_or_else(|| Format::Zip.into());
     }
-    match input.materialize(cx.limits.max_materialize) {
+    // Buffers held for nested zips count against one budget per file: nesting compressed zips
+    // must not stack up memory.
+    let room = cx.limits.max_materialize.saturating_sub(cx.materialized);
+    match input.materialize(room) {
         Ok(Some(buf)) => {
             let len = buf.len() as u64;
+            cx.materialized = cx.materialized.saturating_add(len);
             let mut c = Cursor::new(buf);
-            inspect_archive(&mut c, len, cx, false).unwrap_or_else(|| Format::Zip.into())
+            let r = inspect_archive(&mut c, len, cx, false).unwrap_or_else(|| Format::Zip.into());
+            cx.materialized = cx.materialized.saturating_sub(len);
+            r
         }
         Ok(None) => {
             cx.report(
                 Code::LimitExceeded,
                 None,
                 format!(
-                    "a zip inside a compressed stream is larger than {} bytes; not inspected",
-                    cx.limits.max_materialize
+                    "a zip inside a compressed stream would take more than the {} bytes left of the {}-byte buffer budget; not inspected",
+                    room, cx.limits.max_materialize
                 ),
                 ev! {"limit" => "max_materialize", "value" => cx.limits.max_materialize},
             );
