@@ -789,14 +789,6 @@ pub fn diff(root: &Path, base: &Baseline) -> Result<Vec<Finding>, String> {
             .filter(|c| !changed_ptr.contains(&(*c as *const Current)))
             .collect()
     };
-    let mut df_unchanged: HashMap<String, u64> = HashMap::new();
-    for c in &unchanged {
-        if let Some(t) = &c.text {
-            for tok in tokens(t) {
-                *df_unchanged.entry(tok).or_insert(0) += 1;
-            }
-        }
-    }
     let mut in_changed: HashMap<String, TokenStats<'_>> = HashMap::new();
     for c in &changed {
         if let Some(t) = &c.text {
@@ -806,6 +798,31 @@ pub fn diff(root: &Path, base: &Baseline) -> Result<Vec<Finding>, String> {
                 *e.1.entry(c.label.clone().unwrap_or_default()).or_insert(0) += 1;
                 if e.2.len() < FIRST_N {
                     e.2.push(c);
+                }
+            }
+        }
+    }
+    // Only tokens of changed records can be candidates: count just those among the unchanged
+    // records (nothing at all when nothing changed), once per record.
+    let mut df_unchanged: HashMap<String, u64> =
+        in_changed.keys().map(|t| (t.clone(), 0)).collect();
+    if !df_unchanged.is_empty() {
+        let mut word = String::new();
+        let mut seen: Vec<String> = Vec::new();
+        for c in &unchanged {
+            let Some(t) = &c.text else { continue };
+            seen.clear();
+            for w in t.split(|c: char| !(c.is_alphanumeric() || c == '_')) {
+                if w.is_empty() || w.len() > 64 {
+                    continue;
+                }
+                word.clear();
+                word.extend(w.chars().flat_map(char::to_lowercase));
+                if let Some(n) = df_unchanged.get_mut(word.as_str()) {
+                    if !seen.contains(&word) {
+                        *n += 1;
+                        seen.push(word.clone());
+                    }
                 }
             }
         }

@@ -82,7 +82,7 @@ fn value_text(v: &Value) -> String {
 }
 
 /// Digest a record object and pull out its fields.
-pub fn record(obj: Map<String, Value>, fields: &Fields, row: u64) -> Record {
+pub fn record(mut obj: Map<String, Value>, fields: &Fields, row: u64) -> Record {
     let canon = |m: &Map<String, Value>| serde_json_canonicalizer::to_vec(m).unwrap_or_default();
     let digest: [u8; 32] = Sha256::digest(canon(&obj)).into();
     let label = fields
@@ -90,13 +90,15 @@ pub fn record(obj: Map<String, Value>, fields: &Fields, row: u64) -> Record {
         .as_ref()
         .and_then(|l| obj.get(l))
         .map(value_text);
-    let input: [u8; 32] = match &fields.label {
-        Some(l) if obj.contains_key(l) => {
-            let mut without = obj.clone();
-            without.remove(l);
-            Sha256::digest(canon(&without)).into()
+    // The input digest: the same object without its label (taken out and put back, no copy;
+    // JCS sorts keys, so where it goes back does not matter).
+    let input: [u8; 32] = match fields.label.as_ref().and_then(|l| obj.remove_entry(l)) {
+        Some((k, v)) => {
+            let d = Sha256::digest(canon(&obj)).into();
+            obj.insert(k, v);
+            d
         }
-        _ => digest,
+        None => digest,
     };
     let key = fields.key.as_ref().and_then(|k| obj.get(k)).map(value_text);
     let text = match &fields.text {
