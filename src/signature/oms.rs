@@ -699,65 +699,64 @@ pub fn verify_payload(
             None => n.to_string(),
         }
     };
+    let expected_files: HashSet<String> = expected.keys().map(|k| file_of(k)).collect();
+    let found_files: HashSet<String> = found.keys().map(|k| file_of(k)).collect();
+    // One finding per file, however many of its shards differ.
     let mut reported = HashSet::new();
-    for (name, want) in &expected {
-        let file = file_of(name);
-        match found.get(name) {
-            None => {
-                if reported.insert(file.clone()) {
-                    let code = if found.keys().any(|k| file_of(k) == file) {
-                        Code::SignedFileModified
-                    } else {
-                        Code::SignedFileMissing
-                    };
-                    let msg = if code == Code::SignedFileMissing {
-                        "is signed but missing from the model"
-                    } else {
-                        "changed size since it was signed"
-                    };
-                    findings.push(finding(
-                        &join(shown, &file, single),
-                        code,
-                        format!("'{file}' {msg}"),
-                        ev! {"name" => name, "signed_digest" => hex(want)},
-                    ));
-                }
-            }
-            Some(got) if got != want => {
-                if reported.insert(file.clone()) {
-                    findings.push(finding(
-                        &join(shown, &file, single),
-                        Code::SignedFileModified,
-                        format!("'{file}' was modified since it was signed"),
-                        ev! {"name" => name, "signed_digest" => hex(want), "actual_digest" => hex(got)},
-                    ));
-                }
-            }
-            Some(_) => {}
-        }
-    }
-    for (name, got) in &found {
-        let file = file_of(name);
-        if !expected.contains_key(name) && reported.insert(file.clone()) {
-            let code = if expected.keys().any(|k| file_of(k) == file) {
-                Code::SignedFileModified
-            } else {
-                Code::UnsignedFile
-            };
-            let msg = if code == Code::UnsignedFile {
-                "is not covered by the signature"
-            } else {
-                "changed size since it was signed"
-            };
+    let mut report = |file: String, code: Code, what: &str, evidence: Evidence| {
+        if reported.insert(file.clone()) {
             findings.push(finding(
                 &join(shown, &file, single),
                 code,
-                format!("'{file}' {msg}"),
-                ev! {"name" => name, "actual_digest" => hex(got)},
+                format!("'{file}' {what}"),
+                evidence,
             ));
         }
+    };
+    for (name, want) in &expected {
+        let file = file_of(name);
+        match found.get(name) {
+            Some(got) if got == want => {}
+            Some(got) => report(
+                file,
+                Code::SignedFileModified,
+                "was modified since it was signed",
+                ev! {"name" => name, "signed_digest" => hex(want), "actual_digest" => hex(got)},
+            ),
+            None if found_files.contains(&file) => report(
+                file,
+                Code::SignedFileModified,
+                "changed size since it was signed",
+                ev! {"name" => name, "signed_digest" => hex(want)},
+            ),
+            None => report(
+                file,
+                Code::SignedFileMissing,
+                "is signed but missing from the model",
+                ev! {"name" => name, "signed_digest" => hex(want)},
+            ),
+        }
     }
-    let files: HashSet<String> = expected.keys().map(|k| file_of(k)).collect();
+    for (name, got) in found.iter().filter(|(n, _)| !expected.contains_key(*n)) {
+        let file = file_of(name);
+        let evidence = ev! {"name" => name, "actual_digest" => hex(got)};
+        if expected_files.contains(&file) {
+            report(
+                file,
+                Code::SignedFileModified,
+                "changed size since it was signed",
+                evidence,
+            );
+        } else {
+            report(
+                file,
+                Code::UnsignedFile,
+                "is not covered by the signature",
+                evidence,
+            );
+        }
+    }
+    let files = expected_files;
     if findings.is_empty() {
         findings.push(finding(
             shown,
