@@ -636,3 +636,21 @@ fn nested_compressed_zips_share_one_buffer_budget() {
     let f = inspect_bytes("deep.gz", &data);
     assert!(codes(&f).contains(&Code::PickleDangerousImport), "{f:#?}");
 }
+
+/// Nested, never-closed Keras config candidates: validation is bounded by a budget, and no
+/// JSON tree is built for them.
+#[test]
+fn keras_candidate_flood_is_bounded() {
+    let mut h5 = b"\x89HDF\r\n\x1a\n".to_vec();
+    h5.extend([0u8; 64]);
+    for _ in 0..100 {
+        h5.extend_from_slice(br#"{"class_name": "X", "config": ["#);
+        h5.extend("1,".repeat(20_000).as_bytes());
+    }
+    let limits = Limits {
+        max_config_parse: 8 << 20,
+        ..Limits::default()
+    };
+    let f = inspect_bytes_with("m.h5", &h5, &limits);
+    assert!(codes(&f).contains(&Code::LimitExceeded), "{f:#?}");
+}

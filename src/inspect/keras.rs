@@ -1,15 +1,24 @@
 //! Keras models: the config (a `.keras` zip's `config.json`, or the `model_config` attribute of
 //! a legacy `.h5` file) is walked for Lambda layers and objects from foreign modules.
+//!
+//! Configs are walked by a streaming visitor that never builds a JSON tree (memory grows with
+//! nesting depth only), and candidates inside binary files are first validated without
+//! allocating, so hostile JSON costs time in proportion to its bytes, within a budget.
 
-use super::Cx;
+use super::{Cx, Evidence};
 use crate::ev;
 use crate::finding::Code;
 use crate::input::Input;
-use serde_json::Value;
+use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+use std::fmt;
 use std::io::Read;
 
 /// Largest config parsed (a config is kilobytes; a huge one is not a config).
 const MAX_CONFIG: usize = 64 << 20;
+
+/// Findings reported per config, at most.
+const MAX_REPORTS: usize = 100;
 
 fn keras_module(m: &str) -> bool {
     ["keras", "tensorflow", "tf_keras", "builtins"]
@@ -17,79 +26,163 @@ fn keras_module(m: &str) -> bool {
         .any(|k| m == *k || m.strip_prefix(k).is_some_and(|r| r.starts_with('.')))
 }
 
-/// Whether a JSON value looks like a Keras config (an object with class_name and config).
-pub fn is_keras_config(v: &Value) -> bool {
-    v.get("class_name").is_some_and(Value::is_string) && v.get("config").is_some()
+/// What a walked JSON value tells its parent.
+#[derive(Default)]
+struct Node {
+    /// The value itself, when it is a string.
+    string: Option<String>,
+    /// For an object: its `class_name`, `name` and `function_type` strings, whether it has a
+    /// `config` key, and that config's `name` / `function_type`.
+    class_name: Option<String>,
+    name: Option<String>,
+    function_type: Option<String>,
+    has_config: bool,
+    config_name: Option<String>,
+    config_function_type: Option<String>,
+    /// A `__lambda__` function object below that no Lambda layer has reported yet.
+    pending_lambda: bool,
 }
 
-/// Walk a config and report what runs or imports code. Returns how many layers were seen.
-pub fn check_config(v: &Value, cx: &mut Cx<'_>, offset: Option<u64>) -> usize {
-    let mut layers = 0usize;
-    // (value, inside a reported Lambda layer: its `__lambda__` function is the same finding)
-    let mut stack = vec![(v, false)];
-    let mut reported = 0usize;
-    while let Some((v, in_lambda)) = stack.pop() {
-        match v {
-            Value::Object(m) => {
-                let class = m.get("class_name").and_then(Value::as_str);
-                if class.is_some() {
-                    layers = layers.saturating_add(1);
+/// Walks a value, collecting findings (code, message, evidence).
+struct Walk<'a> {
+    found: &'a mut Vec<(Code, String, Evidence)>,
+}
+
+impl<'de> DeserializeSeed<'de> for Walk<'_> {
+    type Value = Node;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Node, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Walk<'_> {
+    type Value = Node;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("JSON")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Node, E> {
+        Ok(Node::default())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Node, E> {
+        Ok(Node::default())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Node, E> {
+        Ok(Node::default())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Node, E> {
+        Ok(Node::default())
+    }
+    fn visit_unit<E>(self) -> Result<Node, E> {
+        Ok(Node::default())
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Node, E> {
+        Ok(Node {
+            string: Some(v.to_string()),
+            ..Node::default()
+        })
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Node, A::Error> {
+        let mut pending = false;
+        while let Some(n) = a.next_element_seed(Walk {
+            found: &mut *self.found,
+        })? {
+            pending |= n.pending_lambda;
+        }
+        Ok(Node {
+            pending_lambda: pending,
+            ..Node::default()
+        })
+    }
+    fn visit_map<A: MapAccess<'de>>(mut self, mut a: A) -> Result<Node, A::Error> {
+        let mut node = Node::default();
+        let mut module: Option<String> = None;
+        let mut registered: Option<String> = None;
+        while let Some(k) = a.next_key::<String>()? {
+            let child = a.next_value_seed(Walk {
+                found: &mut *self.found,
+            })?;
+            node.pending_lambda |= child.pending_lambda;
+            match k.as_str() {
+                "class_name" => node.class_name = child.string,
+                "module" => module = child.string,
+                "registered_name" => registered = child.string,
+                "name" => node.name = child.string,
+                "function_type" => node.function_type = child.string,
+                "config" => {
+                    node.has_config = true;
+                    node.config_name = child.name;
+                    node.config_function_type = child.function_type;
                 }
-                let name = m
-                    .get("config")
-                    .and_then(|c| c.get("name"))
-                    .and_then(Value::as_str)
-                    .unwrap_or("");
-                let lambda = match class {
-                    Some("Lambda") => true,
-                    Some("__lambda__") => !in_lambda,
-                    _ => false,
-                };
-                if lambda && reported < 100 {
-                    reported = reported.saturating_add(1);
-                    let kind = m
-                        .get("config")
-                        .and_then(|c| c.get("function_type"))
-                        .and_then(Value::as_str)
-                        .unwrap_or("lambda");
-                    cx.report(
-                        Code::KerasLambdaLayer,
-                        offset,
-                        format!("Lambda layer '{name}' carries a Python function ({kind}) that runs when the model is loaded"),
-                        ev! {"layer" => name, "class_name" => class},
-                    );
-                }
-                if let (Some(module), Some(class)) =
-                    (m.get("module").and_then(Value::as_str), class)
-                {
-                    if !keras_module(module) && reported < 100 {
-                        reported = reported.saturating_add(1);
-                        cx.report(
-                            Code::KerasCustomObject,
-                            offset,
-                            format!("loading imports {module}.{class}"),
-                            ev! {"module" => module, "class_name" => class, "registered_name" => m.get("registered_name")},
-                        );
-                    }
-                }
-                stack.extend(m.values().map(|c| (c, in_lambda || lambda)));
+                _ => {}
             }
-            Value::Array(a) => stack.extend(a.iter().map(|c| (c, in_lambda))),
+        }
+        let name = node.config_name.clone().unwrap_or_default();
+        match node.class_name.as_deref() {
+            Some("Lambda") => {
+                // The layer's own function object is the same finding.
+                node.pending_lambda = false;
+                let kind = node
+                    .config_function_type
+                    .clone()
+                    .unwrap_or_else(|| "lambda".into());
+                self.push(
+                    Code::KerasLambdaLayer,
+                    format!("Lambda layer '{name}' carries a Python function ({kind}) that runs when the model is loaded"),
+                    ev! {"layer" => name, "class_name" => "Lambda"},
+                );
+            }
+            Some("__lambda__") => node.pending_lambda = true,
             _ => {}
         }
+        if let (Some(module), Some(class)) = (module, node.class_name.as_deref()) {
+            if !keras_module(&module) {
+                self.push(
+                    Code::KerasCustomObject,
+                    format!("loading imports {module}.{class}"),
+                    ev! {"module" => module, "class_name" => class, "registered_name" => registered},
+                );
+            }
+        }
+        Ok(node)
     }
-    layers
+}
+
+impl Walk<'_> {
+    fn push(&mut self, code: Code, message: String, evidence: Evidence) {
+        if self.found.len() < MAX_REPORTS {
+            self.found.push((code, message, evidence));
+        }
+    }
+}
+
+/// Walk one JSON document; true when it is a Keras config (an object with a string
+/// `class_name` and a `config`): its findings, reported at `offset`.
+fn check(json: &[u8], cx: &mut Cx<'_>, offset: Option<u64>) -> bool {
+    let mut found = Vec::new();
+    let mut de = serde_json::Deserializer::from_slice(json);
+    let Ok(root) = (Walk { found: &mut found }).deserialize(&mut de) else {
+        return false;
+    };
+    if root.class_name.is_none() || !root.has_config {
+        return false;
+    }
+    if root.pending_lambda {
+        found.push((
+            Code::KerasLambdaLayer,
+            "Lambda layer '' carries a Python function (lambda) that runs when the model is loaded"
+                .into(),
+            ev! {"layer" => "", "class_name" => "__lambda__"},
+        ));
+    }
+    for (code, message, evidence) in found {
+        cx.report(code, offset, message, evidence);
+    }
+    true
 }
 
 /// A JSON document that may be a Keras config (inspected as text content).
 pub fn inspect_json(bytes: &[u8], cx: &mut Cx<'_>) -> bool {
-    match serde_json::from_slice::<Value>(bytes) {
-        Ok(v) if is_keras_config(&v) => {
-            check_config(&v, cx, None);
-            true
-        }
-        _ => false,
-    }
+    check(bytes, cx, None)
 }
 
 /// Find Keras configs stored as JSON text inside a binary container (HDF5 attributes are never
@@ -105,6 +198,8 @@ pub fn scan_embedded_json(input: &mut Input<'_>, cx: &mut Cx<'_>) -> std::io::Re
     let mut buf: Vec<u8> = Vec::new();
     let mut base = 0u64;
     let mut found = false;
+    // Validation of a candidate reads at most to the end of the window; bound the sum.
+    let mut budget: u64 = cx.limits.max_config_parse;
     loop {
         let start = buf.len();
         buf.resize(start.saturating_add(chunk), 0);
@@ -117,12 +212,35 @@ pub fn scan_embedded_json(input: &mut Input<'_>, cx: &mut Cx<'_>) -> std::io::Re
         {
             let at = pos.saturating_add(i);
             let tail = buf.get(at..).unwrap_or_default();
-            let mut it = serde_json::Deserializer::from_slice(tail).into_iter::<Value>();
-            match it.next() {
-                Some(Ok(v)) if is_keras_config(&v) => {
-                    check_config(&v, cx, Some(base.saturating_add(at as u64)));
-                    found = true;
-                    pos = at.saturating_add(it.byte_offset().max(1));
+            let mut it = serde_json::Deserializer::from_slice(tail).into_iter::<&RawValue>();
+            let parsed = it.next();
+            // A document that parsed cost its length; a failed one is charged the window.
+            let cost = match &parsed {
+                Some(Ok(_)) => it.byte_offset(),
+                _ => tail.len(),
+            } as u64;
+            if budget < cost {
+                cx.report(
+                    Code::LimitExceeded,
+                    Some(base.saturating_add(at as u64)),
+                    "too many Keras config candidates to parse; the rest of the file was not searched",
+                    ev! {"limit" => "max_config_parse", "value" => cx.limits.max_config_parse},
+                );
+                return Ok(found);
+            }
+            budget = budget.saturating_sub(cost);
+            match parsed {
+                Some(Ok(raw)) => {
+                    if check(
+                        raw.get().as_bytes(),
+                        cx,
+                        Some(base.saturating_add(at as u64)),
+                    ) {
+                        found = true;
+                        pos = at.saturating_add(it.byte_offset().max(1));
+                    } else {
+                        pos = at.saturating_add(1);
+                    }
                 }
                 Some(Err(e)) if e.is_eof() && n > 0 && tail.len() < MAX_CONFIG => {
                     // The document continues in the next chunk: keep it and read on.

@@ -54,6 +54,8 @@ pub struct Limits {
     /// Zip members up to this size are read whole (CRC checked); larger ones are sniffed.
     pub small_member: u64,
     pub max_safetensors_header: u64,
+    /// Bytes of JSON validation spent looking for Keras configs inside one binary file.
+    pub max_config_parse: u64,
     /// Largest zip central directory read into memory.
     pub max_central_directory: u64,
     pub pickle: PickleLimits,
@@ -69,6 +71,7 @@ impl Default for Limits {
             small_member: 1 << 20,
             max_safetensors_header: 100 << 20,
             max_central_directory: 128 << 20,
+            max_config_parse: 1 << 30,
             pickle: PickleLimits::default(),
         }
     }
