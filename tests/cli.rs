@@ -258,16 +258,7 @@ fn every_code_is_explained() {
 
 #[test]
 fn committed_schema_is_current() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/report.schema.json");
-    let now = modelgate::report::json_schema();
-    if std::env::var_os("MODELGATE_UPDATE_SCHEMAS").is_some() {
-        std::fs::write(&path, &now).unwrap();
-    }
-    let committed = std::fs::read_to_string(&path).unwrap_or_default();
-    assert_eq!(
-        committed, now,
-        "schemas/report.schema.json is stale: run MODELGATE_UPDATE_SCHEMAS=1 cargo test --test cli"
-    );
+    common::assert_committed_schema("report.schema.json", &modelgate::report::json_schema());
 }
 
 #[test]

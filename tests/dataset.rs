@@ -1,5 +1,7 @@
 //! Dataset manifests and diffs on a generated dataset with known poisoning.
 
+mod common;
+
 use modelgate::dataset::{self, records::Fields};
 use modelgate::finding::{Code, Finding};
 use std::fmt::Write as _;
@@ -265,18 +267,8 @@ fn signed_baseline() {
 
 #[test]
 fn committed_dataset_manifest_schema_is_current() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/dataset-manifest.schema.json");
-    let mut now =
-        serde_json::to_string_pretty(&schemars::schema_for!(modelgate::dataset::Header)).unwrap();
-    now.push('\n');
-    if std::env::var_os("MODELGATE_UPDATE_SCHEMAS").is_some() {
-        std::fs::write(&path, &now).unwrap();
-    }
-    assert_eq!(
-        std::fs::read_to_string(&path).unwrap_or_default(),
-        now,
-        "MODELGATE_UPDATE_SCHEMAS=1 cargo test --test dataset"
-    );
+    let now = common::schema_text(&schemars::schema_for!(modelgate::dataset::Header));
+    common::assert_committed_schema("dataset-manifest.schema.json", &now);
 }
 
 fn png(i: u64) -> Vec<u8> {

@@ -2,6 +2,9 @@
 //! on first use): modelgate signs → model_signing verifies, model_signing signs → modelgate
 //! verifies, on P-256, P-384 and P-521; tampering fails on both sides.
 
+mod common;
+use common::copy_dir;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
@@ -54,19 +57,6 @@ fn modelgate(args: &[&str]) -> Output {
 
 fn ms(args: &[&str]) -> Output {
     run(Command::new(model_signing()).args(args))
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let t = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &t);
-        } else {
-            std::fs::write(&t, std::fs::read(e.path()).unwrap()).unwrap();
-        }
-    }
 }
 
 fn s(p: &Path) -> &str {

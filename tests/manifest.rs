@@ -1,5 +1,7 @@
 //! Auditor manifests: create, sign, verify; added, removed, modified and renamed files; trust.
 
+mod common;
+
 use modelgate::digest::HashAlg;
 use modelgate::finding::{Code, Severity};
 use modelgate::manifest::{self, UnverifiedManifest};
@@ -127,16 +129,6 @@ fn trust_is_earned() {
 
 #[test]
 fn committed_manifest_schema_is_current() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/manifest.schema.json");
-    let schema = schemars::schema_for!(modelgate::manifest::Manifest);
-    let mut now = serde_json::to_string_pretty(&schema).unwrap();
-    now.push('\n');
-    if std::env::var_os("MODELGATE_UPDATE_SCHEMAS").is_some() {
-        std::fs::write(&path, &now).unwrap();
-    }
-    assert_eq!(
-        std::fs::read_to_string(&path).unwrap_or_default(),
-        now,
-        "schemas/manifest.schema.json is stale: MODELGATE_UPDATE_SCHEMAS=1 cargo test --test manifest"
-    );
+    let now = common::schema_text(&schemars::schema_for!(modelgate::manifest::Manifest));
+    common::assert_committed_schema("manifest.schema.json", &now);
 }

@@ -1,6 +1,9 @@
 //! OMS interop with bundles written by the real model_signing 1.1.1 (testdata/interop/oms),
 //! and modelgate's own signatures, including tampering.
 
+mod common;
+use common::copy_dir;
+
 use modelgate::finding::Code;
 use modelgate::signature::keys::{SigningKey, VerifyingKey};
 use modelgate::signature::oms::{self, Serialization};
@@ -25,23 +28,6 @@ fn key(name: &str) -> String {
 
 fn codes(v: &oms::Verification) -> Vec<Code> {
     v.findings.iter().map(|f| f.code).collect()
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let t = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &t);
-        } else {
-            std::fs::copy(e.path(), &t).unwrap();
-            let mut perm = std::fs::metadata(&t).unwrap().permissions();
-            #[allow(clippy::permissions_set_readonly_false)]
-            perm.set_readonly(false);
-            std::fs::set_permissions(&t, perm).unwrap();
-        }
-    }
 }
 
 fn tmp(name: &str) -> PathBuf {

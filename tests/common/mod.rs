@@ -162,3 +162,39 @@ pub fn crc32(data: &[u8]) -> u32 {
     }
     !c
 }
+
+/// Copy a directory tree; the copies are writable (the sources may be read-only).
+pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let t = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &t);
+        } else {
+            std::fs::write(&t, std::fs::read(e.path()).unwrap()).unwrap();
+        }
+    }
+}
+
+/// A JSON Schema as it is committed: pretty, with a final newline.
+pub fn schema_text(schema: &schemars::Schema) -> String {
+    let mut s = serde_json::to_string_pretty(schema).unwrap();
+    s.push('\n');
+    s
+}
+
+/// The committed `schemas/<file>` equals `now`; `MODELGATE_UPDATE_SCHEMAS=1` rewrites it.
+pub fn assert_committed_schema(file: &str, now: &str) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("schemas")
+        .join(file);
+    if std::env::var_os("MODELGATE_UPDATE_SCHEMAS").is_some() {
+        std::fs::write(&path, now).unwrap();
+    }
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap_or_default(),
+        now,
+        "schemas/{file} is stale: run MODELGATE_UPDATE_SCHEMAS=1 cargo test"
+    );
+}
