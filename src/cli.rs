@@ -912,6 +912,7 @@ fn dataset_command(cmd: DatasetCommand) -> i32 {
                 key: fields.key_field,
                 label: fields.label_field,
                 text: fields.text_field,
+                keep_text: false,
             };
             let key = match &signing_key {
                 Some(k) => match load_key(k, crate::signature::keys::SigningKey::from_pem_any) {
@@ -974,10 +975,12 @@ fn dataset_command(cmd: DatasetCommand) -> i32 {
             allow_unsigned,
             format,
         } => {
-            let bytes = match std::fs::read(&baseline) {
+            // Only the header line is read now; the body streams during the diff and is
+            // checked against the header's digest there.
+            let head = match dataset::read_header_line(&baseline) {
                 Ok(b) => b,
                 Err(e) => {
-                    eprintln!("modelgate: cannot read {}: {e}", baseline.display());
+                    eprintln!("modelgate: cannot read {e}");
                     return 2;
                 }
             };
@@ -992,7 +995,7 @@ fn dataset_command(cmd: DatasetCommand) -> i32 {
                     message: "the baseline was used without a signature (--allow-unsigned)".into(),
                     evidence: crate::ev! {},
                 });
-                dataset::load(&bytes).map_err(|e| (Code::SignatureMalformed, e))
+                dataset::open(&baseline, &head).map_err(|e| (Code::SignatureMalformed, e))
             } else {
                 let Some(pk) = public_key else { return 2 };
                 let key = match load_key(&pk, crate::signature::keys::VerifyingKey::from_pem_any) {
@@ -1002,7 +1005,9 @@ fn dataset_command(cmd: DatasetCommand) -> i32 {
                 let sig =
                     signature.unwrap_or_else(|| crate::manifest::default_signature(&baseline));
                 match std::fs::read(&sig) {
-                    Ok(b) => dataset::verify_and_load(&bytes, &b, &key),
+                    Ok(b) => dataset::verify_header(&head, &b, &key).and_then(|()| {
+                        dataset::open(&baseline, &head).map_err(|e| (Code::SignatureMalformed, e))
+                    }),
                     Err(e) => {
                         eprintln!("modelgate: cannot read signature {}: {e}", sig.display());
                         return 2;

@@ -55,6 +55,7 @@ fn fields() -> Fields {
         key: Some("id".into()),
         label: Some("label".into()),
         text: Some("text".into()),
+        keep_text: false,
     }
 }
 
@@ -72,7 +73,7 @@ fn unchanged_reshuffled_and_resharded_is_clean() {
     let base_dir = dir("base");
     let lines = clean(&base_dir);
     let base = baseline(&base_dir);
-    assert_eq!(base.entries.len(), 600);
+    assert_eq!(base.entries().unwrap().len(), 600);
     let f = dataset::diff(&base_dir, &base).unwrap();
     assert_eq!(
         f.iter().map(|x| x.code).collect::<Vec<_>>(),
@@ -287,7 +288,7 @@ fn image_folders() {
         }
     }
     let base = dataset::load(&dataset::create(&d, &Fields::default()).unwrap().0).unwrap();
-    assert_eq!(base.entries.len(), 40);
+    assert_eq!(base.entries().unwrap().len(), 40);
     assert_eq!(base.header.labels.get("cat"), Some(&20));
     // Move one cat into dog (a label flip); inject one dog image three more times.
     std::fs::rename(d.join("cat/3.png"), d.join("dog/3.png")).unwrap();
@@ -347,7 +348,7 @@ fn webdataset_shards() {
         ..Fields::default()
     };
     let base = dataset::load(&dataset::create(&d, &f).unwrap().0).unwrap();
-    assert_eq!(base.entries.len(), 30);
+    assert_eq!(base.entries().unwrap().len(), 30);
     // Re-sharded into two shards in another order: unchanged.
     let rev: Vec<_> = (0..30u64)
         .rev()
@@ -386,7 +387,7 @@ fn parquet_written_by_pyarrow() {
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/datasets");
     let (bytes, _) = dataset::create(&data.join("parquet-base"), &fields()).unwrap();
     let base = dataset::load(&bytes).unwrap();
-    assert_eq!(base.entries.len(), 200);
+    assert_eq!(base.entries().unwrap().len(), 200);
     assert_eq!(base.header.files[0].format.as_deref(), Some("parquet"));
     assert_eq!(
         base.header.files[0].columns,

@@ -60,6 +60,8 @@ pub struct Fields {
     pub key: Option<String>,
     pub label: Option<String>,
     pub text: Option<String>,
+    /// Whether records keep their text (the diff needs it; a manifest does not).
+    pub keep_text: bool,
 }
 
 /// What the diff needs to know about one record.
@@ -68,10 +70,29 @@ pub struct Record {
     pub digest: [u8; 32],
     pub input: [u8; 32],
     pub key: Option<String>,
+    /// First 16 bytes of SHA-256 of the key text (zero without a key).
+    pub key_hash: [u8; 16],
     pub label: Option<String>,
     /// The text to look at for invisible characters and trigger tokens.
     pub text: Option<String>,
     pub row: u64,
+}
+
+/// The key's 16-byte digest prefix as entries store it (zero for no key).
+pub fn key_hash(k: Option<&str>) -> [u8; 16] {
+    let mut p = [0u8; 16];
+    if let Some(k) = k {
+        let d = Sha256::digest(k.as_bytes());
+        p.copy_from_slice(d.get(..16).unwrap_or(&[0; 16]));
+    }
+    p
+}
+
+impl Record {
+    pub fn set_key(&mut self, k: String) {
+        self.key_hash = key_hash(Some(&k));
+        self.key = Some(k);
+    }
 }
 
 fn value_text(v: &Value) -> String {
@@ -102,6 +123,7 @@ pub fn record(mut obj: Map<String, Value>, fields: &Fields, row: u64) -> Record 
     };
     let key = fields.key.as_ref().and_then(|k| obj.get(k)).map(value_text);
     let text = match &fields.text {
+        _ if !fields.keep_text => None,
         Some(t) => obj.get(t).map(value_text),
         None => {
             // Without a text field: every string value but the label.
@@ -116,11 +138,64 @@ pub fn record(mut obj: Map<String, Value>, fields: &Fields, row: u64) -> Record 
     Record {
         digest,
         input,
+        key_hash: key_hash(key.as_deref()),
         key,
         label,
         text,
         row,
     }
+}
+
+/// Digest a JSON record from its bytes (canonicalized without a tree) and pull out its fields;
+/// also note its column names.
+pub fn json_record(
+    c: &mut super::canon::Record,
+    line: &[u8],
+    fields: &Fields,
+    row: u64,
+    columns: &mut Vec<String>,
+) -> Result<Record, String> {
+    c.parse(line)?;
+    let label_at = fields.label.as_deref().and_then(|l| c.index_of(l));
+    let (digest, input) = c.digests(label_at);
+    let members = c.members();
+    let label = label_at.and_then(|i| members.get(i)).map(|m| c.text(m));
+    let key_text = fields
+        .key
+        .as_deref()
+        .and_then(|k| c.get(k))
+        .map(|m| c.text(m));
+    let key_hash = key_hash(key_text.as_deref());
+    // The key's text is kept only where it is shown (the diff's text pass).
+    let key = key_text.filter(|_| fields.keep_text);
+    let text = match &fields.text {
+        _ if !fields.keep_text => None,
+        Some(t) => c.get(t).map(|m| c.text(m)),
+        None => {
+            let s: Vec<String> = members
+                .iter()
+                .enumerate()
+                .filter(|(i, m)| Some(*i) != label_at && m.is_string)
+                .map(|(_, m)| c.text(m))
+                .collect();
+            (!s.is_empty()).then(|| s.join("\n"))
+        }
+    };
+    for m in members {
+        let k = c.key(m);
+        if columns.len() < 10_000 && !columns.iter().any(|x| x == k) {
+            columns.push(k.to_string());
+        }
+    }
+    Ok(Record {
+        digest,
+        input,
+        key_hash,
+        key,
+        label,
+        text,
+        row,
+    })
 }
 
 fn object(v: Value) -> Map<String, Value> {
@@ -140,83 +215,83 @@ pub const MAX_JSON_ARRAY: u64 = 1 << 30;
 /// Largest single record accepted (a line, a CSV row, an array element).
 pub const MAX_RECORD: usize = 64 << 20;
 
-/// Like [`read`] over bytes in memory: JSON Lines and text are parsed on every core, in chunks
-/// of lines, and handed to `each` in row order.
-pub fn read_bytes(
+/// Records of a block of whole JSON Lines or text lines, parsed on every core, in row order,
+/// with the column names seen. Used by the streaming reader, one block at a time.
+pub fn parse_lines(
     format: RecordFormat,
     bytes: &[u8],
     fields: &Fields,
     first_row: u64,
-    mut each: impl FnMut(Record),
-) -> io::Result<Vec<String>> {
+    want: Option<&(dyn Fn(u64, &[u8]) -> bool + Sync)>,
+) -> io::Result<(Vec<Record>, Vec<String>)> {
     use rayon::prelude::*;
-    if !matches!(format, RecordFormat::JsonLines | RecordFormat::Text) {
-        return read(format, &mut &bytes[..], fields, each);
+    let mut lines: Vec<&[u8]> = Vec::with_capacity(bytes.len() / 64);
+    let mut at = 0;
+    for i in memchr::memchr_iter(b'\n', bytes) {
+        lines.push(bytes.get(at..i).unwrap_or_default());
+        at = i + 1;
     }
-    let mut lines: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
-    if lines.last().is_some_and(|l| l.is_empty()) {
-        lines.pop();
+    if at < bytes.len() {
+        lines.push(bytes.get(at..).unwrap_or_default());
     }
-    const CHUNK: usize = 8192;
-    let mut columns: Vec<String> = Vec::new();
-    for group in lines.chunks(CHUNK * 64).enumerate() {
-        let (g, group) = group;
-        let base = first_row.saturating_add((g * CHUNK * 64) as u64);
-        let parsed: Vec<io::Result<(Vec<Record>, Vec<String>)>> = group
-            .par_chunks(CHUNK)
-            .enumerate()
-            .map(|(c, chunk)| {
-                let mut out = Vec::with_capacity(chunk.len());
-                let mut cols: Vec<String> = Vec::new();
-                for (i, raw) in chunk.iter().enumerate() {
-                    let row = base + (c * CHUNK + i) as u64;
-                    let mut line = *raw;
-                    while let [rest @ .., b'\r'] = line {
-                        line = rest;
-                    }
-                    if line.len() > MAX_RECORD {
-                        return Err(io::Error::new(
-                            io::ErrorKind::InvalidData,
-                            format!("record {row}: longer than the record limit"),
-                        ));
-                    }
-                    let obj = if format == RecordFormat::Text {
-                        let mut m = Map::new();
-                        m.insert(
-                            "text".into(),
-                            Value::String(String::from_utf8_lossy(line).into_owned()),
-                        );
-                        m
-                    } else {
-                        if line.iter().all(u8::is_ascii_whitespace) {
-                            continue;
-                        }
-                        object(serde_json::from_slice(line).map_err(|e| {
-                            io::Error::new(io::ErrorKind::InvalidData, format!("record {row}: {e}"))
-                        })?)
-                    };
-                    for k in obj.keys() {
-                        if !cols.contains(k) && cols.len() < 10_000 {
-                            cols.push(k.clone());
-                        }
-                    }
-                    out.push(record(obj, fields, row));
+    const CHUNK: usize = 4096;
+    let parsed: Vec<io::Result<(Vec<Record>, Vec<String>)>> = lines
+        .par_chunks(CHUNK)
+        .enumerate()
+        .map(|(c, chunk)| {
+            let mut out = Vec::with_capacity(chunk.len());
+            let mut cols: Vec<String> = Vec::new();
+            let mut canon = super::canon::Record::default();
+            for (i, raw) in chunk.iter().enumerate() {
+                let row = first_row.saturating_add((c * CHUNK + i) as u64);
+                let mut line = *raw;
+                while let [rest @ .., b'\r'] = line {
+                    line = rest;
                 }
-                Ok((out, cols))
-            })
-            .collect();
-        for p in parsed {
-            let (recs, cols) = p?;
-            for k in cols {
-                if !columns.contains(&k) && columns.len() < 10_000 {
-                    columns.push(k);
+                if line.len() > MAX_RECORD {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!("record {row}: longer than the record limit"),
+                    ));
                 }
+                if want.is_some_and(|w| !w(row, line)) {
+                    continue;
+                }
+                if format == RecordFormat::Text {
+                    let mut m = Map::new();
+                    m.insert(
+                        "text".into(),
+                        Value::String(String::from_utf8_lossy(line).into_owned()),
+                    );
+                    if cols.is_empty() {
+                        cols.push("text".into());
+                    }
+                    out.push(record(m, fields, row));
+                    continue;
+                }
+                if line.iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                let r = json_record(&mut canon, line, fields, row, &mut cols).map_err(|e| {
+                    io::Error::new(io::ErrorKind::InvalidData, format!("record {row}: {e}"))
+                })?;
+                out.push(r);
             }
-            recs.into_iter().for_each(&mut each);
+            Ok((out, cols))
+        })
+        .collect();
+    let mut records = Vec::with_capacity(lines.len());
+    let mut columns: Vec<String> = Vec::new();
+    for p in parsed {
+        let (recs, cols) = p?;
+        for k in cols {
+            if !columns.contains(&k) && columns.len() < 10_000 {
+                columns.push(k);
+            }
         }
+        records.extend(recs);
     }
-    columns.sort();
-    Ok(columns)
+    Ok((records, columns))
 }
 
 /// Read every record of `r`, calling `each` in row order; also the column names seen.
@@ -242,6 +317,7 @@ pub fn read(
             let mut br = BufReader::with_capacity(1 << 20, r);
             let mut line = Vec::new();
             let mut row = 0u64;
+            let mut canon = super::canon::Record::default();
             loop {
                 line.clear();
                 let n = (&mut br)
@@ -269,7 +345,10 @@ pub fn read(
                     if line.iter().all(u8::is_ascii_whitespace) {
                         continue;
                     }
-                    object(serde_json::from_slice(&line).map_err(|e| bad(this, &e))?)
+                    let r = json_record(&mut canon, &line, fields, this, &mut columns)
+                        .map_err(|e| bad(this, &e))?;
+                    each(r);
+                    continue;
                 };
                 note_columns(&obj, &mut columns);
                 each(record(obj, fields, this));
@@ -402,7 +481,7 @@ pub fn media_record(content_sha256: &str, name: &str, folder: Option<&str>, row:
         },
         row,
     );
-    r.key = Some(name.to_string());
+    r.set_key(name.to_string());
     r.text = None;
     r
 }
@@ -493,10 +572,11 @@ pub fn read_webdataset(
         key: None,
         label: fields.label.clone(),
         text: fields.text.clone().or_else(|| Some("txt".into())),
+        keep_text: fields.keep_text,
     };
     for (row, (key, m)) in samples.into_iter().enumerate() {
         let mut rec = record(m, &f, row as u64);
-        rec.key = Some(key);
+        rec.set_key(key);
         each(rec);
     }
     exts.sort();
