@@ -732,7 +732,10 @@ mod tests {
 
     #[test]
     fn csv_rows_and_text_lines() {
-        let f = Fields::default();
+        let f = Fields {
+            keep_text: true,
+            ..Fields::default()
+        };
         let c = recs(RecordFormat::Csv, "text,label\nhello,1\n\"a, b\",0\n", &f);
         assert_eq!(c.len(), 2);
         let t = recs(RecordFormat::Text, "one\r\ntwo\n", &f);
