@@ -921,25 +921,14 @@ fn dataset_command(cmd: DatasetCommand) -> i32 {
                 },
                 None => None,
             };
-            // The body is spooled beside the output, then copied after the header.
-            let mut spool_path = output.as_os_str().to_owned();
-            spool_path.push(".body.tmp");
-            let spool_path = PathBuf::from(spool_path);
-            let written = std::fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .open(&spool_path)
-                .and_then(|spool| std::fs::File::create(&output).map(|out| (spool, out)))
+            let written = std::fs::File::create(&output)
                 .map_err(|e| e.to_string())
-                .and_then(|(spool, out)| {
+                .and_then(|out| {
                     let mut out = std::io::BufWriter::new(out);
-                    let h = dataset::create_into(&dir, &f, spool, &mut out)?;
+                    let h = dataset::create_into(&dir, &f, &mut out)?;
                     out.flush().map_err(|e| e.to_string())?;
                     Ok(h)
                 });
-            let _ = std::fs::remove_file(&spool_path);
             let header = match written {
                 Ok(h) => h,
                 Err(e) => {
@@ -977,7 +966,7 @@ fn dataset_command(cmd: DatasetCommand) -> i32 {
         } => {
             // Only the header line is read now; the body streams during the diff and is
             // checked against the header's digest there.
-            let head = match dataset::read_header_line(&baseline) {
+            let (head, body_len) = match dataset::read_header_line(&baseline) {
                 Ok(b) => b,
                 Err(e) => {
                     eprintln!("modelgate: cannot read {e}");
@@ -995,7 +984,7 @@ fn dataset_command(cmd: DatasetCommand) -> i32 {
                     message: "the baseline was used without a signature (--allow-unsigned)".into(),
                     evidence: crate::ev! {},
                 });
-                dataset::open(&baseline, &head).map_err(|e| (Code::SignatureMalformed, e))
+                dataset::open(&baseline, &head, body_len).map_err(|e| (Code::SignatureMalformed, e))
             } else {
                 let Some(pk) = public_key else { return 2 };
                 let key = match load_key(&pk, crate::signature::keys::VerifyingKey::from_pem_any) {
@@ -1006,7 +995,7 @@ fn dataset_command(cmd: DatasetCommand) -> i32 {
                     signature.unwrap_or_else(|| crate::manifest::default_signature(&baseline));
                 match std::fs::read(&sig) {
                     Ok(b) => dataset::verify_header(&head, &b, &key).and_then(|()| {
-                        dataset::open(&baseline, &head).map_err(|e| (Code::SignatureMalformed, e))
+                        dataset::open(&baseline, &head, body_len).map_err(|e| (Code::SignatureMalformed, e))
                     }),
                     Err(e) => {
                         eprintln!("modelgate: cannot read signature {}: {e}", sig.display());

@@ -259,10 +259,11 @@ fn signed_baseline() {
         .unwrap();
         dataset::create(&d, &fields()).unwrap()
     };
-    let head = dataset::header_bytes(&bytes).unwrap().len();
+    let head = dataset::header_bytes(&bytes).unwrap();
     let other_head = dataset::header_bytes(&other_bytes).unwrap().len();
-    let mut franken = bytes[..=head].to_vec();
-    franken.extend_from_slice(&other_bytes[other_head + 1..]);
+    let mut franken = other_bytes[..other_bytes.len() - other_head - 1].to_vec();
+    franken.extend_from_slice(head);
+    franken.push(b'\n');
     assert!(dataset::verify_and_load(&franken, &sig, &sk.verifying_key()).is_err());
 }
 

@@ -44,7 +44,6 @@ pub struct Member {
 /// A canonicalized record object; buffers are reused from one record to the next.
 #[derive(Default)]
 pub struct Record {
-    src: Vec<u8>,
     values: Vec<u8>,
     members: Vec<Member>,
     out: Vec<u8>,
@@ -92,22 +91,32 @@ impl<'a> P<'a> {
     }
 
     /// A string after its opening quote: the raw range when it has no escapes, else decoded.
-    fn string(&mut self) -> Res<Result<Range<usize>, String>> {
+    /// Plain text from here to the next quote or backslash (checked: no control characters,
+    /// valid UTF-8); `self.i` is left on that quote or backslash.
+    fn plain(&mut self) -> Res<Range<usize>> {
         let start = self.i;
-        loop {
-            match self.peek() {
-                None => return err(self.i, "unterminated string"),
-                Some(b'"') => {
-                    let r = start..self.i;
-                    self.bump();
-                    return Ok(Ok(r));
-                }
-                Some(b'\\') => break,
-                Some(c) if c < 0x20 => return err(self.i, "control character in string"),
-                Some(_) => self.bump(),
-            }
+        let rest = self.s.get(start..).unwrap_or_default();
+        let Some(k) = memchr::memchr2(b'"', b'\\', rest) else {
+            return err(self.s.len(), "EOF while parsing a string");
+        };
+        let span = rest.get(..k).unwrap_or_default();
+        if let Some(c) = span.iter().position(|b| *b < 0x20) {
+            return err(start.saturating_add(c), "control character in string");
         }
-        let mut out = String::from(self.src(start..self.i));
+        if !span.is_ascii() {
+            std::str::from_utf8(span).map_err(|e| format!("invalid UTF-8 in string: {e}"))?;
+        }
+        self.i = start.saturating_add(k);
+        Ok(start..self.i)
+    }
+
+    fn string(&mut self) -> Res<Result<Range<usize>, String>> {
+        let head = self.plain()?;
+        if self.peek() == Some(b'"') {
+            self.bump();
+            return Ok(Ok(head));
+        }
+        let mut out = String::from(self.src(head));
         loop {
             match self.peek() {
                 None => return err(self.i, "unterminated string"),
@@ -156,11 +165,8 @@ impl<'a> P<'a> {
                 }
                 Some(c) if c < 0x20 => return err(self.i, "control character in string"),
                 Some(_) => {
-                    let from = self.i;
-                    while matches!(self.peek(), Some(c) if c != b'"' && c != b'\\' && c >= 0x20) {
-                        self.bump();
-                    }
-                    out.push_str(self.src(from..self.i));
+                    let r = self.plain()?;
+                    out.push_str(self.src(r));
                 }
             }
         }
@@ -356,13 +362,13 @@ impl<'a> P<'a> {
             }
         }
         let s = self.s;
-        members.sort_by(|a, b| cmp_keys(key_str(s, &a.key), key_str(s, &b.key)));
+        members.sort_by(|a, b| cmp_keys(key_bytes(s, &a.key), key_bytes(s, &b.key)));
         // Stable sort: of equal keys the last written comes last; keep only it.
         let mut i = members.len();
         while i > 1 {
             i = i.saturating_sub(1);
             let same = match (members.get(i.saturating_sub(1)), members.get(i)) {
-                (Some(a), Some(b)) => key_str(s, &a.key) == key_str(s, &b.key),
+                (Some(a), Some(b)) => key_bytes(s, &a.key) == key_bytes(s, &b.key),
                 _ => false,
             };
             if same {
@@ -370,6 +376,13 @@ impl<'a> P<'a> {
             }
         }
         Ok(())
+    }
+}
+
+fn key_bytes<'a>(s: &'a [u8], k: &'a Key) -> &'a [u8] {
+    match k {
+        Key::Src(r) => s.get(r.clone()).unwrap_or_default(),
+        Key::Owned(o) => o.as_bytes(),
     }
 }
 
@@ -384,11 +397,12 @@ fn key_str<'a>(s: &'a [u8], k: &'a Key) -> &'a str {
 
 /// JCS property order: by UTF-16 code units (differs from UTF-8 order only for characters
 /// above U+FFFF against U+E000..U+FFFF).
-fn cmp_keys(a: &str, b: &str) -> Ordering {
+fn cmp_keys(a: &[u8], b: &[u8]) -> Ordering {
     if a.is_ascii() && b.is_ascii() {
         a.cmp(b)
     } else {
-        a.encode_utf16().cmp(b.encode_utf16())
+        let s = |x| std::str::from_utf8(x).unwrap_or_default();
+        s(a).encode_utf16().cmp(s(b).encode_utf16())
     }
 }
 
@@ -455,13 +469,12 @@ fn unescape_canonical(v: &[u8]) -> String {
 impl Record {
     /// Parse and canonicalize one record. A value that is not an object becomes
     /// `{"value": v}`.
+    /// The record keeps ranges into `line`: its other methods take the same line again.
+    /// Strings are checked as UTF-8 as they are read; outside strings only ASCII is valid JSON.
     pub fn parse(&mut self, line: &[u8]) -> Res<()> {
-        std::str::from_utf8(line).map_err(|e| format!("invalid UTF-8: {e}"))?;
-        self.src.clear();
-        self.src.extend_from_slice(line);
         self.values.clear();
         self.members.clear();
-        let mut p = P { s: &self.src, i: 0 };
+        let mut p = P { s: line, i: 0 };
         p.ws();
         if p.peek() == Some(b'{') {
             p.bump();
@@ -474,12 +487,12 @@ impl Record {
                 key: Key::Owned("value".into()),
                 value: 0..self.values.len(),
                 source: src_from..p.i,
-                is_string: self.src.get(src_from) == Some(&b'"'),
+                is_string: line.get(src_from) == Some(&b'"'),
             });
             self.wrapped = true;
         }
         p.ws();
-        if p.i < self.src.len() {
+        if p.i < line.len() {
             return err(p.i, "trailing characters");
         }
         Ok(())
@@ -489,22 +502,24 @@ impl Record {
         &self.members
     }
 
-    pub fn key<'a>(&'a self, m: &'a Member) -> &'a str {
-        key_str(&self.src, &m.key)
+    pub fn key<'a>(&'a self, line: &'a [u8], m: &'a Member) -> &'a str {
+        key_str(line, &m.key)
     }
 
     /// The member named `k`.
-    pub fn get(&self, k: &str) -> Option<&Member> {
-        self.members.iter().find(|m| self.key(m) == k)
+    pub fn get(&self, line: &[u8], k: &str) -> Option<&Member> {
+        self.members
+            .iter()
+            .find(|m| key_bytes(line, &m.key) == k.as_bytes())
     }
 
     /// A member's value as text: a string's contents, anything else as compact JSON the way
     /// serde_json writes it.
-    pub fn text(&self, m: &Member) -> String {
+    pub fn text(&self, line: &[u8], m: &Member) -> String {
         if m.is_string {
             return unescape_canonical(self.values.get(m.value.clone()).unwrap_or_default());
         }
-        let raw = self.src.get(m.source.clone()).unwrap_or_default();
+        let raw = line.get(m.source.clone()).unwrap_or_default();
         // Literals and plain integers read as themselves (serde_json writes them back as is).
         let plain_int = matches!(raw.first(), Some(b'1'..=b'9'))
             && raw.len() <= 18
@@ -518,7 +533,7 @@ impl Record {
     }
 
     /// Feed the canonical form to `sink`, leaving out the member `skip` (by index).
-    pub fn canonical(&self, skip: Option<usize>, mut sink: impl FnMut(&[u8])) {
+    pub fn canonical(&self, line: &[u8], skip: Option<usize>, mut sink: impl FnMut(&[u8])) {
         sink(b"{");
         let mut first = true;
         let mut buf = Vec::with_capacity(64);
@@ -531,7 +546,7 @@ impl Record {
                 buf.push(b',');
             }
             first = false;
-            write_key(&self.src, &m.key, &mut buf);
+            write_key(line, &m.key, &mut buf);
             buf.push(b':');
             sink(&buf);
             sink(self.values.get(m.value.clone()).unwrap_or_default());
@@ -541,7 +556,7 @@ impl Record {
 
     /// SHA-256 of the canonical form, and of the canonical form without member `skip`
     /// (the same digest when there is none). The form is written once, into a reused buffer.
-    pub fn digests(&mut self, skip: Option<usize>) -> ([u8; 32], [u8; 32]) {
+    pub fn digests(&mut self, line: &[u8], skip: Option<usize>) -> ([u8; 32], [u8; 32]) {
         use sha2::{Digest, Sha256};
         let mut out = std::mem::take(&mut self.out);
         out.clear();
@@ -553,7 +568,7 @@ impl Record {
             if n > 0 {
                 out.push(b',');
             }
-            write_key(&self.src, &m.key, &mut out);
+            write_key(line, &m.key, &mut out);
             out.push(b':');
             out.extend_from_slice(self.values.get(m.value.clone()).unwrap_or_default());
             if Some(n) == skip {
@@ -582,8 +597,10 @@ impl Record {
         (full, input)
     }
 
-    pub fn index_of(&self, k: &str) -> Option<usize> {
-        self.members.iter().position(|m| self.key(m) == k)
+    pub fn index_of(&self, line: &[u8], k: &str) -> Option<usize> {
+        self.members
+            .iter()
+            .position(|m| key_bytes(line, &m.key) == k.as_bytes())
     }
 }
 
@@ -775,19 +792,19 @@ mod tests {
     #[test]
     fn record_members_and_text() {
         let mut r = Record::default();
-        r.parse(br#"{"text":"a\u00e9\n","label":1.0,"id":"x"}"#)
-            .unwrap();
-        let l = r.get("label").unwrap();
-        assert_eq!(r.text(l), "1.0");
-        assert_eq!(r.text(r.get("text").unwrap()), "a\u{e9}\n");
+        let line = br#"{"text":"a\u00e9\n","label":1.0,"id":"x"}"#;
+        r.parse(line).unwrap();
+        let l = r.get(line, "label").unwrap();
+        assert_eq!(r.text(line, l), "1.0");
+        assert_eq!(r.text(line, r.get(line, "text").unwrap()), "a\u{e9}\n");
         let mut full = Vec::new();
-        r.canonical(None, |b| full.extend_from_slice(b));
+        r.canonical(line, None, |b| full.extend_from_slice(b));
         assert_eq!(
             String::from_utf8(full.clone()).unwrap(),
             "{\"id\":\"x\",\"label\":1,\"text\":\"a\u{e9}\\n\"}"
         );
         let mut without = Vec::new();
-        r.canonical(r.index_of("label"), |b| without.extend_from_slice(b));
+        r.canonical(line, r.index_of(line, "label"), |b| without.extend_from_slice(b));
         assert_eq!(
             String::from_utf8(without).unwrap(),
             "{\"id\":\"x\",\"text\":\"a\u{e9}\\n\"}"
@@ -796,9 +813,9 @@ mod tests {
         let sha = |b: &[u8]| -> [u8; 32] { Sha256::digest(b).into() };
         for k in ["id", "label", "text"] {
             let mut want = Vec::new();
-            r.canonical(r.index_of(k), |b| want.extend_from_slice(b));
-            assert_eq!(r.digests(r.index_of(k)), (sha(&full), sha(&want)), "{k}");
+            r.canonical(line, r.index_of(line, k), |b| want.extend_from_slice(b));
+            assert_eq!(r.digests(line, r.index_of(line, k)), (sha(&full), sha(&want)), "{k}");
         }
-        assert_eq!(r.digests(None), (sha(&full), sha(&full)));
+        assert_eq!(r.digests(line, None), (sha(&full), sha(&full)));
     }
 }

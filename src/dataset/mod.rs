@@ -1,9 +1,11 @@
 //! Datasets: record-level manifests, and a diff against a trusted manifest that says which
 //! records were inserted, removed or changed, and which changes look like poisoning.
 //!
-//! A manifest file is one line of JSON (the [`Header`]: files, Merkle roots, columns, label
-//! counts, and the SHA-256 of the body), a newline, then the body: the fixed-size entries,
-//! one per record in file and row order (see [`Entry`]). Signing the header covers the body.
+//! A manifest file is the body, a newline, and the header as its last line: the body is the
+//! fixed-size entries, one per record in file and row order (see [`Entry`]); the header is one
+//! line of JSON (the [`Header`]: files, Merkle roots, columns, label counts, and the SHA-256 of
+//! the body). The body comes first so that it streams straight into the file as records are
+//! read; `tail -n 1` shows the header. Signing the header covers the body.
 
 pub mod canon;
 mod diff;
@@ -146,6 +148,48 @@ impl<R: Read> Read for Hashing<R> {
     }
 }
 
+/// Read `rd` to its end in blocks of whole lines (the last may lack its newline), hashing as
+/// it goes, and send them on. Stops at the first error (sent) or when the receiver is gone.
+fn read_blocks(rd: &mut Hashing<std::fs::File>, tx: &std::sync::mpsc::SyncSender<std::io::Result<Vec<u8>>>) {
+    let mut buf: Vec<u8> = Vec::with_capacity(BLOCK);
+    loop {
+        let start = buf.len();
+        // Appended without zeroing first.
+        let n = match (&mut rd.inner).take(BLOCK as u64).read_to_end(&mut buf) {
+            Ok(n) => n,
+            Err(e) => {
+                let _ = tx.send(Err(e));
+                return;
+            }
+        };
+        rd.hash.update(buf.get(start..).unwrap_or_default());
+        rd.len = rd.len.saturating_add(n as u64);
+        if n == 0 {
+            if !buf.is_empty() {
+                let _ = tx.send(Ok(buf));
+            }
+            return;
+        }
+        let cut = memchr::memrchr(b'\n', &buf).map_or(0, |i| i.saturating_add(1));
+        if cut == 0 {
+            if buf.len() > records::MAX_RECORD {
+                let _ = tx.send(Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "record longer than the record limit",
+                )));
+                return;
+            }
+            continue;
+        }
+        let rest = buf.split_off(cut);
+        let mut next = Vec::with_capacity(BLOCK.saturating_add(rest.len()));
+        next.extend_from_slice(&rest);
+        if tx.send(Ok(std::mem::replace(&mut buf, next))).is_err() {
+            return;
+        }
+    }
+}
+
 /// Every file's description, and the files that could not be read as records (path, error).
 pub type Walked = (Vec<DataFile>, Vec<(String, String)>);
 
@@ -243,57 +287,37 @@ pub fn for_each_record_with(
         };
         let res: Option<std::io::Result<Vec<String>>> = match format {
             Some(fmt @ (RecordFormat::JsonLines | RecordFormat::Text)) => Some((|| {
-                // A pipeline: while block k+1 is read, hashed and parsed on the other cores, the
-                // records of block k are handed on here in row order.
-                let mut cols: BTreeSet<String> = BTreeSet::new();
-                let mut buf: Vec<u8> = Vec::with_capacity(BLOCK);
-                let mut row = 0u64;
-                let mut ready: Vec<Record> = Vec::new();
-                loop {
-                    let start = buf.len();
-                    // Appended without zeroing first; the file hash is taken from the same bytes.
-                    let n = (&mut rd.inner).take(BLOCK as u64).read_to_end(&mut buf)?;
-                    rd.len = rd.len.saturating_add(n as u64);
-                    let cut = if n == 0 {
-                        buf.len()
-                    } else {
-                        memchr::memrchr(b'\n', &buf).map_or(0, |i| i.saturating_add(1))
-                    };
-                    if n > 0 && cut == 0 && buf.len() > records::MAX_RECORD {
-                        return Err(std::io::Error::new(
-                            std::io::ErrorKind::InvalidData,
-                            "record longer than the record limit",
-                        ));
-                    }
-                    let block = buf.get(..cut).unwrap_or_default();
-                    let fresh = buf.get(start..).unwrap_or_default();
-                    let hash = &mut rd.hash;
-                    let mut parsed = None;
-                    let done = std::mem::take(&mut ready);
-                    rayon::in_place_scope(|s| {
-                        s.spawn(|_| hash.update(fresh));
-                        s.spawn(|_| {
-                            let w = want.map(|w| move |r: u64, l: &[u8]| w(file_idx, r, l));
-                            let w = w
-                                .as_ref()
-                                .map(|w| w as &(dyn Fn(u64, &[u8]) -> bool + Sync));
-                            parsed = Some(records::parse_lines(fmt, block, fields, row, w));
+                // A pipeline: a reader thread reads and hashes blocks of whole lines; block k+1
+                // is parsed on the pool while the records of block k are handed on here, in
+                // row order.
+                let (tx, rx) = std::sync::mpsc::sync_channel::<std::io::Result<Vec<u8>>>(2);
+                let hashing = &mut rd;
+                std::thread::scope(|sc| {
+                    sc.spawn(move || read_blocks(hashing, &tx));
+                    let mut cols: BTreeSet<String> = BTreeSet::new();
+                    let mut row = 0u64;
+                    let mut ready: Vec<Vec<Record>> = Vec::new();
+                    for block in rx {
+                        let block = block?;
+                        let mut parsed = None;
+                        let done = std::mem::take(&mut ready);
+                        rayon::in_place_scope(|s| {
+                            s.spawn(|_| {
+                                let w = want.map(|w| move |r: u64, l: &[u8]| w(file_idx, r, l));
+                                let w =
+                                    w.as_ref().map(|w| w as &(dyn Fn(u64, &[u8]) -> bool + Sync));
+                                parsed = Some(records::parse_lines(fmt, &block, fields, row, w));
+                            });
+                            done.into_iter().flatten().for_each(&mut push);
                         });
-                        done.into_iter().for_each(&mut push);
-                    });
-                    let (recs, c) = parsed.unwrap_or_else(|| Ok(Default::default()))?;
-                    ready = recs;
-                    cols.extend(c);
-                    row = row.saturating_add(memchr::memchr_iter(b'\n', block).count() as u64);
-                    if cut < block.len() || (n == 0 && block.last().is_some_and(|b| *b != b'\n')) {
-                        row = row.saturating_add(1);
+                        let (recs, c, lines) = parsed.unwrap_or_else(|| Ok(Default::default()))?;
+                        ready = recs;
+                        cols.extend(c);
+                        row = row.saturating_add(lines);
                     }
-                    buf.drain(..cut);
-                    if n == 0 {
-                        ready.into_iter().for_each(&mut push);
-                        return Ok(cols.into_iter().collect());
-                    }
-                }
+                    ready.into_iter().flatten().for_each(&mut push);
+                    Ok(cols.into_iter().collect())
+                })
             })()),
             Some(fmt) => Some(records::read(fmt, &mut rd, fields, &mut push)),
             None if webdataset => Some(records::read_webdataset(&mut rd, fields, &mut push)),
@@ -339,67 +363,84 @@ pub fn for_each_record_with(
     Ok((files, errors))
 }
 
-/// Write the manifest of `root` to `out`, streaming: entries go to `spool` as records
-/// arrive, so memory does not grow with the dataset; the header, known only at the end, is
-/// written first and the spooled body after it.
-pub fn create_into<S: Read + Write + std::io::Seek, W: Write>(
+/// Write the manifest of `root` to `out`, streaming: entries are written as records arrive,
+/// so memory does not grow with the dataset; the header, known only at the end, follows.
+pub fn create_into<W: Write + Send>(
     root: &Path,
     fields: &Fields,
-    spool: S,
     out: &mut W,
 ) -> Result<Header, String> {
-    // Entries are mostly digests, which do not compress: they are stored as they are.
-    let mut gz = std::io::BufWriter::with_capacity(1 << 20, spool);
-    let mut body_hash = Sha256::new();
+    // Entries are mostly digests, which do not compress: they are stored as they are. A writer
+    // thread hashes and writes them in blocks, off the thread that hands records on.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
     let mut labels: BTreeMap<String, u64> = BTreeMap::new();
     let mut label_order: Vec<String> = Vec::new();
     let mut label_ids: HashMap<String, u32> = HashMap::new();
     let mut n = 0u64;
-    let mut write_err: Option<std::io::Error> = None;
-    let (files, errors) = for_each_record(root, fields, |file, r| {
-        let label = match &r.label {
-            Some(l) => match label_ids.get(l) {
-                Some(id) => {
-                    if let Some(c) = labels.get_mut(l) {
-                        *c += 1;
-                    }
-                    *id
-                }
-                None => {
-                    labels.insert(l.clone(), 1);
-                    label_order.push(l.clone());
-                    let id = (label_order.len() - 1) as u32;
-                    label_ids.insert(l.clone(), id);
-                    id
-                }
-            },
-            None => u32::MAX,
-        };
-        let e = Entry {
-            digest: prefix(&r.digest),
-            input: prefix(&r.input),
-            key: r.key_hash,
-            label,
-            file,
-            row: r.row,
-        };
-        let mut b = [0u8; ENTRY_SIZE];
-        e.write(&mut b);
-        body_hash.update(&b);
-        n = n.saturating_add(1);
-        if write_err.is_none() {
-            if let Err(err) = gz.write_all(&b) {
-                write_err = Some(err);
+    const BATCH: usize = ENTRY_SIZE * 16384;
+    let sink = &mut *out;
+    let (walked, written) = std::thread::scope(|scope| {
+        let writer = scope.spawn(move || -> std::io::Result<Sha256> {
+            let mut h = Sha256::new();
+            for b in rx {
+                h.update(&b);
+                sink.write_all(&b)?;
             }
+            Ok(h)
+        });
+        let mut batch: Vec<u8> = Vec::with_capacity(BATCH);
+        let mut closed = false;
+        let walked = for_each_record(root, fields, |file, r| {
+            let label = match &r.label {
+                Some(l) => match label_ids.get(l) {
+                    Some(id) => {
+                        if let Some(c) = labels.get_mut(l) {
+                            *c += 1;
+                        }
+                        *id
+                    }
+                    None => {
+                        labels.insert(l.clone(), 1);
+                        label_order.push(l.clone());
+                        let id = (label_order.len() - 1) as u32;
+                        label_ids.insert(l.clone(), id);
+                        id
+                    }
+                },
+                None => u32::MAX,
+            };
+            let e = Entry {
+                digest: prefix(&r.digest),
+                input: prefix(&r.input),
+                key: r.key_hash,
+                label,
+                file,
+                row: r.row,
+            };
+            let mut b = [0u8; ENTRY_SIZE];
+            e.write(&mut b);
+            batch.extend_from_slice(&b);
+            n = n.saturating_add(1);
+            if batch.len() >= BATCH && !closed {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                // A send fails only when the writer stopped on an error, reported below.
+                closed = tx.send(full).is_err();
+            }
+        });
+        if !batch.is_empty() && !closed {
+            let _ = tx.send(batch);
         }
-    })?;
-    if let Some(e) = write_err {
-        return Err(format!("writing the manifest body: {e}"));
-    }
+        drop(tx);
+        let written = writer
+            .join()
+            .unwrap_or_else(|_| Err(std::io::Error::other("the writer thread failed")));
+        (walked, written)
+    });
+    let (files, errors) = walked?;
+    let body_hash = written.map_err(|e| format!("writing the manifest body: {e}"))?;
     if let Some((p, e)) = errors.first() {
         return Err(format!("{p}: {e}"));
     }
-    let mut spool = gz.into_inner().map_err(|e| e.to_string())?;
     let header = Header {
         kind: KIND.into(),
         schema_version: SCHEMA_VERSION,
@@ -420,25 +461,37 @@ pub fn create_into<S: Read + Write + std::io::Seek, W: Write>(
         entry_size: ENTRY_SIZE as u32,
         body_sha256: hex(&body_hash.finalize()),
     };
-    let mut head = serde_json::to_vec(&header).map_err(|e| e.to_string())?;
+    let mut head = vec![b'\n'];
+    head.extend(serde_json::to_vec(&header).map_err(|e| e.to_string())?);
     head.push(b'\n');
     out.write_all(&head).map_err(|e| e.to_string())?;
-    spool.rewind().map_err(|e| e.to_string())?;
-    std::io::copy(&mut spool, out).map_err(|e| e.to_string())?;
     Ok(header)
 }
 
 /// The manifest of `root`, in memory.
 pub fn create(root: &Path, fields: &Fields) -> Result<(Vec<u8>, Header), String> {
     let mut out = Vec::new();
-    let header = create_into(root, fields, std::io::Cursor::new(Vec::new()), &mut out)?;
+    let header = create_into(root, fields, &mut out)?;
     Ok((out, header))
 }
 
-/// The header line of a manifest file: what a signature covers.
+/// The header line of a manifest (its last line): what a signature covers. A lone header
+/// line (as signed) is its own header.
 pub fn header_bytes(manifest: &[u8]) -> Option<&[u8]> {
-    let end = manifest.iter().position(|b| *b == b'\n')?;
-    manifest.get(..end)
+    let m = manifest.strip_suffix(b"\n")?;
+    Some(match memchr::memrchr(b'\n', m) {
+        Some(i) => m.get(i.saturating_add(1)..)?,
+        None => m,
+    })
+}
+
+/// The body before the header line.
+fn body_bytes(manifest: &[u8]) -> &[u8] {
+    let m = manifest.strip_suffix(b"\n").unwrap_or(manifest);
+    match memchr::memrchr(b'\n', m) {
+        Some(i) => m.get(..i).unwrap_or_default(),
+        None => &[],
+    }
 }
 
 pub const PAYLOAD_TYPE: &str = "application/vnd.modelgate.dataset-manifest.v1+json";
@@ -489,10 +542,8 @@ pub fn verify_and_load(
 /// Where a baseline's entries are read from.
 enum Body {
     Memory(Vec<u8>),
-    File {
-        path: std::path::PathBuf,
-        offset: u64,
-    },
+    /// The first `len` bytes of the file.
+    File { path: std::path::PathBuf, len: u64 },
 }
 
 /// A baseline read from a trusted manifest: its header, and its entries read as a stream
@@ -522,10 +573,7 @@ fn parse_header(head: &[u8]) -> Result<Header, String> {
 pub fn load(manifest: &[u8]) -> Result<Baseline, String> {
     let head = header_bytes(manifest).ok_or("not a dataset manifest: no header line")?;
     let header = parse_header(head)?;
-    let body = manifest
-        .get(head.len().saturating_add(1)..)
-        .unwrap_or_default()
-        .to_vec();
+    let body = body_bytes(manifest).to_vec();
     let b = Baseline {
         header,
         body: Body::Memory(body),
@@ -534,32 +582,55 @@ pub fn load(manifest: &[u8]) -> Result<Baseline, String> {
     Ok(b)
 }
 
-/// The header line of a manifest file (what a signature covers), read without the body.
-pub fn read_header_line(path: &Path) -> Result<Vec<u8>, String> {
-    use std::io::BufRead;
-    let f = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut head = Vec::new();
-    std::io::BufReader::new(f)
-        .take(MAX_HEADER)
-        .read_until(b'\n', &mut head)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    if head.pop() != Some(b'\n') {
-        return Err(format!(
-            "{}: not a dataset manifest (no header line)",
-            path.display()
-        ));
+/// The header line of a manifest file (what a signature covers), read from its end without
+/// the body, and the body's length.
+pub fn read_header_line(path: &Path) -> Result<(Vec<u8>, u64), String> {
+    use std::io::{Seek, SeekFrom};
+    let bad = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
+    let mut f = std::fs::File::open(path).map_err(|e| bad(&e))?;
+    let len = f.metadata().map_err(|e| bad(&e))?.len();
+    // Read backwards in blocks until the newline before the header.
+    let mut tail: Vec<u8> = Vec::new();
+    let mut pos = len;
+    loop {
+        let want = 1u64 << 20;
+        let from = pos.saturating_sub(want);
+        let mut block = vec![0u8; (pos - from) as usize];
+        f.seek(SeekFrom::Start(from)).map_err(|e| bad(&e))?;
+        f.read_exact(&mut block).map_err(|e| bad(&e))?;
+        block.extend_from_slice(&tail);
+        tail = block;
+        pos = from;
+        let body = tail.strip_suffix(b"\n").map(|t| memchr::memrchr(b'\n', t));
+        match body {
+            None => return Err(bad(&"not a dataset manifest (no header line)")),
+            Some(Some(i)) => {
+                let head = tail
+                    .get(i.saturating_add(1)..tail.len().saturating_sub(1))
+                    .unwrap_or_default()
+                    .to_vec();
+                return Ok((head, pos.saturating_add(i as u64)));
+            }
+            Some(None) if pos == 0 => {
+                return Err(bad(&"not a dataset manifest (no body before the header)"))
+            }
+            Some(None) if tail.len() as u64 > MAX_HEADER => {
+                return Err(bad(&"manifest header longer than the limit"))
+            }
+            Some(None) => {}
+        }
     }
-    Ok(head)
 }
 
-/// A baseline whose header line `head` (from [`read_header_line`]) was trusted; the body is
-/// streamed from the file when the diff runs, and checked against the header's digest then.
-pub fn open(path: &Path, head: &[u8]) -> Result<Baseline, String> {
+/// A baseline whose header line `head` (from [`read_header_line`], with the body's length)
+/// was trusted; the body is streamed from the file when the diff runs, and checked against the
+/// header's digest then.
+pub fn open(path: &Path, head: &[u8], body_len: u64) -> Result<Baseline, String> {
     Ok(Baseline {
         header: parse_header(head)?,
         body: Body::File {
             path: path.to_path_buf(),
-            offset: (head.len() as u64).saturating_add(1),
+            len: body_len,
         },
     })
 }
@@ -568,18 +639,18 @@ impl Baseline {
     /// Every entry in order. The body's length and SHA-256 are checked as it streams; a
     /// mismatch is an error once the stream ends, so nothing built from a forged body is used.
     pub fn for_each_entry(&self, mut f: impl FnMut(Entry)) -> Result<(), String> {
+        let want = self.header.records.saturating_mul(ENTRY_SIZE as u64);
         let mut r: Box<dyn Read> = match &self.body {
             Body::Memory(b) => Box::new(&b[..]),
-            Body::File { path, offset } => {
-                use std::io::Seek;
-                let mut file =
+            Body::File { path, len } => {
+                if *len != want {
+                    return Err("the manifest body does not match its header".into());
+                }
+                let file =
                     std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-                file.seek(std::io::SeekFrom::Start(*offset))
-                    .map_err(|e| e.to_string())?;
-                Box::new(std::io::BufReader::with_capacity(1 << 20, file))
+                Box::new(std::io::BufReader::with_capacity(1 << 20, file.take(want)))
             }
         };
-        let want = self.header.records.saturating_mul(ENTRY_SIZE as u64);
         let mut hash = Sha256::new();
         let mut got = 0u64;
         let mut block = vec![0u8; ENTRY_SIZE * 4096];

@@ -156,33 +156,33 @@ pub fn json_record(
     columns: &mut Vec<String>,
 ) -> Result<Record, String> {
     c.parse(line)?;
-    let label_at = fields.label.as_deref().and_then(|l| c.index_of(l));
-    let (digest, input) = c.digests(label_at);
+    let label_at = fields.label.as_deref().and_then(|l| c.index_of(line, l));
+    let (digest, input) = c.digests(line, label_at);
     let members = c.members();
-    let label = label_at.and_then(|i| members.get(i)).map(|m| c.text(m));
+    let label = label_at.and_then(|i| members.get(i)).map(|m| c.text(line, m));
     let key_text = fields
         .key
         .as_deref()
-        .and_then(|k| c.get(k))
-        .map(|m| c.text(m));
+        .and_then(|k| c.get(line, k))
+        .map(|m| c.text(line, m));
     let key_hash = key_hash(key_text.as_deref());
     // The key's text is kept only where it is shown (the diff's text pass).
     let key = key_text.filter(|_| fields.keep_text);
     let text = match &fields.text {
         _ if !fields.keep_text => None,
-        Some(t) => c.get(t).map(|m| c.text(m)),
+        Some(t) => c.get(line, t).map(|m| c.text(line, m)),
         None => {
             let s: Vec<String> = members
                 .iter()
                 .enumerate()
                 .filter(|(i, m)| Some(*i) != label_at && m.is_string)
-                .map(|(_, m)| c.text(m))
+                .map(|(_, m)| c.text(line, m))
                 .collect();
             (!s.is_empty()).then(|| s.join("\n"))
         }
     };
     for m in members {
-        let k = c.key(m);
+        let k = c.key(line, m);
         if columns.len() < 10_000 && !columns.iter().any(|x| x == k) {
             columns.push(k.to_string());
         }
@@ -215,15 +215,15 @@ pub const MAX_JSON_ARRAY: u64 = 1 << 30;
 /// Largest single record accepted (a line, a CSV row, an array element).
 pub const MAX_RECORD: usize = 64 << 20;
 
-/// Records of a block of whole JSON Lines or text lines, parsed on every core, in row order,
-/// with the column names seen. Used by the streaming reader, one block at a time.
+/// Records of a block of whole JSON Lines or text lines, parsed on every core, in row order
+/// (in chunks), with the column names seen and the number of lines. Used by the streaming reader, one block at a time.
 pub fn parse_lines(
     format: RecordFormat,
     bytes: &[u8],
     fields: &Fields,
     first_row: u64,
     want: Option<&(dyn Fn(u64, &[u8]) -> bool + Sync)>,
-) -> io::Result<(Vec<Record>, Vec<String>)> {
+) -> io::Result<(Vec<Vec<Record>>, Vec<String>, u64)> {
     use rayon::prelude::*;
     let mut lines: Vec<&[u8]> = Vec::with_capacity(bytes.len() / 64);
     let mut at = 0;
@@ -280,7 +280,7 @@ pub fn parse_lines(
             Ok((out, cols))
         })
         .collect();
-    let mut records = Vec::with_capacity(lines.len());
+    let mut records = Vec::with_capacity(parsed.len());
     let mut columns: Vec<String> = Vec::new();
     for p in parsed {
         let (recs, cols) = p?;
@@ -289,9 +289,9 @@ pub fn parse_lines(
                 columns.push(k);
             }
         }
-        records.extend(recs);
+        records.push(recs);
     }
-    Ok((records, columns))
+    Ok((records, columns, lines.len() as u64))
 }
 
 /// Read every record of `r`, calling `each` in row order; also the column names seen.
