@@ -995,7 +995,8 @@ fn dataset_command(cmd: DatasetCommand) -> i32 {
                     signature.unwrap_or_else(|| crate::manifest::default_signature(&baseline));
                 match std::fs::read(&sig) {
                     Ok(b) => dataset::verify_header(&head, &b, &key).and_then(|()| {
-                        dataset::open(&baseline, &head, body_len).map_err(|e| (Code::SignatureMalformed, e))
+                        dataset::open(&baseline, &head, body_len)
+                            .map_err(|e| (Code::SignatureMalformed, e))
                     }),
                     Err(e) => {
                         eprintln!("modelgate: cannot read signature {}: {e}", sig.display());

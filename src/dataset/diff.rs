@@ -69,6 +69,15 @@ macro_rules! order_by {
 order_by!(ByInput, input);
 order_by!(ByKey, key);
 
+/// A location: file index and row.
+type At = (u32, u64);
+/// Duplicate injection: digest, baseline copies, current copies, first current location.
+type Dup = ([u8; 16], u64, u64, At);
+/// A near-duplicate group: size, normalized text sample, first locations.
+type NearGroup = (usize, String, Vec<At>);
+/// A trigger candidate: token, changed records with it, its label, first locations.
+type Candidate = (String, u64, u32, Vec<At>);
+
 /// Why a current record counts as changed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 #[repr(u8)]
@@ -311,6 +320,135 @@ fn sha256_file(p: &Path) -> std::io::Result<String> {
     Ok(hex(&h.finalize()))
 }
 
+/// Hashes a digest by its first eight bytes: digests are uniform already.
+#[derive(Default)]
+struct DigestHasher(u64);
+
+impl std::hash::Hasher for DigestHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        if let Some(b) = bytes.get(..8) {
+            self.0 = u64::from_le_bytes(b.try_into().unwrap_or_default());
+        }
+    }
+    fn write_usize(&mut self, _: usize) {}
+}
+
+type DigestMap<V> = HashMap<[u8; 16], V, std::hash::BuildHasherDefault<DigestHasher>>;
+
+/// Baseline entries looked ahead of the current record, within one file.
+const WINDOW: usize = 4096;
+
+/// Pairs current records with the baseline's entries in file order; what it cannot pair goes
+/// to the sorters.
+struct Aligner<I: Iterator<Item = Entry>> {
+    base: Peek<I>,
+    /// The baseline file the current file is aligned with.
+    current: Option<u32>,
+    window: std::collections::VecDeque<Entry>,
+    in_window: DigestMap<u32>,
+    same: HashSet<u32>,
+    now_sorter: Sorter<Entry>,
+    base_sorter: Sorter<Entry>,
+    total_now: u64,
+    base_total: u64,
+    error: Option<std::io::Error>,
+}
+
+impl<I: Iterator<Item = Entry>> Aligner<I> {
+    fn new(base: I) -> Self {
+        Aligner {
+            base: Peek::new(base),
+            current: None,
+            window: Default::default(),
+            in_window: DigestMap::default(),
+            same: HashSet::new(),
+            now_sorter: Sorter::default(),
+            base_sorter: Sorter::default(),
+            total_now: 0,
+            base_total: 0,
+            error: None,
+        }
+    }
+
+    fn unpaired_base(&mut self, e: Entry) {
+        if let Err(err) = self.base_sorter.push(e) {
+            self.error.get_or_insert(err);
+        }
+    }
+
+    /// A baseline entry leaves the stream: skipped with its file, or left for the join.
+    fn take_base(&mut self, e: Entry, labels: &mut Labels, names: &[String]) {
+        self.base_total += 1;
+        if self.same.contains(&e.file) {
+            self.total_now += 1;
+            if let Some(l) = names.get(e.label as usize) {
+                labels.count(l, 1);
+            }
+        } else {
+            self.unpaired_base(e);
+        }
+    }
+
+    /// Move the baseline stream to the first entry of file `j`.
+    fn skip_to(&mut self, j: u32, labels: &mut Labels, names: &[String]) {
+        while self.base.peek().is_some_and(|e| e.file < j) {
+            if let Some(e) = self.base.next() {
+                self.take_base(e, labels, names);
+            }
+        }
+    }
+
+    /// The current file is done: what is left of its baseline file goes to the join.
+    fn end_file(&mut self, labels: &mut Labels, names: &[String]) {
+        for e in std::mem::take(&mut self.window) {
+            self.unpaired_base(e);
+        }
+        self.in_window.clear();
+        if let Some(j) = self.current.take() {
+            self.skip_to(j.saturating_add(1), labels, names);
+        }
+    }
+
+    fn pop_window(&mut self) -> Option<Entry> {
+        let e = self.window.pop_front()?;
+        if let Some(c) = self.in_window.get_mut(&e.digest) {
+            *c -= 1;
+            if *c == 0 {
+                self.in_window.remove(&e.digest);
+            }
+        }
+        Some(e)
+    }
+
+    fn record(&mut self, e: Entry) {
+        self.total_now += 1;
+        if let Some(j) = self.current {
+            while self.window.len() < WINDOW && self.base.peek().is_some_and(|b| b.file == j) {
+                if let Some(b) = self.base.next() {
+                    self.base_total += 1;
+                    *self.in_window.entry(b.digest).or_insert(0) += 1;
+                    self.window.push_back(b);
+                }
+            }
+            if self.in_window.contains_key(&e.digest) {
+                // Paired: what the baseline had before it is left for the join.
+                while let Some(b) = self.pop_window() {
+                    if b.digest == e.digest {
+                        return;
+                    }
+                    self.unpaired_base(b);
+                }
+            }
+        }
+        if let Err(err) = self.now_sorter.push(e) {
+            self.error.get_or_insert(err);
+        }
+    }
+}
+
 /// Compare the dataset at `root` with `base`. One finding per signal, with counts and the
 /// first locations.
 pub fn diff(root: &Path, base: &Baseline) -> Result<Vec<Finding>, String> {
@@ -331,74 +469,103 @@ pub fn diff(root: &Path, base: &Baseline) -> Result<Vec<Finding>, String> {
         keep_text: false,
     };
     let base_files = &base.header.files;
-    let by_path: HashMap<&str, &DataFile> =
-        base_files.iter().map(|f| (f.path.as_str(), f)).collect();
+    let by_path: HashMap<&str, (u32, &DataFile)> = base_files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.path.as_str(), (i as u32, f)))
+        .collect();
 
-    // 1. The current records, except those of files identical to the baseline's.
-    let mut labels = Labels::default();
-    let mut now_sorter: Sorter<Entry> = Sorter::default();
-    let mut same: HashSet<String> = HashSet::new();
-    let mut total_now = 0u64;
-    let mut write_err: Option<std::io::Error> = None;
-    let mut hook = |rel: &str, fs: &Path| -> Action {
-        let Some(b) = by_path.get(rel) else {
-            return Action::Read;
-        };
-        let size_matches = std::fs::metadata(fs).is_ok_and(|m| m.len() == b.size);
-        if b.format.is_some() && size_matches && sha256_file(fs).is_ok_and(|d| d == b.sha256) {
-            same.insert(rel.to_string());
-            return Action::Same((*b).clone());
-        }
-        Action::Read
-    };
-    let (now_files, errors) = for_each_record_with(root, &fields, &mut hook, None, |file, r| {
-        total_now += 1;
-        let label = match &r.label {
-            Some(l) => labels.count(l, 1),
-            None => u32::MAX,
-        };
-        let e = Entry {
-            digest: super::prefix(&r.digest),
-            input: super::prefix(&r.input),
-            key: r.key_hash,
-            label,
-            file,
-            row: r.row,
-        };
-        if let Err(err) = now_sorter.push(e) {
-            write_err.get_or_insert(err);
-        }
-    })?;
-    if let Some(e) = write_err.take() {
-        return Err(io(e));
-    }
-
-    phase("current records read");
-    // 2. The baseline's entries, except those of identical files (their labels still count).
-    let skip_base: Vec<bool> = base_files.iter().map(|f| same.contains(&f.path)).collect();
+    // 1 and 2. The current records and the baseline entries, side by side. Files identical to
+    // the baseline's are skipped (their baseline labels still count). Within a file that has a
+    // baseline counterpart, records equal to the baseline's in the same order are paired at
+    // once (a window of the baseline's next entries catches insertions and deletions); only
+    // what is left goes to the sorters. Any pairing of equal digests leaves the same multiset
+    // difference, so this changes nothing but the work.
     let base_label_name = |i: u32| base.header.label_order.get(i as usize).map(|s| s.as_str());
-    let mut base_sorter: Sorter<Entry> = Sorter::default();
-    let mut base_total = 0u64;
-    base.for_each_entry(|e| {
-        base_total += 1;
-        if skip_base.get(e.file as usize).copied().unwrap_or(false) {
-            total_now += 1;
-            if let Some(l) = base_label_name(e.label) {
-                labels.count(l, 1);
+    let labels = std::cell::RefCell::new(Labels::default());
+    let (btx, brx) = std::sync::mpsc::sync_channel::<Vec<Entry>>(4);
+    let (walked, verified, al) = std::thread::scope(|sc| {
+        let reader = sc.spawn(move || {
+            let mut batch = Vec::with_capacity(1 << 14);
+            let r = base.for_each_entry(|e| {
+                batch.push(e);
+                if batch.len() >= 1 << 14 {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(1 << 14));
+                    let _ = btx.send(full);
+                }
+            });
+            let _ = btx.send(batch);
+            r
+        });
+        let al = std::cell::RefCell::new(Aligner::new(brx.into_iter().flatten()));
+        let mut hook = |rel: &str, fs: &Path| -> Action {
+            let mut a = al.borrow_mut();
+            let mut l = labels.borrow_mut();
+            a.end_file(&mut l, &base.header.label_order);
+            let Some((j, b)) = by_path.get(rel) else {
+                return Action::Read;
+            };
+            a.skip_to(*j, &mut l, &base.header.label_order);
+            let size_matches = std::fs::metadata(fs).is_ok_and(|m| m.len() == b.size);
+            if b.format.is_some() && size_matches && sha256_file(fs).is_ok_and(|d| d == b.sha256) {
+                a.same.insert(*j);
+                a.skip_to(*j + 1, &mut l, &base.header.label_order);
+                return Action::Same((*b).clone());
             }
-        } else if let Err(err) = base_sorter.push(e) {
-            write_err.get_or_insert(err);
+            a.current = Some(*j);
+            Action::Read
+        };
+        let walked = for_each_record_with(root, &fields, &mut hook, None, |file, r| {
+            let label = match &r.label {
+                Some(l) => labels.borrow_mut().count(l, 1),
+                None => u32::MAX,
+            };
+            al.borrow_mut().record(Entry {
+                digest: super::prefix(&r.digest),
+                input: super::prefix(&r.input),
+                key: r.key_hash,
+                label,
+                file,
+                row: r.row,
+            });
+        });
+        let mut a = al.into_inner();
+        {
+            let mut l = labels.borrow_mut();
+            a.end_file(&mut l, &base.header.label_order);
+            a.skip_to(u32::MAX, &mut l, &base.header.label_order);
         }
-    })?;
-    if let Some(e) = write_err.take() {
+        // Whatever the reader still holds is dropped with the aligner, so it cannot block.
+        let Aligner {
+            now_sorter,
+            base_sorter,
+            total_now,
+            base_total,
+            error,
+            ..
+        } = a;
+        let verified = reader
+            .join()
+            .unwrap_or_else(|_| Err("reading the baseline failed".into()));
+        (
+            walked,
+            verified,
+            (now_sorter, base_sorter, total_now, base_total, error),
+        )
+    });
+    let (now_files, errors) = walked?;
+    verified?;
+    let (now_sorter, base_sorter, total_now, base_total, error) = al;
+    if let Some(e) = error {
         return Err(io(e));
     }
+    let labels = labels.into_inner();
 
     phase("baseline read");
     // 3. Merge by digest.
     let mut removed: Sorter<ByInput> = Sorter::default();
     let mut inserted: Sorter<ByInput> = Sorter::default();
-    let mut dups: Vec<([u8; 16], u64, u64, (u32, u64))> = Vec::new();
+    let mut dups: Vec<Dup> = Vec::new();
     let (mut dup_records, mut dup_extra) = (0u64, 0u64);
     {
         let mut b = Peek::new(base_sorter.finish().map_err(io)?);
@@ -450,8 +617,8 @@ pub fn diff(root: &Path, base: &Baseline) -> Result<Vec<Finding>, String> {
                 }
             }
         }
-        for s in [b.inner().error(), n.inner().error()].into_iter().flatten() {
-            return Err(io(s));
+        if let Some(e) = b.inner().error().or_else(|| n.inner().error()) {
+            return Err(io(e));
         }
     }
     dups.sort_by(|x, y| y.2.cmp(&x.2).then(x.0.cmp(&y.0)));
@@ -489,8 +656,8 @@ pub fn diff(root: &Path, base: &Baseline) -> Result<Vec<Finding>, String> {
                 rest_removed.push(ByKey(e)).map_err(io)?;
             }
         }
-        for s in [r.inner().error(), i.inner().error()].into_iter().flatten() {
-            return Err(io(s));
+        if let Some(e) = r.inner().error().or_else(|| i.inner().error()) {
+            return Err(io(e));
         }
     }
     let mut modified: Signal<(u32, u64)> = Signal::new();
@@ -525,8 +692,8 @@ pub fn diff(root: &Path, base: &Baseline) -> Result<Vec<Finding>, String> {
                 break;
             }
         }
-        for s in [r.inner().error(), i.inner().error()].into_iter().flatten() {
-            return Err(io(s));
+        if let Some(e) = r.inner().error().or_else(|| i.inner().error()) {
+            return Err(io(e));
         }
     }
 
@@ -614,7 +781,7 @@ pub fn diff(root: &Path, base: &Baseline) -> Result<Vec<Finding>, String> {
 
     phase("changed-record text pass");
     // Near-duplicate groups among inserted records.
-    let mut near_groups: Vec<(usize, String, Vec<(u32, u64)>)> = Vec::new();
+    let mut near_groups: Vec<NearGroup> = Vec::new();
     let (mut near_records, mut near_count) = (0u64, 0u64);
     {
         let mut s = Peek::new(near.finish().map_err(io)?);
@@ -658,7 +825,7 @@ pub fn diff(root: &Path, base: &Baseline) -> Result<Vec<Finding>, String> {
     // Trigger candidates; their frequency among unchanged records takes one more pass.
     let labelled = !base.header.labels.is_empty() || !labels.names.is_empty();
     let ch = changed_total.max(1) as f64;
-    let mut candidates: Vec<(String, u64, u32, Vec<(u32, u64)>)> = toks
+    let mut candidates: Vec<Candidate> = toks
         .map
         .iter()
         .filter_map(|(tok, s)| {
@@ -683,19 +850,15 @@ pub fn diff(root: &Path, base: &Baseline) -> Result<Vec<Finding>, String> {
         // candidate is not ASCII.
         let mut hook = |_: &str, _: &Path| Action::Read;
         let all_ascii = candidates.iter().all(|c| c.0.is_ascii());
-        let finder: Vec<memchr::memmem::Finder<'_>> = candidates
-            .iter()
-            .map(|c| memchr::memmem::Finder::new(c.0.as_bytes()))
-            .collect();
+        let finder = aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(candidates.iter().map(|c| c.0.as_bytes()))
+            .map_err(|e| e.to_string())?;
         let want = |f: u32, r: u64, line: &[u8]| {
             if changed.get(f, r).is_some() {
                 return false;
             }
-            if !all_ascii || memchr::memmem::find(line, b"\\u").is_some() {
-                return true;
-            }
-            let lower = line.to_ascii_lowercase();
-            finder.iter().any(|x| x.find(&lower).is_some())
+            !all_ascii || memchr::memmem::find(line, b"\\u").is_some() || finder.is_match(line)
         };
         let mut word = String::new();
         let mut seen: Vec<usize> = Vec::new();

@@ -137,12 +137,16 @@ struct Hashing<R> {
     inner: R,
     hash: Sha256,
     len: u64,
+    /// Off in filtered passes, which do not describe files.
+    on: bool,
 }
 
 impl<R: Read> Read for Hashing<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.hash.update(buf.get(..n).unwrap_or_default());
+        if self.on {
+            self.hash.update(buf.get(..n).unwrap_or_default());
+        }
         self.len = self.len.saturating_add(n as u64);
         Ok(n)
     }
@@ -150,7 +154,10 @@ impl<R: Read> Read for Hashing<R> {
 
 /// Read `rd` to its end in blocks of whole lines (the last may lack its newline), hashing as
 /// it goes, and send them on. Stops at the first error (sent) or when the receiver is gone.
-fn read_blocks(rd: &mut Hashing<std::fs::File>, tx: &std::sync::mpsc::SyncSender<std::io::Result<Vec<u8>>>) {
+fn read_blocks(
+    rd: &mut Hashing<std::fs::File>,
+    tx: &std::sync::mpsc::SyncSender<std::io::Result<Vec<u8>>>,
+) {
     let mut buf: Vec<u8> = Vec::with_capacity(BLOCK);
     loop {
         let start = buf.len();
@@ -162,7 +169,9 @@ fn read_blocks(rd: &mut Hashing<std::fs::File>, tx: &std::sync::mpsc::SyncSender
                 return;
             }
         };
-        rd.hash.update(buf.get(start..).unwrap_or_default());
+        if rd.on {
+            rd.hash.update(buf.get(start..).unwrap_or_default());
+        }
         rd.len = rd.len.saturating_add(n as u64);
         if n == 0 {
             if !buf.is_empty() {
@@ -194,7 +203,7 @@ fn read_blocks(rd: &mut Hashing<std::fs::File>, tx: &std::sync::mpsc::SyncSender
 pub type Walked = (Vec<DataFile>, Vec<(String, String)>);
 
 /// Block size for streaming JSON Lines and text.
-const BLOCK: usize = 16 << 20;
+const BLOCK: usize = 8 << 20;
 
 /// What to do with a file before reading its records.
 pub enum Action {
@@ -277,6 +286,7 @@ pub fn for_each_record_with(
             inner: open()?,
             hash: Sha256::new(),
             len: 0,
+            on: want.is_none() || media,
         };
         let mut merkle = records::MerkleStream::default();
         let mut count = 0u64;
@@ -286,11 +296,11 @@ pub fn for_each_record_with(
             each(file_idx, r);
         };
         let res: Option<std::io::Result<Vec<String>>> = match format {
-            Some(fmt @ (RecordFormat::JsonLines | RecordFormat::Text)) => Some((|| {
+            Some(fmt @ (RecordFormat::JsonLines | RecordFormat::Text)) => Some({
                 // A pipeline: a reader thread reads and hashes blocks of whole lines; block k+1
                 // is parsed on the pool while the records of block k are handed on here, in
                 // row order.
-                let (tx, rx) = std::sync::mpsc::sync_channel::<std::io::Result<Vec<u8>>>(2);
+                let (tx, rx) = std::sync::mpsc::sync_channel::<std::io::Result<Vec<u8>>>(1);
                 let hashing = &mut rd;
                 std::thread::scope(|sc| {
                     sc.spawn(move || read_blocks(hashing, &tx));
@@ -304,8 +314,7 @@ pub fn for_each_record_with(
                         rayon::in_place_scope(|s| {
                             s.spawn(|_| {
                                 let w = want.map(|w| move |r: u64, l: &[u8]| w(file_idx, r, l));
-                                let w =
-                                    w.as_ref().map(|w| w as &(dyn Fn(u64, &[u8]) -> bool + Sync));
+                                let w = w.as_ref().map(|w| w as records::LineFilter<'_>);
                                 parsed = Some(records::parse_lines(fmt, &block, fields, row, w));
                             });
                             done.into_iter().flatten().for_each(&mut push);
@@ -318,7 +327,7 @@ pub fn for_each_record_with(
                     ready.into_iter().flatten().for_each(&mut push);
                     Ok(cols.into_iter().collect())
                 })
-            })()),
+            }),
             Some(fmt) => Some(records::read(fmt, &mut rd, fields, &mut push)),
             None if webdataset => Some(records::read_webdataset(&mut rd, fields, &mut push)),
             None if parquet => Some(records::read_parquet(&t.fs_path, fields, &mut push)),
@@ -339,7 +348,11 @@ pub fn for_each_record_with(
         let mut df = DataFile {
             path: rel.clone(),
             size: rd.len,
-            sha256: hex(&rd.hash.finalize()),
+            sha256: if rd.on {
+                hex(&rd.hash.finalize())
+            } else {
+                String::new()
+            },
             format: format
                 .map(|f| f.name().to_string())
                 .or_else(|| webdataset.then(|| "webdataset".to_string()))
@@ -543,7 +556,10 @@ pub fn verify_and_load(
 enum Body {
     Memory(Vec<u8>),
     /// The first `len` bytes of the file.
-    File { path: std::path::PathBuf, len: u64 },
+    File {
+        path: std::path::PathBuf,
+        len: u64,
+    },
 }
 
 /// A baseline read from a trusted manifest: its header, and its entries read as a stream

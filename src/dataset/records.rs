@@ -159,7 +159,9 @@ pub fn json_record(
     let label_at = fields.label.as_deref().and_then(|l| c.index_of(line, l));
     let (digest, input) = c.digests(line, label_at);
     let members = c.members();
-    let label = label_at.and_then(|i| members.get(i)).map(|m| c.text(line, m));
+    let label = label_at
+        .and_then(|i| members.get(i))
+        .map(|m| c.text(line, m));
     let key_text = fields
         .key
         .as_deref()
@@ -215,6 +217,9 @@ pub const MAX_JSON_ARRAY: u64 = 1 << 30;
 /// Largest single record accepted (a line, a CSV row, an array element).
 pub const MAX_RECORD: usize = 64 << 20;
 
+/// Which lines to parse, by row and raw bytes.
+pub type LineFilter<'a> = &'a (dyn Fn(u64, &[u8]) -> bool + Sync);
+
 /// Records of a block of whole JSON Lines or text lines, parsed on every core, in row order
 /// (in chunks), with the column names seen and the number of lines. Used by the streaming reader, one block at a time.
 pub fn parse_lines(
@@ -222,7 +227,7 @@ pub fn parse_lines(
     bytes: &[u8],
     fields: &Fields,
     first_row: u64,
-    want: Option<&(dyn Fn(u64, &[u8]) -> bool + Sync)>,
+    want: Option<LineFilter<'_>>,
 ) -> io::Result<(Vec<Vec<Record>>, Vec<String>, u64)> {
     use rayon::prelude::*;
     let mut lines: Vec<&[u8]> = Vec::with_capacity(bytes.len() / 64);

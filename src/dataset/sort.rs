@@ -7,7 +7,7 @@ use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Seek, Write};
 
 /// A record of fixed size with its sort order.
-pub trait Fixed: Copy + Ord + Send {
+pub trait Fixed: Copy + Ord + Send + 'static {
     const SIZE: usize;
     fn put(&self, out: &mut Vec<u8>);
     fn get(b: &[u8]) -> Option<Self>;
@@ -16,26 +16,29 @@ pub trait Fixed: Copy + Ord + Send {
 /// Records held in memory before a run is written out (per sorter).
 pub const RUN_BYTES: usize = 32 << 20;
 
-pub struct Sorter<T: Fixed> {
+pub struct Sorter<T: Fixed + 'static> {
     buf: Vec<T>,
     cap: usize,
     runs: Vec<File>,
     len: u64,
+    /// The run being sorted and written in the background, if any.
+    pending: Option<std::thread::JoinHandle<std::io::Result<File>>>,
 }
 
-impl<T: Fixed> Default for Sorter<T> {
+impl<T: Fixed + 'static> Default for Sorter<T> {
     fn default() -> Self {
         Sorter::with_run_bytes(RUN_BYTES)
     }
 }
 
-impl<T: Fixed> Sorter<T> {
+impl<T: Fixed + 'static> Sorter<T> {
     pub fn with_run_bytes(bytes: usize) -> Self {
         Sorter {
             buf: Vec::new(),
             cap: (bytes / T::SIZE.max(1)).max(16),
             runs: Vec::new(),
             len: 0,
+            pending: None,
         }
     }
 
@@ -56,26 +59,29 @@ impl<T: Fixed> Sorter<T> {
         Ok(())
     }
 
+    /// Hand the full buffer to a background thread that sorts it and writes it out as a run,
+    /// while records keep arriving (at most one run in flight).
     fn spill(&mut self) -> std::io::Result<()> {
-        use rayon::slice::ParallelSliceMut;
-        self.buf.par_sort_unstable();
-        let mut w = BufWriter::with_capacity(1 << 20, tempfile::tempfile()?);
-        let mut b = Vec::with_capacity(T::SIZE);
-        for t in &self.buf {
-            b.clear();
-            t.put(&mut b);
-            w.write_all(&b)?;
+        self.wait()?;
+        let full = std::mem::replace(&mut self.buf, Vec::with_capacity(self.cap));
+        self.pending = Some(std::thread::spawn(move || write_run(full)));
+        Ok(())
+    }
+
+    fn wait(&mut self) -> std::io::Result<()> {
+        if let Some(h) = self.pending.take() {
+            let f = h
+                .join()
+                .unwrap_or_else(|_| Err(std::io::Error::other("sorting a run failed")))?;
+            self.runs.push(f);
         }
-        let mut f = w.into_inner().map_err(|e| e.into_error())?;
-        f.rewind()?;
-        self.runs.push(f);
-        self.buf.clear();
         Ok(())
     }
 
     /// The records in order.
     pub fn finish(mut self) -> std::io::Result<Sorted<T>> {
         use rayon::slice::ParallelSliceMut;
+        self.wait()?;
         if self.runs.is_empty() {
             self.buf.par_sort_unstable();
             return Ok(Sorted {
@@ -86,7 +92,8 @@ impl<T: Fixed> Sorter<T> {
             });
         }
         if !self.buf.is_empty() {
-            self.spill()?;
+            let last = std::mem::take(&mut self.buf);
+            self.runs.push(write_run(last)?);
         }
         let mut runs: Vec<BufReader<File>> = self
             .runs
@@ -109,6 +116,21 @@ impl<T: Fixed> Sorter<T> {
             error,
         })
     }
+}
+
+fn write_run<T: Fixed>(mut buf: Vec<T>) -> std::io::Result<File> {
+    use rayon::slice::ParallelSliceMut;
+    buf.par_sort_unstable();
+    let mut w = BufWriter::with_capacity(1 << 20, tempfile::tempfile()?);
+    let mut b = Vec::with_capacity(T::SIZE);
+    for t in &buf {
+        b.clear();
+        t.put(&mut b);
+        w.write_all(&b)?;
+    }
+    let mut f = w.into_inner().map_err(|e| e.into_error())?;
+    f.rewind()?;
+    Ok(f)
 }
 
 fn read_one<T: Fixed>(r: &mut impl Read) -> std::io::Result<Option<T>> {
