@@ -27,6 +27,192 @@ pub enum OutputFormat {
     Text,
     /// The full report as JSON (schema: schemas/report.schema.json)
     Json,
+    /// SARIF 2.1.0 for GitHub code scanning and other SARIF viewers
+    Sarif,
+    /// JUnit XML: one test case per file, for CI dashboards
+    Junit,
+    /// A CycloneDX 1.6 ML-BOM: components with hashes, formats, signature status, ATLAS status
+    Cyclonedx,
+}
+
+/// Render a report in a format.
+pub fn render(report: &crate::report::Report, format: OutputFormat, color: bool) -> String {
+    match format {
+        OutputFormat::Text => text::render(report, color),
+        OutputFormat::Json => report.to_json(),
+        OutputFormat::Sarif => crate::report::sarif::render(report),
+        OutputFormat::Junit => crate::report::junit::render(report),
+        OutputFormat::Cyclonedx => crate::report::cyclonedx::render(report),
+    }
+}
+
+/// A policy's required signature: every file of the (single) root must be covered by a
+/// verified OMS signature made with the given key.
+fn required_signature(
+    p: &crate::policy::Loaded,
+    req: &crate::policy::RequireSignature,
+    paths: &[PathBuf],
+    report: &crate::report::Report,
+) -> Vec<crate::finding::Finding> {
+    let root = paths.first().cloned().unwrap_or_default();
+    let shown = root.to_string_lossy().into_owned();
+    let finding = |path: String, message: String| crate::finding::Finding {
+        code: Code::PolicySignatureRequired,
+        severity: Code::PolicySignatureRequired.default_severity(),
+        path,
+        member: Vec::new(),
+        offset: None,
+        message,
+        evidence: crate::ev! {},
+    };
+    let key_path = p
+        .path
+        .parent()
+        .unwrap_or(std::path::Path::new("."))
+        .join(&req.public_key);
+    let sig_path = root.join(
+        req.signature
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("model.sig")),
+    );
+    let key = std::fs::read_to_string(&key_path)
+        .map_err(|e| format!("{}: {e}", key_path.display()))
+        .and_then(|k| {
+            crate::signature::keys::VerifyingKey::from_pem_any(&k)
+                .map_err(|e| format!("{}: {e}", key_path.display()))
+        });
+    let key = match key {
+        Ok(k) => k,
+        Err(e) => {
+            return vec![finding(
+                shown,
+                format!("the policy's public key cannot be used: {e}"),
+            )]
+        }
+    };
+    let bundle = match std::fs::read(&sig_path) {
+        Ok(b) => b,
+        Err(e) => {
+            return vec![finding(
+                shown,
+                format!(
+                    "the policy requires a signature, and {} cannot be read: {e}",
+                    sig_path.display()
+                ),
+            )]
+        }
+    };
+    let v = crate::signature::oms::verify_with_key(&root, &bundle, &key, Some(&sig_path), &[]);
+    let mut out = v.findings;
+    let _ = report;
+    // Anything that did not verify means files are not covered as the policy requires.
+    if out.iter().any(|f| f.severity >= Severity::Error) {
+        out.push(finding(
+            shown,
+            "the files are not all covered by a verified signature from the policy's key".into(),
+        ));
+    }
+    out
+}
+
+/// How modelgate evidences the mitigations it assesses.
+const EVIDENCED: &[(&str, &str)] = &[
+    ("AML.M0016", "scan: every file inspected for embedded code without loading it"),
+    ("AML.M0011", "scan: which files need a loader that can run code (pickle-based), imports checked against an allowlist"),
+    ("AML.M0014", "scan --manifest, a policy's required signature, verify: files checked against trusted digests"),
+    ("AML.M0013", "verify / a policy's required signature / a signed manifest: coverage by a verified signature"),
+    ("AML.M0023", "--format cyclonedx: a CycloneDX 1.6 ML-BOM of the artifacts"),
+    ("AML.M0025", "dataset manifest / dataset diff: record-level provenance against a signed baseline"),
+    ("AML.M0007", "dataset diff: poisoning signals over inserted and changed records"),
+];
+
+fn atlas_command(file: Option<&PathBuf>, format: OutputFormat) -> i32 {
+    let atlas = match atlas_data(file) {
+        Ok(a) => a,
+        Err(c) => return c,
+    };
+    let mut techniques: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for c in CODES {
+        for t in c.atlas {
+            techniques.entry(t).or_default().push(c.name);
+        }
+    }
+    let name = |id: &str| {
+        atlas
+            .mitigations
+            .get(id)
+            .map(|m| m.name.clone())
+            .or_else(|| atlas.techniques.get(id).cloned())
+            .unwrap_or_else(|| "(not in this ATLAS data)".into())
+    };
+    let body = if format == OutputFormat::Json {
+        let doc = serde_json::json!({
+            "data_version": atlas.version,
+            "attribution": crate::atlas::ATTRIBUTION,
+            "mitigations": EVIDENCED.iter().map(|(id, how)| serde_json::json!({"id": id, "name": name(id), "evidenced_by": how})).collect::<Vec<_>>(),
+            "not_assessed": atlas.mitigations.keys().filter(|id| !EVIDENCED.iter().any(|(e, _)| e == id)).collect::<Vec<_>>(),
+            "techniques": techniques.iter().map(|(id, codes)| serde_json::json!({"id": id, "name": name(id), "codes": codes})).collect::<Vec<_>>(),
+        });
+        let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
+        s.push('\n');
+        s
+    } else {
+        let mut s = format!(
+            "MITRE ATLAS data {} ({} mitigations, {} techniques known)\n{}\n\nMitigations a run can evidence (each report's atlas section gives their status):\n",
+            atlas.version,
+            atlas.mitigations.len(),
+            atlas.techniques.len(),
+            crate::atlas::ATTRIBUTION
+        );
+        for (id, how) in EVIDENCED {
+            s.push_str(&format!("  {id:<10} {}\n             {how}\n", name(id)));
+        }
+        s.push_str(&format!(
+            "  ({} other mitigations, e.g. user training and access control, are outside a scanner's reach: not assessed)\n\nTechniques findings evidence:\n",
+            atlas.mitigations.len().saturating_sub(EVIDENCED.len())
+        ));
+        for (id, codes) in &techniques {
+            s.push_str(&format!(
+                "  {id:<14} {}\n                 {}\n",
+                name(id),
+                codes.join(", ")
+            ));
+        }
+        s
+    };
+    match emit(&body) {
+        Ok(()) | Err(0) => 0,
+        Err(c) => c,
+    }
+}
+
+/// `FORMAT` or `FORMAT=FILE`.
+fn parse_format_spec(s: &str) -> Result<(OutputFormat, Option<PathBuf>), String> {
+    let (name, file) = match s.split_once('=') {
+        Some((n, f)) if !f.is_empty() => (n, Some(PathBuf::from(f))),
+        Some(_) => return Err(format!("'{s}': a file name must follow '='")),
+        None => (s, None),
+    };
+    let f = OutputFormat::from_str(name, true)
+        .map_err(|_| format!("unknown format '{name}' (text, json, sarif, junit, cyclonedx)"))?;
+    Ok((f, file))
+}
+
+/// ATLAS data: `--atlas-data FILE`, else the bundled extract.
+fn atlas_data(path: Option<&PathBuf>) -> Result<crate::atlas::Atlas, i32> {
+    match path {
+        None => Ok(crate::atlas::bundled()),
+        Some(p) => match std::fs::read_to_string(p)
+            .map_err(|e| e.to_string())
+            .and_then(|t| crate::atlas::parse(&t))
+        {
+            Ok(a) => Ok(a),
+            Err(e) => {
+                eprintln!("modelgate: {}: {e}", p.display());
+                Err(2)
+            }
+        },
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -43,15 +229,22 @@ A file that cannot be read or parsed is a finding that fails the gate."
         /// Files or directories to scan (symlinks are followed only inside each root)
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
-        /// Output format
-        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-        format: OutputFormat,
-        /// Write the report to FILE instead of standard output
+        /// Output format: text, json, sarif, junit or cyclonedx. Repeat for several, each as
+        /// FORMAT=FILE to write it to a file (e.g. --format text --format sarif=results.sarif)
+        #[arg(long = "format", value_name = "FORMAT[=FILE]", default_value = "text", value_parser = parse_format_spec)]
+        formats: Vec<(OutputFormat, Option<PathBuf>)>,
+        /// Write the report (the one format without its own =FILE) to FILE instead of standard output
         #[arg(long, short, value_name = "FILE")]
         output: Option<PathBuf>,
-        /// Fail (exit 1) on findings at or above this severity
-        #[arg(long, value_name = "SEVERITY", default_value = "error", value_parser = parse_severity)]
-        fail_on: Severity,
+        /// Fail (exit 1) on findings at or above this severity [default: the policy's, else error]
+        #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+        fail_on: Option<Severity>,
+        /// Policy file (default: modelgate.toml in the first PATH, if there is one)
+        #[arg(long, value_name = "FILE")]
+        policy: Option<PathBuf>,
+        /// MITRE ATLAS data to use instead of the bundled 5.6.0 extract (ATLAS.yaml of a release)
+        #[arg(long, value_name = "FILE")]
+        atlas_data: Option<PathBuf>,
         /// Files inspected in parallel (default: one per core)
         #[arg(long, short = 'j', value_name = "N")]
         jobs: Option<usize>,
@@ -116,6 +309,21 @@ A file that cannot be read or parsed is a finding that fails the gate."
     Dataset {
         #[command(subcommand)]
         command: DatasetCommand,
+    },
+    /// MITRE ATLAS: the mitigations modelgate can evidence and the techniques its findings map to
+    #[command(
+        long_about = "MITRE ATLAS: the mitigations a modelgate run can evidence (each report's `atlas`\n\
+section gives their status for that run) and the techniques each finding code maps to.\n\
+Uses MITRE ATLAS data (Apache-2.0, Copyright MITRE), bundled as a 5.6.0 extract; --atlas-data\n\
+loads another release."
+    )]
+    Atlas {
+        /// ATLAS data to use instead of the bundled extract (ATLAS.yaml of a release)
+        #[arg(long, value_name = "FILE")]
+        atlas_data: Option<PathBuf>,
+        /// Output format (text or json)
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
     },
     /// Make an Ed25519 key pair for signing manifests
     Keygen {
@@ -246,14 +454,26 @@ impl SigstoreSigner {
 }
 
 fn print_report(findings: Vec<crate::finding::Finding>, root: String, format: OutputFormat) -> i32 {
-    let report = crate::report::Report::new(vec![root], Severity::Error, Vec::new(), findings);
-    let body = match format {
-        OutputFormat::Text => text::render(
-            &report,
-            io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
-        ),
-        OutputFormat::Json => report.to_json(),
+    print_report_cx(findings, root, format, crate::atlas::RunContext::default())
+}
+
+fn print_report_cx(
+    findings: Vec<crate::finding::Finding>,
+    root: String,
+    format: OutputFormat,
+    cx: crate::atlas::RunContext,
+) -> i32 {
+    let mut report = crate::report::Report::new(vec![root], Severity::Error, Vec::new(), findings);
+    let cx = crate::atlas::RunContext {
+        bom: format == OutputFormat::Cyclonedx,
+        ..cx
     };
+    report.atlas = Some(crate::atlas::section(&crate::atlas::bundled(), &report, cx));
+    let body = render(
+        &report,
+        format,
+        io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    );
     match emit(&body) {
         Ok(()) | Err(0) => report.exit_code(),
         Err(c) => c,
@@ -1022,7 +1242,15 @@ fn dataset_command(cmd: DatasetCommand) -> i32 {
                     evidence: crate::ev! {},
                 }),
             }
-            print_report(findings, dir.to_string_lossy().into_owned(), format)
+            print_report_cx(
+                findings,
+                dir.to_string_lossy().into_owned(),
+                format,
+                crate::atlas::RunContext {
+                    dataset_diff: true,
+                    ..Default::default()
+                },
+            )
         }
     }
 }
@@ -1086,6 +1314,10 @@ pub fn main() -> i32 {
         Command::Manifest { command } => manifest_command(command),
         Command::Dataset { command } => dataset_command(command),
         Command::Keygen { output, force } => keygen(output, force),
+        Command::Atlas {
+            atlas_data: file,
+            format,
+        } => atlas_command(file.as_ref(), format),
         Command::VerifyBundle {
             artifact,
             bundle,
@@ -1109,9 +1341,11 @@ pub fn main() -> i32 {
         },
         Command::Scan {
             paths,
-            format,
+            formats,
             output,
             fail_on,
+            policy,
+            atlas_data: atlas_file,
             jobs,
             no_progress,
             digests,
@@ -1120,6 +1354,27 @@ pub fn main() -> i32 {
             manifest_key,
             allow_unsigned_manifest,
         } => {
+            // Formats without their own file go to --output or stdout: at most one.
+            let unnamed = formats.iter().filter(|(_, f)| f.is_none()).count();
+            if unnamed > 1 {
+                eprintln!("modelgate: only one --format can go to standard output or --output; give the others a file (FORMAT=FILE)");
+                return 2;
+            }
+            let atlas = match atlas_data(atlas_file.as_ref()) {
+                Ok(a) => a,
+                Err(c) => return c,
+            };
+            let policy = match crate::policy::find(policy.as_deref(), &paths) {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!("modelgate: invalid policy: {e}");
+                    return 2;
+                }
+            };
+            let fail_on = fail_on
+                .or_else(|| policy.as_ref().and_then(|p| p.policy.fail_on))
+                .unwrap_or(Severity::Error);
+            let bom = formats.iter().any(|(f, _)| *f == OutputFormat::Cyclonedx);
             let trusted = match &manifest {
                 None => None,
                 Some(m) if paths.len() != 1 => {
@@ -1146,6 +1401,10 @@ pub fn main() -> i32 {
                 Ok(a) => a,
                 Err(c) => return c,
             };
+            if bom && !algs.contains(&crate::digest::HashAlg::Sha256) {
+                // A BOM lists every component's SHA-256.
+                algs.push(crate::digest::HashAlg::Sha256);
+            }
             if let Some(Ok(t)) = &trusted {
                 for a in t
                     .manifest
@@ -1187,25 +1446,43 @@ pub fn main() -> i32 {
                     report = report.with_findings(extra);
                 }
             }
+            if let Some(p) = &policy {
+                if let Some(req) = p.policy.require.as_ref().and_then(|r| r.signature.as_ref()) {
+                    let extra = required_signature(p, req, &paths, &report);
+                    report = report.with_findings(extra);
+                }
+                report = p.apply(report, fail_on);
+            }
+            report.atlas = Some(crate::atlas::section(
+                &atlas,
+                &report,
+                crate::atlas::RunContext {
+                    scan: true,
+                    dataset_diff: false,
+                    bom,
+                },
+            ));
             let color = output.is_none()
                 && io::stdout().is_terminal()
                 && std::env::var_os("NO_COLOR").is_none();
-            let body = match format {
-                OutputFormat::Text => text::render(&report, color),
-                OutputFormat::Json => report.to_json(),
-            };
-            let written = match &output {
-                Some(p) => std::fs::write(p, body).map_err(|e| {
-                    eprintln!("modelgate: cannot write {}: {e}", p.display());
-                    2
-                }),
-                None => emit(&body),
-            };
-            match written {
-                Ok(()) => report.exit_code(),
-                Err(0) => report.exit_code(),
-                Err(c) => c,
+            let mut code = report.exit_code();
+            for (format, file) in &formats {
+                let body = render(&report, *format, color && file.is_none());
+                let target = file.as_ref().or(output.as_ref());
+                let written = match target {
+                    Some(p) => std::fs::write(p, body).map_err(|e| {
+                        eprintln!("modelgate: cannot write {}: {e}", p.display());
+                        2
+                    }),
+                    None => emit(&body),
+                };
+                if let Err(c) = written {
+                    if c != 0 {
+                        code = c;
+                    }
+                }
             }
+            code
         }
     }
 }

@@ -353,6 +353,20 @@ assembled inconsistently or tampered with before signing.";
     ManifestFileRenamed = "manifest-file-renamed", Error, ["AML.T0010.003"],
         "A file in the manifest now appears under another name.",
         "Its content is unchanged, but loaders find files by name.";
+    // --- policy -----------------------------------------------------------------------------
+    PolicySignatureRequired = "policy-signature-required", Error, ["AML.T0010.003"],
+        "The policy requires a verified signature over this file, and there is none.",
+        "modelgate.toml's [require] section asks that every file be covered by a verified OpenSSF Model \
+Signing signature from the given key. This file is not covered (the signature is missing, does not verify, \
+or does not list the file). Sign the model again, or remove the file.";
+    PolicyWaiverUnused = "policy-waiver-unused", Warning, [],
+        "A waiver in the policy matched no finding.",
+        "Waivers that match nothing hide nothing today but may hide a new finding tomorrow. Remove the waiver, \
+or narrow its path and evidence to what it is meant to cover.";
+    PolicyWaiverExpired = "policy-waiver-expired", Error, [],
+        "A waiver in the policy has passed its expiry date.",
+        "Expired waivers no longer apply: the findings they covered are reported again. Review them, then \
+renew the waiver with a new date or fix the cause.";
 }
 
 impl Code {

@@ -3,6 +3,7 @@
 //! Data flow: [`walk`] → [`identify`] → [`inspect`] (one inspector per [`identify::Format`])
 //! → [`finding::Finding`]s → [`report::Report`] → text / JSON, and an exit code.
 
+pub mod atlas;
 pub mod cli;
 pub mod dataset;
 pub mod digest;
@@ -11,6 +12,7 @@ pub mod identify;
 pub mod input;
 pub mod inspect;
 pub mod manifest;
+pub mod policy;
 pub mod report;
 pub mod scan;
 pub mod signature;

@@ -1,5 +1,8 @@
 //! The report: one serde struct. JSON is this struct; every other format is a conversion of it.
 
+pub mod cyclonedx;
+pub mod junit;
+pub mod sarif;
 pub mod text;
 
 use crate::finding::{Finding, Severity};
@@ -20,6 +23,24 @@ pub struct Report {
     pub files: Vec<FileEntry>,
     /// Sorted by path, member, offset, code.
     pub findings: Vec<Finding>,
+    /// Findings a policy waiver covers: kept, not counted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waived: Vec<Waived>,
+    /// MITRE ATLAS: the data version, the mitigations this run evidences and the techniques its
+    /// findings evidence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub atlas: Option<crate::atlas::Section>,
+}
+
+/// A finding covered by a policy waiver.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+pub struct Waived {
+    pub finding: Finding,
+    /// The waiver's reason, as written in the policy.
+    pub reason: String,
+    /// The waiver's expiry date (YYYY-MM-DD), if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -153,6 +174,8 @@ impl Report {
             summary,
             files,
             findings,
+            waived: Vec::new(),
+            atlas: None,
         }
     }
 
@@ -160,7 +183,10 @@ impl Report {
     pub fn with_findings(self, more: Vec<Finding>) -> Report {
         let mut findings = self.findings;
         findings.extend(more);
-        Report::new(self.inputs.roots, self.inputs.fail_on, self.files, findings)
+        let mut r = Report::new(self.inputs.roots, self.inputs.fail_on, self.files, findings);
+        r.waived = self.waived;
+        r.atlas = self.atlas;
+        r
     }
 
     /// 0 pass, 1 findings at or above the threshold.

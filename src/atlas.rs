@@ -1,0 +1,400 @@
+//! MITRE ATLAS data and the mitigation status a run can evidence.
+//!
+//! modelgate uses MITRE ATLAS data (Apache-2.0, Copyright MITRE; see `data/atlas/`). The bundled
+//! extract is embedded; `--atlas-data FILE` loads another release. Parsing keys on ids, never on
+//! names (names changed between releases), and is lenient: any mapping with an `AML.M…` id and a
+//! name is a mitigation, any `AML.T…` id found anywhere inside it is a technique it mitigates
+//! (release 5.6.0 mis-indents a technique link in AML.M0018 and AML.M0034), and duplicates are
+//! collapsed.
+
+use crate::finding::{Code, Severity, CODES};
+use crate::report::Report;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use yaml_rust2::{Yaml, YamlLoader};
+
+pub const BUNDLED: &str = include_str!("../data/atlas/extract.yaml");
+pub const ATTRIBUTION: &str =
+    "Uses MITRE ATLAS data (Apache-2.0, Copyright 2021-2025 MITRE); not an official MITRE product.";
+
+#[derive(Clone, Debug, Default)]
+pub struct Atlas {
+    /// The data's own version field.
+    pub version: String,
+    pub mitigations: BTreeMap<String, Mitigation>,
+    /// Technique id → name.
+    pub techniques: BTreeMap<String, String>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Mitigation {
+    pub id: String,
+    pub name: String,
+    pub techniques: BTreeSet<String>,
+}
+
+fn s(y: &Yaml) -> Option<&str> {
+    y.as_str()
+}
+
+fn get<'a>(h: &'a Yaml, k: &str) -> Option<&'a Yaml> {
+    match h {
+        Yaml::Hash(m) => m.get(&Yaml::String(k.to_string())),
+        _ => None,
+    }
+}
+
+/// Every technique id under `y`, as a string list item or an `id:` value.
+fn technique_ids(y: &Yaml, out: &mut BTreeSet<String>) {
+    match y {
+        Yaml::String(t) if t.starts_with("AML.T") && !t.starts_with("AML.TA") => {
+            out.insert(t.split_whitespace().next().unwrap_or(t).to_string());
+        }
+        Yaml::Array(a) => a.iter().for_each(|x| technique_ids(x, out)),
+        Yaml::Hash(m) => m.values().for_each(|x| technique_ids(x, out)),
+        _ => {}
+    }
+}
+
+fn walk(y: &Yaml, atlas: &mut Atlas, depth: u32) {
+    if depth > 64 {
+        return;
+    }
+    match y {
+        Yaml::Hash(m) => {
+            if let (Some(id), Some(name)) = (get(y, "id").and_then(s), get(y, "name").and_then(s)) {
+                if id.starts_with("AML.M") {
+                    let mut techniques = BTreeSet::new();
+                    for (k, v) in m {
+                        if !matches!(s(k), Some("id" | "name" | "description")) {
+                            technique_ids(v, &mut techniques);
+                        }
+                    }
+                    let e = atlas
+                        .mitigations
+                        .entry(id.to_string())
+                        .or_insert_with(|| Mitigation {
+                            id: id.to_string(),
+                            name: name.to_string(),
+                            techniques: BTreeSet::new(),
+                        });
+                    e.techniques.extend(techniques);
+                    return;
+                }
+                if id.starts_with("AML.T") && !id.starts_with("AML.TA") {
+                    atlas
+                        .techniques
+                        .entry(id.to_string())
+                        .or_insert_with(|| name.to_string());
+                }
+            }
+            for (k, v) in m {
+                // The extract's id → name table.
+                if let (Some(id), Some(name)) = (s(k), s(v)) {
+                    if id.starts_with("AML.T") && !id.starts_with("AML.TA") {
+                        atlas
+                            .techniques
+                            .entry(id.to_string())
+                            .or_insert_with(|| name.to_string());
+                    }
+                }
+                walk(v, atlas, depth + 1);
+            }
+        }
+        Yaml::Array(a) => a.iter().for_each(|x| walk(x, atlas, depth + 1)),
+        _ => {}
+    }
+}
+
+/// Parse ATLAS data: the full `ATLAS.yaml` of a release or an extract.
+pub fn parse(text: &str) -> Result<Atlas, String> {
+    let docs = YamlLoader::load_from_str(text).map_err(|e| format!("ATLAS data: {e}"))?;
+    let doc = docs.first().ok_or("ATLAS data: empty")?;
+    let mut atlas = Atlas {
+        version: get(doc, "version")
+            .and_then(s)
+            .or_else(|| {
+                get(doc, "source")
+                    .and_then(|x| get(x, "data_version_field"))
+                    .and_then(s)
+            })
+            .unwrap_or("unknown")
+            .to_string(),
+        ..Atlas::default()
+    };
+    walk(doc, &mut atlas, 0);
+    if atlas.mitigations.is_empty() {
+        return Err("ATLAS data: no mitigations found (is this ATLAS.yaml?)".into());
+    }
+    Ok(atlas)
+}
+
+/// The bundled data.
+pub fn bundled() -> Atlas {
+    parse(BUNDLED).unwrap_or_default()
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    Met,
+    Partial,
+    NotMet,
+    NotAssessed,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Met => "met",
+            Status::Partial => "partial",
+            Status::NotMet => "not met",
+            Status::NotAssessed => "not assessed",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+pub struct MitigationStatus {
+    pub id: String,
+    pub name: String,
+    pub status: Status,
+    /// What this run saw that supports the status.
+    pub evidence: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+pub struct TechniqueHits {
+    pub id: String,
+    pub name: String,
+    /// Findings in this run that evidence the technique.
+    pub findings: u64,
+}
+
+/// The `atlas` section of a report.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+pub struct Section {
+    pub data_version: String,
+    pub attribution: String,
+    /// Every mitigation in the data: those a run can evidence first.
+    pub mitigations: Vec<MitigationStatus>,
+    /// Techniques evidenced by this run's findings.
+    pub techniques: Vec<TechniqueHits>,
+}
+
+/// What kind of run produced the report, beyond its findings.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RunContext {
+    /// A model scan (files inspected for code).
+    pub scan: bool,
+    /// A dataset diff against a baseline.
+    pub dataset_diff: bool,
+    /// A CycloneDX BOM is written by this run.
+    pub bom: bool,
+}
+
+/// Formats that run code when loaded with their usual loader.
+const CODE_FORMATS: &[&str] = &[
+    "pickle",
+    "torch-zip",
+    "torch-legacy",
+    "torchscript",
+    "joblib",
+    "npy-object",
+];
+
+/// The mitigation status this run evidences, and the techniques its findings evidence.
+pub fn section(atlas: &Atlas, report: &Report, cx: RunContext) -> Section {
+    let has = |c: Code| report.findings.iter().any(|f| f.code == c);
+    let count = |c: Code| report.findings.iter().filter(|f| f.code == c).count();
+    let total = report.summary.files;
+    let scanned = report.summary.scanned;
+    let mut assessed: Vec<(&str, Status, String)> = Vec::new();
+    if cx.scan {
+        let bad = report.summary.errors + report.summary.skipped;
+        let failing = report.summary.findings.at_least(report.inputs.fail_on);
+        assessed.push((
+            "AML.M0016",
+            if bad == 0 && scanned > 0 { Status::Met } else if scanned > 0 { Status::Partial } else { Status::NotMet },
+            format!("{scanned} of {total} files inspected for embedded code without loading them; {bad} could not be read or were skipped; {failing} findings at or above '{}'", report.inputs.fail_on.as_str()),
+        ));
+        let code_files: Vec<&str> = report
+            .files
+            .iter()
+            .filter(|f| {
+                f.format
+                    .as_deref()
+                    .is_some_and(|x| CODE_FORMATS.contains(&x))
+            })
+            .map(|f| f.path.as_str())
+            .collect();
+        assessed.push((
+            "AML.M0011",
+            if code_files.is_empty() { Status::Met } else { Status::Partial },
+            if code_files.is_empty() {
+                format!("none of the {total} files needs a loader that can run code")
+            } else {
+                format!(
+                    "{} of {total} files need a loader that can run code (pickle-based), e.g. {}; their imports were checked against an allowlist",
+                    code_files.len(),
+                    code_files.iter().take(3).copied().collect::<Vec<_>>().join(", ")
+                )
+            },
+        ));
+    }
+    // Verification of artifacts against a manifest or signature.
+    let changed = count(Code::ManifestFileAdded)
+        + count(Code::ManifestFileModified)
+        + count(Code::ManifestFileRenamed)
+        + count(Code::ManifestFileRemoved)
+        + count(Code::SignatureInvalid)
+        + count(Code::SignatureSubjectMismatch)
+        + count(Code::PolicySignatureRequired)
+        + count(Code::SignedFileMissing)
+        + count(Code::UnsignedFile);
+    let verified = has(Code::ManifestVerified) || has(Code::SignatureVerified);
+    let unsigned = has(Code::ManifestUnsigned);
+    if cx.scan || cx.dataset_diff {
+        let (m14, e14) = if !verified && !unsigned {
+            (Status::NotMet, "no manifest or signature was checked in this run (scan --manifest, a policy [require] signature, or verify)".to_string())
+        } else if changed > 0 {
+            (Status::Partial, format!("{changed} files or records differ from their verified digests or are not covered"))
+        } else {
+            (
+                Status::Met,
+                format!("all {total} files match the digests of a trusted manifest or signature"),
+            )
+        };
+        assessed.push(("AML.M0014", m14, e14));
+        let (m13, e13) = if verified && !unsigned && changed == 0 {
+            (
+                Status::Met,
+                format!("all {total} files are covered by a verified signature"),
+            )
+        } else if verified && !unsigned {
+            (Status::Partial, format!("a signature verified, but {changed} files or records are not covered by it or differ"))
+        } else if unsigned {
+            (
+                Status::NotMet,
+                "the manifest was used without a signature (--allow-unsigned)".to_string(),
+            )
+        } else {
+            (
+                Status::NotMet,
+                "no signature was verified in this run".to_string(),
+            )
+        };
+        assessed.push(("AML.M0013", m13, e13));
+    }
+    assessed.push((
+        "AML.M0023",
+        if cx.bom { Status::Met } else { Status::NotMet },
+        if cx.bom {
+            format!("a CycloneDX 1.6 ML-BOM of {total} artifacts was written by this run")
+        } else {
+            "no BOM was written by this run (--format cyclonedx writes one)".to_string()
+        },
+    ));
+    if cx.dataset_diff {
+        let flagged: usize = report
+            .findings
+            .iter()
+            .filter(|f| {
+                f.severity >= Severity::Warning && format!("{:?}", f.code).starts_with("Dataset")
+            })
+            .count();
+        assessed.push((
+            "AML.M0025",
+            if unsigned { Status::Partial } else { Status::Met },
+            if unsigned {
+                "the dataset was compared record by record with a baseline manifest that was not signed".to_string()
+            } else {
+                "the dataset was compared record by record with a signed, verified baseline manifest".to_string()
+            },
+        ));
+        assessed.push((
+            "AML.M0007",
+            if flagged == 0 { Status::Met } else { Status::Partial },
+            if flagged == 0 {
+                "no inserted, changed or suspicious records against the baseline".to_string()
+            } else {
+                format!("{flagged} poisoning signals fired: the records they list need review or removal before training")
+            },
+        ));
+    }
+    let mut mitigations: Vec<MitigationStatus> = Vec::new();
+    for (id, status, evidence) in &assessed {
+        mitigations.push(MitigationStatus {
+            id: id.to_string(),
+            name: atlas
+                .mitigations
+                .get(*id)
+                .map(|m| m.name.clone())
+                .unwrap_or_default(),
+            status: *status,
+            evidence: evidence.clone(),
+        });
+    }
+    for m in atlas.mitigations.values() {
+        if !assessed.iter().any(|(id, _, _)| *id == m.id) {
+            mitigations.push(MitigationStatus {
+                id: m.id.clone(),
+                name: m.name.clone(),
+                status: Status::NotAssessed,
+                evidence: "outside what this run can evidence".into(),
+            });
+        }
+    }
+    let mut hits: BTreeMap<&str, u64> = BTreeMap::new();
+    for f in &report.findings {
+        if let Some(info) = CODES.iter().find(|c| c.code == f.code) {
+            for t in info.atlas {
+                *hits.entry(t).or_insert(0) += 1;
+            }
+        }
+    }
+    let techniques = hits
+        .into_iter()
+        .map(|(id, n)| TechniqueHits {
+            id: id.to_string(),
+            name: atlas.techniques.get(id).cloned().unwrap_or_default(),
+            findings: n,
+        })
+        .collect();
+    Section {
+        data_version: atlas.version.clone(),
+        attribution: ATTRIBUTION.into(),
+        mitigations,
+        techniques,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bundled_extract_parses() {
+        let a = bundled();
+        assert_eq!(a.version, "5.6.0");
+        assert_eq!(a.mitigations.len(), 35);
+        assert_eq!(a.mitigations["AML.M0014"].name, "Verify AI Artifacts");
+        assert!(a.mitigations["AML.M0014"].techniques.contains("AML.T0010"));
+        assert_eq!(a.techniques["AML.T0011.000"], "Unsafe AI Artifacts");
+    }
+
+    #[test]
+    fn every_code_technique_is_known() {
+        let a = bundled();
+        for c in CODES {
+            for t in c.atlas {
+                assert!(
+                    a.techniques.contains_key(*t),
+                    "{} cites unknown {t}",
+                    c.name
+                );
+            }
+        }
+    }
+}

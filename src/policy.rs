@@ -1,0 +1,285 @@
+//! The gate's policy: `modelgate.toml` in the scanned root, or `--policy FILE`.
+//!
+//! Per-code severity overrides, the fail threshold, extra allowed pickle globals for in-house
+//! classes, a required signature, and waivers (code + path glob + optional evidence match +
+//! reason + optional expiry). Waived findings stay in the report under `waived`; a waiver that
+//! matched nothing, and an expired waiver, are findings themselves. An invalid policy is an
+//! error with the file, line and reason (exit 2). Schema: `schemas/policy.schema.json`.
+
+use crate::finding::{Code, Finding, Severity};
+use crate::report::{Report, Waived};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub const FILE_NAME: &str = "modelgate.toml";
+
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    /// Findings at or above this severity fail the run (the command line's --fail-on wins).
+    pub fail_on: Option<Severity>,
+    /// Finding code → the severity to report it with.
+    #[serde(default)]
+    pub severity: BTreeMap<String, Severity>,
+    /// Pickle globals to accept as plain data (in-house classes you trust).
+    #[serde(default)]
+    pub allow_globals: Vec<AllowGlobal>,
+    /// What every scanned file must be covered by.
+    pub require: Option<Require>,
+    /// Findings accepted for a reason, until a date.
+    #[serde(default, rename = "waiver")]
+    pub waivers: Vec<Waiver>,
+}
+
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AllowGlobal {
+    pub module: String,
+    pub name: String,
+}
+
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Require {
+    /// Every file must be covered by a verified OpenSSF Model Signing signature made with this
+    /// key.
+    pub signature: Option<RequireSignature>,
+}
+
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RequireSignature {
+    /// The signer's public key (PEM), relative to the policy file.
+    pub public_key: PathBuf,
+    /// The signature bundle, relative to the scanned root (default: model.sig).
+    pub signature: Option<PathBuf>,
+}
+
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Waiver {
+    /// The finding code waived.
+    pub code: String,
+    /// A glob over the finding's path (`*` within a path segment, `**` across them).
+    pub path: String,
+    /// Waive only findings whose message or evidence contains this text.
+    pub evidence: Option<String>,
+    /// Why: shown with every finding it covers.
+    pub reason: String,
+    /// The last day the waiver applies (YYYY-MM-DD).
+    pub expires: Option<String>,
+}
+
+/// A policy read from a file.
+#[derive(Clone, Debug)]
+pub struct Loaded {
+    pub path: PathBuf,
+    pub policy: Policy,
+    /// Line of each waiver (for findings about waivers).
+    waiver_lines: Vec<usize>,
+    globs: Vec<globset::GlobMatcher>,
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text.get(..offset)
+        .map(|t| t.matches('\n').count() + 1)
+        .unwrap_or(1)
+}
+
+/// Read and check a policy. The error names the file, the line and the reason.
+pub fn load(path: &Path) -> Result<Loaded, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let at = |line: usize, why: &str| format!("{}:{line}: {why}", path.display());
+    let policy: Policy = toml::from_str(&text).map_err(|e| {
+        let line = e.span().map(|s| line_of(&text, s.start)).unwrap_or(1);
+        at(line, e.message())
+    })?;
+    // Where things are, for messages about them: the n-th [[waiver]] header, a key's line.
+    let find_line = |needle: &str, nth: usize| {
+        text.match_indices(needle)
+            .nth(nth)
+            .map(|(i, _)| line_of(&text, i))
+            .unwrap_or(1)
+    };
+    for code in policy.severity.keys() {
+        if Code::from_name(code).is_none() {
+            return Err(at(
+                find_line(code, 0),
+                &format!(
+                    "unknown finding code '{code}' in [severity] (`modelgate explain` lists them)"
+                ),
+            ));
+        }
+    }
+    let mut waiver_lines = Vec::new();
+    let mut globs = Vec::new();
+    for (i, w) in policy.waivers.iter().enumerate() {
+        let line = find_line("[[waiver]]", i);
+        waiver_lines.push(line);
+        if Code::from_name(&w.code).is_none() {
+            return Err(at(
+                line,
+                &format!("unknown finding code '{}' in a waiver", w.code),
+            ));
+        }
+        if w.reason.trim().is_empty() {
+            return Err(at(line, "a waiver needs a reason"));
+        }
+        if let Some(d) = &w.expires {
+            if d.parse::<jiff::civil::Date>().is_err() {
+                return Err(at(
+                    line,
+                    &format!("expires = '{d}' is not a date (YYYY-MM-DD)"),
+                ));
+            }
+        }
+        let g = globset::GlobBuilder::new(&w.path)
+            .literal_separator(true)
+            .build()
+            .map_err(|e| at(line, &format!("path = '{}': {e}", w.path)))?;
+        globs.push(g.compile_matcher());
+    }
+    for g in &policy.allow_globals {
+        if g.module.is_empty() || g.name.is_empty() {
+            return Err(at(
+                find_line("allow_globals", 0),
+                "allow_globals entries need a module and a name",
+            ));
+        }
+    }
+    Ok(Loaded {
+        path: path.to_path_buf(),
+        policy,
+        waiver_lines,
+        globs,
+    })
+}
+
+/// The policy for a scan: `--policy FILE`, else `modelgate.toml` in the first root (if any).
+pub fn find(explicit: Option<&Path>, roots: &[PathBuf]) -> Result<Option<Loaded>, String> {
+    if let Some(p) = explicit {
+        return load(p).map(Some);
+    }
+    match roots.first().map(|r| r.join(FILE_NAME)) {
+        Some(p) if p.is_file() => load(&p).map(Some),
+        _ => Ok(None),
+    }
+}
+
+fn today() -> jiff::civil::Date {
+    jiff::Zoned::now().date()
+}
+
+impl Loaded {
+    /// Whether a pickle global is allowed by this policy.
+    fn allowed_global(&self, f: &Finding) -> bool {
+        if f.code != Code::PickleUnknownImport {
+            return false;
+        }
+        let get = |k: &str| f.evidence.get(k).and_then(|v| v.as_str());
+        self.policy
+            .allow_globals
+            .iter()
+            .any(|g| get("module") == Some(&g.module) && get("name") == Some(&g.name))
+    }
+
+    /// Apply the policy to a report's findings: allowed globals go, severities change, waived
+    /// findings move to `waived`, and waivers that are unused or expired become findings.
+    pub fn apply(&self, report: Report, fail_on: Severity) -> Report {
+        let today = today();
+        let shown = self.path.to_string_lossy().into_owned();
+        let expired: Vec<bool> = self
+            .policy
+            .waivers
+            .iter()
+            .map(|w| {
+                w.expires
+                    .as_deref()
+                    .and_then(|d| d.parse::<jiff::civil::Date>().ok())
+                    .is_some_and(|d| d < today)
+            })
+            .collect();
+        let mut used = vec![false; self.policy.waivers.len()];
+        let mut kept = Vec::new();
+        let mut waived = report.waived.clone();
+        for mut f in report.findings {
+            if self.allowed_global(&f) {
+                continue;
+            }
+            if let Some(s) = self.policy.severity.get(f.code.as_str()) {
+                f.severity = *s;
+            }
+            let text = format!(
+                "{} {}",
+                f.message,
+                serde_json::to_string(&f.evidence).unwrap_or_default()
+            );
+            let hit = self.policy.waivers.iter().enumerate().find(|(i, w)| {
+                w.code == f.code.as_str()
+                    && !expired.get(*i).copied().unwrap_or(true)
+                    && self.globs.get(*i).is_some_and(|g| g.is_match(&f.path))
+                    && w.evidence.as_deref().is_none_or(|e| text.contains(e))
+            });
+            match hit {
+                Some((i, w)) => {
+                    if let Some(u) = used.get_mut(i) {
+                        *u = true;
+                    }
+                    waived.push(Waived {
+                        finding: f,
+                        reason: w.reason.clone(),
+                        expires: w.expires.clone(),
+                    });
+                }
+                None => kept.push(f),
+            }
+        }
+        for (i, w) in self.policy.waivers.iter().enumerate() {
+            let line = self.waiver_lines.get(i).copied().unwrap_or(1);
+            let code = if expired.get(i).copied().unwrap_or(false) {
+                Code::PolicyWaiverExpired
+            } else if !used.get(i).copied().unwrap_or(true) {
+                Code::PolicyWaiverUnused
+            } else {
+                continue;
+            };
+            let message = match code {
+                Code::PolicyWaiverExpired => format!(
+                    "the waiver of {} for '{}' expired on {}; the findings it covered are reported",
+                    w.code,
+                    w.path,
+                    w.expires.as_deref().unwrap_or("")
+                ),
+                _ => format!(
+                    "the waiver of {} for '{}' matched no finding",
+                    w.code, w.path
+                ),
+            };
+            let mut s = self.policy.severity.get(code.as_str()).copied();
+            kept.push(Finding {
+                code,
+                severity: s.take().unwrap_or(code.default_severity()),
+                path: shown.clone(),
+                member: Vec::new(),
+                offset: None,
+                message,
+                evidence: crate::ev! {"line" => line, "code" => w.code, "path" => w.path, "reason" => w.reason},
+            });
+        }
+        let atlas = report.atlas;
+        let mut r = Report::new(report.inputs.roots, fail_on, report.files, kept);
+        r.waived = waived;
+        r.atlas = atlas;
+        r
+    }
+}
+
+/// The JSON Schema of the policy file, as committed in `schemas/policy.schema.json`.
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(Policy);
+    let mut s = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    s.push('\n');
+    s
+}

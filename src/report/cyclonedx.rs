@@ -1,0 +1,193 @@
+//! CycloneDX 1.6 ML-BOM for auditors: one component per artifact (machine-learning-model, data
+//! or file) with its SHA-256, format and signature status; MITRE ATLAS as a standard in
+//! `definitions`, and the mitigation status this run evidences as an attestation in
+//! `declarations` (conformance 1 met, 0.5 partial, 0 not met; not assessed is left out).
+
+use super::{FileStatus, Report};
+use crate::atlas::Status;
+use crate::finding::Code;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+const MODEL_FORMATS: &[&str] = &[
+    "pickle",
+    "torch-zip",
+    "torch-legacy",
+    "torchscript",
+    "joblib",
+    "numpy",
+    "npy",
+    "npz",
+    "npy-object",
+    "safetensors",
+    "keras",
+    "keras-h5",
+    "h5",
+    "hdf5",
+    "gguf",
+    "onnx",
+];
+const DATA_EXTENSIONS: &[&str] = &[
+    "csv", "tsv", "jsonl", "ndjson", "parquet", "arrow", "txt", "json", "tar", "tfrecord",
+];
+
+fn kind(path: &str, format: Option<&str>) -> &'static str {
+    if format.is_some_and(|f| MODEL_FORMATS.contains(&f)) {
+        return "machine-learning-model";
+    }
+    let ext = path
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    if DATA_EXTENSIONS.contains(&ext.as_str()) {
+        "data"
+    } else {
+        "file"
+    }
+}
+
+/// What the run knows of a file's signature or manifest coverage.
+fn signature_status(r: &Report, path: &str) -> &'static str {
+    let about = |codes: &[Code]| {
+        r.findings
+            .iter()
+            .any(|f| f.path == path && codes.contains(&f.code))
+    };
+    let any = |c: Code| r.findings.iter().any(|f| f.code == c);
+    if about(&[
+        Code::ManifestFileAdded,
+        Code::ManifestFileModified,
+        Code::ManifestFileRenamed,
+        Code::UnsignedFile,
+        Code::PolicySignatureRequired,
+    ]) {
+        "not covered"
+    } else if any(Code::ManifestUnsigned) {
+        "matches an unsigned manifest"
+    } else if any(Code::ManifestVerified) || any(Code::SignatureVerified) {
+        "verified"
+    } else {
+        "not checked"
+    }
+}
+
+pub fn render(r: &Report) -> String {
+    let mut serial = Sha256::new();
+    let components: Vec<Value> = r
+        .files
+        .iter()
+        .filter(|f| f.status != FileStatus::Skipped)
+        .map(|f| {
+            serial.update(f.path.as_bytes());
+            let mut c = json!({
+                "type": kind(&f.path, f.format.as_deref()),
+                "bom-ref": format!("file:{}", f.path),
+                "name": f.path,
+            });
+            if let Some(d) = f.digests.get("sha256") {
+                serial.update(d.as_bytes());
+                c["hashes"] = json!([{"alg": "SHA-256", "content": d}]);
+            }
+            let findings = r.findings.iter().filter(|x| x.path == f.path).count();
+            let mut props = vec![
+                json!({"name": "modelgate:status", "value": format!("{:?}", f.status).to_lowercase()}),
+                json!({"name": "modelgate:findings", "value": findings.to_string()}),
+                json!({"name": "modelgate:signature", "value": signature_status(r, &f.path)}),
+            ];
+            if let Some(fmt) = &f.format {
+                props.insert(0, json!({"name": "modelgate:format", "value": fmt}));
+            }
+            if let Some(s) = f.size {
+                props.push(json!({"name": "modelgate:size", "value": s.to_string()}));
+            }
+            c["properties"] = json!(props);
+            c
+        })
+        .collect();
+    let d = serial.finalize();
+    let mut u = [0u8; 16];
+    u.copy_from_slice(&d[..16]);
+    u[6] = (u[6] & 0x0f) | 0x40;
+    u[8] = (u[8] & 0x3f) | 0x80;
+    let h = crate::digest::hex(&u);
+    let uuid = format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    );
+    let mut bom = json!({
+        "$schema": "http://cyclonedx.org/schema/bom-1.6.schema.json",
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.6",
+        "serialNumber": format!("urn:uuid:{uuid}"),
+        "version": 1,
+        "metadata": {
+            "tools": {"components": [{"type": "application", "name": "modelgate", "version": r.tool.version}]},
+            "properties": [
+                {"name": "modelgate:roots", "value": r.inputs.roots.join(", ")},
+                {"name": "modelgate:verdict", "value": format!("{:?}", r.summary.verdict).to_lowercase()},
+            ],
+        },
+        "components": components,
+    });
+    if let Some(a) = &r.atlas {
+        let requirements: Vec<Value> = a
+            .mitigations
+            .iter()
+            .map(|m| json!({"bom-ref": format!("atlas:{}", m.id), "identifier": m.id, "title": m.name}))
+            .collect();
+        bom["definitions"] = json!({"standards": [{
+            "bom-ref": "atlas",
+            "name": "MITRE ATLAS mitigations",
+            "version": a.data_version,
+            "owner": "MITRE",
+            "description": a.attribution,
+            "requirements": requirements,
+        }]});
+        let assessed: Vec<_> = a
+            .mitigations
+            .iter()
+            .filter(|m| m.status != Status::NotAssessed)
+            .collect();
+        let claims: Vec<Value> = assessed
+            .iter()
+            .map(|m| {
+                json!({
+                    "bom-ref": format!("claim:{}", m.id),
+                    "predicate": format!("{} {}: {}", m.id, m.name, m.status.as_str()),
+                    "reasoning": m.evidence,
+                })
+            })
+            .collect();
+        let map: Vec<Value> = assessed
+            .iter()
+            .map(|m| {
+                let score = match m.status {
+                    Status::Met => 1.0,
+                    Status::Partial => 0.5,
+                    _ => 0.0,
+                };
+                json!({
+                    "requirement": format!("atlas:{}", m.id),
+                    "claims": [format!("claim:{}", m.id)],
+                    "conformance": {"score": score, "rationale": m.evidence},
+                })
+            })
+            .collect();
+        bom["declarations"] = json!({
+            "assessors": [{"bom-ref": "assessor:modelgate", "thirdParty": false}],
+            "attestations": [{
+                "summary": "MITRE ATLAS mitigations evidenced by this modelgate run",
+                "assessor": "assessor:modelgate",
+                "map": map,
+            }],
+            "claims": claims,
+        });
+    }
+    let mut s = serde_json::to_string_pretty(&bom).unwrap_or_default();
+    s.push('\n');
+    s
+}

@@ -1,0 +1,114 @@
+//! JUnit XML for CI dashboards: one test case per scanned file; a file fails when it has
+//! findings at or above the fail threshold, is skipped when it was not read. Findings on paths
+//! that are not scanned files (a manifest, a signature) get a test case of their own.
+
+use super::{FileStatus, Report};
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+fn esc(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&apos;"),
+            // XML 1.0 cannot carry other control characters, even escaped.
+            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => o.push('\u{FFFD}'),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+pub fn render(r: &Report) -> String {
+    let threshold = r.inputs.fail_on;
+    let mut by_path: BTreeMap<&str, Vec<&crate::finding::Finding>> = BTreeMap::new();
+    for f in &r.findings {
+        by_path.entry(f.path.as_str()).or_default().push(f);
+    }
+    let mut cases: Vec<(String, Option<FileStatus>)> = r
+        .files
+        .iter()
+        .map(|f| (f.path.clone(), Some(f.status)))
+        .collect();
+    for p in by_path.keys() {
+        if !r.files.iter().any(|f| f.path == *p) {
+            cases.push((p.to_string(), None));
+        }
+    }
+    cases.sort_by(|a, b| a.0.cmp(&b.0));
+    let (mut failures, mut skipped) = (0, 0);
+    let mut body = String::new();
+    for (path, status) in &cases {
+        let fs = by_path.get(path.as_str()).cloned().unwrap_or_default();
+        let failing: Vec<_> = fs.iter().filter(|f| f.severity >= threshold).collect();
+        let _ = write!(
+            body,
+            "    <testcase classname=\"modelgate\" name=\"{}\"",
+            esc(path)
+        );
+        if failing.is_empty() && fs.is_empty() && status != &Some(FileStatus::Skipped) {
+            body.push_str("/>\n");
+            continue;
+        }
+        body.push_str(">\n");
+        if !failing.is_empty() {
+            failures += 1;
+            let first = failing.first().map(|f| f.code.as_str()).unwrap_or("");
+            let _ = write!(
+                body,
+                "      <failure type=\"{}\" message=\"{} finding(s) at or above {}\">",
+                esc(first),
+                failing.len(),
+                threshold.as_str()
+            );
+            for f in &failing {
+                let _ = writeln!(
+                    body,
+                    "{} {}: {} [{}]",
+                    f.severity.as_str(),
+                    f.code.as_str(),
+                    esc(&f.message),
+                    esc(&f.location())
+                );
+            }
+            body.push_str("</failure>\n");
+        } else if status == &Some(FileStatus::Skipped) {
+            skipped += 1;
+            body.push_str("      <skipped/>\n");
+        }
+        let below: Vec<_> = fs.iter().filter(|f| f.severity < threshold).collect();
+        if !below.is_empty() {
+            body.push_str("      <system-out>");
+            for f in below {
+                let _ = writeln!(
+                    body,
+                    "{} {}: {}",
+                    f.severity.as_str(),
+                    f.code.as_str(),
+                    esc(&f.message)
+                );
+            }
+            body.push_str("</system-out>\n");
+        }
+        body.push_str("    </testcase>\n");
+    }
+    let mut o = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        o,
+        "<testsuites name=\"modelgate\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\">",
+        cases.len()
+    );
+    let _ = writeln!(
+        o,
+        "  <testsuite name=\"modelgate {}\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\">",
+        esc(&r.inputs.roots.join(", ")),
+        cases.len()
+    );
+    o.push_str(&body);
+    o.push_str("  </testsuite>\n</testsuites>\n");
+    o
+}

@@ -1,0 +1,184 @@
+//! SARIF 2.1.0, as GitHub code scanning takes it: one rule per finding code (help = the
+//! `explain` text, `security-severity`, ATLAS ids as tags), artifact URIs relative to the
+//! working directory, and `partialFingerprints` from what identifies a finding in a binary
+//! file (code, path, member, offset, evidence), never from line contents.
+
+use super::Report;
+use crate::finding::{Severity, CODES};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+/// GitHub keeps at most 25 000 results per run; more are cut, and the run says so.
+pub const MAX_RESULTS: usize = 25_000;
+
+fn level(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical | Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Info => "note",
+    }
+}
+
+/// GitHub maps these to critical (≥ 9), high (≥ 7), medium (≥ 4) and low.
+fn security_severity(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical => "9.5",
+        Severity::Error => "7.5",
+        Severity::Warning => "5.0",
+        Severity::Info => "1.0",
+    }
+}
+
+fn rule_name(code: &str) -> String {
+    code.split('-')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_uppercase().chain(c).collect::<String>())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+/// A path as a relative URI when it is under the working directory, else a file URI.
+pub fn artifact_uri(path: &str) -> (String, bool) {
+    let p = std::path::Path::new(path);
+    let rel = if p.is_absolute() {
+        std::env::current_dir()
+            .ok()
+            .and_then(|cwd| p.strip_prefix(cwd).ok().map(|r| r.to_path_buf()))
+    } else {
+        Some(
+            p.components()
+                .filter(|c| !matches!(c, std::path::Component::CurDir))
+                .collect(),
+        )
+    };
+    let enc = |s: &str| {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect::<String>()
+    };
+    match rel {
+        Some(r) => (enc(&r.to_string_lossy()), true),
+        None => (format!("file://{}", enc(path)), false),
+    }
+}
+
+pub fn render(r: &Report) -> String {
+    let rules: Vec<Value> = CODES
+        .iter()
+        .map(|c| {
+            let mut tags = vec!["security".to_string(), "supply-chain".to_string()];
+            tags.extend(c.atlas.iter().map(|t| format!("atlas/{t}")));
+            let mut rule = json!({
+                "id": c.name,
+                "name": rule_name(c.name),
+                "shortDescription": {"text": c.summary},
+                "fullDescription": {"text": c.summary},
+                "help": {
+                    "text": c.explanation,
+                    "markdown": format!("**{}**\n\n{}\n\nMITRE ATLAS: {}", c.summary, c.explanation,
+                        if c.atlas.is_empty() { "-".to_string() } else { c.atlas.join(", ") }),
+                },
+                "defaultConfiguration": {"level": level(c.severity)},
+                "properties": {
+                    "security-severity": security_severity(c.severity),
+                    "precision": "high",
+                    "problem.severity": level(c.severity),
+                    "tags": tags,
+                },
+            });
+            if let Some(t) = c.atlas.first() {
+                rule["helpUri"] = json!(format!("https://atlas.mitre.org/techniques/{t}"));
+            }
+            rule
+        })
+        .collect();
+    let results: Vec<Value> = r
+        .findings
+        .iter()
+        .take(MAX_RESULTS)
+        .map(|f| {
+            let index = CODES.iter().position(|c| c.code == f.code).unwrap_or(0);
+            let name = CODES.get(index).map(|c| c.name).unwrap_or("");
+            let (uri, relative) = artifact_uri(&f.path);
+            let mut loc = json!({"artifactLocation": {"uri": uri}});
+            if relative {
+                loc["artifactLocation"]["uriBaseId"] = json!("%SRCROOT%");
+            }
+            let mut h = Sha256::new();
+            for part in [
+                name,
+                &f.path,
+                &f.member.join("!"),
+                &f.offset.map(|o| o.to_string()).unwrap_or_default(),
+                &serde_json::to_string(&f.evidence).unwrap_or_default(),
+            ] {
+                h.update(part.as_bytes());
+                h.update([0]);
+            }
+            let fp = crate::digest::hex(&h.finalize());
+            let location_text = f.location();
+            let mut props = json!({"severity": f.severity.as_str()});
+            if !f.member.is_empty() {
+                props["member"] = json!(f.member);
+            }
+            if let Some(o) = f.offset {
+                props["offset"] = json!(o);
+            }
+            if !f.evidence.is_empty() {
+                props["evidence"] = json!(f.evidence);
+            }
+            json!({
+                "ruleId": name,
+                "ruleIndex": index,
+                "level": level(f.severity),
+                "message": {"text": format!("{} ({})", f.message, location_text)},
+                "locations": [{"physicalLocation": loc}],
+                "partialFingerprints": {"modelgateFinding/v1": fp},
+                "properties": props,
+            })
+        })
+        .collect();
+    let truncated = r.findings.len() > MAX_RESULTS;
+    let mut notes = Vec::new();
+    if truncated {
+        notes.push(json!({"level": "warning", "message": {"text": format!("{} findings; the first {MAX_RESULTS} are listed (GitHub's limit per run)", r.findings.len())}}));
+    }
+    let mut run = json!({
+        "tool": {"driver": {
+            "name": "modelgate",
+            "version": r.tool.version,
+            "semanticVersion": r.tool.version,
+            "informationUri": "https://github.com/modelgate/modelgate",
+            "rules": rules,
+        }},
+        "invocations": [{
+            "executionSuccessful": true,
+            "toolExecutionNotifications": notes,
+        }],
+        "results": results,
+        "properties": {
+            "verdict": r.summary.verdict,
+            "failOn": r.inputs.fail_on.as_str(),
+            "waived": r.waived.len(),
+        },
+    });
+    if let Some(a) = &r.atlas {
+        run["properties"]["atlas"] = json!(a);
+    }
+    let doc = json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [run],
+    });
+    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    s.push('\n');
+    s
+}

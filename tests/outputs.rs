@@ -1,0 +1,269 @@
+//! The gate's outputs on a fixture tree with mixed severities and a policy with waivers (used,
+//! unused, expired): SARIF and CycloneDX validated against the official schemas (vendored in
+//! testdata/schemas, checked by the real `jsonschema` from PyPI in target/schema-venv), JUnit,
+//! the ATLAS section, and policy errors with file and line.
+
+mod common;
+use common::copy_dir;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn python() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let venv = root().join("target/schema-venv");
+        let req = root().join("tests/interop/requirements-schema.txt");
+        let stamp = venv.join("requirements.txt");
+        if std::fs::read(&stamp).ok() != std::fs::read(&req).ok() {
+            assert!(Command::new("python3")
+                .args(["-m", "venv"])
+                .arg(&venv)
+                .status()
+                .is_ok_and(|s| s.success()));
+            let out = Command::new(venv.join("bin/pip"))
+                .args(["install", "-q", "--disable-pip-version-check", "-r"])
+                .arg(&req)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            std::fs::copy(&req, &stamp).unwrap();
+        }
+        venv.join("bin/python")
+    })
+}
+
+fn valid(schema: &str, doc: &Path) {
+    let out = Command::new(python())
+        .arg(root().join("tests/interop/validate.py"))
+        .arg(root().join("testdata/schemas").join(schema))
+        .arg(doc)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{} is not valid against {schema}:\n{}{}",
+        doc.display(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn modelgate(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_modelgate"))
+        .current_dir(dir)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+const POLICY: &str = r#"# A policy with a used, an unused and an expired waiver.
+fail_on = "error"
+
+[severity]
+"pickle-unknown-import" = "warning"
+
+[[waiver]]
+code = "pickle-dangerous-import"
+path = "tree/joblib/*.joblib"
+reason = "quarantined sample kept for the scanner's own tests"
+expires = "2999-12-31"
+
+[[waiver]]
+code = "pickle-dangerous-import"
+path = "nowhere/**"
+reason = "matches nothing"
+
+[[waiver]]
+code = "pickle-dangerous-import"
+path = "tree/torch/**"
+reason = "old exception"
+expires = "2020-01-01"
+"#;
+
+fn tree(name: &str) -> PathBuf {
+    let d = root().join("target/outputs-test").join(name);
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(d.join("tree")).unwrap();
+    copy_dir(&root().join("examples/clean"), &d.join("tree/clean"));
+    std::fs::create_dir_all(d.join("tree/joblib")).unwrap();
+    std::fs::create_dir_all(d.join("tree/torch")).unwrap();
+    std::fs::copy(
+        root().join("examples/malicious/classifier.joblib"),
+        d.join("tree/joblib/classifier.joblib"),
+    )
+    .unwrap();
+    std::fs::copy(
+        root().join("examples/malicious/pytorch_model.bin"),
+        d.join("tree/torch/pytorch_model.bin"),
+    )
+    .unwrap();
+    std::fs::write(d.join("modelgate.toml"), POLICY).unwrap();
+    d
+}
+
+#[test]
+fn every_format_from_one_run_with_a_policy() {
+    let d = tree("formats");
+    let out = modelgate(
+        &d,
+        &[
+            "scan",
+            "tree",
+            "--policy",
+            "modelgate.toml",
+            "--format",
+            "text",
+            "--format",
+            "sarif=out.sarif",
+            "--format",
+            "cyclonedx=bom.json",
+            "--format",
+            "junit=junit.xml",
+            "--format",
+            "json=report.json",
+        ],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    valid("sarif-schema-2.1.0.json", &d.join("out.sarif"));
+    valid("cyclonedx/bom-1.6.schema.json", &d.join("bom.json"));
+
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.join("report.json")).unwrap()).unwrap();
+    let codes: Vec<(&str, &str)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["code"].as_str().unwrap(), f["path"].as_str().unwrap()))
+        .collect();
+    // The used waiver moved the joblib finding to `waived`; the expired one did not apply.
+    let waived = report["waived"].as_array().unwrap();
+    assert!(waived
+        .iter()
+        .all(|w| w["finding"]["path"] == "tree/joblib/classifier.joblib"));
+    assert!(!waived.is_empty());
+    assert!(!codes.contains(&("pickle-dangerous-import", "tree/joblib/classifier.joblib")));
+    assert!(codes.contains(&("pickle-dangerous-import", "tree/torch/pytorch_model.bin")));
+    assert!(codes.contains(&("policy-waiver-unused", "modelgate.toml")));
+    assert!(codes.contains(&("policy-waiver-expired", "modelgate.toml")));
+    // ATLAS: data version and statuses.
+    let atlas = &report["atlas"];
+    assert_eq!(atlas["data_version"], "5.6.0");
+    let status = |id: &str| {
+        atlas["mitigations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["id"] == id)
+            .map(|m| m["status"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    assert_eq!(status("AML.M0016"), "met");
+    assert_eq!(status("AML.M0011"), "partial");
+    assert_eq!(status("AML.M0014"), "not-met");
+    assert_eq!(status("AML.M0023"), "met");
+    assert_eq!(status("AML.M0018"), "not-assessed");
+
+    // SARIF: one rule per code, stable fingerprints, relative URIs.
+    let sarif: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.join("out.sarif")).unwrap()).unwrap();
+    let run = &sarif["runs"][0];
+    assert_eq!(
+        run["tool"]["driver"]["rules"].as_array().unwrap().len(),
+        modelgate::finding::CODES.len()
+    );
+    let first = &run["results"][0];
+    assert!(first["partialFingerprints"]["modelgateFinding/v1"].is_string());
+    assert!(
+        !first["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            .as_str()
+            .unwrap()
+            .starts_with('/')
+    );
+    let again = modelgate(&d, &["scan", "tree", "--format", "sarif=again.sarif"]);
+    assert_eq!(again.status.code(), Some(1));
+    let fp = |p: &str| -> Vec<String> {
+        let v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(d.join(p)).unwrap()).unwrap();
+        v["runs"][0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                r["partialFingerprints"]["modelgateFinding/v1"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect()
+    };
+    let (a, b) = (fp("out.sarif"), fp("again.sarif"));
+    assert!(b.iter().filter(|x| a.contains(x)).count() >= a.len().saturating_sub(3));
+
+    // JUnit: one case per file, failures for the files at or above the threshold.
+    let junit = std::fs::read_to_string(d.join("junit.xml")).unwrap();
+    assert!(
+        junit.contains("<testcase classname=\"modelgate\" name=\"tree/torch/pytorch_model.bin\">")
+    );
+    assert!(junit.contains("<failure type=\""));
+    assert!(junit.contains("name=\"tree/clean/model.safetensors\"/>"));
+}
+
+#[test]
+fn invalid_policy_is_exit_2_with_file_and_line() {
+    let d = tree("invalid");
+    std::fs::write(
+        d.join("modelgate.toml"),
+        "fail_on = \"error\"\n\n[[waiver]]\ncode = \"no-such-code\"\npath = \"*\"\nreason = \"x\"\n",
+    )
+    .unwrap();
+    let out = modelgate(&d, &["scan", "tree", "--policy", "modelgate.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("modelgate.toml:3:") && err.contains("no-such-code"),
+        "{err}"
+    );
+    std::fs::write(d.join("modelgate.toml"), "fail_on = \"error\"\nbogus = 1\n").unwrap();
+    let out = modelgate(&d, &["scan", "tree", "--policy", "modelgate.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("modelgate.toml:2:"), "{err}");
+}
+
+#[test]
+fn full_atlas_release_loads_leniently() {
+    let out = modelgate(
+        root(),
+        &[
+            "atlas",
+            "--atlas-data",
+            "testdata/atlas/ATLAS.yaml",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["data_version"], "5.6.0");
+    let a = modelgate::atlas::parse(
+        &std::fs::read_to_string(root().join("testdata/atlas/ATLAS.yaml")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(a.mitigations.len(), 35);
+    // The mis-indented link in AML.M0018 is still found.
+    assert!(a.mitigations["AML.M0018"]
+        .techniques
+        .contains("AML.T0052.001"));
+}
