@@ -267,3 +267,8 @@ fn full_atlas_release_loads_leniently() {
         .techniques
         .contains("AML.T0052.001"));
 }
+
+#[test]
+fn committed_policy_schema_is_current() {
+    common::assert_committed_schema("policy.schema.json", &modelgate::policy::json_schema());
+}
