@@ -158,29 +158,49 @@ fn read_blocks(
     rd: &mut Hashing<std::fs::File>,
     tx: &std::sync::mpsc::SyncSender<std::io::Result<Vec<u8>>>,
 ) {
+    // The position after the last line a block may hold: whole lines only, and at most
+    // BLOCK_LINES of them, so that a file of short or empty lines cannot make a block of millions
+    // of records (each held as a parsed record until handed on).
+    let end_of_batch = |buf: &[u8], eof: bool| -> usize {
+        let whole = if eof {
+            buf.len()
+        } else {
+            memchr::memrchr(b'\n', buf).map_or(0, |i| i.saturating_add(1))
+        };
+        match memchr::memchr_iter(b'\n', buf).nth(BLOCK_LINES.saturating_sub(1)) {
+            Some(i) if i < whole => i.saturating_add(1),
+            _ => whole,
+        }
+    };
     let mut buf: Vec<u8> = Vec::with_capacity(BLOCK);
+    let mut eof = false;
     loop {
-        let start = buf.len();
-        // Appended without zeroing first.
-        let n = match (&mut rd.inner).take(BLOCK as u64).read_to_end(&mut buf) {
-            Ok(n) => n,
-            Err(e) => {
-                let _ = tx.send(Err(e));
+        // Read only when what is buffered is not already a full batch.
+        if !eof
+            && memchr::memchr_iter(b'\n', &buf)
+                .nth(BLOCK_LINES.saturating_sub(1))
+                .is_none()
+        {
+            let start = buf.len();
+            // Appended without zeroing first.
+            let n = match (&mut rd.inner).take(BLOCK as u64).read_to_end(&mut buf) {
+                Ok(n) => n,
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+            };
+            if rd.on {
+                rd.hash.update(buf.get(start..).unwrap_or_default());
+            }
+            rd.len = rd.len.saturating_add(n as u64);
+            eof = n == 0;
+        }
+        let cut = end_of_batch(&buf, eof);
+        if cut == 0 {
+            if eof {
                 return;
             }
-        };
-        if rd.on {
-            rd.hash.update(buf.get(start..).unwrap_or_default());
-        }
-        rd.len = rd.len.saturating_add(n as u64);
-        if n == 0 {
-            if !buf.is_empty() {
-                let _ = tx.send(Ok(buf));
-            }
-            return;
-        }
-        let cut = memchr::memrchr(b'\n', &buf).map_or(0, |i| i.saturating_add(1));
-        if cut == 0 {
             if buf.len() > records::MAX_RECORD {
                 let _ = tx.send(Err(std::io::Error::new(
                     std::io::ErrorKind::InvalidData,
@@ -204,6 +224,8 @@ pub type Walked = (Vec<DataFile>, Vec<(String, String)>);
 
 /// Block size for streaming JSON Lines and text.
 const BLOCK: usize = 8 << 20;
+/// Most lines in one block (a block of empty lines would otherwise be millions of records).
+const BLOCK_LINES: usize = 1 << 17;
 
 /// What to do with a file before reading its records.
 pub enum Action {
