@@ -627,36 +627,32 @@ pub fn read_header_line(path: &Path) -> Result<(Vec<u8>, u64), String> {
     let bad = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
     let mut f = std::fs::File::open(path).map_err(|e| bad(&e))?;
     let len = f.metadata().map_err(|e| bad(&e))?.len();
-    // Read backwards in blocks until the newline before the header.
-    let mut tail: Vec<u8> = Vec::new();
-    let mut pos = len;
-    loop {
-        let want = 1u64 << 20;
-        let from = pos.saturating_sub(want);
-        let mut block = vec![0u8; (pos - from) as usize];
+    let mut at = |from: u64, n: u64| -> Result<Vec<u8>, String> {
+        let mut b = vec![0u8; usize::try_from(n).map_err(|e| bad(&e))?];
         f.seek(SeekFrom::Start(from)).map_err(|e| bad(&e))?;
-        f.read_exact(&mut block).map_err(|e| bad(&e))?;
-        block.extend_from_slice(&tail);
-        tail = block;
-        pos = from;
-        let body = tail.strip_suffix(b"\n").map(|t| memchr::memrchr(b'\n', t));
-        match body {
-            None => return Err(bad(&"not a dataset manifest (no header line)")),
-            Some(Some(i)) => {
-                let head = tail
-                    .get(i.saturating_add(1)..tail.len().saturating_sub(1))
-                    .unwrap_or_default()
-                    .to_vec();
-                return Ok((head, pos.saturating_add(i as u64)));
-            }
-            Some(None) if pos == 0 => {
-                return Err(bad(&"not a dataset manifest (no body before the header)"))
-            }
-            Some(None) if tail.len() as u64 > MAX_HEADER => {
-                return Err(bad(&"manifest header longer than the limit"))
-            }
-            Some(None) => {}
+        f.read_exact(&mut b).map_err(|e| bad(&e))?;
+        Ok(b)
+    };
+    if len == 0 || at(len - 1, 1)? != b"\n" {
+        return Err(bad(&"not a dataset manifest (no header line)"));
+    }
+    // Search backwards, block by block, for the newline before the header; then read the
+    // header once.
+    let end = len - 1;
+    let mut pos = end;
+    loop {
+        if end - pos > MAX_HEADER {
+            return Err(bad(&"manifest header longer than the limit"));
         }
+        if pos == 0 {
+            return Err(bad(&"not a dataset manifest (no body before the header)"));
+        }
+        let from = pos.saturating_sub(1 << 20);
+        if let Some(i) = memchr::memrchr(b'\n', &at(from, pos - from)?) {
+            let sep = from + i as u64;
+            return Ok((at(sep + 1, end - sep - 1)?, sep));
+        }
+        pos = from;
     }
 }
 
