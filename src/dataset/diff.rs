@@ -19,13 +19,12 @@
 
 use super::records::{self, Fields};
 use super::sort::{Fixed, Peek, Sorter};
-use super::{for_each_record_with, Action, Baseline, DataFile, Entry, ENTRY_SIZE, FIRST_N};
+use super::{for_each_record_with, Action, Baseline, DataFile, Entry, Labels, ENTRY_SIZE, FIRST_N};
 use crate::digest::hex;
 use crate::ev;
 use crate::finding::{Code, Finding};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet};
-use std::io::Read;
 use std::path::Path;
 
 impl Fixed for Entry {
@@ -275,51 +274,6 @@ fn loc(files: &[DataFile], file: u32, row: u64) -> serde_json::Value {
     serde_json::json!({"file": f, "row": row})
 }
 
-/// Labels of the current dataset, numbered as first seen, with counts.
-#[derive(Default)]
-struct Labels {
-    names: Vec<String>,
-    ids: HashMap<String, u32>,
-    counts: Vec<u64>,
-}
-
-impl Labels {
-    fn id(&mut self, l: &str) -> u32 {
-        if let Some(i) = self.ids.get(l) {
-            return *i;
-        }
-        let i = self.names.len() as u32;
-        self.names.push(l.to_string());
-        self.ids.insert(l.to_string(), i);
-        self.counts.push(0);
-        i
-    }
-    fn count(&mut self, l: &str, n: u64) -> u32 {
-        let i = self.id(l);
-        if let Some(c) = self.counts.get_mut(i as usize) {
-            *c += n;
-        }
-        i
-    }
-    fn name(&self, i: u32) -> &str {
-        self.names.get(i as usize).map(|s| s.as_str()).unwrap_or("")
-    }
-}
-
-fn sha256_file(p: &Path) -> std::io::Result<String> {
-    let mut f = std::fs::File::open(p)?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        h.update(buf.get(..n).unwrap_or_default());
-    }
-    Ok(hex(&h.finalize()))
-}
-
 /// Hashes a digest by its first eight bytes: digests are uniform already.
 #[derive(Default)]
 struct DigestHasher(u64);
@@ -507,7 +461,11 @@ pub fn diff(root: &Path, base: &Baseline) -> Result<Vec<Finding>, String> {
             };
             a.skip_to(*j, &mut l, &base.header.label_order);
             let size_matches = std::fs::metadata(fs).is_ok_and(|m| m.len() == b.size);
-            if b.format.is_some() && size_matches && sha256_file(fs).is_ok_and(|d| d == b.sha256) {
+            if b.format.is_some()
+                && size_matches
+                && crate::digest::hash_file(crate::digest::HashAlg::Sha256, fs)
+                    .is_ok_and(|d| hex(&d) == b.sha256)
+            {
                 a.same.insert(*j);
                 a.skip_to(*j + 1, &mut l, &base.header.label_order);
                 return Action::Same((*b).clone());

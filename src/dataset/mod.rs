@@ -132,6 +132,37 @@ impl Entry {
     }
 }
 
+/// Labels as records arrive, numbered as first seen, with counts.
+#[derive(Default)]
+pub(crate) struct Labels {
+    pub(crate) names: Vec<String>,
+    pub(crate) ids: HashMap<String, u32>,
+    pub(crate) counts: Vec<u64>,
+}
+
+impl Labels {
+    pub(crate) fn id(&mut self, l: &str) -> u32 {
+        if let Some(i) = self.ids.get(l) {
+            return *i;
+        }
+        let i = self.names.len() as u32;
+        self.names.push(l.to_string());
+        self.ids.insert(l.to_string(), i);
+        self.counts.push(0);
+        i
+    }
+    pub(crate) fn count(&mut self, l: &str, n: u64) -> u32 {
+        let i = self.id(l);
+        if let Some(c) = self.counts.get_mut(i as usize) {
+            *c += n;
+        }
+        i
+    }
+    pub(crate) fn name(&self, i: u32) -> &str {
+        self.names.get(i as usize).map(|s| s.as_str()).unwrap_or("")
+    }
+}
+
 /// A reader that hashes and counts what passes through.
 struct Hashing<R> {
     inner: R,
@@ -408,9 +439,7 @@ pub fn create_into<W: Write + Send>(
     // Entries are mostly digests, which do not compress: they are stored as they are. A writer
     // thread hashes and writes them in blocks, off the thread that hands records on.
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
-    let mut labels: BTreeMap<String, u64> = BTreeMap::new();
-    let mut label_order: Vec<String> = Vec::new();
-    let mut label_ids: HashMap<String, u32> = HashMap::new();
+    let mut labels = Labels::default();
     let mut n = 0u64;
     const BATCH: usize = ENTRY_SIZE * 16384;
     let sink = &mut *out;
@@ -426,24 +455,7 @@ pub fn create_into<W: Write + Send>(
         let mut batch: Vec<u8> = Vec::with_capacity(BATCH);
         let mut closed = false;
         let walked = for_each_record(root, fields, |file, r| {
-            let label = match &r.label {
-                Some(l) => match label_ids.get(l) {
-                    Some(id) => {
-                        if let Some(c) = labels.get_mut(l) {
-                            *c += 1;
-                        }
-                        *id
-                    }
-                    None => {
-                        labels.insert(l.clone(), 1);
-                        label_order.push(l.clone());
-                        let id = (label_order.len() - 1) as u32;
-                        label_ids.insert(l.clone(), id);
-                        id
-                    }
-                },
-                None => u32::MAX,
-            };
+            let label = r.label.as_deref().map_or(u32::MAX, |l| labels.count(l, 1));
             let e = Entry {
                 digest: prefix(&r.digest),
                 input: prefix(&r.input),
@@ -490,8 +502,13 @@ pub fn create_into<W: Write + Send>(
             text: fields.text.clone(),
         },
         files,
-        labels,
-        label_order,
+        labels: labels
+            .names
+            .iter()
+            .cloned()
+            .zip(labels.counts.iter().copied())
+            .collect(),
+        label_order: labels.names,
         records: n,
         entry_size: ENTRY_SIZE as u32,
         body_sha256: hex(&body_hash.finalize()),
