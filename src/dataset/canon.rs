@@ -47,8 +47,6 @@ pub struct Record {
     values: Vec<u8>,
     members: Vec<Member>,
     out: Vec<u8>,
-    /// Whether the source was not an object (it is then `{"value": v}`).
-    pub wrapped: bool,
 }
 
 struct P<'a> {
@@ -267,7 +265,7 @@ impl<'a> P<'a> {
                 let mut values = Vec::new();
                 let mut members = Vec::new();
                 self.members(&mut values, &mut members, depth.saturating_add(1))?;
-                emit_object(self.s, &values, &members, out);
+                emit_object(self.s, &values, &members, None, out);
                 Ok(())
             }
             Some(b'[') => {
@@ -445,17 +443,38 @@ fn write_key(s: &[u8], k: &Key, out: &mut Vec<u8>) {
     }
 }
 
-fn emit_object(s: &[u8], values: &[u8], members: &[Member], out: &mut Vec<u8>) {
+/// Write an object's canonical form. With `skip`, also say where that member sits together
+/// with the comma that goes with it (its leading one, or for the first of several the one
+/// after it): the form without it is the bytes around that range.
+fn emit_object(
+    s: &[u8],
+    values: &[u8],
+    members: &[Member],
+    skip: Option<usize>,
+    out: &mut Vec<u8>,
+) -> Option<Range<usize>> {
     out.push(b'{');
+    let mut cut = None;
+    let last = members.len().saturating_sub(1);
     for (n, m) in members.iter().enumerate() {
+        let start = out.len();
         if n > 0 {
             out.push(b',');
         }
         write_key(s, &m.key, out);
         out.push(b':');
         out.extend_from_slice(values.get(m.value.clone()).unwrap_or_default());
+        if Some(n) == skip {
+            let end = if n == 0 && n < last {
+                out.len().saturating_add(1)
+            } else {
+                out.len()
+            };
+            cut = Some(start..end);
+        }
     }
     out.push(b'}');
+    cut
 }
 
 /// The text of a canonical JSON string value (JCS escapes only).
@@ -483,7 +502,6 @@ impl Record {
         if p.peek() == Some(b'{') {
             p.bump();
             p.members(&mut self.values, &mut self.members, 1)?;
-            self.wrapped = false;
         } else {
             let src_from = p.i;
             p.value(&mut self.values, 0)?;
@@ -493,7 +511,6 @@ impl Record {
                 source: src_from..p.i,
                 is_string: line.get(src_from) == Some(&b'"'),
             });
-            self.wrapped = true;
         }
         p.ws();
         if p.i < line.len() {
@@ -538,24 +555,11 @@ impl Record {
 
     /// Feed the canonical form to `sink`, leaving out the member `skip` (by index).
     pub fn canonical(&self, line: &[u8], skip: Option<usize>, mut sink: impl FnMut(&[u8])) {
-        sink(b"{");
-        let mut first = true;
-        let mut buf = Vec::with_capacity(64);
-        for (n, m) in self.members.iter().enumerate() {
-            if Some(n) == skip {
-                continue;
-            }
-            buf.clear();
-            if !first {
-                buf.push(b',');
-            }
-            first = false;
-            write_key(line, &m.key, &mut buf);
-            buf.push(b':');
-            sink(&buf);
-            sink(self.values.get(m.value.clone()).unwrap_or_default());
-        }
-        sink(b"}");
+        let mut out = Vec::new();
+        let cut = emit_object(line, &self.values, &self.members, skip, &mut out);
+        let r = cut.unwrap_or(out.len()..out.len());
+        sink(out.get(..r.start).unwrap_or_default());
+        sink(out.get(r.end..).unwrap_or_default());
     }
 
     /// SHA-256 of the canonical form, and of the canonical form without member `skip`
@@ -564,29 +568,7 @@ impl Record {
         use sha2::{Digest, Sha256};
         let mut out = std::mem::take(&mut self.out);
         out.clear();
-        out.push(b'{');
-        let mut cut = None;
-        let last = self.members.len().saturating_sub(1);
-        for (n, m) in self.members.iter().enumerate() {
-            let start = out.len();
-            if n > 0 {
-                out.push(b',');
-            }
-            write_key(line, &m.key, &mut out);
-            out.push(b':');
-            out.extend_from_slice(self.values.get(m.value.clone()).unwrap_or_default());
-            if Some(n) == skip {
-                // Without this member: its leading comma goes with it, or for the first of
-                // several, the comma that follows it.
-                let end = if n == 0 && n < last {
-                    out.len().saturating_add(1)
-                } else {
-                    out.len()
-                };
-                cut = Some(start..end);
-            }
-        }
-        out.push(b'}');
+        let cut = emit_object(line, &self.values, &self.members, skip, &mut out);
         let full: [u8; 32] = Sha256::digest(&out).into();
         let input = match cut {
             Some(r) => {
