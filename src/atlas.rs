@@ -194,6 +194,17 @@ pub struct RunContext {
     pub bom: bool,
 }
 
+/// The mitigations [`section`] assesses, and what in a run evidences each.
+pub const EVIDENCED: &[(&str, &str)] = &[
+    ("AML.M0016", "scan: every file inspected for embedded code without loading it"),
+    ("AML.M0011", "scan: which files need a loader that can run code (pickle-based), imports checked against an allowlist"),
+    ("AML.M0014", "scan --manifest, a policy's required signature, verify: files checked against trusted digests"),
+    ("AML.M0013", "verify / a policy's required signature / a signed manifest: coverage by a verified signature"),
+    ("AML.M0023", "--format cyclonedx: a CycloneDX 1.6 ML-BOM of the artifacts"),
+    ("AML.M0025", "dataset manifest / dataset diff: record-level provenance against a signed baseline"),
+    ("AML.M0007", "dataset diff: poisoning signals over inserted and changed records"),
+];
+
 /// Formats that run code when loaded with their usual loader.
 const CODE_FORMATS: &[&str] = &[
     "pickle",
@@ -300,9 +311,7 @@ pub fn section(atlas: &Atlas, report: &Report, cx: RunContext) -> Section {
         let flagged: usize = report
             .findings
             .iter()
-            .filter(|f| {
-                f.severity >= Severity::Warning && format!("{:?}", f.code).starts_with("Dataset")
-            })
+            .filter(|f| f.severity >= Severity::Warning && f.code.as_str().starts_with("dataset-"))
             .count();
         assessed.push((
             "AML.M0025",

@@ -52,7 +52,6 @@ fn required_signature(
     p: &crate::policy::Loaded,
     req: &crate::policy::RequireSignature,
     paths: &[PathBuf],
-    report: &crate::report::Report,
 ) -> Vec<crate::finding::Finding> {
     let root = paths.first().cloned().unwrap_or_default();
     let shown = root.to_string_lossy().into_owned();
@@ -104,7 +103,6 @@ fn required_signature(
     };
     let v = crate::signature::oms::verify_with_key(&root, &bundle, &key, Some(&sig_path), &[]);
     let mut out = v.findings;
-    let _ = report;
     // Anything that did not verify means files are not covered as the policy requires.
     if out.iter().any(|f| f.severity >= Severity::Error) {
         out.push(finding(
@@ -114,17 +112,6 @@ fn required_signature(
     }
     out
 }
-
-/// How modelgate evidences the mitigations it assesses.
-const EVIDENCED: &[(&str, &str)] = &[
-    ("AML.M0016", "scan: every file inspected for embedded code without loading it"),
-    ("AML.M0011", "scan: which files need a loader that can run code (pickle-based), imports checked against an allowlist"),
-    ("AML.M0014", "scan --manifest, a policy's required signature, verify: files checked against trusted digests"),
-    ("AML.M0013", "verify / a policy's required signature / a signed manifest: coverage by a verified signature"),
-    ("AML.M0023", "--format cyclonedx: a CycloneDX 1.6 ML-BOM of the artifacts"),
-    ("AML.M0025", "dataset manifest / dataset diff: record-level provenance against a signed baseline"),
-    ("AML.M0007", "dataset diff: poisoning signals over inserted and changed records"),
-];
 
 fn atlas_command(file: Option<&PathBuf>, format: OutputFormat) -> i32 {
     let atlas = match atlas_data(file) {
@@ -149,8 +136,8 @@ fn atlas_command(file: Option<&PathBuf>, format: OutputFormat) -> i32 {
         let doc = serde_json::json!({
             "data_version": atlas.version,
             "attribution": crate::atlas::ATTRIBUTION,
-            "mitigations": EVIDENCED.iter().map(|(id, how)| serde_json::json!({"id": id, "name": name(id), "evidenced_by": how})).collect::<Vec<_>>(),
-            "not_assessed": atlas.mitigations.keys().filter(|id| !EVIDENCED.iter().any(|(e, _)| e == id)).collect::<Vec<_>>(),
+            "mitigations": crate::atlas::EVIDENCED.iter().map(|(id, how)| serde_json::json!({"id": id, "name": name(id), "evidenced_by": how})).collect::<Vec<_>>(),
+            "not_assessed": atlas.mitigations.keys().filter(|id| !crate::atlas::EVIDENCED.iter().any(|(e, _)| e == id)).collect::<Vec<_>>(),
             "techniques": techniques.iter().map(|(id, codes)| serde_json::json!({"id": id, "name": name(id), "codes": codes})).collect::<Vec<_>>(),
         });
         let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
@@ -164,12 +151,12 @@ fn atlas_command(file: Option<&PathBuf>, format: OutputFormat) -> i32 {
             atlas.techniques.len(),
             crate::atlas::ATTRIBUTION
         );
-        for (id, how) in EVIDENCED {
+        for (id, how) in crate::atlas::EVIDENCED {
             s.push_str(&format!("  {id:<10} {}\n             {how}\n", name(id)));
         }
         s.push_str(&format!(
             "  ({} other mitigations, e.g. user training and access control, are outside a scanner's reach: not assessed)\n\nTechniques findings evidence:\n",
-            atlas.mitigations.len().saturating_sub(EVIDENCED.len())
+            atlas.mitigations.len().saturating_sub(crate::atlas::EVIDENCED.len())
         ));
         for (id, codes) in &techniques {
             s.push_str(&format!(
@@ -1448,7 +1435,7 @@ pub fn main() -> i32 {
             }
             if let Some(p) = &policy {
                 if let Some(req) = p.policy.require.as_ref().and_then(|r| r.signature.as_ref()) {
-                    let extra = required_signature(p, req, &paths, &report);
+                    let extra = required_signature(p, req, &paths);
                     report = report.with_findings(extra);
                 }
                 report = p.apply(report, fail_on);

@@ -257,10 +257,14 @@ impl Loaded {
                     w.code, w.path
                 ),
             };
-            let mut s = self.policy.severity.get(code.as_str()).copied();
             kept.push(Finding {
                 code,
-                severity: s.take().unwrap_or(code.default_severity()),
+                severity: self
+                    .policy
+                    .severity
+                    .get(code.as_str())
+                    .copied()
+                    .unwrap_or(code.default_severity()),
                 path: shown.clone(),
                 member: Vec::new(),
                 offset: None,

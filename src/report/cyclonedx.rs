@@ -8,6 +8,7 @@ use crate::atlas::Status;
 use crate::finding::Code;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 
 const MODEL_FORMATS: &[&str] = &[
     "pickle",
@@ -46,21 +47,20 @@ fn kind(path: &str, format: Option<&str>) -> &'static str {
     }
 }
 
-/// What the run knows of a file's signature or manifest coverage.
-fn signature_status(r: &Report, path: &str) -> &'static str {
-    let about = |codes: &[Code]| {
-        r.findings
-            .iter()
-            .any(|f| f.path == path && codes.contains(&f.code))
-    };
+/// Codes that say a file is not covered by a manifest or signature.
+const NOT_COVERED: &[Code] = &[
+    Code::ManifestFileAdded,
+    Code::ManifestFileModified,
+    Code::ManifestFileRenamed,
+    Code::UnsignedFile,
+    Code::PolicySignatureRequired,
+];
+
+/// What the run knows of a file's signature or manifest coverage, given whether a finding says
+/// the file is not covered.
+fn signature_status(r: &Report, not_covered: bool) -> &'static str {
     let any = |c: Code| r.findings.iter().any(|f| f.code == c);
-    if about(&[
-        Code::ManifestFileAdded,
-        Code::ManifestFileModified,
-        Code::ManifestFileRenamed,
-        Code::UnsignedFile,
-        Code::PolicySignatureRequired,
-    ]) {
+    if not_covered {
         "not covered"
     } else if any(Code::ManifestUnsigned) {
         "matches an unsigned manifest"
@@ -72,6 +72,13 @@ fn signature_status(r: &Report, path: &str) -> &'static str {
 }
 
 pub fn render(r: &Report) -> String {
+    // Per path, once: the number of findings and whether one says it is not covered.
+    let mut per_path: HashMap<&str, (usize, bool)> = HashMap::new();
+    for f in &r.findings {
+        let e = per_path.entry(f.path.as_str()).or_default();
+        e.0 += 1;
+        e.1 |= NOT_COVERED.contains(&f.code);
+    }
     let mut serial = Sha256::new();
     let components: Vec<Value> = r
         .files
@@ -88,11 +95,11 @@ pub fn render(r: &Report) -> String {
                 serial.update(d.as_bytes());
                 c["hashes"] = json!([{"alg": "SHA-256", "content": d}]);
             }
-            let findings = r.findings.iter().filter(|x| x.path == f.path).count();
+            let (findings, not_covered) = per_path.get(f.path.as_str()).copied().unwrap_or_default();
             let mut props = vec![
                 json!({"name": "modelgate:status", "value": format!("{:?}", f.status).to_lowercase()}),
                 json!({"name": "modelgate:findings", "value": findings.to_string()}),
-                json!({"name": "modelgate:signature", "value": signature_status(r, &f.path)}),
+                json!({"name": "modelgate:signature", "value": signature_status(r, not_covered)}),
             ];
             if let Some(fmt) = &f.format {
                 props.insert(0, json!({"name": "modelgate:format", "value": fmt}));

@@ -34,8 +34,9 @@ pub fn render(r: &Report) -> String {
         .iter()
         .map(|f| (f.path.clone(), Some(f.status)))
         .collect();
+    let files: std::collections::HashSet<&str> = r.files.iter().map(|f| f.path.as_str()).collect();
     for p in by_path.keys() {
-        if !r.files.iter().any(|f| f.path == *p) {
+        if !files.contains(p) {
             cases.push((p.to_string(), None));
         }
     }
