@@ -17,31 +17,8 @@ fn root() -> &'static Path {
 fn model_signing() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
-        let venv = root().join("target/interop-venv");
-        let bin = venv.join("bin/model_signing");
-        let req = root().join("tests/interop/requirements.txt");
-        let stamp = venv.join("requirements.txt");
-        let current = std::fs::read(&stamp).ok() == std::fs::read(&req).ok();
-        if !bin.exists() || !current {
-            let ok = Command::new("python3")
-                .args(["-m", "venv"])
-                .arg(&venv)
-                .status()
-                .is_ok_and(|s| s.success());
-            assert!(ok, "python3 -m venv failed");
-            let out = Command::new(venv.join("bin/pip"))
-                .args(["install", "-q", "--disable-pip-version-check", "-r"])
-                .arg(&req)
-                .output()
-                .expect("pip");
-            assert!(
-                out.status.success(),
-                "pip install failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            std::fs::copy(&req, &stamp).unwrap();
-        }
-        bin
+        common::python_venv("interop-venv", "tests/interop/requirements.txt")
+            .join("bin/model_signing")
     })
 }
 

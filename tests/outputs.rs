@@ -17,28 +17,8 @@ fn root() -> &'static Path {
 fn python() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
-        let venv = root().join("target/schema-venv");
-        let req = root().join("tests/interop/requirements-schema.txt");
-        let stamp = venv.join("requirements.txt");
-        if std::fs::read(&stamp).ok() != std::fs::read(&req).ok() {
-            assert!(Command::new("python3")
-                .args(["-m", "venv"])
-                .arg(&venv)
-                .status()
-                .is_ok_and(|s| s.success()));
-            let out = Command::new(venv.join("bin/pip"))
-                .args(["install", "-q", "--disable-pip-version-check", "-r"])
-                .arg(&req)
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            std::fs::copy(&req, &stamp).unwrap();
-        }
-        venv.join("bin/python")
+        common::python_venv("schema-venv", "tests/interop/requirements-schema.txt")
+            .join("bin/python")
     })
 }
 

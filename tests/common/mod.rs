@@ -198,3 +198,33 @@ pub fn assert_committed_schema(file: &str, now: &str) {
         "schemas/{file} is stale: run MODELGATE_UPDATE_SCHEMAS=1 cargo test"
     );
 }
+
+/// A Python venv under target/ with the pinned packages of `requirements` (relative to the
+/// crate), made or brought up to date on first use; returns the venv's directory.
+pub fn python_venv(name: &str, requirements: &str) -> std::path::PathBuf {
+    use std::process::Command;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let venv = root.join("target").join(name);
+    let req = root.join(requirements);
+    let stamp = venv.join("requirements.txt");
+    if std::fs::read(&stamp).ok() != std::fs::read(&req).ok() {
+        let ok = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "python3 -m venv failed");
+        let out = Command::new(venv.join("bin/pip"))
+            .args(["install", "-q", "--disable-pip-version-check", "-r"])
+            .arg(&req)
+            .output()
+            .expect("pip");
+        assert!(
+            out.status.success(),
+            "pip install failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::copy(&req, &stamp).unwrap();
+    }
+    venv
+}
