@@ -8,10 +8,11 @@
 //! collapsed.
 
 use crate::finding::{Code, Severity, CODES};
-use crate::report::Report;
+use crate::report::{Report, SignatureCoverage};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write;
 use yaml_rust2::{Yaml, YamlLoader};
 
 pub const BUNDLED: &str = include_str!("../data/atlas/extract.yaml");
@@ -184,15 +185,55 @@ pub struct Section {
 }
 
 /// What kind of run produced the report, beyond its findings.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct RunContext {
     /// A model scan (files inspected for code).
     pub scan: bool,
     /// A dataset diff against a baseline.
     pub dataset_diff: bool,
+    /// A verification (of a signature, a bundle or a manifest).
+    pub verify: bool,
     /// A CycloneDX BOM is written by this run.
     pub bom: bool,
 }
+
+/// "14 of 15 files ...; not covered: a, b": the evidence line for `what` (e.g. "covered by
+/// a verified signature").
+fn coverage_evidence(c: &SignatureCoverage, what: &str) -> String {
+    let ok = c.files.saturating_sub(c.not_covered.len() as u64);
+    let mut s = format!("{ok} of {} files {what}", c.files);
+    if !c.not_covered.is_empty() {
+        let shown: Vec<&str> = c.not_covered.iter().take(5).map(String::as_str).collect();
+        let _ = write!(s, "; not covered: {}", shown.join(", "));
+        if c.not_covered.len() > shown.len() {
+            let _ = write!(s, " and {} more", c.not_covered.len() - shown.len());
+        }
+    }
+    if c.missing > 0 {
+        let _ = write!(s, "; {} signed files missing", c.missing);
+    }
+    s
+}
+
+fn coverage_status(c: &SignatureCoverage) -> Status {
+    if !c.verified || c.not_covered.len() as u64 >= c.files && c.files > 0 {
+        Status::NotMet
+    } else if c.not_covered.is_empty() && c.missing == 0 {
+        Status::Met
+    } else {
+        Status::Partial
+    }
+}
+
+/// Dataset findings that say records or files differ from the baseline.
+const DATASET_CHANGES: &[Code] = &[
+    Code::DatasetRecordsInserted,
+    Code::DatasetRecordsRemoved,
+    Code::DatasetRecordsModified,
+    Code::DatasetLabelFlip,
+    Code::DatasetSchemaDrift,
+    Code::DatasetFileChanged,
+];
 
 /// The mitigations [`section`] assesses, and what in a run evidences each.
 pub const EVIDENCED: &[(&str, &str)] = &[
@@ -203,16 +244,6 @@ pub const EVIDENCED: &[(&str, &str)] = &[
     ("AML.M0023", "--format cyclonedx: a CycloneDX 1.6 ML-BOM of the artifacts"),
     ("AML.M0025", "dataset manifest / dataset diff: record-level provenance against a signed baseline"),
     ("AML.M0007", "dataset diff: poisoning signals over inserted and changed records"),
-];
-
-/// Formats that run code when loaded with their usual loader.
-const CODE_FORMATS: &[&str] = &[
-    "pickle",
-    "torch-zip",
-    "torch-legacy",
-    "torchscript",
-    "joblib",
-    "npy-object",
 ];
 
 /// The mitigation status this run evidences, and the techniques its findings evidence.
@@ -236,7 +267,7 @@ pub fn section(atlas: &Atlas, report: &Report, cx: RunContext) -> Section {
             .filter(|f| {
                 f.format
                     .as_deref()
-                    .is_some_and(|x| CODE_FORMATS.contains(&x))
+                    .is_some_and(|x| crate::identify::Format::CODE_LABELS.contains(&x))
             })
             .map(|f| f.path.as_str())
             .collect();
@@ -255,48 +286,100 @@ pub fn section(atlas: &Atlas, report: &Report, cx: RunContext) -> Section {
         ));
     }
     // Verification of artifacts against a manifest or signature.
-    let changed = count(Code::ManifestFileAdded)
+    let manifest_changed = count(Code::ManifestFileAdded)
         + count(Code::ManifestFileModified)
         + count(Code::ManifestFileRenamed)
-        + count(Code::ManifestFileRemoved)
-        + count(Code::SignatureInvalid)
+        + count(Code::ManifestFileRemoved);
+    let sig_failed = count(Code::SignatureInvalid)
+        + count(Code::SignatureMalformed)
         + count(Code::SignatureSubjectMismatch)
+        + count(Code::SignatureUnsafeName);
+    let changed = manifest_changed
+        + sig_failed
         + count(Code::PolicySignatureRequired)
         + count(Code::SignedFileMissing)
+        + count(Code::SignedFileModified)
         + count(Code::UnsignedFile);
     let verified = has(Code::ManifestVerified) || has(Code::SignatureVerified);
     let unsigned = has(Code::ManifestUnsigned);
-    if cx.scan || cx.dataset_diff {
-        let (m14, e14) = if !verified && !unsigned {
-            (Status::NotMet, "no manifest or signature was checked in this run (scan --manifest, a policy [require] signature, or verify)".to_string())
-        } else if changed > 0 {
-            (Status::Partial, format!("{changed} files or records differ from their verified digests or are not covered"))
-        } else {
-            (
-                Status::Met,
-                format!("all {total} files match the digests of a trusted manifest or signature"),
-            )
+    // What was checked: the files of a scan, else the one artifact a verification names.
+    let (matched, signed) = if total > 0 {
+        (
+            format!("all {total} files match the digests of a trusted manifest or signature"),
+            format!("all {total} files are covered by a verified signature"),
+        )
+    } else {
+        (
+            "the artifact matches the digest of a trusted signature or manifest".to_string(),
+            "the artifact's signature verified".to_string(),
+        )
+    };
+    if cx.scan || cx.dataset_diff || cx.verify {
+        let (m14, m13) = match &report.signature {
+            Some(c) if !c.verified => {
+                let e = "the signature did not verify, so it vouches for none of the files";
+                ((Status::NotMet, e.to_string()), (Status::NotMet, e.to_string()))
+            }
+            Some(c) => {
+                let mut m14 = (coverage_status(c), coverage_evidence(c, "match the digests of a verified signature"));
+                if manifest_changed > 0 {
+                    if m14.0 == Status::Met {
+                        m14.0 = Status::Partial;
+                    }
+                    let _ = write!(m14.1, "; {manifest_changed} files differ from the manifest");
+                }
+                (m14, (coverage_status(c), coverage_evidence(c, "covered by a verified signature")))
+            }
+            None if cx.dataset_diff && sig_failed == 0 => {
+                // The diff ran, so the baseline's signature verified, or was waived explicitly.
+                let kinds: Vec<&str> = report
+                    .findings
+                    .iter()
+                    .filter(|f| DATASET_CHANGES.contains(&f.code))
+                    .map(|f| f.code.as_str())
+                    .collect();
+                let baseline = if unsigned { "unsigned" } else { "signed" };
+                let m14 = if kinds.is_empty() {
+                    (
+                        if unsigned { Status::Partial } else { Status::Met },
+                        format!("every record and file matches the {baseline} baseline manifest"),
+                    )
+                } else {
+                    (Status::Partial, format!("the dataset differs from its {baseline} baseline manifest: {}", kinds.join(", ")))
+                };
+                let m13 = if unsigned {
+                    (Status::NotMet, "the baseline manifest was used without a signature (--allow-unsigned)".to_string())
+                } else {
+                    (Status::Met, "the baseline manifest's signature verified".to_string())
+                };
+                (m14, m13)
+            }
+            None if !verified && !unsigned && sig_failed > 0 => {
+                let e = "a signature was checked and did not verify".to_string();
+                ((Status::NotMet, e.clone()), (Status::NotMet, e))
+            }
+            None if !verified && !unsigned => (
+                (Status::NotMet, "no manifest or signature was checked in this run (scan --manifest, a policy [require] signature, or verify)".to_string()),
+                (Status::NotMet, "no signature was verified in this run".to_string()),
+            ),
+            None => {
+                let m14 = if changed > 0 {
+                    (Status::Partial, format!("{changed} files or records differ from their verified digests or are not covered"))
+                } else {
+                    (Status::Met, matched)
+                };
+                let m13 = if unsigned {
+                    (Status::NotMet, "the manifest was used without a signature (--allow-unsigned)".to_string())
+                } else if changed > 0 {
+                    (Status::Partial, format!("a signature verified, but {changed} files or records are not covered by it or differ"))
+                } else {
+                    (Status::Met, signed)
+                };
+                (m14, m13)
+            }
         };
-        assessed.push(("AML.M0014", m14, e14));
-        let (m13, e13) = if verified && !unsigned && changed == 0 {
-            (
-                Status::Met,
-                format!("all {total} files are covered by a verified signature"),
-            )
-        } else if verified && !unsigned {
-            (Status::Partial, format!("a signature verified, but {changed} files or records are not covered by it or differ"))
-        } else if unsigned {
-            (
-                Status::NotMet,
-                "the manifest was used without a signature (--allow-unsigned)".to_string(),
-            )
-        } else {
-            (
-                Status::NotMet,
-                "no signature was verified in this run".to_string(),
-            )
-        };
-        assessed.push(("AML.M0013", m13, e13));
+        assessed.push(("AML.M0014", m14.0, m14.1));
+        assessed.push(("AML.M0013", m13.0, m13.1));
     }
     assessed.push((
         "AML.M0023",
@@ -391,6 +474,135 @@ mod tests {
         assert_eq!(a.mitigations["AML.M0014"].name, "Verify AI Artifacts");
         assert!(a.mitigations["AML.M0014"].techniques.contains("AML.T0010"));
         assert_eq!(a.techniques["AML.T0011.000"], "Unsafe AI Artifacts");
+    }
+
+    fn finding(code: Code) -> crate::finding::Finding {
+        crate::finding::Finding {
+            code,
+            severity: code.default_severity(),
+            path: "d".into(),
+            member: Vec::new(),
+            offset: None,
+            message: String::new(),
+            evidence: crate::ev! {},
+        }
+    }
+
+    /// (M0014, M0013) status and evidence for a run with these findings.
+    fn verification(
+        cx: RunContext,
+        findings: &[Code],
+        signature: Option<SignatureCoverage>,
+    ) -> Vec<(Status, String)> {
+        let mut r = Report::new(
+            vec!["d".into()],
+            Severity::Error,
+            Vec::new(),
+            findings.iter().map(|c| finding(*c)).collect(),
+        );
+        r.signature = signature;
+        let s = section(&bundled(), &r, cx);
+        ["AML.M0014", "AML.M0013"]
+            .iter()
+            .map(|id| {
+                let m = s.mitigations.iter().find(|m| m.id == *id).unwrap();
+                (m.status, m.evidence.clone())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn signature_coverage_sets_verification_status() {
+        let cx = || RunContext {
+            scan: true,
+            ..Default::default()
+        };
+        let cover = |verified, files, not_covered: &[&str], missing| SignatureCoverage {
+            verified,
+            files,
+            not_covered: not_covered.iter().map(|s| s.to_string()).collect(),
+            missing,
+            signature_file: None,
+        };
+        let all = verification(cx(), &[], Some(cover(true, 3, &[], 0)));
+        assert_eq!(
+            all[1],
+            (
+                Status::Met,
+                "3 of 3 files covered by a verified signature".into()
+            )
+        );
+        let some = verification(
+            cx(),
+            &[Code::UnsignedFile],
+            Some(cover(true, 3, &["d/x"], 0)),
+        );
+        assert_eq!(
+            some[1],
+            (
+                Status::Partial,
+                "2 of 3 files covered by a verified signature; not covered: d/x".into()
+            )
+        );
+        let missing = verification(cx(), &[], Some(cover(true, 2, &[], 1)));
+        assert_eq!(missing[0].0, Status::Partial);
+        assert!(missing[0].1.ends_with("; 1 signed files missing"));
+        let bad = verification(
+            cx(),
+            &[Code::SignatureInvalid],
+            Some(cover(false, 0, &[], 0)),
+        );
+        assert_eq!(bad[0].0, Status::NotMet);
+        assert_eq!(bad[1].0, Status::NotMet);
+        let none = verification(cx(), &[], None);
+        assert_eq!(none[0].0, Status::NotMet);
+        // A verification without coverage data (a manifest, a bundle) goes by its findings.
+        let v = RunContext {
+            verify: true,
+            ..Default::default()
+        };
+        let manifest = verification(v.clone(), &[Code::ManifestVerified], None);
+        assert_eq!(manifest[0].0, Status::Met);
+        let bundle = verification(v, &[Code::SignatureInvalid], None);
+        assert_eq!(
+            bundle[1],
+            (
+                Status::NotMet,
+                "a signature was checked and did not verify".into()
+            )
+        );
+    }
+
+    #[test]
+    fn dataset_diff_baseline_sets_verification_status() {
+        let cx = || RunContext {
+            dataset_diff: true,
+            ..Default::default()
+        };
+        let same = verification(cx(), &[Code::DatasetUnchanged], None);
+        assert_eq!(same[0].0, Status::Met);
+        assert_eq!(same[1].0, Status::Met);
+        let poisoned = verification(
+            cx(),
+            &[Code::DatasetRecordsInserted, Code::DatasetLabelFlip],
+            None,
+        );
+        assert_eq!(
+            poisoned[0],
+            (
+                Status::Partial,
+                "the dataset differs from its signed baseline manifest: dataset-records-inserted, dataset-label-flip".into()
+            )
+        );
+        let unsigned = verification(
+            cx(),
+            &[Code::ManifestUnsigned, Code::DatasetUnchanged],
+            None,
+        );
+        assert_eq!(unsigned[0].0, Status::Partial);
+        assert_eq!(unsigned[1].0, Status::NotMet);
+        let forged = verification(cx(), &[Code::SignatureInvalid], None);
+        assert_eq!(forged[1].0, Status::NotMet);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The command line. Exit codes: 0 pass, 1 policy failed, 2 could not run.
 
 use crate::finding::{Code, Severity, CODES};
-use crate::report::text;
+use crate::report::{text, SignatureCoverage};
 use crate::scan::{scan, ScanOptions};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::{self, IsTerminal, Write};
@@ -52,7 +52,7 @@ fn required_signature(
     p: &crate::policy::Loaded,
     req: &crate::policy::RequireSignature,
     paths: &[PathBuf],
-) -> Vec<crate::finding::Finding> {
+) -> (Vec<crate::finding::Finding>, SignatureCoverage) {
     let root = paths.first().cloned().unwrap_or_default();
     let shown = root.to_string_lossy().into_owned();
     let finding = |path: String, message: String| crate::finding::Finding {
@@ -83,25 +83,32 @@ fn required_signature(
     let key = match key {
         Ok(k) => k,
         Err(e) => {
-            return vec![finding(
-                shown,
-                format!("the policy's public key cannot be used: {e}"),
-            )]
+            return (
+                vec![finding(
+                    shown,
+                    format!("the policy's public key cannot be used: {e}"),
+                )],
+                SignatureCoverage::default(),
+            )
         }
     };
     let bundle = match std::fs::read(&sig_path) {
         Ok(b) => b,
         Err(e) => {
-            return vec![finding(
-                shown,
-                format!(
-                    "the policy requires a signature, and {} cannot be read: {e}",
-                    sig_path.display()
-                ),
-            )]
+            return (
+                vec![finding(
+                    shown,
+                    format!(
+                        "the policy requires a signature, and {} cannot be read: {e}",
+                        sig_path.display()
+                    ),
+                )],
+                SignatureCoverage::default(),
+            )
         }
     };
     let v = crate::signature::oms::verify_with_key(&root, &bundle, &key, Some(&sig_path), &[]);
+    let coverage = SignatureCoverage::of(&v, &sig_path);
     let mut out = v.findings;
     // Anything that did not verify means files are not covered as the policy requires.
     if out.iter().any(|f| f.severity >= Severity::Error) {
@@ -110,7 +117,7 @@ fn required_signature(
             "the files are not all covered by a verified signature from the policy's key".into(),
         ));
     }
-    out
+    (out, coverage)
 }
 
 fn atlas_command(file: Option<&PathBuf>, format: OutputFormat) -> i32 {
@@ -440,8 +447,13 @@ impl SigstoreSigner {
     }
 }
 
+/// The report of a verification (a signature, a bundle or a manifest).
 fn print_report(findings: Vec<crate::finding::Finding>, root: String, format: OutputFormat) -> i32 {
-    print_report_cx(findings, root, format, crate::atlas::RunContext::default())
+    let cx = crate::atlas::RunContext {
+        verify: true,
+        ..Default::default()
+    };
+    print_report_cx(findings, root, format, cx, None)
 }
 
 fn print_report_cx(
@@ -449,8 +461,10 @@ fn print_report_cx(
     root: String,
     format: OutputFormat,
     cx: crate::atlas::RunContext,
+    signature: Option<SignatureCoverage>,
 ) -> i32 {
     let mut report = crate::report::Report::new(vec![root], Severity::Error, Vec::new(), findings);
+    report.signature = signature;
     let cx = crate::atlas::RunContext {
         bom: format == OutputFormat::Cyclonedx,
         ..cx
@@ -789,10 +803,17 @@ fn verify(method: VerifyMethod) -> i32 {
             )
         }
     };
-    print_report(
+    let cx = crate::atlas::RunContext {
+        verify: true,
+        ..Default::default()
+    };
+    let coverage = SignatureCoverage::of(&v, &model.signature);
+    print_report_cx(
         v.findings,
         model.model.to_string_lossy().into_owned(),
         format,
+        cx,
+        Some(coverage),
     )
 }
 
@@ -1237,6 +1258,7 @@ fn dataset_command(cmd: DatasetCommand) -> i32 {
                     dataset_diff: true,
                     ..Default::default()
                 },
+                None,
             )
         }
     }
@@ -1435,8 +1457,9 @@ pub fn main() -> i32 {
             }
             if let Some(p) = &policy {
                 if let Some(req) = p.policy.require.as_ref().and_then(|r| r.signature.as_ref()) {
-                    let extra = required_signature(p, req, &paths);
+                    let (extra, coverage) = required_signature(p, req, &paths);
                     report = report.with_findings(extra);
+                    report.signature = Some(coverage);
                 }
                 report = p.apply(report, fail_on);
             }
@@ -1445,8 +1468,8 @@ pub fn main() -> i32 {
                 &report,
                 crate::atlas::RunContext {
                     scan: true,
-                    dataset_diff: false,
                     bom,
+                    ..Default::default()
                 },
             ));
             let color = output.is_none()

@@ -66,6 +66,38 @@ impl Format {
         }
     }
 
+    /// Report labels (the `format` of a file entry) of artifacts whose usual loader runs code:
+    /// pickle and everything that wraps one.
+    pub const CODE_LABELS: &'static [&'static str] = &[
+        "pickle",
+        "pickle-compressed",
+        "joblib",
+        "joblib-compressed",
+        "joblib-zfile",
+        "torch-zip",
+        "torch-legacy",
+        "torchscript",
+    ];
+
+    /// Report labels of model artifacts (weights or whole models), for the ML-BOM.
+    pub const MODEL_LABELS: &'static [&'static str] = &[
+        "pickle",
+        "pickle-compressed",
+        "joblib",
+        "joblib-compressed",
+        "joblib-zfile",
+        "torch-zip",
+        "torch-legacy",
+        "torchscript",
+        "npy",
+        "npz",
+        "safetensors",
+        "keras",
+        "keras-h5",
+        "hdf5",
+        "gguf",
+    ];
+
     pub fn is_compression(self) -> bool {
         matches!(
             self,

@@ -187,7 +187,7 @@ impl Loaded {
 
     /// Apply the policy to a report's findings: allowed globals go, severities change, waived
     /// findings move to `waived`, and waivers that are unused or expired become findings.
-    pub fn apply(&self, report: Report, fail_on: Severity) -> Report {
+    pub fn apply(&self, mut report: Report, fail_on: Severity) -> Report {
         let today = today();
         let shown = self.path.to_string_lossy().into_owned();
         let expired: Vec<bool> = self
@@ -203,8 +203,8 @@ impl Loaded {
             .collect();
         let mut used = vec![false; self.policy.waivers.len()];
         let mut kept = Vec::new();
-        let mut waived = report.waived.clone();
-        for mut f in report.findings {
+        let mut waived = std::mem::take(&mut report.waived);
+        for mut f in std::mem::take(&mut report.findings) {
             if self.allowed_global(&f) {
                 continue;
             }
@@ -272,10 +272,8 @@ impl Loaded {
                 evidence: crate::ev! {"line" => line, "code" => w.code, "path" => w.path, "reason" => w.reason},
             });
         }
-        let atlas = report.atlas;
-        let mut r = Report::new(report.inputs.roots, fail_on, report.files, kept);
+        let mut r = report.rebuilt(kept, fail_on);
         r.waived = waived;
-        r.atlas = atlas;
         r
     }
 }

@@ -47,11 +47,15 @@ fn modelgate(dir: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
-const POLICY: &str = r#"# A policy with a used, an unused and an expired waiver.
+const POLICY: &str = r#"# A policy with a used, an unused and an expired waiver, a severity override and a
+# required signature.
 fail_on = "error"
 
 [severity]
-"pickle-unknown-import" = "warning"
+"format-mismatch" = "info"
+
+[require.signature]
+public_key = "ec-p256.pub"
 
 [[waiver]]
 code = "pickle-dangerous-import"
@@ -71,10 +75,16 @@ reason = "old exception"
 expires = "2020-01-01"
 "#;
 
+/// The fixture tree: the OMS toy model signed by the real model_signing 1.1.1 (signed files),
+/// plus a clean model and two malicious ones added after signing (unsigned files).
 fn tree(name: &str) -> PathBuf {
     let d = root().join("target/outputs-test").join(name);
     let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(d.join("tree")).unwrap();
+    std::fs::create_dir_all(&d).unwrap();
+    let oms = root().join("testdata/interop/oms");
+    copy_dir(&oms.join("toy-model"), &d.join("tree"));
+    std::fs::copy(oms.join("toy-model.key-p256.sig"), d.join("tree/model.sig")).unwrap();
+    std::fs::copy(oms.join("ec-p256.pub"), d.join("ec-p256.pub")).unwrap();
     copy_dir(&root().join("examples/clean"), &d.join("tree/clean"));
     std::fs::create_dir_all(d.join("tree/joblib")).unwrap();
     std::fs::create_dir_all(d.join("tree/torch")).unwrap();
@@ -90,6 +100,13 @@ fn tree(name: &str) -> PathBuf {
     .unwrap();
     std::fs::write(d.join("modelgate.toml"), POLICY).unwrap();
     d
+}
+
+/// An output with the tool's version taken out, so a release does not change the snapshots.
+fn versionless(s: &str) -> String {
+    let v = env!("CARGO_PKG_VERSION");
+    s.replace(&format!("\"{v}\""), "\"[version]\"")
+        .replace(&format!("modelgate {v}"), "modelgate [version]")
 }
 
 #[test]
@@ -118,6 +135,18 @@ fn every_format_from_one_run_with_a_policy() {
     assert_eq!(out.status.code(), Some(1), "{text}");
     valid("sarif-schema-2.1.0.json", &d.join("out.sarif"));
     valid("cyclonedx/bom-1.6.schema.json", &d.join("bom.json"));
+
+    // Each format, whole: what a reader of the report sees.
+    insta::assert_snapshot!("report_text", versionless(&text));
+    for (name, file) in [
+        ("report_json", "report.json"),
+        ("report_sarif", "out.sarif"),
+        ("report_junit", "junit.xml"),
+        ("report_cyclonedx", "bom.json"),
+    ] {
+        let body = std::fs::read_to_string(d.join(file)).unwrap();
+        insta::assert_snapshot!(name, versionless(&body));
+    }
 
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(d.join("report.json")).unwrap()).unwrap();
@@ -151,7 +180,8 @@ fn every_format_from_one_run_with_a_policy() {
     };
     assert_eq!(status("AML.M0016"), "met");
     assert_eq!(status("AML.M0011"), "partial");
-    assert_eq!(status("AML.M0014"), "not-met");
+    assert_eq!(status("AML.M0014"), "partial");
+    assert_eq!(status("AML.M0013"), "partial");
     assert_eq!(status("AML.M0023"), "met");
     assert_eq!(status("AML.M0018"), "not-assessed");
 
@@ -171,7 +201,18 @@ fn every_format_from_one_run_with_a_policy() {
             .unwrap()
             .starts_with('/')
     );
-    let again = modelgate(&d, &["scan", "tree", "--format", "sarif=again.sarif"]);
+    // The same run again: the same fingerprints, in the same order.
+    let again = modelgate(
+        &d,
+        &[
+            "scan",
+            "tree",
+            "--policy",
+            "modelgate.toml",
+            "--format",
+            "sarif=again.sarif",
+        ],
+    );
     assert_eq!(again.status.code(), Some(1));
     let fp = |p: &str| -> Vec<String> {
         let v: serde_json::Value =
@@ -189,7 +230,26 @@ fn every_format_from_one_run_with_a_policy() {
             .collect()
     };
     let (a, b) = (fp("out.sarif"), fp("again.sarif"));
-    assert!(b.iter().filter(|x| a.contains(x)).count() >= a.len().saturating_sub(3));
+    assert_eq!(a, b);
+    assert_eq!(a.len(), 13, "12 findings and one waived");
+    // Without the policy the scanner's own findings keep their fingerprints.
+    let plain = modelgate(&d, &["scan", "tree", "--format", "sarif=plain.sarif"]);
+    assert_eq!(plain.status.code(), Some(1));
+    let c = fp("plain.sarif");
+    assert_eq!(c.len(), 4, "{c:?}");
+    assert!(c.iter().all(|x| a.contains(x)));
+    // The waived finding is a suppressed result with the waiver's reason.
+    let suppressed: Vec<&serde_json::Value> = run["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r.get("suppressions").is_some())
+        .collect();
+    assert_eq!(suppressed.len(), 1);
+    assert_eq!(
+        suppressed[0]["suppressions"][0]["justification"],
+        "quarantined sample kept for the scanner's own tests (waived until 2999-12-31)"
+    );
 
     // JUnit: one case per file, failures for the files at or above the threshold.
     let junit = std::fs::read_to_string(d.join("junit.xml")).unwrap();
@@ -197,7 +257,7 @@ fn every_format_from_one_run_with_a_policy() {
         junit.contains("<testcase classname=\"modelgate\" name=\"tree/torch/pytorch_model.bin\">")
     );
     assert!(junit.contains("<failure type=\""));
-    assert!(junit.contains("name=\"tree/clean/model.safetensors\"/>"));
+    assert!(junit.contains("name=\"tree/a/b.txt\"/>"));
 }
 
 #[test]

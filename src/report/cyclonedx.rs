@@ -10,30 +10,12 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 
-const MODEL_FORMATS: &[&str] = &[
-    "pickle",
-    "torch-zip",
-    "torch-legacy",
-    "torchscript",
-    "joblib",
-    "numpy",
-    "npy",
-    "npz",
-    "npy-object",
-    "safetensors",
-    "keras",
-    "keras-h5",
-    "h5",
-    "hdf5",
-    "gguf",
-    "onnx",
-];
 const DATA_EXTENSIONS: &[&str] = &[
     "csv", "tsv", "jsonl", "ndjson", "parquet", "arrow", "txt", "json", "tar", "tfrecord",
 ];
 
 fn kind(path: &str, format: Option<&str>) -> &'static str {
-    if format.is_some_and(|f| MODEL_FORMATS.contains(&f)) {
+    if format.is_some_and(|f| crate::identify::Format::MODEL_LABELS.contains(&f)) {
         return "machine-learning-model";
     }
     let ext = path
@@ -58,13 +40,18 @@ const NOT_COVERED: &[Code] = &[
 
 /// What the run knows of a file's signature or manifest coverage, given whether a finding says
 /// the file is not covered.
-fn signature_status(r: &Report, not_covered: bool) -> &'static str {
+fn signature_status(r: &Report, path: &str, not_covered: bool) -> &'static str {
     let any = |c: Code| r.findings.iter().any(|f| f.code == c);
-    if not_covered {
+    let signed = r.signature.as_ref().filter(|s| s.verified);
+    if signed.is_some_and(|s| s.signature_file.as_deref() == Some(path)) {
+        "the signature"
+    } else if not_covered {
         "not covered"
+    } else if signed.is_some() || any(Code::SignatureVerified) {
+        "verified"
     } else if any(Code::ManifestUnsigned) {
         "matches an unsigned manifest"
-    } else if any(Code::ManifestVerified) || any(Code::SignatureVerified) {
+    } else if any(Code::ManifestVerified) {
         "verified"
     } else {
         "not checked"
@@ -99,7 +86,7 @@ pub fn render(r: &Report) -> String {
             let mut props = vec![
                 json!({"name": "modelgate:status", "value": format!("{:?}", f.status).to_lowercase()}),
                 json!({"name": "modelgate:findings", "value": findings.to_string()}),
-                json!({"name": "modelgate:signature", "value": signature_status(r, not_covered)}),
+                json!({"name": "modelgate:signature", "value": signature_status(r, &f.path, not_covered)}),
             ];
             if let Some(fmt) = &f.format {
                 props.insert(0, json!({"name": "modelgate:format", "value": fmt}));

@@ -1,6 +1,7 @@
 //! JUnit XML for CI dashboards: one test case per scanned file; a file fails when it has
 //! findings at or above the fail threshold, is skipped when it was not read. Findings on paths
-//! that are not scanned files (a manifest, a signature) get a test case of their own.
+//! that are not scanned files (a manifest, a signature) get a test case of their own. Findings
+//! below the threshold and those a policy waived go to the case's `system-out`.
 
 use super::{FileStatus, Report};
 use std::collections::BTreeMap;
@@ -29,6 +30,13 @@ pub fn render(r: &Report) -> String {
     for f in &r.findings {
         by_path.entry(f.path.as_str()).or_default().push(f);
     }
+    let mut waived_by_path: BTreeMap<&str, Vec<&super::Waived>> = BTreeMap::new();
+    for w in &r.waived {
+        waived_by_path
+            .entry(w.finding.path.as_str())
+            .or_default()
+            .push(w);
+    }
     let mut cases: Vec<(String, Option<FileStatus>)> = r
         .files
         .iter()
@@ -45,13 +53,19 @@ pub fn render(r: &Report) -> String {
     let mut body = String::new();
     for (path, status) in &cases {
         let fs = by_path.get(path.as_str()).cloned().unwrap_or_default();
-        let failing: Vec<_> = fs.iter().filter(|f| f.severity >= threshold).collect();
+        let waived = waived_by_path
+            .get(path.as_str())
+            .cloned()
+            .unwrap_or_default();
+        let mut failing: Vec<_> = fs.iter().filter(|f| f.severity >= threshold).collect();
+        // The most severe first: it names the failure.
+        failing.sort_by_key(|f| std::cmp::Reverse(f.severity));
         let _ = write!(
             body,
             "    <testcase classname=\"modelgate\" name=\"{}\"",
             esc(path)
         );
-        if failing.is_empty() && fs.is_empty() && status != &Some(FileStatus::Skipped) {
+        if fs.is_empty() && waived.is_empty() && status != &Some(FileStatus::Skipped) {
             body.push_str("/>\n");
             continue;
         }
@@ -82,7 +96,7 @@ pub fn render(r: &Report) -> String {
             body.push_str("      <skipped/>\n");
         }
         let below: Vec<_> = fs.iter().filter(|f| f.severity < threshold).collect();
-        if !below.is_empty() {
+        if !below.is_empty() || !waived.is_empty() {
             body.push_str("      <system-out>");
             for f in below {
                 let _ = writeln!(
@@ -91,6 +105,17 @@ pub fn render(r: &Report) -> String {
                     f.severity.as_str(),
                     f.code.as_str(),
                     esc(&f.message)
+                );
+            }
+            for w in waived {
+                let f = &w.finding;
+                let _ = writeln!(
+                    body,
+                    "waived {} {}: {} (waiver: {})",
+                    f.severity.as_str(),
+                    f.code.as_str(),
+                    esc(&f.message),
+                    esc(&w.reason)
                 );
             }
             body.push_str("</system-out>\n");

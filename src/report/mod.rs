@@ -5,10 +5,11 @@ pub mod junit;
 pub mod sarif;
 pub mod text;
 
-use crate::finding::{Finding, Severity};
+use crate::finding::{Code, Finding, Severity};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::path::Path;
 
 /// Bumped when the JSON shape changes incompatibly.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -30,6 +31,51 @@ pub struct Report {
     /// findings evidence.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub atlas: Option<crate::atlas::Section>,
+    /// The coverage of the scanned model by an OpenSSF Model Signing signature checked in this
+    /// run (a policy's required signature, or `verify`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<SignatureCoverage>,
+}
+
+/// How much of a model a signature checked in this run covers.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SignatureCoverage {
+    /// The signature itself verified (with the expected key or chain); if not, it covers
+    /// nothing.
+    pub verified: bool,
+    /// Files of the model on disk (the signature file and ignored paths aside).
+    pub files: u64,
+    /// Files on disk the signature does not vouch for: unsigned, or modified since signing.
+    pub not_covered: Vec<String>,
+    /// Signed files that are missing.
+    pub missing: u64,
+    /// The signature file, as reports show its path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature_file: Option<String>,
+}
+
+impl SignatureCoverage {
+    /// The coverage a model-signature verification found.
+    pub fn of(v: &crate::signature::oms::Verification, signature_file: &Path) -> SignatureCoverage {
+        let paths = |c: Code| {
+            v.findings
+                .iter()
+                .filter(move |f| f.code == c)
+                .map(|f| f.path.clone())
+        };
+        let mut not_covered: Vec<String> = paths(Code::UnsignedFile)
+            .chain(paths(Code::SignedFileModified))
+            .collect();
+        not_covered.sort();
+        not_covered.dedup();
+        SignatureCoverage {
+            verified: v.on_disk.is_some(),
+            files: v.on_disk.unwrap_or(0) as u64,
+            missing: paths(Code::SignedFileMissing).count() as u64,
+            not_covered,
+            signature_file: Some(signature_file.to_string_lossy().into_owned()),
+        }
+    }
 }
 
 /// A finding covered by a policy waiver.
@@ -176,16 +222,25 @@ impl Report {
             findings,
             waived: Vec::new(),
             atlas: None,
+            signature: None,
         }
     }
 
     /// The same report with more findings (summary and verdict recomputed).
-    pub fn with_findings(self, more: Vec<Finding>) -> Report {
-        let mut findings = self.findings;
+    pub fn with_findings(mut self, more: Vec<Finding>) -> Report {
+        let mut findings = std::mem::take(&mut self.findings);
         findings.extend(more);
-        let mut r = Report::new(self.inputs.roots, self.inputs.fail_on, self.files, findings);
+        let fail_on = self.inputs.fail_on;
+        self.rebuilt(findings, fail_on)
+    }
+
+    /// The same report (files, waived findings, ATLAS section, signature coverage) with these
+    /// findings and this threshold; summary and verdict recomputed.
+    pub fn rebuilt(self, findings: Vec<Finding>, fail_on: Severity) -> Report {
+        let mut r = Report::new(self.inputs.roots, fail_on, self.files, findings);
         r.waived = self.waived;
         r.atlas = self.atlas;
+        r.signature = self.signature;
         r
     }
 

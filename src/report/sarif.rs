@@ -1,10 +1,11 @@
 //! SARIF 2.1.0, as GitHub code scanning takes it: one rule per finding code (help = the
 //! `explain` text, `security-severity`, ATLAS ids as tags), artifact URIs relative to the
 //! working directory, and `partialFingerprints` from what identifies a finding in a binary
-//! file (code, path, member, offset, evidence), never from line contents.
+//! file (code, path, member, offset, evidence), never from line contents. Findings a policy
+//! waiver covers are results with an accepted external suppression carrying the waiver's reason.
 
 use super::Report;
-use crate::finding::{Severity, CODES};
+use crate::finding::{Finding, Severity, CODES};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -100,56 +101,82 @@ pub fn render(r: &Report) -> String {
             rule
         })
         .collect();
+    let result = |f: &Finding| {
+        let index = CODES.iter().position(|c| c.code == f.code).unwrap_or(0);
+        let name = CODES.get(index).map(|c| c.name).unwrap_or("");
+        let (uri, relative) = artifact_uri(&f.path);
+        let mut loc = json!({"artifactLocation": {"uri": uri}});
+        if relative {
+            loc["artifactLocation"]["uriBaseId"] = json!("%SRCROOT%");
+        }
+        // A finding in a text file (a policy) that knows its line.
+        if let Some(line) = f
+            .evidence
+            .get("line")
+            .and_then(Value::as_u64)
+            .filter(|l| *l > 0)
+        {
+            loc["region"] = json!({"startLine": line});
+        }
+        let mut h = Sha256::new();
+        for part in [
+            name,
+            &f.path,
+            &f.member.join("!"),
+            &f.offset.map(|o| o.to_string()).unwrap_or_default(),
+            &serde_json::to_string(&f.evidence).unwrap_or_default(),
+        ] {
+            h.update(part.as_bytes());
+            h.update([0]);
+        }
+        let fp = crate::digest::hex(&h.finalize());
+        let location_text = f.location();
+        let mut props = json!({"severity": f.severity.as_str()});
+        if !f.member.is_empty() {
+            props["member"] = json!(f.member);
+        }
+        if let Some(o) = f.offset {
+            props["offset"] = json!(o);
+        }
+        if !f.evidence.is_empty() {
+            props["evidence"] = json!(f.evidence);
+        }
+        json!({
+            "ruleId": name,
+            "ruleIndex": index,
+            "level": level(f.severity),
+            "message": {"text": format!("{} ({})", f.message, location_text)},
+            "locations": [{"physicalLocation": loc}],
+            "partialFingerprints": {"modelgateFinding/v1": fp},
+            "properties": props,
+        })
+    };
+    // Waived findings are results too, suppressed by the policy (GitHub shows them as dismissed).
+    let waived = r.waived.iter().map(|w| {
+        let mut v = result(&w.finding);
+        let mut justification = w.reason.clone();
+        if let Some(d) = &w.expires {
+            justification.push_str(&format!(" (waived until {d})"));
+        }
+        v["suppressions"] = json!([{
+            "kind": "external",
+            "status": "accepted",
+            "justification": justification,
+        }]);
+        v
+    });
     let results: Vec<Value> = r
         .findings
         .iter()
+        .map(result)
+        .chain(waived)
         .take(MAX_RESULTS)
-        .map(|f| {
-            let index = CODES.iter().position(|c| c.code == f.code).unwrap_or(0);
-            let name = CODES.get(index).map(|c| c.name).unwrap_or("");
-            let (uri, relative) = artifact_uri(&f.path);
-            let mut loc = json!({"artifactLocation": {"uri": uri}});
-            if relative {
-                loc["artifactLocation"]["uriBaseId"] = json!("%SRCROOT%");
-            }
-            let mut h = Sha256::new();
-            for part in [
-                name,
-                &f.path,
-                &f.member.join("!"),
-                &f.offset.map(|o| o.to_string()).unwrap_or_default(),
-                &serde_json::to_string(&f.evidence).unwrap_or_default(),
-            ] {
-                h.update(part.as_bytes());
-                h.update([0]);
-            }
-            let fp = crate::digest::hex(&h.finalize());
-            let location_text = f.location();
-            let mut props = json!({"severity": f.severity.as_str()});
-            if !f.member.is_empty() {
-                props["member"] = json!(f.member);
-            }
-            if let Some(o) = f.offset {
-                props["offset"] = json!(o);
-            }
-            if !f.evidence.is_empty() {
-                props["evidence"] = json!(f.evidence);
-            }
-            json!({
-                "ruleId": name,
-                "ruleIndex": index,
-                "level": level(f.severity),
-                "message": {"text": format!("{} ({})", f.message, location_text)},
-                "locations": [{"physicalLocation": loc}],
-                "partialFingerprints": {"modelgateFinding/v1": fp},
-                "properties": props,
-            })
-        })
         .collect();
-    let truncated = r.findings.len() > MAX_RESULTS;
+    let all = r.findings.len() + r.waived.len();
+    let truncated = all > MAX_RESULTS;
     let mut notes = Vec::new();
     if truncated {
-        notes.push(json!({"level": "warning", "message": {"text": format!("{} findings; the first {MAX_RESULTS} are listed (GitHub's limit per run)", r.findings.len())}}));
+        notes.push(json!({"level": "warning", "message": {"text": format!("{all} findings (waived ones included); the first {MAX_RESULTS} are listed (GitHub's limit per run)")}}));
     }
     let mut run = json!({
         "tool": {"driver": {

@@ -1,7 +1,8 @@
 //! The human report: findings grouped by file, then a summary table.
 
 use super::{FileStatus, Report, Verdict};
-use crate::finding::Severity;
+use crate::atlas::Status;
+use crate::finding::{Finding, Severity};
 use std::fmt::Write;
 
 fn paint(s: &str, sev: Severity, color: bool) -> String {
@@ -15,6 +16,21 @@ fn paint(s: &str, sev: Severity, color: bool) -> String {
         Severity::Info => "36",
     };
     format!("\x1b[{code}m{s}\x1b[0m")
+}
+
+/// One finding: severity, code and where, then the message.
+fn finding(o: &mut String, f: &Finding, color: bool) {
+    let mut loc = String::new();
+    for m in &f.member {
+        loc.push_str(" !");
+        loc.push_str(m);
+    }
+    if let Some(off) = f.offset {
+        let _ = write!(loc, " @{off}");
+    }
+    let sev = paint(&format!("{:<8}", f.severity.as_str()), f.severity, color);
+    let _ = writeln!(o, "  {sev} {}{loc}", f.code);
+    let _ = writeln!(o, "           {}", f.message);
 }
 
 pub fn render(r: &Report, color: bool) -> String {
@@ -41,17 +57,20 @@ pub fn render(r: &Report, color: bool) -> String {
             let _ = writeln!(o, "\n{}", f.path);
             last_path = Some(f.path.as_str());
         }
-        let mut loc = String::new();
-        for m in &f.member {
-            loc.push_str(" !");
-            loc.push_str(m);
+        finding(&mut o, f, color);
+    }
+    if !r.waived.is_empty() {
+        let _ = writeln!(o, "\nwaived by the policy (not counted):");
+        for w in &r.waived {
+            let _ = writeln!(o, "\n{}", w.finding.path);
+            finding(&mut o, &w.finding, false);
+            let until = w
+                .expires
+                .as_deref()
+                .map(|d| format!(" (until {d})"))
+                .unwrap_or_default();
+            let _ = writeln!(o, "           waiver: {}{until}", w.reason);
         }
-        if let Some(off) = f.offset {
-            let _ = write!(loc, " @{off}");
-        }
-        let sev = paint(&format!("{:<8}", f.severity.as_str()), f.severity, color);
-        let _ = writeln!(o, "  {sev} {}{loc}", f.code);
-        let _ = writeln!(o, "           {}", f.message);
     }
     let skipped: Vec<_> = r
         .files
@@ -68,6 +87,27 @@ pub fn render(r: &Report, color: bool) -> String {
                 f.reason.as_deref().unwrap_or("see findings")
             );
         }
+    }
+    if let Some(a) = &r.atlas {
+        let assessed: Vec<_> = a
+            .mitigations
+            .iter()
+            .filter(|m| m.status != Status::NotAssessed)
+            .collect();
+        let _ = writeln!(
+            o,
+            "\nMITRE ATLAS {} mitigations this run evidences:",
+            a.data_version
+        );
+        for m in &assessed {
+            let _ = writeln!(o, "  {:<9} {} {}", m.status.as_str(), m.id, m.name);
+            let _ = writeln!(o, "            {}", m.evidence);
+        }
+        let _ = writeln!(
+            o,
+            "  ({} more not assessed: outside what this run can evidence)",
+            a.mitigations.len() - assessed.len()
+        );
     }
     let _ = writeln!(o, "\n  severity   findings");
     for s in Severity::ALL {

@@ -347,6 +347,9 @@ pub fn sign_with_key(
 pub struct Verification {
     pub findings: Vec<Finding>,
     pub covered: usize,
+    /// The files of the model on disk, once the signature itself verified and the model was
+    /// hashed (`None`: the signature did not verify, so nothing is covered).
+    pub on_disk: Option<usize>,
 }
 
 fn finding(path: &str, code: Code, message: String, evidence: Evidence) -> Finding {
@@ -419,6 +422,7 @@ fn verify_signed<'k>(
     let fail = |code: Code, message: String, evidence: Evidence| Verification {
         findings: vec![finding(&shown, code, message, evidence)],
         covered: 0,
+        on_disk: None,
     };
     let bundle = match Bundle::parse(bundle_bytes) {
         Ok(b) => b,
@@ -509,6 +513,7 @@ pub fn verify_with_sigstore(
     let fail = |code: Code, message: String| Verification {
         findings: vec![finding(&shown, code, message, ev! {})],
         covered: 0,
+        on_disk: None,
     };
     // Only the claimed subject digest is read before verification: it is what the signature
     // is checked against, so a forged one fails there.
@@ -557,6 +562,7 @@ pub fn verify_payload(
     let fail = |code: Code, message: String| Verification {
         findings: vec![finding(shown, code, message, ev! {})],
         covered: 0,
+        on_disk: None,
     };
     let st: Value = match serde_json::from_slice(payload) {
         Ok(v) => v,
@@ -653,6 +659,7 @@ pub fn verify_payload(
         return Verification {
             findings,
             covered: 0,
+            on_disk: None,
         };
     }
     let root = root_digest(&resources);
@@ -665,6 +672,7 @@ pub fn verify_payload(
                 ev! {"subject" => hex(&subject), "computed" => hex(&root)},
             )],
             covered: 0,
+            on_disk: None,
         };
     }
     ser.ignore_paths.extend(extra_ignore.iter().cloned());
@@ -768,6 +776,7 @@ pub fn verify_payload(
     Verification {
         findings,
         covered: files.len(),
+        on_disk: Some(found_files.len()),
     }
 }
 
