@@ -12,6 +12,10 @@ use sha2::{Digest, Sha256};
 /// GitHub keeps at most 25 000 results per run; more are cut, and the run says so.
 pub const MAX_RESULTS: usize = 25_000;
 
+/// GitHub takes SARIF files of up to 10 MB gzip-compressed; results are cut at this many bytes
+/// of JSON (pretty-printed results compress well over five times), and the run says so.
+pub const MAX_BYTES: usize = 48 << 20;
+
 fn level(s: Severity) -> &'static str {
     match s {
         Severity::Critical | Severity::Error => "error",
@@ -152,7 +156,7 @@ pub fn render(r: &Report) -> String {
         })
     };
     // Waived findings are results too, suppressed by the policy (GitHub shows them as dismissed).
-    let waived = r.waived.iter().map(|w| {
+    let suppressed = |w: &super::Waived| {
         let mut v = result(&w.finding);
         let mut justification = w.reason.clone();
         if let Some(d) = &w.expires {
@@ -164,19 +168,44 @@ pub fn render(r: &Report) -> String {
             "justification": justification,
         }]);
         v
+    };
+    // Result i: the findings, then the waived ones.
+    let (findings, total) = (r.findings.len(), r.findings.len() + r.waived.len());
+    let at = |i: usize| match i.checked_sub(findings) {
+        None => (&r.findings[i], None),
+        Some(j) => (&r.waived[j].finding, Some(&r.waived[j])),
+    };
+    let build = |i: usize| match at(i) {
+        (_, Some(w)) => suppressed(w),
+        (f, None) => result(f),
+    };
+    // Within GitHub's limits (results per run, upload size): when there is too much, the most
+    // severe findings are kept (waived ones last), listed in report order.
+    let mut order: Vec<usize> = (0..total).collect();
+    order.sort_by_key(|&i| {
+        let (f, w) = at(i);
+        (w.is_some(), std::cmp::Reverse(f.severity), i)
     });
-    let results: Vec<Value> = r
-        .findings
-        .iter()
-        .map(result)
-        .chain(waived)
-        .take(MAX_RESULTS)
-        .collect();
-    let all = r.findings.len() + r.waived.len();
-    let truncated = all > MAX_RESULTS;
+    let mut chosen: Vec<(usize, Value)> = Vec::new();
+    let mut bytes = 0usize;
+    for i in order {
+        let v = build(i);
+        let size = serde_json::to_string(&v).map(|t| t.len()).unwrap_or(0);
+        if chosen.len() == MAX_RESULTS || bytes.saturating_add(size) > MAX_BYTES {
+            break;
+        }
+        bytes += size;
+        chosen.push((i, v));
+    }
+    let kept = chosen.len();
+    chosen.sort_by_key(|(i, _)| *i);
+    let results: Vec<Value> = chosen.into_iter().map(|(_, v)| v).collect();
     let mut notes = Vec::new();
-    if truncated {
-        notes.push(json!({"level": "warning", "message": {"text": format!("{all} findings (waived ones included); the first {MAX_RESULTS} are listed (GitHub's limit per run)")}}));
+    if kept < total {
+        notes.push(json!({"level": "warning", "message": {"text": format!(
+            "{total} findings (waived ones included); the {kept} most severe are listed, within GitHub's limits ({MAX_RESULTS} results per run, {} MiB of results); the JSON report has them all",
+            MAX_BYTES >> 20
+        )}}));
     }
     let mut run = json!({
         "tool": {"driver": {
@@ -208,4 +237,94 @@ pub fn render(r: &Report) -> String {
     let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
     s.push('\n');
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::Code;
+
+    fn finding(path: &str, severity: Severity, message: String) -> Finding {
+        Finding {
+            code: Code::PickleUnknownImport,
+            severity,
+            path: path.into(),
+            member: Vec::new(),
+            offset: None,
+            message,
+            evidence: crate::ev! {},
+        }
+    }
+
+    fn results(r: &Report) -> (Vec<Value>, Value) {
+        let doc: Value = serde_json::from_str(&render(r)).unwrap();
+        let run = &doc["runs"][0];
+        (
+            run["results"].as_array().unwrap().clone(),
+            run["invocations"][0]["toolExecutionNotifications"].clone(),
+        )
+    }
+
+    #[test]
+    fn over_the_result_limit_the_most_severe_are_kept() {
+        let mut findings: Vec<Finding> = (0..MAX_RESULTS + 10)
+            .map(|i| finding(&format!("a/{i:06}"), Severity::Warning, "w".into()))
+            .collect();
+        findings.push(finding("z/last", Severity::Critical, "c".into()));
+        let r = Report::new(vec!["a".into()], Severity::Error, Vec::new(), findings);
+        let (res, notes) = results(&r);
+        assert_eq!(res.len(), MAX_RESULTS);
+        // Kept in report order, the critical one (last in path order) among them.
+        assert_eq!(res.last().unwrap()["properties"]["severity"], "critical");
+        assert_eq!(res[0]["message"]["text"], "w (a/000000)");
+        assert!(notes[0]["message"]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{} findings", MAX_RESULTS + 11)));
+    }
+
+    #[test]
+    fn over_the_size_limit_results_are_cut_and_the_run_says_so() {
+        let big = "x".repeat(1 << 20);
+        let findings: Vec<Finding> = (0..60)
+            .map(|i| finding(&format!("f{i:02}"), Severity::Error, big.clone()))
+            .collect();
+        let r = Report::new(vec!["a".into()], Severity::Error, Vec::new(), findings);
+        let (res, notes) = results(&r);
+        assert_eq!(res.len(), MAX_BYTES / (1 << 20) - 1);
+        assert!(notes[0]["message"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("most severe are listed"));
+        let small = Report::new(
+            vec!["a".into()],
+            Severity::Error,
+            Vec::new(),
+            vec![finding("f", Severity::Error, "m".into())],
+        );
+        let (res, notes) = results(&small);
+        assert_eq!(res.len(), 1);
+        assert_eq!(notes, json!([]));
+    }
+
+    #[test]
+    fn rules_stay_within_github_tag_limits() {
+        // GitHub shows 10 tags per rule and rejects more than 20.
+        let doc: Value = serde_json::from_str(&render(&Report::new(
+            Vec::new(),
+            Severity::Error,
+            Vec::new(),
+            Vec::new(),
+        )))
+        .unwrap();
+        for rule in doc["runs"][0]["tool"]["driver"]["rules"]
+            .as_array()
+            .unwrap()
+        {
+            assert!(
+                rule["properties"]["tags"].as_array().unwrap().len() <= 10,
+                "{rule}"
+            );
+        }
+    }
 }
