@@ -8,7 +8,7 @@
 //! collapsed.
 
 use crate::finding::{Code, Severity, CODES};
-use crate::report::{Report, SignatureCoverage};
+use crate::report::{Coverage, CoverageKind, Report};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -197,11 +197,28 @@ pub struct RunContext {
     pub bom: bool,
 }
 
-/// "14 of 15 files ...; not covered: a, b": the evidence line for `what` (e.g. "covered by
-/// a verified signature").
-fn coverage_evidence(c: &SignatureCoverage, what: &str) -> String {
+/// What vouched for the digests, for evidence lines: "the verified signature tree/model.sig".
+fn source(c: &Coverage) -> String {
+    let what = match (c.kind, c.signed) {
+        (CoverageKind::Signature, true) => "the verified signature",
+        (CoverageKind::Signature, false) => "the signature",
+        (CoverageKind::Manifest, true) => "the signed manifest",
+        (CoverageKind::Manifest, false) => "the unsigned manifest",
+    };
+    format!("{what} {}", c.source)
+}
+
+/// "9 of 15 files match the verified signature x.sig; not covered: a, b": the evidence line
+/// for one signature or manifest, `verb` saying what the covered files do.
+fn coverage_evidence(c: &Coverage, verb: &str) -> String {
+    if !c.checked {
+        return format!(
+            "{} did not verify, so it vouches for none of the files",
+            source(c)
+        );
+    }
     let ok = c.files.saturating_sub(c.not_covered.len() as u64);
-    let mut s = format!("{ok} of {} files {what}", c.files);
+    let mut s = format!("{ok} of {} files {verb} {}", c.files, source(c));
     if !c.not_covered.is_empty() {
         let shown: Vec<&str> = c.not_covered.iter().take(5).map(String::as_str).collect();
         let _ = write!(s, "; not covered: {}", shown.join(", "));
@@ -210,16 +227,28 @@ fn coverage_evidence(c: &SignatureCoverage, what: &str) -> String {
         }
     }
     if c.missing > 0 {
-        let _ = write!(s, "; {} signed files missing", c.missing);
+        let _ = write!(s, "; {} listed files missing", c.missing);
     }
     s
 }
 
-fn coverage_status(c: &SignatureCoverage) -> Status {
-    if !c.verified || c.not_covered.len() as u64 >= c.files && c.files > 0 {
+fn coverage_status(c: &Coverage) -> Status {
+    if !c.checked || c.files > 0 && c.not_covered.len() as u64 >= c.files {
         Status::NotMet
     } else if c.not_covered.is_empty() && c.missing == 0 {
         Status::Met
+    } else {
+        Status::Partial
+    }
+}
+
+/// One status for several: met when all are, not met when all are, else partial.
+fn combined(statuses: impl Iterator<Item = Status>) -> Status {
+    let all: Vec<Status> = statuses.collect();
+    if all.iter().all(|s| *s == Status::Met) {
+        Status::Met
+    } else if all.iter().all(|s| *s == Status::NotMet) {
+        Status::NotMet
     } else {
         Status::Partial
     }
@@ -315,20 +344,38 @@ pub fn section(atlas: &Atlas, report: &Report, cx: RunContext) -> Section {
         )
     };
     if cx.scan || cx.dataset_diff || cx.verify {
-        let (m14, m13) = match &report.signature {
-            Some(c) if !c.verified => {
-                let e = "the signature did not verify, so it vouches for none of the files";
-                ((Status::NotMet, e.to_string()), (Status::NotMet, e.to_string()))
-            }
-            Some(c) => {
-                let mut m14 = (coverage_status(c), coverage_evidence(c, "match the digests of a verified signature"));
-                if manifest_changed > 0 {
-                    if m14.0 == Status::Met {
-                        m14.0 = Status::Partial;
-                    }
-                    let _ = write!(m14.1, "; {manifest_changed} files differ from the manifest");
-                }
-                (m14, (coverage_status(c), coverage_evidence(c, "covered by a verified signature")))
+        let covered = &report.coverage;
+        let (m14, m13) = match covered.first() {
+            Some(_) => {
+                let m14 = (
+                    combined(covered.iter().map(coverage_status)),
+                    covered
+                        .iter()
+                        .map(|c| coverage_evidence(c, "match the digests of"))
+                        .collect::<Vec<_>>()
+                        .join(" | "),
+                );
+                let m13 = (
+                    combined(covered.iter().map(|c| {
+                        if c.signed {
+                            coverage_status(c)
+                        } else {
+                            Status::NotMet
+                        }
+                    })),
+                    covered
+                        .iter()
+                        .map(|c| match (c.kind, c.signed) {
+                            (CoverageKind::Manifest, false) if c.checked => format!(
+                                "{} was used without a signature (--allow-unsigned)",
+                                source(c)
+                            ),
+                            _ => coverage_evidence(c, "are covered by"),
+                        })
+                        .collect::<Vec<_>>()
+                        .join(" | "),
+                );
+                (m14, m13)
             }
             None if cx.dataset_diff && sig_failed == 0 => {
                 // The diff ran, so the baseline's signature verified, or was waived explicitly.
@@ -492,7 +539,7 @@ mod tests {
     fn verification(
         cx: RunContext,
         findings: &[Code],
-        signature: Option<SignatureCoverage>,
+        coverage: Option<Coverage>,
     ) -> Vec<(Status, String)> {
         let mut r = Report::new(
             vec!["d".into()],
@@ -500,7 +547,7 @@ mod tests {
             Vec::new(),
             findings.iter().map(|c| finding(*c)).collect(),
         );
-        r.signature = signature;
+        r.coverage.extend(coverage);
         let s = section(&bundled(), &r, cx);
         ["AML.M0014", "AML.M0013"]
             .iter()
@@ -517,19 +564,21 @@ mod tests {
             scan: true,
             ..Default::default()
         };
-        let cover = |verified, files, not_covered: &[&str], missing| SignatureCoverage {
-            verified,
+        let cover = |verified, files, not_covered: &[&str], missing| Coverage {
+            kind: CoverageKind::Signature,
+            source: "d/model.sig".into(),
+            signed: verified,
+            checked: verified,
             files,
             not_covered: not_covered.iter().map(|s| s.to_string()).collect(),
             missing,
-            signature_file: None,
         };
         let all = verification(cx(), &[], Some(cover(true, 3, &[], 0)));
         assert_eq!(
             all[1],
             (
                 Status::Met,
-                "3 of 3 files covered by a verified signature".into()
+                "3 of 3 files are covered by the verified signature d/model.sig".into()
             )
         );
         let some = verification(
@@ -541,12 +590,13 @@ mod tests {
             some[1],
             (
                 Status::Partial,
-                "2 of 3 files covered by a verified signature; not covered: d/x".into()
+                "2 of 3 files are covered by the verified signature d/model.sig; not covered: d/x"
+                    .into()
             )
         );
         let missing = verification(cx(), &[], Some(cover(true, 2, &[], 1)));
         assert_eq!(missing[0].0, Status::Partial);
-        assert!(missing[0].1.ends_with("; 1 signed files missing"));
+        assert!(missing[0].1.ends_with("; 1 listed files missing"));
         let bad = verification(
             cx(),
             &[Code::SignatureInvalid],

@@ -1,7 +1,7 @@
 //! The command line. Exit codes: 0 pass, 1 policy failed, 2 could not run.
 
 use crate::finding::{Code, Severity, CODES};
-use crate::report::{text, SignatureCoverage};
+use crate::report::{text, Coverage};
 use crate::scan::{scan, ScanOptions};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::{self, IsTerminal, Write};
@@ -52,7 +52,7 @@ fn required_signature(
     p: &crate::policy::Loaded,
     req: &crate::policy::RequireSignature,
     paths: &[PathBuf],
-) -> (Vec<crate::finding::Finding>, SignatureCoverage) {
+) -> (Vec<crate::finding::Finding>, Option<Coverage>) {
     let root = paths.first().cloned().unwrap_or_default();
     let shown = root.to_string_lossy().into_owned();
     let finding = |path: String, message: String| crate::finding::Finding {
@@ -88,7 +88,7 @@ fn required_signature(
                     shown,
                     format!("the policy's public key cannot be used: {e}"),
                 )],
-                SignatureCoverage::default(),
+                None,
             )
         }
     };
@@ -103,12 +103,12 @@ fn required_signature(
                         sig_path.display()
                     ),
                 )],
-                SignatureCoverage::default(),
+                None,
             )
         }
     };
     let v = crate::signature::oms::verify_with_key(&root, &bundle, &key, Some(&sig_path), &[]);
-    let coverage = SignatureCoverage::of(&v, &sig_path);
+    let coverage = Coverage::of_signature(&v, &sig_path);
     let mut out = v.findings;
     // Anything that did not verify means files are not covered as the policy requires.
     if out.iter().any(|f| f.severity >= Severity::Error) {
@@ -117,7 +117,7 @@ fn required_signature(
             "the files are not all covered by a verified signature from the policy's key".into(),
         ));
     }
-    (out, coverage)
+    (out, Some(coverage))
 }
 
 fn atlas_command(file: Option<&PathBuf>, format: OutputFormat) -> i32 {
@@ -461,10 +461,10 @@ fn print_report_cx(
     root: String,
     format: OutputFormat,
     cx: crate::atlas::RunContext,
-    signature: Option<SignatureCoverage>,
+    coverage: Option<Coverage>,
 ) -> i32 {
     let mut report = crate::report::Report::new(vec![root], Severity::Error, Vec::new(), findings);
-    report.signature = signature;
+    report.coverage.extend(coverage);
     let cx = crate::atlas::RunContext {
         bom: format == OutputFormat::Cyclonedx,
         ..cx
@@ -807,7 +807,7 @@ fn verify(method: VerifyMethod) -> i32 {
         verify: true,
         ..Default::default()
     };
-    let coverage = SignatureCoverage::of(&v, &model.signature);
+    let coverage = Coverage::of_signature(&v, &model.signature);
     print_report_cx(
         v.findings,
         model.model.to_string_lossy().into_owned(),
@@ -884,6 +884,56 @@ fn parse_algs(names: &[String]) -> Result<Vec<crate::digest::HashAlg>, i32> {
 
 /// Read and trust a manifest: verify its signature over the raw bytes, or accept it unsigned
 /// only when asked to. Returns the finding that explains a refusal.
+/// A policy's required manifest, signed with the given key (paths relative to the policy
+/// file). A manifest or signature that cannot be read is a finding that fails the gate; a key
+/// that cannot be used is a broken policy (exit 2).
+fn required_manifest(
+    p: &crate::policy::Loaded,
+    req: &crate::policy::RequireManifest,
+) -> Result<
+    (
+        PathBuf,
+        Result<crate::manifest::TrustedManifest, crate::finding::Finding>,
+    ),
+    i32,
+> {
+    let base = p.path.parent().unwrap_or(std::path::Path::new("."));
+    let manifest = base.join(&req.path);
+    let signature = req
+        .signature
+        .as_ref()
+        .map(|s| base.join(s))
+        .unwrap_or_else(|| crate::manifest::default_signature(&manifest));
+    for (what, f) in [("manifest", &manifest), ("manifest signature", &signature)] {
+        if let Err(e) = std::fs::metadata(f) {
+            return Ok((
+                manifest.clone(),
+                Err(crate::finding::Finding {
+                    code: Code::PolicySignatureRequired,
+                    severity: Code::PolicySignatureRequired.default_severity(),
+                    path: f.to_string_lossy().into_owned(),
+                    member: Vec::new(),
+                    offset: None,
+                    message: format!(
+                        "the policy requires a signed manifest, and its {what} cannot be read: {e}"
+                    ),
+                    evidence: crate::ev! {},
+                }),
+            ));
+        }
+    }
+    let trust = ManifestTrust {
+        signature: Some(signature),
+        key: Some(base.join(&req.public_key)),
+        allow_unsigned: false,
+    };
+    match trusted_manifest(&manifest, &trust) {
+        Ok(t) => Ok((manifest, Ok(t))),
+        Err(Ok(f)) => Ok((manifest, Err(f))),
+        Err(Err(c)) => Err(c),
+    }
+}
+
 fn trusted_manifest(
     manifest: &std::path::Path,
     trust: &ManifestTrust,
@@ -1384,28 +1434,41 @@ pub fn main() -> i32 {
                 .or_else(|| policy.as_ref().and_then(|p| p.policy.fail_on))
                 .unwrap_or(Severity::Error);
             let bom = formats.iter().any(|(f, _)| *f == OutputFormat::Cyclonedx);
-            let trusted = match &manifest {
-                None => None,
-                Some(m) if paths.len() != 1 => {
-                    eprintln!(
-                        "modelgate: --manifest {} needs exactly one PATH",
-                        m.display()
-                    );
-                    return 2;
+            // Trusted manifests to check the tree against: --manifest, and the policy's.
+            #[allow(clippy::type_complexity)]
+            let mut trusted: Vec<(
+                PathBuf,
+                Result<crate::manifest::TrustedManifest, crate::finding::Finding>,
+            )> = Vec::new();
+            let required = policy.as_ref().and_then(|p| {
+                p.policy
+                    .require
+                    .as_ref()
+                    .and_then(|r| r.manifest.as_ref())
+                    .map(|m| (p, m))
+            });
+            if (manifest.is_some() || required.is_some()) && paths.len() != 1 {
+                eprintln!("modelgate: a manifest (--manifest or the policy's [require.manifest]) needs exactly one PATH");
+                return 2;
+            }
+            if let Some(m) = &manifest {
+                let trust = ManifestTrust {
+                    signature: manifest_signature,
+                    key: manifest_key,
+                    allow_unsigned: allow_unsigned_manifest,
+                };
+                match trusted_manifest(m, &trust) {
+                    Ok(t) => trusted.push((m.clone(), Ok(t))),
+                    Err(Ok(f)) => trusted.push((m.clone(), Err(f))),
+                    Err(Err(c)) => return c,
                 }
-                Some(m) => {
-                    let trust = ManifestTrust {
-                        signature: manifest_signature,
-                        key: manifest_key,
-                        allow_unsigned: allow_unsigned_manifest,
-                    };
-                    match trusted_manifest(m, &trust) {
-                        Ok(t) => Some(Ok(t)),
-                        Err(Ok(f)) => Some(Err(f)),
-                        Err(Err(c)) => return c,
-                    }
+            }
+            if let Some((p, req)) = required {
+                match required_manifest(p, req) {
+                    Ok(t) => trusted.push(t),
+                    Err(c) => return c,
                 }
-            };
+            }
             let mut algs = match parse_algs(&digests) {
                 Ok(a) => a,
                 Err(c) => return c,
@@ -1414,7 +1477,7 @@ pub fn main() -> i32 {
                 // A BOM lists every component's SHA-256.
                 algs.push(crate::digest::HashAlg::Sha256);
             }
-            if let Some(Ok(t)) = &trusted {
+            for t in trusted.iter().filter_map(|(_, t)| t.as_ref().ok()) {
                 for a in t
                     .manifest
                     .algorithms
@@ -1447,19 +1510,29 @@ pub fn main() -> i32 {
                     return 2;
                 }
             };
-            match trusted {
-                None => {}
-                Some(Err(f)) => report = report.with_findings(vec![f]),
-                Some(Ok(t)) => {
-                    let extra = crate::manifest::diff(&t, &paths[0], &report);
-                    report = report.with_findings(extra);
-                }
+            for (m, t) in trusted {
+                let extra = match t {
+                    Err(f) => vec![f],
+                    Ok(t) => {
+                        let diff = crate::manifest::diff(&t, &paths[0], &report);
+                        let files = report
+                            .files
+                            .iter()
+                            .filter(|f| f.status != crate::report::FileStatus::Skipped)
+                            .count() as u64;
+                        report
+                            .coverage
+                            .push(Coverage::of_manifest(&t, &m, files, &diff));
+                        diff
+                    }
+                };
+                report = report.with_findings(extra);
             }
             if let Some(p) = &policy {
                 if let Some(req) = p.policy.require.as_ref().and_then(|r| r.signature.as_ref()) {
                     let (extra, coverage) = required_signature(p, req, &paths);
                     report = report.with_findings(extra);
-                    report.signature = Some(coverage);
+                    report.coverage.extend(coverage);
                 }
                 report = p.apply(report, fail_on);
             }

@@ -1,7 +1,7 @@
 //! The gate's policy: `modelgate.toml` in the scanned root, or `--policy FILE`.
 //!
 //! Per-code severity overrides, the fail threshold, extra allowed pickle globals for in-house
-//! classes, a required signature, and waivers (code + path glob + optional evidence match +
+//! classes, a required signature or signed manifest, and waivers (code + path glob + optional evidence match +
 //! reason + optional expiry). Waived findings stay in the report under `waived`; a waiver that
 //! matched nothing, and an expired waiver, are findings themselves. An invalid policy is an
 //! error with the file, line and reason (exit 2). Schema: `schemas/policy.schema.json`.
@@ -46,6 +46,20 @@ pub struct Require {
     /// Every file must be covered by a verified OpenSSF Model Signing signature made with this
     /// key.
     pub signature: Option<RequireSignature>,
+    /// Every file must match a manifest (`modelgate manifest create`) signed with this key.
+    pub manifest: Option<RequireManifest>,
+}
+
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RequireManifest {
+    /// The manifest, relative to the policy file.
+    pub path: PathBuf,
+    /// The signer's public key (PEM, Ed25519 or ECDSA), relative to the policy file.
+    pub public_key: PathBuf,
+    /// The manifest's signature, relative to the policy file (default: the manifest's path with
+    /// `.sig`, as `manifest create` writes it).
+    pub signature: Option<PathBuf>,
 }
 
 #[derive(Clone, Debug, Deserialize, JsonSchema)]

@@ -312,3 +312,85 @@ fn full_atlas_release_loads_leniently() {
 fn committed_policy_schema_is_current() {
     common::assert_committed_schema("policy.schema.json", &modelgate::policy::json_schema());
 }
+
+#[test]
+fn policy_requires_a_signed_manifest() {
+    let d = root().join("target/outputs-test/manifest");
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(d.join("release")).unwrap();
+    copy_dir(&root().join("examples/clean"), &d.join("model"));
+    let ok = |o: &Output| assert_eq!(o.status.code(), Some(0), "{o:?}");
+    ok(&modelgate(&d, &["keygen", "-o", "release/k"]));
+    ok(&modelgate(
+        &d,
+        &[
+            "manifest",
+            "create",
+            "model",
+            "-o",
+            "release/MANIFEST.json",
+            "--key",
+            "release/k.key",
+        ],
+    ));
+    std::fs::write(
+        d.join("modelgate.toml"),
+        "[require.manifest]\npath = \"release/MANIFEST.json\"\npublic_key = \"release/k.pub\"\n",
+    )
+    .unwrap();
+    let scan = |d: &Path| {
+        let out = modelgate(
+            d,
+            &[
+                "scan",
+                "model",
+                "--policy",
+                "modelgate.toml",
+                "--format",
+                "json",
+            ],
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let codes: Vec<String> = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                format!(
+                    "{} {}",
+                    f["code"].as_str().unwrap(),
+                    f["path"].as_str().unwrap()
+                )
+            })
+            .collect();
+        let m14 = v["atlas"]["mitigations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["id"] == "AML.M0014")
+            .map(|m| m["status"].as_str().unwrap().to_string())
+            .unwrap();
+        (out.status.code(), codes, m14)
+    };
+    let (code, codes, m14) = scan(&d);
+    assert_eq!(code, Some(0), "{codes:?}");
+    assert_eq!(codes, ["manifest-verified model"]);
+    assert_eq!(m14, "met");
+
+    // A file swapped after release fails the gate.
+    std::fs::write(d.join("model/config.json"), "{\"swapped\": true}\n").unwrap();
+    let (code, codes, m14) = scan(&d);
+    assert_eq!(code, Some(1));
+    assert_eq!(codes, ["manifest-file-modified model/config.json"]);
+    assert_eq!(m14, "partial");
+
+    // No manifest where the policy says: a finding that fails the gate, not a silent pass.
+    std::fs::remove_file(d.join("release/MANIFEST.json.sig")).unwrap();
+    let (code, codes, _) = scan(&d);
+    assert_eq!(code, Some(1));
+    assert_eq!(codes.len(), 1, "{codes:?}");
+    assert!(
+        codes[0].starts_with("policy-signature-required "),
+        "{codes:?}"
+    );
+}

@@ -3,7 +3,7 @@
 //! `definitions`, and the mitigation status this run evidences as an attestation in
 //! `declarations` (conformance 1 met, 0.5 partial, 0 not met; not assessed is left out).
 
-use super::{FileStatus, Report};
+use super::{CoverageKind, FileStatus, Report};
 use crate::atlas::Status;
 use crate::finding::Code;
 use serde_json::{json, Value};
@@ -42,17 +42,18 @@ const NOT_COVERED: &[Code] = &[
 /// the file is not covered.
 fn signature_status(r: &Report, path: &str, not_covered: bool) -> &'static str {
     let any = |c: Code| r.findings.iter().any(|f| f.code == c);
-    let signed = r.signature.as_ref().filter(|s| s.verified);
-    if signed.is_some_and(|s| s.signature_file.as_deref() == Some(path)) {
-        "the signature"
+    let checked = || r.coverage.iter().filter(|c| c.checked);
+    if let Some(c) = r.coverage.iter().find(|c| c.source == path) {
+        match c.kind {
+            CoverageKind::Signature => "the signature",
+            CoverageKind::Manifest => "the manifest",
+        }
     } else if not_covered {
         "not covered"
-    } else if signed.is_some() || any(Code::SignatureVerified) {
+    } else if checked().any(|c| c.signed) || any(Code::SignatureVerified) {
         "verified"
-    } else if any(Code::ManifestUnsigned) {
+    } else if checked().next().is_some() || any(Code::ManifestUnsigned) {
         "matches an unsigned manifest"
-    } else if any(Code::ManifestVerified) {
-        "verified"
     } else {
         "not checked"
     }

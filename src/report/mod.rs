@@ -31,51 +31,95 @@ pub struct Report {
     /// findings evidence.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub atlas: Option<crate::atlas::Section>,
-    /// The coverage of the scanned model by an OpenSSF Model Signing signature checked in this
-    /// run (a policy's required signature, or `verify`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub signature: Option<SignatureCoverage>,
+    /// What vouched for the files' digests in this run: signatures (a policy's required
+    /// signature, `verify`) and manifests (`--manifest`, a policy's required manifest).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub coverage: Vec<Coverage>,
 }
 
-/// How much of a model a signature checked in this run covers.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct SignatureCoverage {
-    /// The signature itself verified (with the expected key or chain); if not, it covers
-    /// nothing.
-    pub verified: bool,
-    /// Files of the model on disk (the signature file and ignored paths aside).
+/// What vouches for the files' digests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum CoverageKind {
+    /// An OpenSSF Model Signing signature.
+    Signature,
+    /// A manifest (`modelgate manifest create`), signed or used unsigned by request.
+    Manifest,
+}
+
+/// How much of the scanned tree a signature or manifest checked in this run covers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Coverage {
+    pub kind: CoverageKind,
+    /// The signature bundle or the manifest, as reports show paths.
+    pub source: String,
+    /// A signature over the digests verified (false: it did not, or a manifest was used
+    /// unsigned by request).
+    pub signed: bool,
+    /// The files were compared with the digests (false: the signature failed first, so
+    /// nothing is covered).
+    pub checked: bool,
+    /// Files on disk that were compared (the signature file and ignored paths aside).
     pub files: u64,
-    /// Files on disk the signature does not vouch for: unsigned, or modified since signing.
+    /// Files on disk the digests do not vouch for: added, renamed, or modified since.
     pub not_covered: Vec<String>,
-    /// Signed files that are missing.
+    /// Files the digests list that are missing.
     pub missing: u64,
-    /// The signature file, as reports show its path.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub signature_file: Option<String>,
 }
 
-impl SignatureCoverage {
+impl Coverage {
     /// The coverage a model-signature verification found.
-    pub fn of(v: &crate::signature::oms::Verification, signature_file: &Path) -> SignatureCoverage {
+    pub fn of_signature(v: &crate::signature::oms::Verification, signature: &Path) -> Coverage {
         let paths = |c: Code| {
             v.findings
                 .iter()
                 .filter(move |f| f.code == c)
                 .map(|f| f.path.clone())
         };
-        let mut not_covered: Vec<String> = paths(Code::UnsignedFile)
-            .chain(paths(Code::SignedFileModified))
-            .collect();
-        not_covered.sort();
-        not_covered.dedup();
-        SignatureCoverage {
-            verified: v.on_disk.is_some(),
+        Coverage {
+            kind: CoverageKind::Signature,
+            source: signature.to_string_lossy().into_owned(),
+            signed: v.on_disk.is_some(),
+            checked: v.on_disk.is_some(),
             files: v.on_disk.unwrap_or(0) as u64,
+            not_covered: sorted(paths(Code::UnsignedFile).chain(paths(Code::SignedFileModified))),
             missing: paths(Code::SignedFileMissing).count() as u64,
-            not_covered,
-            signature_file: Some(signature_file.to_string_lossy().into_owned()),
         }
     }
+
+    /// The coverage a comparison with a trusted manifest found (`diff`: its findings).
+    pub fn of_manifest(
+        trusted: &crate::manifest::TrustedManifest,
+        manifest: &Path,
+        files: u64,
+        diff: &[Finding],
+    ) -> Coverage {
+        let paths = |c: Code| {
+            diff.iter()
+                .filter(move |f| f.code == c)
+                .map(|f| f.path.clone())
+        };
+        Coverage {
+            kind: CoverageKind::Manifest,
+            source: manifest.to_string_lossy().into_owned(),
+            signed: trusted.signer.is_some(),
+            checked: true,
+            files,
+            not_covered: sorted(
+                paths(Code::ManifestFileAdded)
+                    .chain(paths(Code::ManifestFileModified))
+                    .chain(paths(Code::ManifestFileRenamed)),
+            ),
+            missing: paths(Code::ManifestFileRemoved).count() as u64,
+        }
+    }
+}
+
+fn sorted(paths: impl Iterator<Item = String>) -> Vec<String> {
+    let mut v: Vec<String> = paths.collect();
+    v.sort();
+    v.dedup();
+    v
 }
 
 /// A finding covered by a policy waiver.
@@ -222,7 +266,7 @@ impl Report {
             findings,
             waived: Vec::new(),
             atlas: None,
-            signature: None,
+            coverage: Vec::new(),
         }
     }
 
@@ -234,13 +278,13 @@ impl Report {
         self.rebuilt(findings, fail_on)
     }
 
-    /// The same report (files, waived findings, ATLAS section, signature coverage) with these
+    /// The same report (files, waived findings, ATLAS section, coverage) with these
     /// findings and this threshold; summary and verdict recomputed.
     pub fn rebuilt(self, findings: Vec<Finding>, fail_on: Severity) -> Report {
         let mut r = Report::new(self.inputs.roots, fail_on, self.files, findings);
         r.waived = self.waived;
         r.atlas = self.atlas;
-        r.signature = self.signature;
+        r.coverage = self.coverage;
         r
     }
 
