@@ -171,6 +171,8 @@ pub struct TechniqueHits {
     pub name: String,
     /// Findings in this run that evidence the technique.
     pub findings: u64,
+    /// Their codes (each code's techniques are fixed: `modelgate explain CODE` lists them).
+    pub codes: Vec<String>,
 }
 
 /// The `atlas` section of a report.
@@ -485,20 +487,23 @@ pub fn section(atlas: &Atlas, report: &Report, cx: RunContext) -> Section {
             });
         }
     }
-    let mut hits: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut hits: BTreeMap<&str, (u64, BTreeSet<&str>)> = BTreeMap::new();
     for f in &report.findings {
         if let Some(info) = CODES.iter().find(|c| c.code == f.code) {
             for t in info.atlas {
-                *hits.entry(t).or_insert(0) += 1;
+                let e = hits.entry(t).or_default();
+                e.0 += 1;
+                e.1.insert(info.name);
             }
         }
     }
     let techniques = hits
         .into_iter()
-        .map(|(id, n)| TechniqueHits {
+        .map(|(id, (n, codes))| TechniqueHits {
             id: id.to_string(),
             name: atlas.techniques.get(id).cloned().unwrap_or_default(),
             findings: n,
+            codes: codes.into_iter().map(String::from).collect(),
         })
         .collect();
     Section {

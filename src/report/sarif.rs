@@ -145,6 +145,9 @@ pub fn render(r: &Report) -> String {
         if !f.evidence.is_empty() {
             props["evidence"] = json!(f.evidence);
         }
+        if let Some(c) = CODES.get(index).filter(|c| !c.atlas.is_empty()) {
+            props["atlas"] = json!(c.atlas);
+        }
         json!({
             "ruleId": name,
             "ruleIndex": index,

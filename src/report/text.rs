@@ -108,6 +108,20 @@ pub fn render(r: &Report, color: bool) -> String {
             "  ({} more not assessed: outside what this run can evidence)",
             a.mitigations.len() - assessed.len()
         );
+        if !a.techniques.is_empty() {
+            let _ = writeln!(o, "\nMITRE ATLAS techniques the findings evidence:");
+            for t in &a.techniques {
+                let _ = writeln!(
+                    o,
+                    "  {:<14} {} ({} finding{}: {})",
+                    t.id,
+                    t.name,
+                    t.findings,
+                    if t.findings == 1 { "" } else { "s" },
+                    t.codes.join(", ")
+                );
+            }
+        }
     }
     let _ = writeln!(o, "\n  severity   findings");
     for s in Severity::ALL {
