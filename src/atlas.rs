@@ -408,7 +408,7 @@ pub fn section(atlas: &Atlas, report: &Report, cx: RunContext) -> Section {
                 ((Status::NotMet, e.clone()), (Status::NotMet, e))
             }
             None if !verified && !unsigned => (
-                (Status::NotMet, "no manifest or signature was checked in this run (scan --manifest, a policy [require] signature, or verify)".to_string()),
+                (Status::NotMet, "no manifest or signature was checked in this run (scan --manifest, a policy's [require] signature or manifest, or verify)".to_string()),
                 (Status::NotMet, "no signature was verified in this run".to_string()),
             ),
             None => {

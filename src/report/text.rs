@@ -96,7 +96,7 @@ pub fn render(r: &Report, color: bool) -> String {
             .collect();
         let _ = writeln!(
             o,
-            "\nMITRE ATLAS {} mitigations this run evidences:",
+            "\nMITRE ATLAS {} mitigations this run assesses:",
             a.data_version
         );
         for m in &assessed {
