@@ -79,16 +79,9 @@ impl Format {
         "torchscript",
     ];
 
-    /// Report labels of model artifacts (weights or whole models), for the ML-BOM.
-    pub const MODEL_LABELS: &'static [&'static str] = &[
-        "pickle",
-        "pickle-compressed",
-        "joblib",
-        "joblib-compressed",
-        "joblib-zfile",
-        "torch-zip",
-        "torch-legacy",
-        "torchscript",
+    /// Report labels of model artifacts that hold data only (weights, or a model whose
+    /// loader does not unpickle).
+    pub const WEIGHT_LABELS: &'static [&'static str] = &[
         "npy",
         "npz",
         "safetensors",
@@ -97,6 +90,11 @@ impl Format {
         "hdf5",
         "gguf",
     ];
+
+    /// A report label of a model artifact (weights or a whole model), for the ML-BOM.
+    pub fn is_model_label(label: &str) -> bool {
+        Self::CODE_LABELS.contains(&label) || Self::WEIGHT_LABELS.contains(&label)
+    }
 
     pub fn is_compression(self) -> bool {
         matches!(

@@ -112,24 +112,25 @@ fn versionless(s: &str) -> String {
 #[test]
 fn every_format_from_one_run_with_a_policy() {
     let d = tree("formats");
+    const SCAN: [&str; 4] = ["scan", "tree", "--policy", "modelgate.toml"];
     let out = modelgate(
         &d,
         &[
-            "scan",
-            "tree",
-            "--policy",
-            "modelgate.toml",
-            "--format",
-            "text",
-            "--format",
-            "sarif=out.sarif",
-            "--format",
-            "cyclonedx=bom.json",
-            "--format",
-            "junit=junit.xml",
-            "--format",
-            "json=report.json",
-        ],
+            SCAN.as_slice(),
+            &[
+                "--format",
+                "text",
+                "--format",
+                "sarif=out.sarif",
+                "--format",
+                "cyclonedx=bom.json",
+                "--format",
+                "junit=junit.xml",
+                "--format",
+                "json=report.json",
+            ],
+        ]
+        .concat(),
     );
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{text}");
@@ -204,14 +205,7 @@ fn every_format_from_one_run_with_a_policy() {
     // The same run again: the same fingerprints, in the same order.
     let again = modelgate(
         &d,
-        &[
-            "scan",
-            "tree",
-            "--policy",
-            "modelgate.toml",
-            "--format",
-            "sarif=again.sarif",
-        ],
+        &[SCAN.as_slice(), &["--format", "sarif=again.sarif"]].concat(),
     );
     assert_eq!(again.status.code(), Some(1));
     let fp = |p: &str| -> Vec<String> {

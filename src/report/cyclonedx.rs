@@ -15,7 +15,7 @@ const DATA_EXTENSIONS: &[&str] = &[
 ];
 
 fn kind(path: &str, format: Option<&str>) -> &'static str {
-    if format.is_some_and(|f| crate::identify::Format::MODEL_LABELS.contains(&f)) {
+    if format.is_some_and(crate::identify::Format::is_model_label) {
         return "machine-learning-model";
     }
     let ext = path

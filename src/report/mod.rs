@@ -70,20 +70,14 @@ pub struct Coverage {
 impl Coverage {
     /// The coverage a model-signature verification found.
     pub fn of_signature(v: &crate::signature::oms::Verification, signature: &Path) -> Coverage {
-        let paths = |c: Code| {
-            v.findings
-                .iter()
-                .filter(move |f| f.code == c)
-                .map(|f| f.path.clone())
-        };
         Coverage {
             kind: CoverageKind::Signature,
             source: signature.to_string_lossy().into_owned(),
             signed: v.on_disk.is_some(),
             checked: v.on_disk.is_some(),
             files: v.on_disk.unwrap_or(0) as u64,
-            not_covered: sorted(paths(Code::UnsignedFile).chain(paths(Code::SignedFileModified))),
-            missing: paths(Code::SignedFileMissing).count() as u64,
+            not_covered: paths(&v.findings, &[Code::UnsignedFile, Code::SignedFileModified]),
+            missing: paths(&v.findings, &[Code::SignedFileMissing]).len() as u64,
         }
     }
 
@@ -94,29 +88,32 @@ impl Coverage {
         files: u64,
         diff: &[Finding],
     ) -> Coverage {
-        let paths = |c: Code| {
-            diff.iter()
-                .filter(move |f| f.code == c)
-                .map(|f| f.path.clone())
-        };
         Coverage {
             kind: CoverageKind::Manifest,
             source: manifest.to_string_lossy().into_owned(),
             signed: trusted.signer.is_some(),
             checked: true,
             files,
-            not_covered: sorted(
-                paths(Code::ManifestFileAdded)
-                    .chain(paths(Code::ManifestFileModified))
-                    .chain(paths(Code::ManifestFileRenamed)),
+            not_covered: paths(
+                diff,
+                &[
+                    Code::ManifestFileAdded,
+                    Code::ManifestFileModified,
+                    Code::ManifestFileRenamed,
+                ],
             ),
-            missing: paths(Code::ManifestFileRemoved).count() as u64,
+            missing: paths(diff, &[Code::ManifestFileRemoved]).len() as u64,
         }
     }
 }
 
-fn sorted(paths: impl Iterator<Item = String>) -> Vec<String> {
-    let mut v: Vec<String> = paths.collect();
+/// The paths of the findings with these codes, sorted, once each.
+fn paths(findings: &[Finding], codes: &[Code]) -> Vec<String> {
+    let mut v: Vec<String> = findings
+        .iter()
+        .filter(|f| codes.contains(&f.code))
+        .map(|f| f.path.clone())
+        .collect();
     v.sort();
     v.dedup();
     v
