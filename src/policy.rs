@@ -102,6 +102,17 @@ fn line_of(text: &str, offset: usize) -> usize {
         .unwrap_or(1)
 }
 
+/// The parts of a policy whose place in the file messages name.
+#[derive(Default, Deserialize)]
+struct Spans {
+    #[serde(default)]
+    severity: BTreeMap<toml::Spanned<String>, toml::Value>,
+    #[serde(default)]
+    waiver: Vec<toml::Spanned<toml::Value>>,
+    #[serde(default)]
+    allow_globals: Vec<toml::Spanned<toml::Value>>,
+}
+
 /// Read and check a policy. The error names the file, the line and the reason.
 pub fn load(path: &Path) -> Result<Loaded, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -110,17 +121,26 @@ pub fn load(path: &Path) -> Result<Loaded, String> {
         let line = e.span().map(|s| line_of(&text, s.start)).unwrap_or(1);
         at(line, e.message())
     })?;
-    // Where things are, for messages about them: the n-th [[waiver]] header, a key's line.
-    let find_line = |needle: &str, nth: usize| {
-        text.match_indices(needle)
-            .nth(nth)
-            .map(|(i, _)| line_of(&text, i))
+    // Where things are, for messages about them: the policy read again with spans.
+    let spans: Spans = toml::from_str(&text).unwrap_or_default();
+    let key_line = |code: &str| {
+        spans
+            .severity
+            .keys()
+            .find(|k| k.get_ref() == code)
+            .map(|k| line_of(&text, k.span().start))
+            .unwrap_or(1)
+    };
+    let item_line = |items: &[toml::Spanned<toml::Value>], i: usize| {
+        items
+            .get(i)
+            .map(|v| line_of(&text, v.span().start))
             .unwrap_or(1)
     };
     for code in policy.severity.keys() {
         if Code::from_name(code).is_none() {
             return Err(at(
-                find_line(code, 0),
+                key_line(code),
                 &format!(
                     "unknown finding code '{code}' in [severity] (`modelgate explain` lists them)"
                 ),
@@ -130,7 +150,7 @@ pub fn load(path: &Path) -> Result<Loaded, String> {
     let mut waiver_lines = Vec::new();
     let mut globs = Vec::new();
     for (i, w) in policy.waivers.iter().enumerate() {
-        let line = find_line("[[waiver]]", i);
+        let line = item_line(&spans.waiver, i);
         waiver_lines.push(line);
         if Code::from_name(&w.code).is_none() {
             return Err(at(
@@ -155,10 +175,10 @@ pub fn load(path: &Path) -> Result<Loaded, String> {
             .map_err(|e| at(line, &format!("path = '{}': {e}", w.path)))?;
         globs.push(g.compile_matcher());
     }
-    for g in &policy.allow_globals {
+    for (i, g) in policy.allow_globals.iter().enumerate() {
         if g.module.is_empty() || g.name.is_empty() {
             return Err(at(
-                find_line("allow_globals", 0),
+                item_line(&spans.allow_globals, i),
                 "allow_globals entries need a module and a name",
             ));
         }
