@@ -233,7 +233,8 @@ A file that cannot be read or parsed is a finding that fails the gate."
         /// Fail (exit 1) on findings at or above this severity [default: the policy's, else error]
         #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
         fail_on: Option<Severity>,
-        /// Policy file (default: modelgate.toml in the first PATH, if there is one)
+        /// Policy file [default: modelgate.toml in the working directory, else in the first PATH
+        /// if that is inside the working directory; one in a tree elsewhere is reported, not applied]
         #[arg(long, value_name = "FILE")]
         policy: Option<PathBuf>,
         /// MITRE ATLAS data to use instead of the bundled 5.6.0 extract (ATLAS.yaml of a release)
@@ -1423,13 +1424,17 @@ pub fn main() -> i32 {
                 Ok(a) => a,
                 Err(c) => return c,
             };
-            let policy = match crate::policy::find(policy.as_deref(), &paths) {
+            let found = match crate::policy::find(policy.as_deref(), &paths) {
                 Ok(p) => p,
                 Err(e) => {
                     eprintln!("modelgate: invalid policy: {e}");
                     return 2;
                 }
             };
+            let policy = found.policy;
+            if let Some(p) = &policy {
+                eprintln!("modelgate: policy {}", p.path.display());
+            }
             let fail_on = fail_on
                 .or_else(|| policy.as_ref().and_then(|p| p.policy.fail_on))
                 .unwrap_or(Severity::Error);
@@ -1535,6 +1540,18 @@ pub fn main() -> i32 {
                     report.coverage.extend(coverage);
                 }
                 report = p.apply(report, fail_on);
+            }
+            if let Some(ignored) = found.ignored {
+                let path = ignored.to_string_lossy().into_owned();
+                report = report.with_findings(vec![crate::finding::Finding {
+                    code: Code::PolicyNotApplied,
+                    severity: Code::PolicyNotApplied.default_severity(),
+                    message: format!("{path} is part of the scanned tree, not your policy: it was not applied (pass it with --policy if you trust it)"),
+                    path,
+                    member: Vec::new(),
+                    offset: None,
+                    evidence: crate::ev! {},
+                }]);
             }
             report.atlas = Some(crate::atlas::section(
                 &atlas,

@@ -367,6 +367,12 @@ or narrow its path and evidence to what it is meant to cover.";
         "A waiver in the policy has passed its expiry date.",
         "Expired waivers no longer apply: the findings they covered are reported again. Review them, then \
 renew the waiver with a new date or fix the cause.";
+    PolicyNotApplied = "policy-not-applied", Warning, [],
+        "A modelgate.toml inside a scanned tree outside the working directory was not applied.",
+        "A policy can waive findings, so one that arrives with the files under scan (a downloaded model) \
+could waive its own malicious content. modelgate applies a policy given with --policy, found in the \
+working directory, or found in a scanned root inside the working directory (your project). Review this \
+one and pass it with --policy if you trust it.";
 }
 
 impl Code {

@@ -191,14 +191,54 @@ pub fn load(path: &Path) -> Result<Loaded, String> {
     })
 }
 
-/// The policy for a scan: `--policy FILE`, else `modelgate.toml` in the first root (if any).
-pub fn find(explicit: Option<&Path>, roots: &[PathBuf]) -> Result<Option<Loaded>, String> {
+/// The policy a scan found, and a policy file it found but did not apply.
+#[derive(Debug, Default)]
+pub struct Found {
+    pub policy: Option<Loaded>,
+    /// A `modelgate.toml` in a scanned root outside the working directory: content under scan
+    /// (a downloaded model could carry one to waive its own findings), not the user's policy.
+    pub ignored: Option<PathBuf>,
+}
+
+/// The policy for a scan: `--policy FILE`; else `modelgate.toml` in the working directory (the
+/// project the gate runs in); else `modelgate.toml` in the first root, when that root is inside
+/// the working directory. One in a root elsewhere (a download) is reported, never applied.
+pub fn find(explicit: Option<&Path>, roots: &[PathBuf]) -> Result<Found, String> {
+    let applied = |p: &Path| {
+        load(p).map(|l| Found {
+            policy: Some(l),
+            ignored: None,
+        })
+    };
     if let Some(p) = explicit {
-        return load(p).map(Some);
+        return applied(p);
     }
-    match roots.first().map(|r| r.join(FILE_NAME)) {
-        Some(p) if p.is_file() => load(&p).map(Some),
-        _ => Ok(None),
+    let cwd = std::env::current_dir().ok();
+    if let Some(p) = cwd
+        .as_ref()
+        .map(|c| c.join(FILE_NAME))
+        .filter(|p| p.is_file())
+    {
+        return applied(&p);
+    }
+    let Some(root) = roots.first() else {
+        return Ok(Found::default());
+    };
+    let p = root.join(FILE_NAME);
+    if !p.is_file() {
+        return Ok(Found::default());
+    }
+    let inside = match (cwd.and_then(|c| c.canonicalize().ok()), root.canonicalize()) {
+        (Some(c), Ok(r)) => r.starts_with(c),
+        _ => false,
+    };
+    if inside {
+        applied(&p)
+    } else {
+        Ok(Found {
+            policy: None,
+            ignored: Some(p),
+        })
     }
 }
 

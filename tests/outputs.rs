@@ -227,7 +227,18 @@ fn every_format_from_one_run_with_a_policy() {
     assert_eq!(a, b);
     assert_eq!(a.len(), 13, "12 findings and one waived");
     // Without the policy the scanner's own findings keep their fingerprints.
-    let plain = modelgate(&d, &["scan", "tree", "--format", "sarif=plain.sarif"]);
+    std::fs::write(d.join("empty.toml"), "").unwrap();
+    let plain = modelgate(
+        &d,
+        &[
+            "scan",
+            "tree",
+            "--policy",
+            "empty.toml",
+            "--format",
+            "sarif=plain.sarif",
+        ],
+    );
     assert_eq!(plain.status.code(), Some(1));
     let c = fp("plain.sarif");
     assert_eq!(c.len(), 4, "{c:?}");
@@ -410,4 +421,72 @@ fn policy_requires_a_signed_manifest() {
         codes[0].starts_with("policy-signature-required "),
         "{codes:?}"
     );
+}
+
+#[test]
+fn a_policy_inside_a_downloaded_tree_is_not_applied() {
+    // A model that ships its own modelgate.toml waiving its payload.
+    let d = root().join("target/outputs-test/carried-policy");
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(d.join("project/models")).unwrap();
+    std::fs::create_dir_all(d.join("elsewhere")).unwrap();
+    let model = d.join("project/models/evil");
+    copy_dir(&root().join("examples/malicious"), &model);
+    std::fs::write(
+        model.join("modelgate.toml"),
+        "fail_on = \"critical\"\n[[waiver]]\ncode = \"pickle-dangerous-import\"\npath = \"**\"\nreason = \"trust me\"\n",
+    )
+    .unwrap();
+    let codes = |o: &Output| -> Vec<String> {
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["code"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // Scanned from elsewhere (a developer checking a download): reported, not applied.
+    let out = modelgate(
+        &d.join("elsewhere"),
+        &["scan", model.to_str().unwrap(), "--format", "json"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let found = codes(&out);
+    assert!(
+        found.contains(&"policy-not-applied".to_string()),
+        "{found:?}"
+    );
+    assert_eq!(
+        found
+            .iter()
+            .filter(|c| *c == "pickle-dangerous-import")
+            .count(),
+        3,
+        "{found:?}"
+    );
+    // Scanned from the project that holds it (CI in the repository): applied.
+    let out = modelgate(
+        &d.join("project"),
+        &["scan", "models/evil", "--format", "json"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{:?}", codes(&out));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("modelgate: policy models/evil/modelgate.toml"));
+    // A policy in the working directory applies to any tree scanned from there.
+    std::fs::write(
+        d.join("elsewhere/modelgate.toml"),
+        "[severity]\n\"format-mismatch\" = \"info\"\n",
+    )
+    .unwrap();
+    let out = modelgate(
+        &d.join("elsewhere"),
+        &["scan", model.to_str().unwrap(), "--format", "json"],
+    );
+    let found = codes(&out);
+    assert!(
+        !found.contains(&"policy-not-applied".to_string()),
+        "{found:?}"
+    );
+    assert_eq!(out.status.code(), Some(1));
 }
