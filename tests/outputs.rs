@@ -268,46 +268,28 @@ fn every_format_from_one_run_with_a_policy() {
 #[test]
 fn invalid_policy_is_exit_2_with_file_and_line() {
     let d = tree("invalid");
-    std::fs::write(
-        d.join("modelgate.toml"),
-        "fail_on = \"error\"\n\n[[waiver]]\ncode = \"no-such-code\"\npath = \"*\"\nreason = \"x\"\n",
-    )
-    .unwrap();
-    let out = modelgate(&d, &["scan", "tree", "--policy", "modelgate.toml"]);
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("modelgate.toml:3:") && err.contains("no-such-code"),
-        "{err}"
-    );
-    // The line is where the code is, not a comment that names it first.
-    std::fs::write(
-        d.join("modelgate.toml"),
-        "# [[waiver]] and no-such-code in a comment\n[severity]\n\"no-such-code\" = \"info\"\n",
-    )
-    .unwrap();
-    let out = modelgate(&d, &["scan", "tree", "--policy", "modelgate.toml"]);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("modelgate.toml:3: unknown finding code 'no-such-code'"),
-        "{err}"
-    );
-    std::fs::write(
-        d.join("modelgate.toml"),
-        "# [[waiver]]\n[[waiver]]\ncode = \"unsigned-file\"\npath = \"*\"\nreason = \"x\"\n\n[[waiver]]\ncode = \"nope\"\npath = \"*\"\nreason = \"x\"\n",
-    )
-    .unwrap();
-    let out = modelgate(&d, &["scan", "tree", "--policy", "modelgate.toml"]);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("modelgate.toml:7: unknown finding code 'nope'"),
-        "{err}"
-    );
-    std::fs::write(d.join("modelgate.toml"), "fail_on = \"error\"\nbogus = 1\n").unwrap();
-    let out = modelgate(&d, &["scan", "tree", "--policy", "modelgate.toml"]);
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("modelgate.toml:2:"), "{err}");
+    for (policy, expected) in [
+        (
+            "fail_on = \"error\"\n\n[[waiver]]\ncode = \"no-such-code\"\npath = \"*\"\nreason = \"x\"\n",
+            "modelgate.toml:3: unknown finding code 'no-such-code'",
+        ),
+        // The line is where the code is, not a comment that names it first.
+        (
+            "# [[waiver]] and no-such-code in a comment\n[severity]\n\"no-such-code\" = \"info\"\n",
+            "modelgate.toml:3: unknown finding code 'no-such-code'",
+        ),
+        (
+            "# [[waiver]]\n[[waiver]]\ncode = \"unsigned-file\"\npath = \"*\"\nreason = \"x\"\n\n[[waiver]]\ncode = \"nope\"\npath = \"*\"\nreason = \"x\"\n",
+            "modelgate.toml:7: unknown finding code 'nope'",
+        ),
+        ("fail_on = \"error\"\nbogus = 1\n", "modelgate.toml:2:"),
+    ] {
+        std::fs::write(d.join("modelgate.toml"), policy).unwrap();
+        let out = modelgate(&d, &["scan", "tree", "--policy", "modelgate.toml"]);
+        assert_eq!(out.status.code(), Some(2), "{policy}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(expected), "{policy}\n{err}");
+    }
 }
 
 #[test]
