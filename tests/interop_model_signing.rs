@@ -246,24 +246,29 @@ fn certificate_round_trips_with_the_real_model_signing() {
             ])
         };
         assert!(signed.status.success(), "{signer} sign: {}", show(&signed));
-        let a = modelgate(&[
-            "verify",
-            "certificate",
-            s(&model),
-            "--certificate-chain",
-            s(&ca),
-            "--signature",
-            s(&sig),
-        ]);
-        let b = ms(&[
-            "verify",
-            "certificate",
-            s(&model),
-            "--certificate_chain",
-            s(&ca),
-            "--signature",
-            s(&sig),
-        ]);
+        // Both tools verify the model against a chain.
+        let verify = |chain: &Path| {
+            let a = modelgate(&[
+                "verify",
+                "certificate",
+                s(&model),
+                "--certificate-chain",
+                s(chain),
+                "--signature",
+                s(&sig),
+            ]);
+            let b = ms(&[
+                "verify",
+                "certificate",
+                s(&model),
+                "--certificate_chain",
+                s(chain),
+                "--signature",
+                s(&sig),
+            ]);
+            (a, b)
+        };
+        let (a, b) = verify(&ca);
         assert_eq!(
             a.status.code(),
             Some(0),
@@ -277,24 +282,7 @@ fn certificate_round_trips_with_the_real_model_signing() {
         );
         // Tampered model: both refuse.
         std::fs::write(model.join("config.json"), b"{}").unwrap();
-        let a = modelgate(&[
-            "verify",
-            "certificate",
-            s(&model),
-            "--certificate-chain",
-            s(&ca),
-            "--signature",
-            s(&sig),
-        ]);
-        let b = ms(&[
-            "verify",
-            "certificate",
-            s(&model),
-            "--certificate_chain",
-            s(&ca),
-            "--signature",
-            s(&sig),
-        ]);
+        let (a, b) = verify(&ca);
         assert_eq!(a.status.code(), Some(1), "{}", show(&a));
         assert!(
             !b.status.success(),
@@ -307,24 +295,7 @@ fn certificate_round_trips_with_the_real_model_signing() {
             std::fs::read(root().join("testdata/interop/oms/toy-model/config.json")).unwrap(),
         )
         .unwrap();
-        let a = modelgate(&[
-            "verify",
-            "certificate",
-            s(&model),
-            "--certificate-chain",
-            s(&toy_ca),
-            "--signature",
-            s(&sig),
-        ]);
-        let b = ms(&[
-            "verify",
-            "certificate",
-            s(&model),
-            "--certificate_chain",
-            s(&toy_ca),
-            "--signature",
-            s(&sig),
-        ]);
+        let (a, b) = verify(&toy_ca);
         assert_eq!(a.status.code(), Some(1), "{}", show(&a));
         assert!(!b.status.success(), "model_signing accepted a foreign root");
     }
