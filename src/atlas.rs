@@ -529,15 +529,7 @@ mod tests {
     }
 
     fn finding(code: Code) -> crate::finding::Finding {
-        crate::finding::Finding {
-            code,
-            severity: code.default_severity(),
-            path: "d".into(),
-            member: Vec::new(),
-            offset: None,
-            message: String::new(),
-            evidence: crate::ev! {},
-        }
+        crate::finding::Finding::new(code, "d", "", crate::ev! {})
     }
 
     /// (M0014, M0013) status and evidence for a run with these findings.

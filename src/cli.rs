@@ -55,14 +55,8 @@ fn required_signature(
 ) -> (Vec<crate::finding::Finding>, Option<Coverage>) {
     let root = paths.first().cloned().unwrap_or_default();
     let shown = root.to_string_lossy().into_owned();
-    let finding = |path: String, message: String| crate::finding::Finding {
-        code: Code::PolicySignatureRequired,
-        severity: Code::PolicySignatureRequired.default_severity(),
-        path,
-        member: Vec::new(),
-        offset: None,
-        message,
-        evidence: crate::ev! {},
+    let finding = |path: String, message: String| {
+        crate::finding::Finding::new(Code::PolicySignatureRequired, path, message, crate::ev! {})
     };
     let key_path = p
         .path
@@ -518,16 +512,9 @@ fn verify_bundle(
             Subject::Bytes(&bytes)
         }
     };
-    let f =
-        |code: Code, message: String, evidence: crate::inspect::Evidence| crate::finding::Finding {
-            code,
-            severity: code.default_severity(),
-            path: artifact.clone(),
-            member: Vec::new(),
-            offset: None,
-            message,
-            evidence,
-        };
+    let f = |code: Code, message: String, evidence: crate::inspect::Evidence| {
+        crate::finding::Finding::new(code, artifact.clone(), message, evidence)
+    };
     let finding = match verify(subject, &json, &signer, &root) {
         Ok(v) => f(
             Code::SignatureVerified,
@@ -909,17 +896,14 @@ fn required_manifest(
         if let Err(e) = std::fs::metadata(f) {
             return Ok((
                 manifest.clone(),
-                Err(crate::finding::Finding {
-                    code: Code::PolicySignatureRequired,
-                    severity: Code::PolicySignatureRequired.default_severity(),
-                    path: f.to_string_lossy().into_owned(),
-                    member: Vec::new(),
-                    offset: None,
-                    message: format!(
+                Err(crate::finding::Finding::new(
+                    Code::PolicySignatureRequired,
+                    f.to_string_lossy().into_owned(),
+                    format!(
                         "the policy requires a signed manifest, and its {what} cannot be read: {e}"
                     ),
-                    evidence: crate::ev! {},
-                }),
+                    crate::ev! {},
+                )),
             ));
         }
     }
@@ -968,15 +952,12 @@ fn trusted_manifest(
         raw.verify(&bundle, &key)
     };
     result.map_err(|(code, message)| {
-        Ok(crate::finding::Finding {
+        Ok(crate::finding::Finding::new(
             code,
-            severity: code.default_severity(),
-            path: manifest.to_string_lossy().into_owned(),
-            member: Vec::new(),
-            offset: None,
+            manifest.to_string_lossy().into_owned(),
             message,
-            evidence: crate::ev! {},
-        })
+            crate::ev! {},
+        ))
     })
 }
 
@@ -1254,15 +1235,12 @@ fn dataset_command(cmd: DatasetCommand) -> i32 {
             };
             let mut findings = Vec::new();
             let base = if allow_unsigned {
-                findings.push(crate::finding::Finding {
-                    code: Code::ManifestUnsigned,
-                    severity: Code::ManifestUnsigned.default_severity(),
-                    path: baseline.to_string_lossy().into_owned(),
-                    member: Vec::new(),
-                    offset: None,
-                    message: "the baseline was used without a signature (--allow-unsigned)".into(),
-                    evidence: crate::ev! {},
-                });
+                findings.push(crate::finding::Finding::new(
+                    Code::ManifestUnsigned,
+                    baseline.to_string_lossy().into_owned(),
+                    "the baseline was used without a signature (--allow-unsigned)",
+                    crate::ev! {},
+                ));
                 dataset::open(&baseline, &head, body_len).map_err(|e| (Code::SignatureMalformed, e))
             } else {
                 let Some(pk) = public_key else { return 2 };
@@ -1291,15 +1269,12 @@ fn dataset_command(cmd: DatasetCommand) -> i32 {
                         return 2;
                     }
                 },
-                Err((code, message)) => findings.push(crate::finding::Finding {
+                Err((code, message)) => findings.push(crate::finding::Finding::new(
                     code,
-                    severity: code.default_severity(),
-                    path: baseline.to_string_lossy().into_owned(),
-                    member: Vec::new(),
-                    offset: None,
+                    baseline.to_string_lossy().into_owned(),
                     message,
-                    evidence: crate::ev! {},
-                }),
+                    crate::ev! {},
+                )),
             }
             print_report_cx(
                 findings,
@@ -1543,15 +1518,7 @@ pub fn main() -> i32 {
             }
             if let Some(ignored) = found.ignored {
                 let path = ignored.to_string_lossy().into_owned();
-                report = report.with_findings(vec![crate::finding::Finding {
-                    code: Code::PolicyNotApplied,
-                    severity: Code::PolicyNotApplied.default_severity(),
-                    message: format!("{path} is part of the scanned tree, not your policy: it was not applied (pass it with --policy if you trust it)"),
-                    path,
-                    member: Vec::new(),
-                    offset: None,
-                    evidence: crate::ev! {},
-                }]);
+                report = report.with_findings(vec![crate::finding::Finding::new(Code::PolicyNotApplied, path.clone(), format!("{path} is part of the scanned tree, not your policy: it was not applied (pass it with --policy if you trust it)"), crate::ev! {})]);
             }
             report.atlas = Some(crate::atlas::section(
                 &atlas,

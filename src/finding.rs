@@ -418,6 +418,25 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// A finding about a whole file or tree (no archive member, no offset), at its code's
+    /// default severity.
+    pub fn new(
+        code: Code,
+        path: impl Into<String>,
+        message: impl Into<String>,
+        evidence: BTreeMap<String, serde_json::Value>,
+    ) -> Finding {
+        Finding {
+            code,
+            severity: code.default_severity(),
+            path: path.into(),
+            member: Vec::new(),
+            offset: None,
+            message: message.into(),
+            evidence,
+        }
+    }
+
     /// `path!member!member` for display.
     pub fn location(&self) -> String {
         let mut s = self.path.clone();

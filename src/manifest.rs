@@ -206,18 +206,6 @@ impl UnverifiedManifest {
     }
 }
 
-fn f(path: String, code: Code, message: String, evidence: crate::inspect::Evidence) -> Finding {
-    Finding {
-        code,
-        severity: code.default_severity(),
-        path,
-        member: Vec::new(),
-        offset: None,
-        message,
-        evidence,
-    }
-}
-
 /// Compare a trusted manifest with the tree at `root` as described by `report` (a scan with
 /// the manifest's digests). Added, removed, modified and renamed files become findings.
 pub fn diff(trusted: &TrustedManifest, root: &Path, report: &Report) -> Vec<Finding> {
@@ -254,12 +242,7 @@ pub fn diff(trusted: &TrustedManifest, root: &Path, report: &Report) -> Vec<Find
                     .any(|(a, d)| digests.get(a).is_some_and(|x| x != d))
                     || entry.size != *size;
                 if differs {
-                    out.push(f(
-                        at(path),
-                        Code::ManifestFileModified,
-                        format!("'{path}' differs from the manifest"),
-                        ev! {"algorithm" => alg, "manifest_digest" => entry.digests.get(&alg), "actual_digest" => digests.get(&alg), "manifest_size" => entry.size, "actual_size" => size},
-                    ));
+                    out.push(Finding::new(Code::ManifestFileModified, at(path), format!("'{path}' differs from the manifest"), ev! {"algorithm" => alg, "manifest_digest" => entry.digests.get(&alg), "actual_digest" => digests.get(&alg), "manifest_size" => entry.size, "actual_size" => size}));
                 }
             }
         }
@@ -283,15 +266,15 @@ pub fn diff(trusted: &TrustedManifest, root: &Path, report: &Report) -> Vec<Find
     }
     for r in &removed {
         match renamed_to.get(r.path.as_str()) {
-            Some(new) => out.push(f(
-                at(new),
+            Some(new) => out.push(Finding::new(
                 Code::ManifestFileRenamed,
+                at(new),
                 format!("'{}' was renamed to '{new}'", r.path),
                 ev! {"from" => r.path, "to" => new, "digest" => r.digests.get(&alg)},
             )),
-            None => out.push(f(
-                at(&r.path),
+            None => out.push(Finding::new(
                 Code::ManifestFileRemoved,
+                at(&r.path),
                 format!("'{}' is in the manifest but missing", r.path),
                 ev! {"manifest_digest" => r.digests.get(&alg)},
             )),
@@ -300,9 +283,9 @@ pub fn diff(trusted: &TrustedManifest, root: &Path, report: &Report) -> Vec<Find
     let renamed: std::collections::HashSet<&str> = renamed_to.values().copied().collect();
     for (path, digests) in &added {
         if !renamed.contains(path.as_str()) {
-            out.push(f(
-                at(path),
+            out.push(Finding::new(
                 Code::ManifestFileAdded,
+                at(path),
                 format!("'{path}' is not in the manifest"),
                 ev! {"actual_digest" => digests.get(&alg)},
             ));
@@ -310,20 +293,15 @@ pub fn diff(trusted: &TrustedManifest, root: &Path, report: &Report) -> Vec<Find
     }
     let signer = trusted.signer.clone();
     match &signer {
-        None => out.push(f(
-            shown_root.clone(),
+        None => out.push(Finding::new(
             Code::ManifestUnsigned,
-            "the manifest was used without a signature (--allow-unsigned)".into(),
+            shown_root.clone(),
+            "the manifest was used without a signature (--allow-unsigned)",
             ev! {"manifest_sha256" => trusted.sha256},
         )),
         Some(hint) => {
             if out.is_empty() {
-                out.push(f(
-                    shown_root.clone(),
-                    Code::ManifestVerified,
-                    format!("every file matches the signed manifest ({} files)", then.len()),
-                    ev! {"manifest_sha256" => trusted.sha256, "signer" => hint, "files" => then.len()},
-                ));
+                out.push(Finding::new(Code::ManifestVerified, shown_root.clone(), format!("every file matches the signed manifest ({} files)", then.len()), ev! {"manifest_sha256" => trusted.sha256, "signer" => hint, "files" => then.len()}));
             }
         }
     }

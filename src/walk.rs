@@ -42,15 +42,12 @@ pub struct Walked {
 
 impl WalkNote {
     pub fn finding(&self) -> Finding {
-        Finding {
-            code: self.code,
-            severity: self.code.default_severity(),
-            path: self.display.clone(),
-            member: Vec::new(),
-            offset: None,
-            message: self.message.clone(),
-            evidence: self.evidence.clone(),
-        }
+        Finding::new(
+            self.code,
+            self.display.clone(),
+            self.message.clone(),
+            self.evidence.clone(),
+        )
     }
 }
 

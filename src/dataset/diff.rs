@@ -875,15 +875,7 @@ pub fn diff(root: &Path, base: &Baseline) -> Result<Vec<Finding>, String> {
     let shown = root.to_string_lossy().trim_end_matches('/').to_string();
     let mut out = Vec::new();
     let mut finding = |code: Code, message: String, evidence: crate::inspect::Evidence| {
-        out.push(Finding {
-            code,
-            severity: code.default_severity(),
-            path: shown.clone(),
-            member: Vec::new(),
-            offset: None,
-            message,
-            evidence,
-        })
+        out.push(Finding::new(code, shown.clone(), message, evidence))
     };
     for (p, e) in &errors {
         finding(
@@ -1109,15 +1101,12 @@ pub fn diff(root: &Path, base: &Baseline) -> Result<Vec<Finding>, String> {
         }
     }
     if out.is_empty() {
-        out.push(Finding {
-            code: Code::DatasetUnchanged,
-            severity: Code::DatasetUnchanged.default_severity(),
-            path: shown.clone(),
-            member: Vec::new(),
-            offset: None,
-            message: format!("all {base_total} records match the baseline"),
-            evidence: ev! {"records" => base_total},
-        });
+        out.push(Finding::new(
+            Code::DatasetUnchanged,
+            shown.clone(),
+            format!("all {base_total} records match the baseline"),
+            ev! {"records" => base_total},
+        ));
     }
     Ok(out)
 }

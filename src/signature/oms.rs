@@ -352,18 +352,6 @@ pub struct Verification {
     pub on_disk: Option<usize>,
 }
 
-fn finding(path: &str, code: Code, message: String, evidence: Evidence) -> Finding {
-    Finding {
-        code,
-        severity: code.default_severity(),
-        path: path.to_string(),
-        member: Vec::new(),
-        offset: None,
-        message,
-        evidence,
-    }
-}
-
 /// Verify `model` against a bundle with a public key: the signature over the PAE first, then
 /// the subject digest over the listed resources, then every name → digest against the model.
 pub fn verify_with_key(
@@ -420,7 +408,7 @@ fn verify_signed<'k>(
 ) -> Verification {
     let shown = model.to_string_lossy().into_owned();
     let fail = |code: Code, message: String, evidence: Evidence| Verification {
-        findings: vec![finding(&shown, code, message, evidence)],
+        findings: vec![Finding::new(code, &shown, message, evidence)],
         covered: 0,
         on_disk: None,
     };
@@ -511,7 +499,7 @@ pub fn verify_with_sigstore(
 ) -> Verification {
     let shown = model.to_string_lossy().into_owned();
     let fail = |code: Code, message: String| Verification {
-        findings: vec![finding(&shown, code, message, ev! {})],
+        findings: vec![Finding::new(code, &shown, message, ev! {})],
         covered: 0,
         on_disk: None,
     };
@@ -560,7 +548,7 @@ pub fn verify_payload(
 ) -> Verification {
     let mut findings = Vec::new();
     let fail = |code: Code, message: String| Verification {
-        findings: vec![finding(shown, code, message, ev! {})],
+        findings: vec![Finding::new(code, shown, message, ev! {})],
         covered: 0,
         on_disk: None,
     };
@@ -636,16 +624,16 @@ pub fn verify_payload(
             );
         }
         if let Some(why) = unsafe_name(name, ser.shard_size.is_some()) {
-            findings.push(finding(
-                shown,
+            findings.push(Finding::new(
                 Code::SignatureUnsafeName,
+                shown,
                 format!("resource name '{name}' {why}"),
                 ev! {"name" => name},
             ));
         } else if !names.insert(name.to_string()) {
-            findings.push(finding(
-                shown,
+            findings.push(Finding::new(
                 Code::SignatureUnsafeName,
+                shown,
                 format!("resource name '{name}' appears twice"),
                 ev! {"name" => name},
             ));
@@ -665,10 +653,10 @@ pub fn verify_payload(
     let root = root_digest(&resources);
     if root[..] != subject[..] {
         return Verification {
-            findings: vec![finding(
-                shown,
+            findings: vec![Finding::new(
                 Code::SignatureSubjectMismatch,
-                "the subject digest does not match the listed resources".into(),
+                shown,
+                "the subject digest does not match the listed resources",
                 ev! {"subject" => hex(&subject), "computed" => hex(&root)},
             )],
             covered: 0,
@@ -713,9 +701,9 @@ pub fn verify_payload(
     let mut reported = HashSet::new();
     let mut report = |file: String, code: Code, what: &str, evidence: Evidence| {
         if reported.insert(file.clone()) {
-            findings.push(finding(
-                &join(shown, &file, single),
+            findings.push(Finding::new(
                 code,
+                join(shown, &file, single),
                 format!("'{file}' {what}"),
                 evidence,
             ));
@@ -766,12 +754,7 @@ pub fn verify_payload(
     }
     let files = expected_files;
     if findings.is_empty() {
-        findings.push(finding(
-            shown,
-            Code::SignatureVerified,
-            format!("signature verified: {} files, {} resources, {}", files.len(), expected.len(), algorithm),
-            ev! {"files" => files.len(), "resources" => expected.len(), "algorithm" => algorithm, "root_digest" => hex(&root)},
-        ));
+        findings.push(Finding::new(Code::SignatureVerified, shown, format!("signature verified: {} files, {} resources, {}", files.len(), expected.len(), algorithm), ev! {"files" => files.len(), "resources" => expected.len(), "algorithm" => algorithm, "root_digest" => hex(&root)}));
     }
     Verification {
         findings,
