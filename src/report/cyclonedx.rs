@@ -38,24 +38,34 @@ const NOT_COVERED: &[Code] = &[
     Code::PolicySignatureRequired,
 ];
 
-/// What the run knows of a file's signature or manifest coverage, given whether a finding says
-/// the file is not covered.
-fn signature_status(r: &Report, path: &str, not_covered: bool) -> &'static str {
+/// What the run's signatures and manifests say of a file that no finding calls uncovered.
+fn covered_status(r: &Report) -> &'static str {
     let any = |c: Code| r.findings.iter().any(|f| f.code == c);
     let checked = || r.coverage.iter().filter(|c| c.checked);
-    if let Some(c) = r.coverage.iter().find(|c| c.source == path) {
-        match c.kind {
-            CoverageKind::Signature => "the signature",
-            CoverageKind::Manifest => "the manifest",
-        }
-    } else if not_covered {
-        "not covered"
-    } else if checked().any(|c| c.signed) || any(Code::SignatureVerified) {
+    if checked().any(|c| c.signed) || any(Code::SignatureVerified) {
         "verified"
     } else if checked().next().is_some() || any(Code::ManifestUnsigned) {
         "matches an unsigned manifest"
     } else {
         "not checked"
+    }
+}
+
+/// A file's signature or manifest status, given whether a finding says it is not covered and
+/// the status of covered files (`covered_status`, once per report).
+fn signature_status(
+    r: &Report,
+    path: &str,
+    not_covered: bool,
+    covered: &'static str,
+) -> &'static str {
+    match r.coverage.iter().find(|c| c.source == path) {
+        Some(c) => match c.kind {
+            CoverageKind::Signature => "the signature",
+            CoverageKind::Manifest => "the manifest",
+        },
+        None if not_covered => "not covered",
+        None => covered,
     }
 }
 
@@ -67,6 +77,7 @@ pub fn render(r: &Report) -> String {
         e.0 += 1;
         e.1 |= NOT_COVERED.contains(&f.code);
     }
+    let covered = covered_status(r);
     let mut serial = Sha256::new();
     let components: Vec<Value> = r
         .files
@@ -87,7 +98,7 @@ pub fn render(r: &Report) -> String {
             let mut props = vec![
                 json!({"name": "modelgate:status", "value": format!("{:?}", f.status).to_lowercase()}),
                 json!({"name": "modelgate:findings", "value": findings.to_string()}),
-                json!({"name": "modelgate:signature", "value": signature_status(r, &f.path, not_covered)}),
+                json!({"name": "modelgate:signature", "value": signature_status(r, &f.path, not_covered, covered)}),
             ];
             if let Some(fmt) = &f.format {
                 props.insert(0, json!({"name": "modelgate:format", "value": fmt}));
