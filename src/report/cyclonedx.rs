@@ -35,6 +35,7 @@ const NOT_COVERED: &[Code] = &[
     Code::ManifestFileModified,
     Code::ManifestFileRenamed,
     Code::UnsignedFile,
+    Code::SignedFileModified,
     Code::PolicySignatureRequired,
 ];
 
@@ -196,4 +197,70 @@ pub fn render(r: &Report) -> String {
     let mut s = serde_json::to_string_pretty(&bom).unwrap_or_default();
     s.push('\n');
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::{Finding, Severity};
+    use crate::report::{Coverage, FileEntry};
+
+    #[test]
+    fn a_file_modified_since_signing_is_not_covered() {
+        let file = |p: &str| FileEntry {
+            path: p.into(),
+            size: Some(1),
+            format: None,
+            status: FileStatus::Scanned,
+            reason: None,
+            digests: Default::default(),
+            same_as: None,
+        };
+        let mut r = Report::new(
+            vec!["m".into()],
+            Severity::Error,
+            vec![file("m/a"), file("m/b"), file("m/model.sig")],
+            vec![Finding::new(
+                Code::SignedFileModified,
+                "m/a",
+                "modified",
+                crate::ev! {},
+            )],
+        );
+        r.coverage.push(Coverage {
+            kind: CoverageKind::Signature,
+            source: "m/model.sig".into(),
+            signed: true,
+            checked: true,
+            files: 2,
+            not_covered: vec!["m/a".into()],
+            missing: 0,
+        });
+        let bom: Value = serde_json::from_str(&render(&r)).unwrap();
+        let status: Vec<(String, String)> = bom["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                let p = c["properties"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|p| p["name"] == "modelgate:signature")
+                    .unwrap();
+                (
+                    c["name"].as_str().unwrap().into(),
+                    p["value"].as_str().unwrap().into(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            status,
+            [
+                ("m/a".to_string(), "not covered".to_string()),
+                ("m/b".into(), "verified".into()),
+                ("m/model.sig".into(), "the signature".into()),
+            ]
+        );
+    }
 }
