@@ -7,7 +7,7 @@
 //! (release 5.6.0 mis-indents a technique link in AML.M0018 and AML.M0034), and duplicates are
 //! collapsed.
 
-use crate::finding::{Code, Severity, CODES};
+use crate::finding::{Code, Severity};
 use crate::report::{Coverage, CoverageKind, Report};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -489,12 +489,11 @@ pub fn section(atlas: &Atlas, report: &Report, cx: RunContext) -> Section {
     }
     let mut hits: BTreeMap<&str, (u64, BTreeSet<&str>)> = BTreeMap::new();
     for f in &report.findings {
-        if let Some(info) = CODES.iter().find(|c| c.code == f.code) {
-            for t in info.atlas {
-                let e = hits.entry(t).or_default();
-                e.0 += 1;
-                e.1.insert(info.name);
-            }
+        let info = f.code.info();
+        for t in info.atlas {
+            let e = hits.entry(t).or_default();
+            e.0 += 1;
+            e.1.insert(info.name);
         }
     }
     let techniques = hits
@@ -655,7 +654,7 @@ mod tests {
     #[test]
     fn every_code_technique_is_known() {
         let a = bundled();
-        for c in CODES {
+        for c in crate::finding::CODES {
             for t in c.atlas {
                 assert!(
                     a.techniques.contains_key(*t),

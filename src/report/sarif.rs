@@ -106,8 +106,9 @@ pub fn render(r: &Report) -> String {
         })
         .collect();
     let result = |f: &Finding| {
-        let index = CODES.iter().position(|c| c.code == f.code).unwrap_or(0);
-        let name = CODES.get(index).map(|c| c.name).unwrap_or("");
+        // CODES is in declaration order: a code's rule index is its discriminant.
+        let (info, index) = (f.code.info(), f.code as usize);
+        let name = info.name;
         let (uri, relative) = artifact_uri(&f.path);
         let mut loc = json!({"artifactLocation": {"uri": uri}});
         if relative {
@@ -145,8 +146,8 @@ pub fn render(r: &Report) -> String {
         if !f.evidence.is_empty() {
             props["evidence"] = json!(f.evidence);
         }
-        if let Some(c) = CODES.get(index).filter(|c| !c.atlas.is_empty()) {
-            props["atlas"] = json!(c.atlas);
+        if !info.atlas.is_empty() {
+            props["atlas"] = json!(info.atlas);
         }
         json!({
             "ruleId": name,
