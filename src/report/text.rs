@@ -22,20 +22,39 @@ fn paint(s: &str, sev: Severity, color: bool) -> String {
 fn finding(o: &mut String, f: &Finding, color: bool) {
     let mut loc = String::new();
     for m in &f.member {
-        loc.push_str(" !");
-        loc.push_str(m);
+        let _ = write!(loc, " !{}", Safe(m));
     }
     if let Some(off) = f.offset {
         let _ = write!(loc, " @{off}");
     }
     let sev = paint(&format!("{:<8}", f.severity.as_str()), f.severity, color);
     let _ = writeln!(o, "  {sev} {}{loc}", f.code);
-    let _ = writeln!(o, "           {}", f.message);
+    let _ = writeln!(o, "           {}", Safe(&f.message));
+}
+
+/// Text from files, the command line or ATLAS data, safe for a terminal: control characters
+/// (C0 but tab, DEL, C1) and bidirectional overrides are shown escaped, so a hostile file or
+/// member name cannot move the cursor, recolour, start a fake line or reorder what is shown.
+struct Safe<'a>(&'a str);
+
+impl std::fmt::Display for Safe<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for c in self.0.chars() {
+            let bidi = matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+            if (c.is_control() && c != '\t') || bidi {
+                write!(f, "{}", c.escape_unicode())?;
+            } else {
+                f.write_char(c)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 pub fn render(r: &Report, color: bool) -> String {
     let mut o = String::new();
     let roots = r.inputs.roots.join(", ");
+    let roots = Safe(&roots);
     if r.files.is_empty() && !r.findings.is_empty() {
         // Not a scan (e.g. a signature verification): no per-file counts to give.
         let _ = writeln!(o, "modelgate {}: {}", r.tool.version, roots);
@@ -54,7 +73,7 @@ pub fn render(r: &Report, color: bool) -> String {
     let mut last_path: Option<&str> = None;
     for f in &r.findings {
         if last_path != Some(f.path.as_str()) {
-            let _ = writeln!(o, "\n{}", f.path);
+            let _ = writeln!(o, "\n{}", Safe(&f.path));
             last_path = Some(f.path.as_str());
         }
         finding(&mut o, f, color);
@@ -62,14 +81,14 @@ pub fn render(r: &Report, color: bool) -> String {
     if !r.waived.is_empty() {
         let _ = writeln!(o, "\nwaived by the policy (not counted):");
         for w in &r.waived {
-            let _ = writeln!(o, "\n{}", w.finding.path);
+            let _ = writeln!(o, "\n{}", Safe(&w.finding.path));
             finding(&mut o, &w.finding, false);
             let until = w
                 .expires
                 .as_deref()
-                .map(|d| format!(" (until {d})"))
+                .map(|d| format!(" (until {})", Safe(d)))
                 .unwrap_or_default();
-            let _ = writeln!(o, "           waiver: {}{until}", w.reason);
+            let _ = writeln!(o, "           waiver: {}{until}", Safe(&w.reason));
         }
     }
     let skipped: Vec<_> = r
@@ -83,8 +102,8 @@ pub fn render(r: &Report, color: bool) -> String {
             let _ = writeln!(
                 o,
                 "  {} ({})",
-                f.path,
-                f.reason.as_deref().unwrap_or("see findings")
+                Safe(&f.path),
+                Safe(f.reason.as_deref().unwrap_or("see findings"))
             );
         }
     }
@@ -97,11 +116,17 @@ pub fn render(r: &Report, color: bool) -> String {
         let _ = writeln!(
             o,
             "\nMITRE ATLAS {} mitigations this run assesses:",
-            a.data_version
+            Safe(&a.data_version)
         );
         for m in &assessed {
-            let _ = writeln!(o, "  {:<9} {} {}", m.status.as_str(), m.id, m.name);
-            let _ = writeln!(o, "            {}", m.evidence);
+            let _ = writeln!(
+                o,
+                "  {:<9} {} {}",
+                m.status.as_str(),
+                Safe(&m.id),
+                Safe(&m.name)
+            );
+            let _ = writeln!(o, "            {}", Safe(&m.evidence));
         }
         let _ = writeln!(
             o,
@@ -114,8 +139,8 @@ pub fn render(r: &Report, color: bool) -> String {
                 let _ = writeln!(
                     o,
                     "  {:<14} {} ({} finding{}: {})",
-                    t.id,
-                    t.name,
+                    Safe(&t.id),
+                    Safe(&t.name),
                     t.findings,
                     if t.findings == 1 { "" } else { "s" },
                     t.codes.join(", ")
@@ -152,4 +177,30 @@ pub fn render(r: &Report, color: bool) -> String {
         }
     }
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::Code;
+
+    #[test]
+    fn hostile_names_cannot_drive_the_terminal() {
+        let f = Finding {
+            member: vec!["a\u{1b}[2Kb".into()],
+            ..Finding::new(
+                Code::PickleUnknownImport,
+                "m/\u{202e}lmth.pkl",
+                "imports os\u{1b}[1A.system\r\nPASS: no findings",
+                crate::ev! {},
+            )
+        };
+        let r = Report::new(vec!["m".into()], Severity::Error, Vec::new(), vec![f]);
+        let text = render(&r, false);
+        assert!(!text.contains(['\u{1b}', '\r', '\u{202e}']), "{text}");
+        assert!(text.contains("imports os\\u{1b}[1A.system\\u{d}\\u{a}PASS: no findings"));
+        assert!(text.contains("m/\\u{202e}lmth.pkl"));
+        assert!(text.contains("!a\\u{1b}[2Kb"));
+        assert!(!text.lines().any(|l| l.starts_with("PASS")), "{text}");
+    }
 }
