@@ -39,15 +39,17 @@ struct Safe<'a>(&'a str);
 
 impl std::fmt::Display for Safe<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Escaped into a string first, so that width and alignment (`{:<14}`) still apply.
+        let mut s = String::with_capacity(self.0.len());
         for c in self.0.chars() {
             let bidi = matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
             if (c.is_control() && c != '\t') || bidi {
-                write!(f, "{}", c.escape_unicode())?;
+                s.extend(c.escape_unicode());
             } else {
-                f.write_char(c)?;
+                s.push(c);
             }
         }
-        Ok(())
+        f.pad(&s)
     }
 }
 
@@ -202,5 +204,11 @@ mod tests {
         assert!(text.contains("m/\\u{202e}lmth.pkl"));
         assert!(text.contains("!a\\u{1b}[2Kb"));
         assert!(!text.lines().any(|l| l.starts_with("PASS")), "{text}");
+    }
+
+    #[test]
+    fn escaping_keeps_width_and_alignment() {
+        assert_eq!(format!("[{:<6}]", Safe("ab")), "[ab    ]");
+        assert_eq!(format!("[{:>8}]", Safe("a\u{1}")), "[  a\\u{1}]");
     }
 }
