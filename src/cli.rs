@@ -7,6 +7,14 @@ use clap::{Parser, Subcommand, ValueEnum};
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 
+/// A `modelgate: …` line on standard error. Control characters and bidi overrides are shown
+/// escaped: the line can quote a path or an error from the tree under scan.
+macro_rules! complain {
+    ($($arg:tt)*) => {
+        eprintln!("modelgate: {}", text::Safe(&format!($($arg)*)))
+    };
+}
+
 #[derive(Parser, Debug)]
 #[command(
     name = "modelgate",
@@ -196,7 +204,7 @@ fn atlas_data(path: Option<&PathBuf>) -> Result<crate::atlas::Atlas, i32> {
         {
             Ok(a) => Ok(a),
             Err(e) => {
-                eprintln!("modelgate: {}: {e}", p.display());
+                complain!("{}: {e}", p.display());
                 Err(2)
             }
         },
@@ -424,7 +432,7 @@ impl SigstoreSigner {
             None => None,
         };
         let root = trusted_root(root_json.as_deref()).map_err(|e| {
-            eprintln!("modelgate: {e}");
+            complain!("{e}");
             2
         })?;
         let signer = match (key, &self.identity, &self.identity_provider) {
@@ -434,7 +442,7 @@ impl SigstoreSigner {
                 issuer: issuer.clone(),
             },
             _ => {
-                eprintln!("modelgate: give both --identity and --identity-provider (or a --key)");
+                complain!("give both --identity and --identity-provider (or a --key)");
                 return Err(2);
             }
         };
@@ -497,7 +505,7 @@ fn verify_bundle(
         Some(h) => match crate::digest::unhex(h).and_then(|d| <[u8; 32]>::try_from(d).ok()) {
             Some(d) => Subject::Sha256(d),
             None => {
-                eprintln!("modelgate: '{artifact}' is not sha256: followed by 64 hex digits");
+                complain!("'{artifact}' is not sha256: followed by 64 hex digits");
                 return 2;
             }
         },
@@ -505,7 +513,7 @@ fn verify_bundle(
             bytes = match std::fs::read(&artifact) {
                 Ok(b) => b,
                 Err(e) => {
-                    eprintln!("modelgate: cannot read {artifact}: {e}");
+                    complain!("cannot read {artifact}: {e}");
                     return 2;
                 }
             };
@@ -596,14 +604,14 @@ fn ignore_list(args: &ModelArgs) -> Vec<String> {
 fn load_key<K>(path: &std::path::Path, parse: fn(&str) -> Result<K, String>) -> Result<K, i32> {
     let pem = read_text(path, "key")?;
     parse(&pem).map_err(|e| {
-        eprintln!("modelgate: {}: {e}", path.display());
+        complain!("{}: {e}", path.display());
         2
     })
 }
 
 fn read_text(path: &std::path::Path, what: &str) -> Result<String, i32> {
     std::fs::read_to_string(path).map_err(|e| {
-        eprintln!("modelgate: cannot read {what} {}: {e}", path.display());
+        complain!("cannot read {what} {}: {e}", path.display());
         2
     })
 }
@@ -615,7 +623,7 @@ fn pem_chain(files: &[PathBuf]) -> Result<Vec<Vec<u8>>, i32> {
         match crate::signature::chain::pem_certificates(&text) {
             Ok(mut c) => out.append(&mut c),
             Err(e) => {
-                eprintln!("modelgate: {}: {e}", f.display());
+                complain!("{}: {e}", f.display());
                 return Err(2);
             }
         }
@@ -643,17 +651,17 @@ fn sign(method: SignMethod) -> i32 {
     let key = match read_text(private_key, "private key").map(|pem| SigningKey::from_pem(&pem)) {
         Ok(Ok(k)) => k,
         Ok(Err(e)) => {
-            eprintln!("modelgate: {}: {e}", private_key.display());
+            complain!("{}: {e}", private_key.display());
             return 2;
         }
         Err(c) => return c,
     };
     let Some(hash) = crate::digest::HashAlg::from_name(hash) else {
-        eprintln!("modelgate: unknown hash '{hash}' (expected sha256, blake2b or blake3)");
+        complain!("unknown hash '{hash}' (expected sha256, blake2b or blake3)");
         return 2;
     };
     if shard_size == Some(0) {
-        eprintln!("modelgate: --shard-size must be at least 1");
+        complain!("--shard-size must be at least 1");
         return 2;
     }
     let ser = oms::Serialization {
@@ -686,20 +694,20 @@ fn sign(method: SignMethod) -> i32 {
     match bundle {
         Ok(bundle) => match std::fs::write(&model.signature, bundle) {
             Ok(()) => {
-                eprintln!(
-                    "modelgate: signed {} -> {}",
+                complain!(
+                    "signed {} -> {}",
                     model.model.display(),
                     model.signature.display()
                 );
                 0
             }
             Err(e) => {
-                eprintln!("modelgate: cannot write {}: {e}", model.signature.display());
+                complain!("cannot write {}: {e}", model.signature.display());
                 2
             }
         },
         Err(e) => {
-            eprintln!("modelgate: cannot sign {}: {e}", model.model.display());
+            complain!("cannot sign {}: {e}", model.model.display());
             2
         }
     }
@@ -713,19 +721,13 @@ fn verify(method: VerifyMethod) -> i32 {
         | VerifyMethod::Sigstore { model, format, .. } => (model, *format),
     };
     if !model.model.exists() {
-        eprintln!(
-            "modelgate: {}: no such file or directory",
-            model.model.display()
-        );
+        complain!("{}: no such file or directory", model.model.display());
         return 2;
     }
     let bundle = match std::fs::read(&model.signature) {
         Ok(b) => b,
         Err(e) => {
-            eprintln!(
-                "modelgate: cannot read signature {}: {e}",
-                model.signature.display()
-            );
+            complain!("cannot read signature {}: {e}", model.signature.display());
             return 2;
         }
     };
@@ -740,7 +742,7 @@ fn verify(method: VerifyMethod) -> i32 {
                 match read_text(public_key, "public key").map(|pem| VerifyingKey::from_pem(&pem)) {
                     Ok(Ok(k)) => k,
                     Ok(Err(e)) => {
-                        eprintln!("modelgate: {}: {e}", public_key.display());
+                        complain!("{}: {e}", public_key.display());
                         return 2;
                     }
                     Err(c) => return c,
@@ -763,7 +765,7 @@ fn verify(method: VerifyMethod) -> i32 {
                 None => crate::signature::chain::now(),
                 Some(Ok(t)) => t,
                 Some(Err(e)) => {
-                    eprintln!("modelgate: --validation-time: {e}");
+                    complain!("--validation-time: {e}");
                     return 2;
                 }
             };
@@ -862,7 +864,7 @@ fn parse_algs(names: &[String]) -> Result<Vec<crate::digest::HashAlg>, i32> {
             Some(a) if !v.contains(&a) => v.push(a),
             Some(_) => {}
             None => {
-                eprintln!("modelgate: unknown digest '{n}' (expected sha256, blake2b or blake3)");
+                complain!("unknown digest '{n}' (expected sha256, blake2b or blake3)");
                 return Err(2);
             }
         }
@@ -925,10 +927,7 @@ fn trusted_manifest(
 ) -> Result<crate::manifest::TrustedManifest, Result<crate::finding::Finding, i32>> {
     use crate::manifest::{default_signature, UnverifiedManifest};
     let bytes = std::fs::read(manifest).map_err(|e| {
-        eprintln!(
-            "modelgate: cannot read manifest {}: {e}",
-            manifest.display()
-        );
+        complain!("cannot read manifest {}: {e}", manifest.display());
         Err(2)
     })?;
     let raw = UnverifiedManifest::new(bytes);
@@ -943,10 +942,7 @@ fn trusted_manifest(
             .clone()
             .unwrap_or_else(|| default_signature(manifest));
         let bundle = std::fs::read(&sig_path).map_err(|e| {
-            eprintln!(
-                "modelgate: cannot read manifest signature {}: {e}",
-                sig_path.display()
-            );
+            complain!("cannot read manifest signature {}: {e}", sig_path.display());
             Err(2)
         })?;
         raw.verify(&bundle, &key)
@@ -985,33 +981,29 @@ fn manifest_command(cmd: ManifestCommand) -> i32 {
             let (m, _) = match manifest::create(&path, &algs, fail_on) {
                 Ok(x) => x,
                 Err(e) => {
-                    eprintln!("modelgate: {e}");
+                    complain!("{e}");
                     return 2;
                 }
             };
             let bytes = m.to_bytes();
             if let Err(e) = std::fs::write(&output, &bytes) {
-                eprintln!("modelgate: cannot write {}: {e}", output.display());
+                complain!("cannot write {}: {e}", output.display());
                 return 2;
             }
             if let Some(sk) = signing {
                 let sig = manifest::default_signature(&output);
                 if let Err(e) = std::fs::write(&sig, manifest::sign(&bytes, &sk)) {
-                    eprintln!("modelgate: cannot write {}: {e}", sig.display());
+                    complain!("cannot write {}: {e}", sig.display());
                     return 2;
                 }
-                eprintln!(
-                    "modelgate: {} files -> {} (signed: {})",
+                complain!(
+                    "{} files -> {} (signed: {})",
                     m.files.len(),
                     output.display(),
                     sig.display()
                 );
             } else {
-                eprintln!(
-                    "modelgate: {} files -> {} (unsigned)",
-                    m.files.len(),
-                    output.display()
-                );
+                complain!("{} files -> {} (unsigned)", m.files.len(), output.display());
             }
             0
         }
@@ -1022,7 +1014,7 @@ fn manifest_command(cmd: ManifestCommand) -> i32 {
             format,
         } => {
             if !path.exists() {
-                eprintln!("modelgate: {}: no such file or directory", path.display());
+                complain!("{}: no such file or directory", path.display());
                 return 2;
             }
             let trusted = match trusted_manifest(&mpath, &trust) {
@@ -1045,7 +1037,7 @@ fn manifest_command(cmd: ManifestCommand) -> i32 {
             let report = match scan(std::slice::from_ref(&path), &opts) {
                 Ok(r) => r,
                 Err(e) => {
-                    eprintln!("modelgate: {e}");
+                    complain!("{e}");
                     return 2;
                 }
             };
@@ -1063,8 +1055,8 @@ fn keygen(output: PathBuf, force: bool) -> i32 {
     pub_path.push(".pub");
     let (key_path, pub_path) = (PathBuf::from(key_path), PathBuf::from(pub_path));
     if !force && (key_path.exists() || pub_path.exists()) {
-        eprintln!(
-            "modelgate: {} or {} exists; pass --force to overwrite",
+        complain!(
+            "{} or {} exists; pass --force to overwrite",
             key_path.display(),
             pub_path.display()
         );
@@ -1073,7 +1065,7 @@ fn keygen(output: PathBuf, force: bool) -> i32 {
     let key = match SigningKey::generate_ed25519().and_then(|k| k.to_pem().map(|p| (k, p))) {
         Ok(x) => x,
         Err(e) => {
-            eprintln!("modelgate: {e}");
+            complain!("{e}");
             return 2;
         }
     };
@@ -1091,11 +1083,11 @@ fn keygen(output: PathBuf, force: bool) -> i32 {
     if let Err(e) =
         write_private().and_then(|()| std::fs::write(&pub_path, key.0.verifying_key().to_pem()))
     {
-        eprintln!("modelgate: cannot write the key pair: {e}");
+        complain!("cannot write the key pair: {e}");
         return 2;
     }
-    eprintln!(
-        "modelgate: Ed25519 key pair: {} (private, mode 600), {}",
+    complain!(
+        "Ed25519 key pair: {} (private, mode 600), {}",
         key_path.display(),
         pub_path.display()
     );
@@ -1193,7 +1185,7 @@ fn dataset_command(cmd: DatasetCommand) -> i32 {
                 Ok(h) => h,
                 Err(e) => {
                     let _ = std::fs::remove_file(&output);
-                    eprintln!("modelgate: {e}");
+                    complain!("{e}");
                     return 2;
                 }
             };
@@ -1204,16 +1196,12 @@ fn dataset_command(cmd: DatasetCommand) -> i32 {
                 let signed = dataset::sign(&head, &k)
                     .and_then(|b| std::fs::write(&sig, b).map_err(|e| e.to_string()));
                 if let Err(e) = signed {
-                    eprintln!("modelgate: cannot sign {}: {e}", output.display());
+                    complain!("cannot sign {}: {e}", output.display());
                     return 2;
                 }
             }
-            eprintln!(
-                "modelgate: {} records in {} files",
-                header.records,
-                header.files.len()
-            );
-            eprintln!("modelgate: dataset manifest -> {}", output.display());
+            complain!("{} records in {} files", header.records, header.files.len());
+            complain!("dataset manifest -> {}", output.display());
             0
         }
         DatasetCommand::Diff {
@@ -1229,7 +1217,7 @@ fn dataset_command(cmd: DatasetCommand) -> i32 {
             let (head, body_len) = match dataset::read_header_line(&baseline) {
                 Ok(b) => b,
                 Err(e) => {
-                    eprintln!("modelgate: cannot read {e}");
+                    complain!("cannot read {e}");
                     return 2;
                 }
             };
@@ -1256,7 +1244,7 @@ fn dataset_command(cmd: DatasetCommand) -> i32 {
                             .map_err(|e| (Code::SignatureMalformed, e))
                     }),
                     Err(e) => {
-                        eprintln!("modelgate: cannot read signature {}: {e}", sig.display());
+                        complain!("cannot read signature {}: {e}", sig.display());
                         return 2;
                     }
                 }
@@ -1265,7 +1253,7 @@ fn dataset_command(cmd: DatasetCommand) -> i32 {
                 Ok(base) => match dataset::diff(&dir, &base) {
                     Ok(f) => findings.extend(f),
                     Err(e) => {
-                        eprintln!("modelgate: {e}");
+                        complain!("{e}");
                         return 2;
                     }
                 },
@@ -1301,7 +1289,7 @@ fn emit(s: &str) -> Result<(), i32> {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Err(0),
         Err(e) => {
-            eprintln!("modelgate: cannot write output: {e}");
+            complain!("cannot write output: {e}");
             Err(2)
         }
     }
@@ -1370,7 +1358,7 @@ pub fn main() -> i32 {
                 Err(c) => c,
             },
             None => {
-                eprintln!("modelgate: unknown code '{name}'; `modelgate explain` lists them");
+                complain!("unknown code '{name}'; `modelgate explain` lists them");
                 2
             }
         },
@@ -1392,7 +1380,7 @@ pub fn main() -> i32 {
             // Formats without their own file go to --output or stdout: at most one.
             let unnamed = formats.iter().filter(|(_, f)| f.is_none()).count();
             if unnamed > 1 {
-                eprintln!("modelgate: only one --format can go to standard output or --output; give the others a file (FORMAT=FILE)");
+                complain!("only one --format can go to standard output or --output; give the others a file (FORMAT=FILE)");
                 return 2;
             }
             let atlas = match atlas_data(atlas_file.as_ref()) {
@@ -1402,13 +1390,13 @@ pub fn main() -> i32 {
             let found = match crate::policy::find(policy.as_deref(), &paths) {
                 Ok(p) => p,
                 Err(e) => {
-                    eprintln!("modelgate: invalid policy: {e}");
+                    complain!("invalid policy: {e}");
                     return 2;
                 }
             };
             let policy = found.policy;
             if let Some(p) = &policy {
-                eprintln!("modelgate: policy {}", p.path.display());
+                complain!("policy {}", p.path.display());
             }
             let fail_on = fail_on
                 .or_else(|| policy.as_ref().and_then(|p| p.policy.fail_on))
@@ -1428,7 +1416,7 @@ pub fn main() -> i32 {
                     .map(|m| (p, m))
             });
             if (manifest.is_some() || required.is_some()) && paths.len() != 1 {
-                eprintln!("modelgate: a manifest (--manifest or the policy's [require.manifest]) needs exactly one PATH");
+                complain!("a manifest (--manifest or the policy's [require.manifest]) needs exactly one PATH");
                 return 2;
             }
             if let Some(m) = &manifest {
@@ -1474,7 +1462,7 @@ pub fn main() -> i32 {
                     .num_threads(j.max(1))
                     .build_global()
                 {
-                    eprintln!("modelgate: {e}");
+                    complain!("{e}");
                 }
             }
             let opts = ScanOptions {
@@ -1486,7 +1474,7 @@ pub fn main() -> i32 {
             let mut report = match scan(&paths, &opts) {
                 Ok(r) => r,
                 Err(e) => {
-                    eprintln!("modelgate: {e}");
+                    complain!("{e}");
                     return 2;
                 }
             };
@@ -1538,7 +1526,7 @@ pub fn main() -> i32 {
                 let target = file.as_ref().or(output.as_ref());
                 let written = match target {
                     Some(p) => std::fs::write(p, body).map_err(|e| {
-                        eprintln!("modelgate: cannot write {}: {e}", p.display());
+                        complain!("cannot write {}: {e}", p.display());
                         2
                     }),
                     None => emit(&body),

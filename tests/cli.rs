@@ -40,6 +40,12 @@ fn exit_codes() {
     let missing = modelgate(&["scan", "does/not/exist"]);
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("does/not/exist"));
+    // A path quoted on standard error cannot drive the terminal either.
+    let hostile = modelgate(&["scan", "no\u{1b}[2K\rPASS"]);
+    assert_eq!(hostile.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&hostile.stderr);
+    assert!(err.contains("no\\u{1b}[2K\\u{d}PASS"), "{err}");
+    assert!(!err.contains(['\u{1b}', '\r']), "{err}");
     assert_eq!(modelgate(&["scan"]).status.code(), Some(2));
     assert_eq!(
         modelgate(&["scan", "--fail-on", "bogus", "x"])

@@ -35,7 +35,7 @@ fn finding(o: &mut String, f: &Finding, color: bool) {
 /// Text from files, the command line or ATLAS data, safe for a terminal: control characters
 /// (C0 but tab, DEL, C1) and bidirectional overrides are shown escaped, so a hostile file or
 /// member name cannot move the cursor, recolour, start a fake line or reorder what is shown.
-struct Safe<'a>(&'a str);
+pub struct Safe<'a>(pub &'a str);
 
 impl std::fmt::Display for Safe<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
