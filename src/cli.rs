@@ -1383,6 +1383,30 @@ pub fn main() -> i32 {
                 complain!("only one --format can go to standard output or --output; give the others a file (FORMAT=FILE)");
                 return 2;
             }
+            // Two reports into one file: the second would silently replace the first.
+            let mut destinations: Vec<PathBuf> = Vec::new();
+            for (_, file) in &formats {
+                let Some(file) = file.as_ref().or(output.as_ref()) else {
+                    continue;
+                };
+                // The same file however it is spelled: the directory resolved, the name kept.
+                let dir = match file.parent() {
+                    Some(d) if !d.as_os_str().is_empty() => d,
+                    _ => std::path::Path::new("."),
+                };
+                let abs = match (dir.canonicalize(), file.file_name()) {
+                    (Ok(d), Some(n)) => d.join(n),
+                    _ => file.clone(),
+                };
+                if destinations.contains(&abs) {
+                    complain!(
+                        "{} is given for two formats; each report needs a file of its own",
+                        file.display()
+                    );
+                    return 2;
+                }
+                destinations.push(abs);
+            }
             let atlas = match atlas_data(atlas_file.as_ref()) {
                 Ok(a) => a,
                 Err(c) => return c,

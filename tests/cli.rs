@@ -123,8 +123,29 @@ fn output_file() {
     ]);
     assert_eq!(out.status.code(), Some(0));
     assert!(out.stdout.is_empty());
-    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(o).unwrap()).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&o).unwrap()).unwrap();
     assert_eq!(v["summary"]["verdict"], "pass");
+
+    // Two formats into one file, however spelled, is refused before anything is written.
+    let same = format!(
+        "sarif={}/../{}/report.json",
+        d.display(),
+        d.file_name().unwrap().to_str().unwrap()
+    );
+    std::fs::remove_file(&o).unwrap();
+    let out = modelgate(&[
+        "scan",
+        "--format",
+        "json",
+        "-o",
+        o.to_str().unwrap(),
+        "--format",
+        &same,
+        "testdata/benign/config.json",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("given for two formats"));
+    assert!(!o.exists());
 }
 
 #[test]
