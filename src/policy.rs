@@ -76,7 +76,8 @@ pub struct RequireSignature {
 pub struct Waiver {
     /// The finding code waived.
     pub code: String,
-    /// A glob over the finding's path (`*` within a path segment, `**` across them).
+    /// A glob over the finding's path (`*` within a path segment, `**` across them), as the
+    /// report shows it or relative to the policy file's directory; a leading `./` is ignored.
     pub path: String,
     /// Waive only findings whose message or evidence contains this text.
     pub evidence: Option<String>,
@@ -94,6 +95,15 @@ pub struct Loaded {
     /// Line of each waiver (for findings about waivers).
     waiver_lines: Vec<usize>,
     globs: Vec<globset::GlobMatcher>,
+    /// The policy file's directory, absolute: waiver globs also match paths relative to it.
+    base: PathBuf,
+}
+
+/// A path with `.` components dropped (`./a/./b` → `a/b`); `..` is kept.
+fn without_dots(p: &Path) -> PathBuf {
+    p.components()
+        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .collect()
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -183,11 +193,17 @@ pub fn load(path: &Path) -> Result<Loaded, String> {
             ));
         }
     }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let base = without_dots(&std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf()));
     Ok(Loaded {
         path: path.to_path_buf(),
         policy,
         waiver_lines,
         globs,
+        base,
     })
 }
 
@@ -275,6 +291,7 @@ impl Loaded {
                     .is_some_and(|d| d < today)
             })
             .collect();
+        let cwd = std::env::current_dir().unwrap_or_default();
         let mut used = vec![false; self.policy.waivers.len()];
         let mut kept = Vec::new();
         let mut waived = std::mem::take(&mut report.waived);
@@ -290,10 +307,18 @@ impl Loaded {
                 f.message,
                 serde_json::to_string(&f.evidence).unwrap_or_default()
             );
+            // The path as shown (without `./`), and relative to the policy's directory.
+            let as_shown = without_dots(Path::new(&f.path));
+            let relative = without_dots(&cwd.join(&as_shown))
+                .strip_prefix(&self.base)
+                .ok()
+                .map(Path::to_path_buf);
             let hit = self.policy.waivers.iter().enumerate().find(|(i, w)| {
                 w.code == f.code.as_str()
                     && !expired.get(*i).copied().unwrap_or(true)
-                    && self.globs.get(*i).is_some_and(|g| g.is_match(&f.path))
+                    && self.globs.get(*i).is_some_and(|g| {
+                        g.is_match(&as_shown) || relative.as_ref().is_some_and(|r| g.is_match(r))
+                    })
                     && w.evidence.as_deref().is_none_or(|e| text.contains(e))
             });
             match hit {
@@ -358,4 +383,42 @@ pub fn json_schema() -> String {
     let mut s = serde_json::to_string_pretty(&schema).unwrap_or_default();
     s.push('\n');
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waiver_paths_match_as_shown_or_relative_to_the_policy() {
+        let dir = std::env::temp_dir().join(format!("modelgate-policy-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("modelgate.toml");
+        std::fs::write(
+            &file,
+            "[[waiver]]\ncode = \"pickle-unknown-import\"\npath = \"quarantine/*.pkl\"\nreason = \"test samples\"\n",
+        )
+        .unwrap();
+        let policy = load(&file).unwrap();
+        let absolute = dir.join("quarantine/a.pkl").to_string_lossy().into_owned();
+        let finding =
+            |p: &str| Finding::new(Code::PickleUnknownImport, p, "imports x.y", crate::ev! {});
+        let report = Report::new(
+            vec![".".into()],
+            Severity::Error,
+            Vec::new(),
+            vec![
+                finding(&absolute),
+                finding("./quarantine/b.pkl"),
+                finding("other/quarantine/c.pkl"),
+                finding("quarantine/deeper/d.pkl"),
+            ],
+        );
+        let r = policy.apply(report, Severity::Error);
+        let waived: Vec<&str> = r.waived.iter().map(|w| w.finding.path.as_str()).collect();
+        assert_eq!(waived, ["./quarantine/b.pkl", absolute.as_str()]);
+        let kept: Vec<&str> = r.findings.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(kept, ["other/quarantine/c.pkl", "quarantine/deeper/d.pkl"]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
