@@ -110,7 +110,7 @@ pub fn render(r: &Report) -> String {
         let (info, index) = (f.code.info(), f.code as usize);
         let name = info.name;
         let (uri, relative) = artifact_uri(&f.path);
-        let mut loc = json!({"artifactLocation": {"uri": uri}});
+        let mut loc = json!({"artifactLocation": {"uri": &uri}});
         if relative {
             loc["artifactLocation"]["uriBaseId"] = json!("%SRCROOT%");
         }
@@ -123,10 +123,11 @@ pub fn render(r: &Report) -> String {
         {
             loc["region"] = json!({"startLine": line});
         }
+        // Over the artifact's URI, not the path as typed: `./m`, `m` and `/abs/m` are one file.
         let mut h = Sha256::new();
         for part in [
             name,
-            &f.path,
+            &uri,
             &f.member.join("!"),
             &f.offset.map(|o| o.to_string()).unwrap_or_default(),
             &serde_json::to_string(&f.evidence).unwrap_or_default(),
@@ -267,6 +268,26 @@ mod tests {
             run["results"].as_array().unwrap().clone(),
             run["invocations"][0]["toolExecutionNotifications"].clone(),
         )
+    }
+
+    #[test]
+    fn fingerprints_do_not_depend_on_how_the_root_was_typed() {
+        let abs = std::env::current_dir().unwrap().join("m/a.pkl");
+        let fingerprints: Vec<Value> = ["m/a.pkl", "./m/a.pkl", abs.to_str().unwrap(), "m/b.pkl"]
+            .iter()
+            .map(|p| {
+                let r = Report::new(
+                    vec!["m".into()],
+                    Severity::Error,
+                    Vec::new(),
+                    vec![finding(p, Severity::Error, "x".into())],
+                );
+                results(&r).0[0]["partialFingerprints"].clone()
+            })
+            .collect();
+        assert_eq!(fingerprints[0], fingerprints[1]);
+        assert_eq!(fingerprints[0], fingerprints[2]);
+        assert_ne!(fingerprints[0], fingerprints[3]);
     }
 
     #[test]
