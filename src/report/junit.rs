@@ -17,7 +17,11 @@ fn esc(s: &str) -> String {
             '"' => o.push_str("&quot;"),
             '\'' => o.push_str("&apos;"),
             // XML 1.0 cannot carry other control characters, even escaped.
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => o.push('\u{FFFD}'),
+            c if ((c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r'))
+                || matches!(c, '\u{FFFE}' | '\u{FFFF}') =>
+            {
+                o.push('\u{FFFD}')
+            }
             c => o.push(c),
         }
     }
@@ -137,4 +141,15 @@ pub fn render(r: &Report) -> String {
     o.push_str(&body);
     o.push_str("  </testsuite>\n</testsuites>\n");
     o
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn text_that_xml_cannot_carry_is_replaced() {
+        assert_eq!(
+            super::esc("a<\u{1}&\u{FFFF}'\"\tb\n"),
+            "a&lt;\u{FFFD}&amp;\u{FFFD}&apos;&quot;\tb\n"
+        );
+    }
 }
