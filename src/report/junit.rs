@@ -138,6 +138,38 @@ pub fn render(r: &Report) -> String {
         esc(&r.inputs.roots.join(", ")),
         cases.len()
     );
+    // The run's context, as JUnit properties: the tool, the threshold, the ATLAS data version
+    // and the status of each mitigation this run assessed.
+    let mut props = vec![
+        ("modelgate.version".to_string(), r.tool.version.clone()),
+        (
+            "modelgate.fail-on".to_string(),
+            threshold.as_str().to_string(),
+        ),
+    ];
+    if let Some(a) = &r.atlas {
+        props.push(("atlas.data-version".to_string(), a.data_version.clone()));
+        for m in a
+            .mitigations
+            .iter()
+            .filter(|m| m.status != crate::atlas::Status::NotAssessed)
+        {
+            props.push((
+                format!("atlas.{}", m.id),
+                format!("{}: {}", m.status.as_str(), m.evidence),
+            ));
+        }
+    }
+    o.push_str("    <properties>\n");
+    for (name, value) in &props {
+        let _ = writeln!(
+            o,
+            "      <property name=\"{}\" value=\"{}\"/>",
+            esc(name),
+            esc(value)
+        );
+    }
+    o.push_str("    </properties>\n");
     o.push_str(&body);
     o.push_str("  </testsuite>\n</testsuites>\n");
     o
