@@ -92,6 +92,8 @@ pub struct Waiver {
 pub struct Loaded {
     pub path: PathBuf,
     pub policy: Policy,
+    /// SHA-256 of the file as read, recorded in the report.
+    pub sha256: String,
     /// Line of each waiver (for findings about waivers).
     waiver_lines: Vec<usize>,
     globs: Vec<globset::GlobMatcher>,
@@ -201,6 +203,7 @@ pub fn load(path: &Path) -> Result<Loaded, String> {
     Ok(Loaded {
         path: path.to_path_buf(),
         policy,
+        sha256: crate::digest::hex(&<sha2::Sha256 as sha2::Digest>::digest(text.as_bytes())),
         waiver_lines,
         globs,
         base,
@@ -230,12 +233,9 @@ pub fn find(explicit: Option<&Path>, roots: &[PathBuf]) -> Result<Found, String>
         return applied(p);
     }
     let cwd = std::env::current_dir().ok();
-    if let Some(p) = cwd
-        .as_ref()
-        .map(|c| c.join(FILE_NAME))
-        .filter(|p| p.is_file())
-    {
-        return applied(&p);
+    // Named relative to the working directory, as the report names scanned files.
+    if Path::new(FILE_NAME).is_file() {
+        return applied(Path::new(FILE_NAME));
     }
     let Some(root) = roots.first() else {
         return Ok(Found::default());
@@ -335,6 +335,10 @@ impl Loaded {
                 None => kept.push(f),
             }
         }
+        report.inputs.policy = Some(crate::report::PolicyRef {
+            path: shown.clone(),
+            sha256: self.sha256.clone(),
+        });
         for (i, w) in self.policy.waivers.iter().enumerate() {
             let line = self.waiver_lines.get(i).copied().unwrap_or(1);
             let code = if expired.get(i).copied().unwrap_or(false) {

@@ -140,6 +140,12 @@ pub fn render(r: &Report) -> String {
         },
         "components": components,
     });
+    if let Some(p) = &r.inputs.policy {
+        if let Some(props) = bom["metadata"]["properties"].as_array_mut() {
+            props.push(json!({"name": "modelgate:policy", "value": p.path}));
+            props.push(json!({"name": "modelgate:policy-sha256", "value": p.sha256}));
+        }
+    }
     if let Some(a) = &r.atlas {
         let requirements: Vec<Value> = a
             .mitigations

@@ -147,6 +147,10 @@ pub fn render(r: &Report) -> String {
             threshold.as_str().to_string(),
         ),
     ];
+    if let Some(p) = &r.inputs.policy {
+        props.push(("modelgate.policy".to_string(), p.path.clone()));
+        props.push(("modelgate.policy-sha256".to_string(), p.sha256.clone()));
+    }
     if let Some(a) = &r.atlas {
         props.push(("atlas.data-version".to_string(), a.data_version.clone()));
         for m in a

@@ -141,6 +141,17 @@ pub struct Inputs {
     pub roots: Vec<String>,
     /// Findings at or above this severity fail the run.
     pub fail_on: Severity,
+    /// The policy file applied to the findings (none when no policy was applied).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<PolicyRef>,
+}
+
+/// Which policy decided the verdict, so that a reader of the report can check it.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+pub struct PolicyRef {
+    pub path: String,
+    /// SHA-256 of the policy file as it was read.
+    pub sha256: String,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -257,7 +268,11 @@ impl Report {
                 name: "modelgate".into(),
                 version: env!("CARGO_PKG_VERSION").into(),
             },
-            inputs: Inputs { roots, fail_on },
+            inputs: Inputs {
+                roots,
+                fail_on,
+                policy: None,
+            },
             summary,
             files,
             findings,
@@ -279,6 +294,7 @@ impl Report {
     /// findings and this threshold; summary and verdict recomputed.
     pub fn rebuilt(self, findings: Vec<Finding>, fail_on: Severity) -> Report {
         let mut r = Report::new(self.inputs.roots, fail_on, self.files, findings);
+        r.inputs.policy = self.inputs.policy;
         r.waived = self.waived;
         r.atlas = self.atlas;
         r.coverage = self.coverage;

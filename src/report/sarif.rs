@@ -231,6 +231,9 @@ pub fn render(r: &Report) -> String {
             "waived": r.waived.len(),
         },
     });
+    if let Some(p) = &r.inputs.policy {
+        run["properties"]["policy"] = json!(p);
+    }
     if let Some(a) = &r.atlas {
         run["properties"]["atlas"] = json!(a);
     }

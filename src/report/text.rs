@@ -72,6 +72,16 @@ pub fn render(r: &Report, color: bool) -> String {
             r.summary.skipped
         );
     }
+    if let Some(p) = &r.inputs.policy {
+        let _ = writeln!(
+            o,
+            "policy {} (sha256 {}): {} finding{} waived",
+            Safe(&p.path),
+            p.sha256.get(..12).unwrap_or(&p.sha256),
+            r.waived.len(),
+            if r.waived.len() == 1 { "" } else { "s" }
+        );
+    }
     let mut last_path: Option<&str> = None;
     for f in &r.findings {
         if last_path != Some(f.path.as_str()) {
