@@ -194,6 +194,88 @@ fn parse_format_spec(s: &str) -> Result<(OutputFormat, Option<PathBuf>), String>
     Ok((f, file))
 }
 
+/// Where a report goes: one or more formats, each to standard output, `--output` or a file.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Outputs {
+    /// Output format: text, json, sarif, junit or cyclonedx. Repeat for several, each as
+    /// FORMAT=FILE to write it to a file (e.g. --format text --format sarif=results.sarif)
+    #[arg(long = "format", value_name = "FORMAT[=FILE]", default_value = "text", value_parser = parse_format_spec)]
+    formats: Vec<(OutputFormat, Option<PathBuf>)>,
+    /// Write the report (the one format without its own =FILE) to FILE instead of standard output
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+impl Outputs {
+    /// Refuse what would lose a report: two formats on standard output (or `--output`), or
+    /// two formats into one file (the second would silently replace the first).
+    fn check(&self) -> Result<(), i32> {
+        let unnamed = self.formats.iter().filter(|(_, f)| f.is_none()).count();
+        if unnamed > 1 {
+            complain!("only one --format can go to standard output or --output; give the others a file (FORMAT=FILE)");
+            return Err(2);
+        }
+        let mut destinations: Vec<PathBuf> = Vec::new();
+        for (_, file) in &self.formats {
+            let Some(file) = file.as_ref().or(self.output.as_ref()) else {
+                continue;
+            };
+            // The same file however it is spelled: the directory resolved, the name kept.
+            let dir = match file.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d,
+                _ => std::path::Path::new("."),
+            };
+            let abs = match (dir.canonicalize(), file.file_name()) {
+                (Ok(d), Some(n)) => d.join(n),
+                _ => file.clone(),
+            };
+            if destinations.contains(&abs) {
+                complain!(
+                    "{} is given for two formats; each report needs a file of its own",
+                    file.display()
+                );
+                return Err(2);
+            }
+            destinations.push(abs);
+        }
+        Ok(())
+    }
+
+    /// Whether a BOM is among the formats (ATLAS M0023 is then evidenced).
+    fn bom(&self) -> bool {
+        self.formats
+            .iter()
+            .any(|(f, _)| *f == OutputFormat::Cyclonedx)
+    }
+
+    /// Write every format; the exit code is the report's, or 2 if one could not be written.
+    fn write(&self, report: &crate::report::Report) -> i32 {
+        if let Err(c) = self.check() {
+            return c;
+        }
+        let color = self.output.is_none()
+            && io::stdout().is_terminal()
+            && std::env::var_os("NO_COLOR").is_none();
+        let mut code = report.exit_code();
+        for (format, file) in &self.formats {
+            let body = render(report, *format, color && file.is_none());
+            let written = match file.as_ref().or(self.output.as_ref()) {
+                Some(p) => std::fs::write(p, body).map_err(|e| {
+                    complain!("cannot write {}: {e}", p.display());
+                    2
+                }),
+                None => emit(&body),
+            };
+            if let Err(c) = written {
+                if c != 0 {
+                    code = c;
+                }
+            }
+        }
+        code
+    }
+}
+
 /// ATLAS data: `--atlas-data FILE`, else the bundled extract.
 fn atlas_data(path: Option<&PathBuf>) -> Result<crate::atlas::Atlas, i32> {
     match path {
@@ -225,13 +307,8 @@ A file that cannot be read or parsed is a finding that fails the gate."
         /// Files or directories to scan (symlinks are followed only inside each root)
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
-        /// Output format: text, json, sarif, junit or cyclonedx. Repeat for several, each as
-        /// FORMAT=FILE to write it to a file (e.g. --format text --format sarif=results.sarif)
-        #[arg(long = "format", value_name = "FORMAT[=FILE]", default_value = "text", value_parser = parse_format_spec)]
-        formats: Vec<(OutputFormat, Option<PathBuf>)>,
-        /// Write the report (the one format without its own =FILE) to FILE instead of standard output
-        #[arg(long, short, value_name = "FILE")]
-        output: Option<PathBuf>,
+        #[command(flatten)]
+        out: Outputs,
         /// Fail (exit 1) on findings at or above this severity [default: the policy's, else error]
         #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
         fail_on: Option<Severity>,
@@ -293,9 +370,8 @@ A file that cannot be read or parsed is a finding that fails the gate."
         /// A managed public key (PEM) instead of a certificate identity
         #[arg(long, value_name = "FILE", conflicts_with_all = ["identity", "identity_provider"])]
         key: Option<PathBuf>,
-        /// Output format
-        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-        format: OutputFormat,
+        #[command(flatten)]
+        out: Outputs,
     },
     /// Create and verify auditor manifests of a tree, signed or not
     Manifest {
@@ -451,37 +527,29 @@ impl SigstoreSigner {
 }
 
 /// The report of a verification (a signature, a bundle or a manifest).
-fn print_report(findings: Vec<crate::finding::Finding>, root: String, format: OutputFormat) -> i32 {
+fn print_report(findings: Vec<crate::finding::Finding>, root: String, out: &Outputs) -> i32 {
     let cx = crate::atlas::RunContext {
         verify: true,
         ..Default::default()
     };
-    print_report_cx(findings, root, format, cx, None)
+    print_report_cx(findings, root, out, cx, None)
 }
 
 fn print_report_cx(
     findings: Vec<crate::finding::Finding>,
     root: String,
-    format: OutputFormat,
+    out: &Outputs,
     cx: crate::atlas::RunContext,
     coverage: Option<Coverage>,
 ) -> i32 {
     let mut report = crate::report::Report::new(vec![root], Severity::Error, Vec::new(), findings);
     report.coverage.extend(coverage);
     let cx = crate::atlas::RunContext {
-        bom: format == OutputFormat::Cyclonedx,
+        bom: out.bom(),
         ..cx
     };
     report.atlas = Some(crate::atlas::section(&crate::atlas::bundled(), &report, cx));
-    let body = render(
-        &report,
-        format,
-        io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
-    );
-    match emit(&body) {
-        Ok(()) | Err(0) => report.exit_code(),
-        Err(c) => c,
-    }
+    out.write(&report)
 }
 
 fn verify_bundle(
@@ -489,7 +557,7 @@ fn verify_bundle(
     bundle: PathBuf,
     signer: SigstoreSigner,
     key: Option<PathBuf>,
-    format: OutputFormat,
+    out: &Outputs,
 ) -> i32 {
     use crate::signature::sigstore::{verify, Subject};
     let (signer, root) = match signer.load(key.as_ref()) {
@@ -541,7 +609,7 @@ fn verify_bundle(
             crate::ev! {},
         ),
     };
-    print_report(vec![finding], artifact.clone(), format)
+    print_report(vec![finding], artifact.clone(), out)
 }
 
 #[derive(Subcommand, Debug)]
@@ -553,9 +621,8 @@ pub enum VerifyMethod {
         /// The public key
         #[arg(long = "public-key", alias = "public_key", value_name = "FILE")]
         public_key: PathBuf,
-        /// Output format
-        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-        format: OutputFormat,
+        #[command(flatten)]
+        out: Outputs,
     },
     /// Verify a certificate signature against trust anchors you supply (never system roots)
     Certificate {
@@ -567,9 +634,8 @@ pub enum VerifyMethod {
         /// Validate the chain at this time (RFC 3339 or seconds since 1970; default: now)
         #[arg(long = "validation-time", value_name = "TIME")]
         validation_time: Option<String>,
-        /// Output format
-        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-        format: OutputFormat,
+        #[command(flatten)]
+        out: Outputs,
     },
     /// Verify a keyless Sigstore signature: certificate identity, OIDC issuer, transparency log
     Sigstore {
@@ -577,9 +643,8 @@ pub enum VerifyMethod {
         model: ModelArgs,
         #[command(flatten)]
         signer: SigstoreSigner,
-        /// Output format
-        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-        format: OutputFormat,
+        #[command(flatten)]
+        out: Outputs,
     },
 }
 
@@ -715,10 +780,10 @@ fn sign(method: SignMethod) -> i32 {
 
 fn verify(method: VerifyMethod) -> i32 {
     use crate::signature::{keys::VerifyingKey, oms};
-    let (model, format) = match &method {
-        VerifyMethod::Key { model, format, .. }
-        | VerifyMethod::Certificate { model, format, .. }
-        | VerifyMethod::Sigstore { model, format, .. } => (model, *format),
+    let (model, out) = match &method {
+        VerifyMethod::Key { model, out, .. }
+        | VerifyMethod::Certificate { model, out, .. }
+        | VerifyMethod::Sigstore { model, out, .. } => (model, out),
     };
     if !model.model.exists() {
         complain!("{}: no such file or directory", model.model.display());
@@ -801,7 +866,7 @@ fn verify(method: VerifyMethod) -> i32 {
     print_report_cx(
         v.findings,
         model.model.to_string_lossy().into_owned(),
-        format,
+        out,
         cx,
         Some(coverage),
     )
@@ -851,9 +916,8 @@ pub enum ManifestCommand {
         manifest: PathBuf,
         #[command(flatten)]
         trust: ManifestTrust,
-        /// Output format
-        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-        format: OutputFormat,
+        #[command(flatten)]
+        out: Outputs,
     },
 }
 
@@ -1011,8 +1075,11 @@ fn manifest_command(cmd: ManifestCommand) -> i32 {
             path,
             manifest: mpath,
             trust,
-            format,
+            out,
         } => {
+            if let Err(c) = out.check() {
+                return c;
+            }
             if !path.exists() {
                 complain!("{}: no such file or directory", path.display());
                 return 2;
@@ -1020,7 +1087,7 @@ fn manifest_command(cmd: ManifestCommand) -> i32 {
             let trusted = match trusted_manifest(&mpath, &trust) {
                 Ok(t) => t,
                 Err(Ok(f)) => {
-                    return print_report(vec![f], path.to_string_lossy().into_owned(), format)
+                    return print_report(vec![f], path.to_string_lossy().into_owned(), &out)
                 }
                 Err(Err(c)) => return c,
             };
@@ -1042,7 +1109,7 @@ fn manifest_command(cmd: ManifestCommand) -> i32 {
                 }
             };
             let findings = manifest::diff(&trusted, &path, &report);
-            print_report(findings, path.to_string_lossy().into_owned(), format)
+            print_report(findings, path.to_string_lossy().into_owned(), &out)
         }
     }
 }
@@ -1145,9 +1212,8 @@ pub enum DatasetCommand {
         /// Use the baseline without a signature (reported as manifest-unsigned)
         #[arg(long = "allow-unsigned", conflicts_with_all = ["public_key", "signature"])]
         allow_unsigned: bool,
-        /// Output format
-        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-        format: OutputFormat,
+        #[command(flatten)]
+        out: Outputs,
     },
 }
 
@@ -1210,8 +1276,11 @@ fn dataset_command(cmd: DatasetCommand) -> i32 {
             signature,
             public_key,
             allow_unsigned,
-            format,
+            out,
         } => {
+            if let Err(c) = out.check() {
+                return c;
+            }
             // Only the header line is read now; the body streams during the diff and is
             // checked against the header's digest there.
             let (head, body_len) = match dataset::read_header_line(&baseline) {
@@ -1267,7 +1336,7 @@ fn dataset_command(cmd: DatasetCommand) -> i32 {
             print_report_cx(
                 findings,
                 dir.to_string_lossy().into_owned(),
-                format,
+                &out,
                 crate::atlas::RunContext {
                     dataset_diff: true,
                     ..Default::default()
@@ -1346,8 +1415,8 @@ pub fn main() -> i32 {
             bundle,
             signer,
             key,
-            format,
-        } => verify_bundle(artifact, bundle, signer, key, format),
+            out,
+        } => verify_bundle(artifact, bundle, signer, key, &out),
         Command::Explain { code: None } => match emit(&codes_table()) {
             Ok(()) => 0,
             Err(c) => c,
@@ -1364,8 +1433,7 @@ pub fn main() -> i32 {
         },
         Command::Scan {
             paths,
-            formats,
-            output,
+            out,
             fail_on,
             policy,
             atlas_data: atlas_file,
@@ -1377,35 +1445,8 @@ pub fn main() -> i32 {
             manifest_key,
             allow_unsigned_manifest,
         } => {
-            // Formats without their own file go to --output or stdout: at most one.
-            let unnamed = formats.iter().filter(|(_, f)| f.is_none()).count();
-            if unnamed > 1 {
-                complain!("only one --format can go to standard output or --output; give the others a file (FORMAT=FILE)");
-                return 2;
-            }
-            // Two reports into one file: the second would silently replace the first.
-            let mut destinations: Vec<PathBuf> = Vec::new();
-            for (_, file) in &formats {
-                let Some(file) = file.as_ref().or(output.as_ref()) else {
-                    continue;
-                };
-                // The same file however it is spelled: the directory resolved, the name kept.
-                let dir = match file.parent() {
-                    Some(d) if !d.as_os_str().is_empty() => d,
-                    _ => std::path::Path::new("."),
-                };
-                let abs = match (dir.canonicalize(), file.file_name()) {
-                    (Ok(d), Some(n)) => d.join(n),
-                    _ => file.clone(),
-                };
-                if destinations.contains(&abs) {
-                    complain!(
-                        "{} is given for two formats; each report needs a file of its own",
-                        file.display()
-                    );
-                    return 2;
-                }
-                destinations.push(abs);
+            if let Err(c) = out.check() {
+                return c;
             }
             let atlas = match atlas_data(atlas_file.as_ref()) {
                 Ok(a) => a,
@@ -1425,7 +1466,7 @@ pub fn main() -> i32 {
             let fail_on = fail_on
                 .or_else(|| policy.as_ref().and_then(|p| p.policy.fail_on))
                 .unwrap_or(Severity::Error);
-            let bom = formats.iter().any(|(f, _)| *f == OutputFormat::Cyclonedx);
+            let bom = out.bom();
             // Trusted manifests to check the tree against: --manifest, and the policy's.
             #[allow(clippy::type_complexity)]
             let mut trusted: Vec<(
@@ -1541,27 +1582,7 @@ pub fn main() -> i32 {
                     ..Default::default()
                 },
             ));
-            let color = output.is_none()
-                && io::stdout().is_terminal()
-                && std::env::var_os("NO_COLOR").is_none();
-            let mut code = report.exit_code();
-            for (format, file) in &formats {
-                let body = render(&report, *format, color && file.is_none());
-                let target = file.as_ref().or(output.as_ref());
-                let written = match target {
-                    Some(p) => std::fs::write(p, body).map_err(|e| {
-                        complain!("cannot write {}: {e}", p.display());
-                        2
-                    }),
-                    None => emit(&body),
-                };
-                if let Err(c) = written {
-                    if c != 0 {
-                        code = c;
-                    }
-                }
-            }
-            code
+            out.write(&report)
         }
     }
 }

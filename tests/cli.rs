@@ -149,6 +149,59 @@ fn output_file() {
 }
 
 #[test]
+fn verification_reports_go_to_several_formats_too() {
+    let d = tmp("verify-formats");
+    let m = d.join("MANIFEST.json");
+    let out = modelgate(&[
+        "manifest",
+        "create",
+        "-o",
+        m.to_str().unwrap(),
+        "testdata/benign/numpy",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let (sarif, bom) = (d.join("v.sarif"), d.join("bom.json"));
+    let out = modelgate(&[
+        "manifest",
+        "verify",
+        "--manifest",
+        m.to_str().unwrap(),
+        "--allow-unsigned",
+        "--format",
+        "json",
+        "--format",
+        &format!("sarif={}", sarif.display()),
+        "--format",
+        &format!("cyclonedx={}", bom.display()),
+        "testdata/benign/numpy",
+    ]);
+    // The manifest is unsigned: a finding, but below the gate.
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(json(&out)["findings"][0]["code"], "manifest-unsigned");
+    let sarif: serde_json::Value = serde_json::from_slice(&std::fs::read(&sarif).unwrap()).unwrap();
+    assert_eq!(
+        sarif["runs"][0]["results"][0]["ruleId"],
+        "manifest-unsigned"
+    );
+    let bom: serde_json::Value = serde_json::from_slice(&std::fs::read(&bom).unwrap()).unwrap();
+    assert_eq!(bom["bomFormat"], "CycloneDX");
+    // Two formats into one file is refused here as in scan.
+    let out = modelgate(&[
+        "manifest",
+        "verify",
+        "--manifest",
+        m.to_str().unwrap(),
+        "--allow-unsigned",
+        "--format",
+        "json=x.json",
+        "--format",
+        "sarif=./x.json",
+        "testdata/benign/numpy",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
 fn broken_pipe_is_not_an_error() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_modelgate"))
         .args(["scan", "--format", "json", "testdata/benign"])
