@@ -123,6 +123,10 @@ fn required_signature(
 }
 
 fn atlas_command(file: Option<&PathBuf>, format: OutputFormat) -> i32 {
+    if !matches!(format, OutputFormat::Text | OutputFormat::Json) {
+        complain!("`atlas` writes text or json; the other formats are reports of a run (scan, verify, ...)");
+        return 2;
+    }
     let atlas = match atlas_data(file) {
         Ok(a) => a,
         Err(c) => return c,
@@ -146,7 +150,7 @@ fn atlas_command(file: Option<&PathBuf>, format: OutputFormat) -> i32 {
             "data_version": atlas.version,
             "attribution": crate::atlas::ATTRIBUTION,
             "mitigations": crate::atlas::EVIDENCED.iter().map(|(id, how)| serde_json::json!({"id": id, "name": name(id), "evidenced_by": how})).collect::<Vec<_>>(),
-            "not_assessed": atlas.mitigations.keys().filter(|id| !crate::atlas::EVIDENCED.iter().any(|(e, _)| e == id)).collect::<Vec<_>>(),
+            "not_assessed": atlas.mitigations.keys().filter(|id| !crate::atlas::EVIDENCED.iter().any(|(e, _)| e == id)).map(|id| serde_json::json!({"id": id, "name": name(id)})).collect::<Vec<_>>(),
             "techniques": techniques.iter().map(|(id, codes)| serde_json::json!({"id": id, "name": name(id), "codes": codes})).collect::<Vec<_>>(),
         });
         let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();

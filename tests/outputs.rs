@@ -307,6 +307,13 @@ fn full_atlas_release_loads_leniently() {
     assert_eq!(out.status.code(), Some(0));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["data_version"], "5.6.0");
+    // Mitigations outside a scanner's reach are listed by id and name, as not assessed.
+    let na = v["not_assessed"].as_array().unwrap();
+    assert_eq!(na.len(), 35 - v["mitigations"].as_array().unwrap().len());
+    assert!(na.contains(&serde_json::json!({"id": "AML.M0018", "name": "User Training"})));
+    // A report format is refused: `atlas` describes, it reports no run.
+    let out = modelgate(root(), &["atlas", "--format", "sarif"]);
+    assert_eq!(out.status.code(), Some(2));
     let a = modelgate::atlas::parse(
         &std::fs::read_to_string(root().join("testdata/atlas/ATLAS.yaml")).unwrap(),
     )
