@@ -320,6 +320,10 @@ A file that cannot be read or parsed is a finding that fails the gate."
         /// if that is inside the working directory; one in a tree elsewhere is reported, not applied]
         #[arg(long, value_name = "FILE")]
         policy: Option<PathBuf>,
+        /// Apply no policy, not even modelgate.toml in the working directory (e.g. when scanning a
+        /// download from inside it)
+        #[arg(long, conflicts_with = "policy")]
+        no_policy: bool,
         /// MITRE ATLAS data to use instead of the bundled 5.6.0 extract (ATLAS.yaml of a release)
         #[arg(long, value_name = "FILE")]
         atlas_data: Option<PathBuf>,
@@ -1440,6 +1444,7 @@ pub fn main() -> i32 {
             out,
             fail_on,
             policy,
+            no_policy,
             atlas_data: atlas_file,
             jobs,
             no_progress,
@@ -1456,11 +1461,15 @@ pub fn main() -> i32 {
                 Ok(a) => a,
                 Err(c) => return c,
             };
-            let found = match crate::policy::find(policy.as_deref(), &paths) {
-                Ok(p) => p,
-                Err(e) => {
-                    complain!("invalid policy: {e}");
-                    return 2;
+            let found = if no_policy {
+                crate::policy::Found::default()
+            } else {
+                match crate::policy::find(policy.as_deref(), &paths) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        complain!("invalid policy: {e}");
+                        return 2;
+                    }
                 }
             };
             let policy = found.policy;

@@ -462,6 +462,11 @@ fn a_policy_inside_a_downloaded_tree_is_not_applied() {
     assert_eq!(out.status.code(), Some(0), "{:?}", codes(&out));
     assert!(String::from_utf8_lossy(&out.stderr)
         .contains("modelgate: policy models/evil/modelgate.toml"));
+    // Scanned from inside the download: its policy would be the working directory's, unless
+    // --no-policy says no policy at all.
+    let out = modelgate(&model, &["scan", ".", "--no-policy", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{:?}", codes(&out));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("modelgate: policy"));
     // A policy in the working directory applies to any tree scanned from there.
     std::fs::write(
         d.join("elsewhere/modelgate.toml"),
