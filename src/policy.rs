@@ -275,6 +275,29 @@ impl Loaded {
             .any(|g| get("module") == Some(&g.module) && get("name") == Some(&g.name))
     }
 
+    /// The first waiver (index and waiver) that covers a finding.
+    fn waiver_for(&self, f: &Finding, expired: &[bool], cwd: &Path) -> Option<(usize, &Waiver)> {
+        let text = format!(
+            "{} {}",
+            f.message,
+            serde_json::to_string(&f.evidence).unwrap_or_default()
+        );
+        // The path as shown (without `./`), and relative to the policy's directory.
+        let as_shown = without_dots(Path::new(&f.path));
+        let relative = without_dots(&cwd.join(&as_shown))
+            .strip_prefix(&self.base)
+            .ok()
+            .map(Path::to_path_buf);
+        self.policy.waivers.iter().enumerate().find(|(i, w)| {
+            w.code == f.code.as_str()
+                && !expired.get(*i).copied().unwrap_or(true)
+                && self.globs.get(*i).is_some_and(|g| {
+                    g.is_match(&as_shown) || relative.as_ref().is_some_and(|r| g.is_match(r))
+                })
+                && w.evidence.as_deref().is_none_or(|e| text.contains(e))
+        })
+    }
+
     /// Apply the policy to a report's findings: allowed globals go, severities change, waived
     /// findings move to `waived`, and waivers that are unused or expired become findings.
     pub fn apply(&self, mut report: Report, fail_on: Severity) -> Report {
@@ -302,25 +325,17 @@ impl Loaded {
             if let Some(s) = self.policy.severity.get(f.code.as_str()) {
                 f.severity = *s;
             }
-            let text = format!(
-                "{} {}",
-                f.message,
-                serde_json::to_string(&f.evidence).unwrap_or_default()
-            );
-            // The path as shown (without `./`), and relative to the policy's directory.
-            let as_shown = without_dots(Path::new(&f.path));
-            let relative = without_dots(&cwd.join(&as_shown))
-                .strip_prefix(&self.base)
-                .ok()
-                .map(Path::to_path_buf);
-            let hit = self.policy.waivers.iter().enumerate().find(|(i, w)| {
-                w.code == f.code.as_str()
-                    && !expired.get(*i).copied().unwrap_or(true)
-                    && self.globs.get(*i).is_some_and(|g| {
-                        g.is_match(&as_shown) || relative.as_ref().is_some_and(|r| g.is_match(r))
-                    })
-                    && w.evidence.as_deref().is_none_or(|e| text.contains(e))
-            });
+            // Only a waiver of this code can apply: nothing to work out for the rest.
+            let hit = if self
+                .policy
+                .waivers
+                .iter()
+                .any(|w| w.code == f.code.as_str())
+            {
+                self.waiver_for(&f, &expired, &cwd)
+            } else {
+                None
+            };
             match hit {
                 Some((i, w)) => {
                     if let Some(u) = used.get_mut(i) {
