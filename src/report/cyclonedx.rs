@@ -80,15 +80,23 @@ pub fn render(r: &Report) -> String {
     }
     let covered = covered_status(r);
     let mut serial = Sha256::new();
+    // A file named twice (overlapping roots) is listed twice; bom-refs must stay unique.
+    let mut seen: HashMap<&str, usize> = HashMap::new();
     let components: Vec<Value> = r
         .files
         .iter()
         .filter(|f| f.status != FileStatus::Skipped)
         .map(|f| {
             serial.update(f.path.as_bytes());
+            let n = seen.entry(f.path.as_str()).or_default();
+            *n += 1;
+            let bom_ref = match *n {
+                1 => format!("file:{}", f.path),
+                n => format!("file:{}#{n}", f.path),
+            };
             let mut c = json!({
                 "type": kind(&f.path, f.format.as_deref()),
-                "bom-ref": format!("file:{}", f.path),
+                "bom-ref": bom_ref,
                 "name": f.path,
             });
             if let Some(d) = f.digests.get("sha256") {
@@ -268,5 +276,32 @@ mod tests {
                 ("m/model.sig".into(), "the signature".into()),
             ]
         );
+    }
+
+    #[test]
+    fn a_file_listed_twice_keeps_bom_refs_unique() {
+        let file = FileEntry {
+            path: "m/a".into(),
+            size: Some(1),
+            format: None,
+            status: FileStatus::Scanned,
+            reason: None,
+            digests: Default::default(),
+            same_as: None,
+        };
+        let r = Report::new(
+            vec!["m".into(), "m".into()],
+            Severity::Error,
+            vec![file.clone(), file],
+            Vec::new(),
+        );
+        let bom: Value = serde_json::from_str(&render(&r)).unwrap();
+        let refs: Vec<&str> = bom["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["bom-ref"].as_str().unwrap())
+            .collect();
+        assert_eq!(refs, ["file:m/a", "file:m/a#2"]);
     }
 }
