@@ -219,9 +219,8 @@ mod tests {
     use crate::finding::{Finding, Severity};
     use crate::report::{Coverage, FileEntry};
 
-    #[test]
-    fn a_file_modified_since_signing_is_not_covered() {
-        let file = |p: &str| FileEntry {
+    fn file(p: &str) -> FileEntry {
+        FileEntry {
             path: p.into(),
             size: Some(1),
             format: None,
@@ -229,7 +228,11 @@ mod tests {
             reason: None,
             digests: Default::default(),
             same_as: None,
-        };
+        }
+    }
+
+    #[test]
+    fn a_file_modified_since_signing_is_not_covered() {
         let mut r = Report::new(
             vec!["m".into()],
             Severity::Error,
@@ -280,19 +283,10 @@ mod tests {
 
     #[test]
     fn a_file_listed_twice_keeps_bom_refs_unique() {
-        let file = FileEntry {
-            path: "m/a".into(),
-            size: Some(1),
-            format: None,
-            status: FileStatus::Scanned,
-            reason: None,
-            digests: Default::default(),
-            same_as: None,
-        };
         let r = Report::new(
             vec!["m".into(), "m".into()],
             Severity::Error,
-            vec![file.clone(), file],
+            vec![file("m/a"), file("m/a")],
             Vec::new(),
         );
         let bom: Value = serde_json::from_str(&render(&r)).unwrap();
