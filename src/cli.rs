@@ -76,7 +76,8 @@ fn required_signature(
             .clone()
             .unwrap_or_else(|| PathBuf::from("model.sig")),
     );
-    let key = std::fs::read_to_string(&key_path)
+    let key = crate::input::read_small(&key_path, crate::input::SIGNATURE_LIMIT)
+        .and_then(|b| String::from_utf8(b).map_err(std::io::Error::other))
         .map_err(|e| format!("{}: {e}", key_path.display()))
         .and_then(|k| {
             crate::signature::keys::VerifyingKey::from_pem_any(&k)
@@ -94,7 +95,7 @@ fn required_signature(
             )
         }
     };
-    let bundle = match std::fs::read(&sig_path) {
+    let bundle = match crate::input::read_small(&sig_path, crate::input::SIGNATURE_LIMIT) {
         Ok(b) => b,
         Err(e) => {
             return (
@@ -682,11 +683,14 @@ fn load_key<K>(path: &std::path::Path, parse: fn(&str) -> Result<K, String>) -> 
     })
 }
 
+/// A key, certificate or bundle: small, so read whole (within the signature limit).
 fn read_text(path: &std::path::Path, what: &str) -> Result<String, i32> {
-    std::fs::read_to_string(path).map_err(|e| {
-        complain!("cannot read {what} {}: {e}", path.display());
-        2
-    })
+    crate::input::read_small(path, crate::input::SIGNATURE_LIMIT)
+        .and_then(|b| String::from_utf8(b).map_err(std::io::Error::other))
+        .map_err(|e| {
+            complain!("cannot read {what} {}: {e}", path.display());
+            2
+        })
 }
 
 fn pem_chain(files: &[PathBuf]) -> Result<Vec<Vec<u8>>, i32> {
@@ -797,7 +801,7 @@ fn verify(method: VerifyMethod) -> i32 {
         complain!("{}: no such file or directory", model.model.display());
         return 2;
     }
-    let bundle = match std::fs::read(&model.signature) {
+    let bundle = match crate::input::read_small(&model.signature, crate::input::SIGNATURE_LIMIT) {
         Ok(b) => b,
         Err(e) => {
             complain!("cannot read signature {}: {e}", model.signature.display());
@@ -998,7 +1002,7 @@ fn trusted_manifest(
     trust: &ManifestTrust,
 ) -> Result<crate::manifest::TrustedManifest, Result<crate::finding::Finding, i32>> {
     use crate::manifest::{default_signature, UnverifiedManifest};
-    let bytes = std::fs::read(manifest).map_err(|e| {
+    let bytes = crate::input::read_small(manifest, crate::input::MANIFEST_LIMIT).map_err(|e| {
         complain!("cannot read manifest {}: {e}", manifest.display());
         Err(2)
     })?;
@@ -1013,10 +1017,11 @@ fn trusted_manifest(
             .signature
             .clone()
             .unwrap_or_else(|| default_signature(manifest));
-        let bundle = std::fs::read(&sig_path).map_err(|e| {
-            complain!("cannot read manifest signature {}: {e}", sig_path.display());
-            Err(2)
-        })?;
+        let bundle =
+            crate::input::read_small(&sig_path, crate::input::SIGNATURE_LIMIT).map_err(|e| {
+                complain!("cannot read manifest signature {}: {e}", sig_path.display());
+                Err(2)
+            })?;
         raw.verify(&bundle, &key)
     };
     result.map_err(|(code, message)| {
@@ -1315,7 +1320,7 @@ fn dataset_command(cmd: DatasetCommand) -> i32 {
                 };
                 let sig =
                     signature.unwrap_or_else(|| crate::manifest::default_signature(&baseline));
-                match std::fs::read(&sig) {
+                match crate::input::read_small(&sig, crate::input::SIGNATURE_LIMIT) {
                     Ok(b) => dataset::verify_header(&head, &b, &key).and_then(|()| {
                         dataset::open(&baseline, &head, body_len)
                             .map_err(|e| (Code::SignatureMalformed, e))

@@ -219,6 +219,29 @@ impl<'a> Input<'a> {
     }
 }
 
+/// Most bytes read from a signature or bundle file (OMS bundles list a digest per file: a
+/// hundred thousand files make a few MiB).
+pub const SIGNATURE_LIMIT: u64 = 64 << 20;
+/// Most bytes read from an auditor manifest.
+pub const MANIFEST_LIMIT: u64 = 1 << 30;
+
+/// A whole small file (a signature, a bundle, a manifest) in memory. Refused when it is not a
+/// regular file (a FIFO would block the run) or longer than `limit` (a huge file planted as
+/// `model.sig` would exhaust memory).
+pub fn read_small(path: &std::path::Path, limit: u64) -> io::Result<Vec<u8>> {
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(io::Error::other("not a regular file"));
+    }
+    let mut buf = Vec::new();
+    std::fs::File::open(path)?
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut buf)?;
+    if buf.len() as u64 > limit {
+        return Err(io::Error::other(format!("larger than {} MiB", limit >> 20)));
+    }
+    Ok(buf)
+}
+
 /// Read exactly `buf.len()` bytes at `offset`.
 pub fn read_at(r: &mut dyn ReadSeek, offset: u64, buf: &mut [u8]) -> io::Result<()> {
     r.seek(SeekFrom::Start(offset))?;

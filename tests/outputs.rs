@@ -484,3 +484,33 @@ fn a_policy_inside_a_downloaded_tree_is_not_applied() {
     );
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[test]
+fn a_planted_signature_cannot_hang_or_exhaust_the_policy_check() {
+    let d = tree("planted-signature");
+    let sig = d.join("tree/model.sig");
+    let codes = |o: &Output| -> Vec<String> {
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["code"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // Larger than any bundle (sparse: costs no disk), then a FIFO that no one writes to.
+    std::fs::remove_file(&sig).unwrap();
+    std::fs::File::create(&sig)
+        .unwrap()
+        .set_len(modelgate::input::SIGNATURE_LIMIT + 1)
+        .unwrap();
+    let out = modelgate(&d, &["scan", "tree", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(codes(&out).contains(&"policy-signature-required".to_string()));
+    std::fs::remove_file(&sig).unwrap();
+    // mkfifo(1) keeps this test free of libc bindings.
+    assert!(Command::new("mkfifo").arg(&sig).status().unwrap().success());
+    let out = modelgate(&d, &["scan", "tree", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(codes(&out).contains(&"policy-signature-required".to_string()));
+}
