@@ -128,6 +128,18 @@ findings with the member '<nested pickle>'.";
         "Python's unpickler executes opcodes as it reads them, so a pickle that breaks part-way still runs \
 everything before the break. modelgate reports all imports seen before the break; a break after a \
 dangerous import is treated as malicious. A file that cannot be parsed cannot be shown to be safe.";
+    PickleReaderDivergence = "pickle-reader-divergence", Error, ["AML.T0011.000", "AML.T0010.003"],
+        "CPython's reader paths read this pickle differently (an argument crosses the end of its FRAME, a frame inside a frame, STOP inside a frame).",
+        "_pickle.c's pickle.loads reads a stream front to back; pickle.load(file) fetches each FRAME into a buffer \
+and, when an opcode's argument crosses the end of that buffer, drops the rest of it and reads from the file \
+after the frame (torch.load and numpy.load read this way); the pure-Python unpickler (joblib's) raises \
+instead. Python's picklers never write such a stream, so it exists to show one loader something other than \
+what another runs. modelgate analyses both C readings and reports imports that either reaches.";
+    PickleOddStructure = "pickle-odd-structure", Error, ["AML.T0011.000"],
+        "A pickle holds a structure no pickler writes (e.g. SETITEMS applied to a list), aimed at a loader's bugs.",
+        "Python's picklers write lists with APPENDS and dicts with SETITEMS. SETITEMS on a list calls \
+list.__setitem__ with indices of the pickle's choosing, the pattern of attacks on restricted unpicklers such \
+as torch's weights-only loader. A real framework never writes it.";
     PickleTrailingData = "pickle-trailing-data", Warning, ["AML.T0010.003"],
         "Bytes follow the last complete pickle in a file that is not a pickle.",
         "pickle.load stops at the STOP opcode and ignores what follows, but other readers may not. Data after \

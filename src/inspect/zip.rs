@@ -388,6 +388,23 @@ fn inspect_archive(
         );
     }
 
+    // torch.load unpickles the archive's data.pkl (and a TorchScript archive's constants.pkl);
+    // the members of data/ beside it are raw storage bytes, which no loader unpickles.
+    let roots: Vec<&str> = names
+        .iter()
+        .filter_map(|n| {
+            n.strip_suffix("data.pkl")
+                .or_else(|| n.strip_suffix("constants.pkl"))
+        })
+        .filter(|d| d.is_empty() || d.ends_with('/'))
+        .collect();
+    let is_storage = |name: &str| {
+        roots.iter().any(|d| {
+            name.strip_prefix(d)
+                .and_then(|r| r.strip_prefix("data/"))
+                .is_some_and(|r| !r.is_empty() && !r.contains('/'))
+        })
+    };
     let mut seen: HashMap<&str, u32> = HashMap::new();
     let mut spans: Vec<(u64, u64, usize)> = Vec::new();
     let mut first_local = u64::MAX;
@@ -412,7 +429,7 @@ fn inspect_archive(
         }
         let local = e.offset.saturating_add(concat);
         first_local = first_local.min(local);
-        if let Some(span) = member(src, len, cx, e, local) {
+        if let Some(span) = member(src, len, cx, e, local, is_storage(&e.name)) {
             spans.push((span.0, span.1, idx));
         }
     }
@@ -456,6 +473,7 @@ fn member(
     cx: &mut Cx<'_>,
     e: &Entry,
     local: u64,
+    storage: bool,
 ) -> Option<(u64, u64)> {
     let mut lh = [0u8; 30];
     if read_at(src, local, &mut lh).is_err() || &lh[..4] != LOC_SIG {
@@ -527,7 +545,7 @@ fn member(
         );
         return None;
     }
-    if e.name.ends_with('/') && e.usize == 0 {
+    if storage || e.name.ends_with('/') && e.usize == 0 {
         return Some((local, end));
     }
     let name = e.name.clone();

@@ -3,7 +3,7 @@
 
 mod allow_generated;
 pub mod globals;
-pub mod machine;
+pub use modelgate_pickle as machine;
 
 use super::{Cx, Identified};
 use crate::ev;
@@ -12,7 +12,7 @@ use crate::identify::Format;
 use crate::input::Input;
 use globals::{classify, Verdict};
 pub use machine::PickleLimits;
-use machine::{End, Events, Src};
+use machine::{End, Events, FrameAnomaly, Reader, Src};
 use std::collections::HashSet;
 use std::io::Read;
 
@@ -39,6 +39,17 @@ pub struct StreamSummary {
     pub joblib_arrays: bool,
     /// Imports already reported.
     pub reported: HashSet<(String, String)>,
+    /// Where the reader paths part (offset, what), over every pickle of the stream.
+    pub frames: Vec<(u64, FrameAnomaly)>,
+}
+
+/// Whether calling the global can return an exact str (what STACK_GLOBAL accepts): anything
+/// not on the allowlist may; of the allowed, only the str constructors do.
+fn may_return_str(module: &str, name: &str) -> bool {
+    matches!(
+        (module, name),
+        ("builtins", "str") | ("__builtin__", "str") | ("__builtin__", "unicode")
+    ) || classify(module, name, false) != Verdict::Allowed
 }
 
 pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>, kind: Kind) -> Identified {
@@ -50,6 +61,19 @@ pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>, kind: Kind) -> Identified
             return Format::Pickle.into();
         }
     };
+    if !s.frames.is_empty() {
+        // The readers part here: read the stream again as a file reader does.
+        let reread = if input.is_seekable() {
+            input.reader().ok()
+        } else {
+            None
+        };
+        let again = reread.is_some();
+        if let Some(mut r) = reread {
+            file_reading(&mut r, len, cx, kind, &s.reported);
+        }
+        divergence(cx, &s.frames, again);
+    }
     if s.joblib_arrays && input.is_seekable() {
         if let Ok(mut r) = input.reader() {
             plain_reading(&mut r, len, cx, &s.reported);
@@ -103,6 +127,7 @@ pub fn sniff_start(input: &mut Input<'_>, cx: &mut Cx<'_>) {
 pub fn analyse(r: &mut dyn Read, len: Option<u64>, cx: &mut Cx<'_>, kind: Kind) -> StreamSummary {
     let mut lim = cx.limits.pickle.clone();
     lim.stop_at_implausible = kind == Kind::Sniff;
+    lim.may_return_str = Some(may_return_str);
     let mut src = Src::new(r, len);
     let mut summary = StreamSummary::default();
     loop {
@@ -113,7 +138,9 @@ pub fn analyse(r: &mut dyn Read, len: Option<u64>, cx: &mut Cx<'_>, kind: Kind) 
         // Without pickle magic, text can read as opcodes ("class Foo:" is a GLOBAL). An import
         // whose names are not dotted identifiers cannot be resolved by find_class without code
         // the attacker already ran, so only plausible imports make sniffed data a pickle.
+        // A limit hit before anything else is no proof that the bytes are not a pickle.
         let suspicious = !ev.ext_codes.is_empty()
+            || matches!(end, End::Limit { .. })
             || ev.imports.iter().any(|i| {
                 kind != Kind::Sniff || machine::plausible(&i.module) && machine::plausible(&i.name)
             });
@@ -146,6 +173,7 @@ pub fn analyse(r: &mut dyn Read, len: Option<u64>, cx: &mut Cx<'_>, kind: Kind) 
                 .iter()
                 .map(|i| (i.module.clone(), i.name.clone())),
         );
+        summary.frames.extend(ev.frames.iter().copied());
         report_events(cx, &ev, &end, summary.pickles);
         if !stopped {
             break;
@@ -183,6 +211,7 @@ fn plain_reading(
     let mut lim = cx.limits.pickle.clone();
     lim.joblib_inline = false;
     lim.stop_at_implausible = true;
+    lim.may_return_str = Some(may_return_str);
     let mut src = Src::new(r, len);
     let mut ev = Events::default();
     machine::run(&mut src, &lim, &mut ev);
@@ -215,6 +244,86 @@ fn plain_reading(
             },
         );
     }
+}
+
+/// `_pickle.c`'s `load(file)` when a frame's bytes come from `read()` (no `peek`: torch.load's
+/// BytesIO, an unbuffered file, a frame past the prefetch size): what a read crossing a frame
+/// end skips. Imports only this reading reaches are reported.
+fn file_reading(
+    r: &mut dyn Read,
+    len: Option<u64>,
+    cx: &mut Cx<'_>,
+    kind: Kind,
+    seen: &HashSet<(String, String)>,
+) {
+    let mut lim = cx.limits.pickle.clone();
+    lim.stop_at_implausible = kind == Kind::Sniff;
+    lim.may_return_str = Some(may_return_str);
+    lim.reader = Reader::File;
+    let mut src = Src::with_reader(r, len, Reader::File);
+    let mut seen = seen.clone();
+    for index in 1..=u32::MAX {
+        let mut ev = Events::default();
+        let end = machine::run(&mut src, &lim, &mut ev);
+        for imp in &ev.imports {
+            if !seen.insert((imp.module.clone(), imp.name.clone())) {
+                continue;
+            }
+            let (code, why) = match classify(&imp.module, &imp.name, cx.torchscript) {
+                Verdict::Allowed => continue,
+                Verdict::Dangerous(why) => (Code::PickleDangerousImport, why),
+                Verdict::Unknown => (Code::PickleUnknownImport, "not on the allowlist"),
+            };
+            cx.report(
+                code,
+                Some(imp.offset),
+                format!(
+                    "imports {}.{} when read by pickle.load(file) without peek (as torch.load reads data.pkl), which skips the rest of a frame that an argument crosses ({why})",
+                    imp.module, imp.name
+                ),
+                ev! {
+                    "module" => imp.module,
+                    "name" => imp.name,
+                    "opcode" => imp.opcode,
+                    "invoked" => imp.invoked,
+                    "count" => imp.count,
+                    "reason" => why,
+                    "reading" => "pickle.load(file)",
+                    "pickle" => index,
+                },
+            );
+        }
+        if end != End::Stop || matches!(src.peek(), Ok(None) | Err(_)) {
+            break;
+        }
+        if kind == Kind::TorchLegacy && index >= 5 {
+            break;
+        }
+    }
+}
+
+/// The reader paths part: CPython's pickler never writes such a stream.
+fn divergence(cx: &mut Cx<'_>, frames: &[(u64, FrameAnomaly)], reread: bool) {
+    let Some(&(offset, first)) = frames.first() else {
+        return;
+    };
+    let what: Vec<&str> = frames.iter().map(|(_, a)| a.describe()).collect();
+    let mut kinds = what.clone();
+    kinds.dedup();
+    let tail = if reread {
+        "; both readings were analysed"
+    } else {
+        "; only pickle.loads' reading could be analysed (the stream cannot be re-read)"
+    };
+    cx.report(
+        Code::PickleReaderDivergence,
+        Some(offset),
+        format!(
+            "{}: pickle.loads, pickle.load(file) with and without peek, and the pure-Python unpickler read these bytes differently{tail}",
+            first.describe()
+        ),
+        ev! {"anomalies" => frames.len(), "kinds" => kinds, "reread" => reread},
+    );
 }
 
 fn trailing(cx: &mut Cx<'_>, offset: u64) {
@@ -279,7 +388,8 @@ fn report_events(cx: &mut Cx<'_>, ev: &Events, end: &End, index: u32) {
         );
     }
     match end {
-        End::Error { offset, message } => {
+        End::Error { offset, reject } => {
+            let message = reject.to_string();
             let tail = if dangerous_before_break {
                 "; a dangerous import ran before the break, so treat the file as malicious"
             } else {
@@ -302,7 +412,15 @@ fn report_events(cx: &mut Cx<'_>, ev: &Events, end: &End, index: u32) {
         }
         End::Stop | End::Empty => {}
     }
-    for (off, bytes) in &ev.nested {
+    for (off, what) in &ev.odd {
+        cx.report(
+            Code::PickleOddStructure,
+            Some(*off),
+            format!("{what}: no pickler writes this; it is aimed at a loader's bugs"),
+            ev! {"structure" => what},
+        );
+    }
+    for (off, bytes, _) in &ev.nested {
         let mut r: &[u8] = bytes;
         let len = Some(bytes.len() as u64);
         let found = cx.nest("<nested pickle>", |cx| {

@@ -1,17 +1,148 @@
 //! A symbolic pickle machine that follows CPython's `_pickle.c` unpickler: a real stack with
-//! mark fences, a memo, FRAME handled as the C unpickler handles it, every opcode of
-//! protocols 0-5. Nothing is ever imported or called: globals are recorded, calls are noted.
+//! mark fences, a memo, every opcode of protocols 0-5. Nothing is ever imported or called:
+//! globals are recorded, calls are noted.
+//!
+//! The same bytes are read differently by the reader paths of CPython (see [`Reader`]): the
+//! machine runs one path at a time and records every place where the paths could part (an
+//! argument that crosses the end of its FRAME, a FRAME inside an unfinished one, a STOP before
+//! the end of its frame), so that a caller can run the other paths and report the divergence.
+//!
+//! This crate depends on nothing else of modelgate.
+#![deny(
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::expect_used
+)]
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::fmt;
 use std::io::{self, Read};
 use std::rc::Rc;
+
+/// Opcodes, named as `_pickle.c` names them.
+pub mod op {
+    pub const MARK: u8 = b'(';
+    pub const STOP: u8 = b'.';
+    pub const POP: u8 = b'0';
+    pub const POP_MARK: u8 = b'1';
+    pub const DUP: u8 = b'2';
+    pub const FLOAT: u8 = b'F';
+    pub const INT: u8 = b'I';
+    pub const BININT: u8 = b'J';
+    pub const BININT1: u8 = b'K';
+    pub const LONG: u8 = b'L';
+    pub const BININT2: u8 = b'M';
+    pub const NONE: u8 = b'N';
+    pub const PERSID: u8 = b'P';
+    pub const BINPERSID: u8 = b'Q';
+    pub const REDUCE: u8 = b'R';
+    pub const STRING: u8 = b'S';
+    pub const BINSTRING: u8 = b'T';
+    pub const SHORT_BINSTRING: u8 = b'U';
+    pub const UNICODE: u8 = b'V';
+    pub const BINUNICODE: u8 = b'X';
+    pub const APPEND: u8 = b'a';
+    pub const BUILD: u8 = b'b';
+    pub const GLOBAL: u8 = b'c';
+    pub const DICT: u8 = b'd';
+    pub const EMPTY_DICT: u8 = b'}';
+    pub const APPENDS: u8 = b'e';
+    pub const GET: u8 = b'g';
+    pub const BINGET: u8 = b'h';
+    pub const INST: u8 = b'i';
+    pub const LONG_BINGET: u8 = b'j';
+    pub const LIST: u8 = b'l';
+    pub const EMPTY_LIST: u8 = b']';
+    pub const OBJ: u8 = b'o';
+    pub const PUT: u8 = b'p';
+    pub const BINPUT: u8 = b'q';
+    pub const LONG_BINPUT: u8 = b'r';
+    pub const SETITEM: u8 = b's';
+    pub const TUPLE: u8 = b't';
+    pub const EMPTY_TUPLE: u8 = b')';
+    pub const SETITEMS: u8 = b'u';
+    pub const BINFLOAT: u8 = b'G';
+    pub const PROTO: u8 = 0x80;
+    pub const NEWOBJ: u8 = 0x81;
+    pub const EXT1: u8 = 0x82;
+    pub const EXT2: u8 = 0x83;
+    pub const EXT4: u8 = 0x84;
+    pub const TUPLE1: u8 = 0x85;
+    pub const TUPLE2: u8 = 0x86;
+    pub const TUPLE3: u8 = 0x87;
+    pub const NEWTRUE: u8 = 0x88;
+    pub const NEWFALSE: u8 = 0x89;
+    pub const LONG1: u8 = 0x8a;
+    pub const LONG4: u8 = 0x8b;
+    pub const BINBYTES: u8 = b'B';
+    pub const SHORT_BINBYTES: u8 = b'C';
+    pub const SHORT_BINUNICODE: u8 = 0x8c;
+    pub const BINUNICODE8: u8 = 0x8d;
+    pub const BINBYTES8: u8 = 0x8e;
+    pub const EMPTY_SET: u8 = 0x8f;
+    pub const ADDITEMS: u8 = 0x90;
+    pub const FROZENSET: u8 = 0x91;
+    pub const NEWOBJ_EX: u8 = 0x92;
+    pub const STACK_GLOBAL: u8 = 0x93;
+    pub const MEMOIZE: u8 = 0x94;
+    pub const FRAME: u8 = 0x95;
+    pub const BYTEARRAY8: u8 = 0x96;
+    pub const NEXT_BUFFER: u8 = 0x97;
+    pub const READONLY_BUFFER: u8 = 0x98;
+}
+
+/// How the loader feeds bytes to the unpickler. The paths differ only around FRAMEs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reader {
+    /// `pickle.loads(bytes)`, and `load(file)` whenever `peek()` covered each frame: the input
+    /// is read front to back, frames are only checked to be complete.
+    Loads,
+    /// `_pickle.c`'s `load(file)` where a frame's bytes come from `read()`: no `peek` (an
+    /// `io.BytesIO`, as `torch.load` unpickles `data.pkl`; an unbuffered file), or a frame of
+    /// 128 KiB or more, or larger than what `peek()` returned. An argument or line that
+    /// crosses the end of the frame drops the rest of the frame and is read from after it.
+    File,
+    /// The pure-Python `pickle._Unpickler` (joblib's): crossing a frame's end, or starting a
+    /// frame inside an unfinished one, raises.
+    PurePython,
+}
+
+/// Where the reader paths can part.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FrameAnomaly {
+    /// An opcode's argument or line crosses the end of its FRAME.
+    Crossed,
+    /// A FRAME starts before the current frame ends.
+    FrameInFrame,
+    /// STOP comes before the end of its frame: the next pickle in the file starts at the
+    /// frame's end for a file reader, right after STOP for `loads`.
+    StopInFrame,
+    /// joblib's array data starts before the end of the frame (joblib reads it from the file,
+    /// after the frame).
+    ArrayInFrame,
+}
+
+impl FrameAnomaly {
+    pub fn describe(self) -> &'static str {
+        match self {
+            FrameAnomaly::Crossed => "an opcode's argument crosses the end of its FRAME",
+            FrameAnomaly::FrameInFrame => "a FRAME starts before the current frame ends",
+            FrameAnomaly::StopInFrame => "STOP comes before the end of its FRAME",
+            FrameAnomaly::ArrayInFrame => "joblib array data starts inside a FRAME",
+        }
+    }
+}
 
 /// Hard limits for one pickle stream.
 #[derive(Clone, Debug)]
 pub struct PickleLimits {
     pub max_stack: usize,
     pub max_memo: usize,
+    /// Bytes of a text line kept (the rest of a longer line is read and dropped: a long line
+    /// is legal, and never ends the analysis).
     pub max_line: usize,
     /// Total bytes of strings and bytes objects kept whole; beyond it only a prefix is kept.
     pub max_retained: usize,
@@ -21,13 +152,21 @@ pub struct PickleLimits {
     pub max_items: usize,
     /// Depth of pickles nested inline in a stream (joblib object arrays).
     pub max_inline_depth: u32,
-    /// Stop at an import whose names are not dotted identifiers, where `find_class` fails.
-    /// Used when sniffing data without pickle magic, so that text and binary headers read as
-    /// opcodes stop where CPython would.
+    /// Opcodes executed per stream.
+    pub max_opcodes: u64,
+    /// Stop at an import whose names are not dotted identifiers, where `find_class` fails, and
+    /// at EXT opcodes (the extension registry of a standard Python is empty). Used when
+    /// sniffing data without pickle magic, so that text and binary headers read as opcodes
+    /// stop where CPython would.
     pub stop_at_implausible: bool,
     /// Follow joblib's inline array data after a NumpyArrayWrapper (joblib.load's reading).
     /// Off: read those bytes as opcodes, as pickle.load does on the same file.
     pub joblib_inline: bool,
+    /// How the bytes are fed to the unpickler.
+    pub reader: Reader,
+    /// Whether calling the global (module, name) can return an exact `str` (which STACK_GLOBAL
+    /// accepts). `None`: any call result may be a str.
+    pub may_return_str: Option<fn(&str, &str) -> bool>,
 }
 
 impl Default for PickleLimits {
@@ -40,8 +179,11 @@ impl Default for PickleLimits {
             max_bytes_object: 16 << 20,
             max_items: 256,
             max_inline_depth: 8,
+            max_opcodes: 1 << 32,
             stop_at_implausible: false,
             joblib_inline: true,
+            reader: Reader::Loads,
+            may_return_str: None,
         }
     }
 }
@@ -58,6 +200,71 @@ pub struct Import {
     pub invoked: bool,
 }
 
+/// Why the unpickler raises: one variant per rejection, displayed as CPython words it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reject {
+    Truncated,
+    UnsupportedProtocol(u8),
+    SizeTooLarge(&'static str),
+    NegativeByteCount(&'static str),
+    StackUnderflow,
+    MarkNotFound,
+    OddItems(&'static str),
+    StringNotQuoted,
+    BadEscape,
+    /// A PUT/GET/LONG index that `PyLong_FromString` refuses.
+    BadIndex(&'static str),
+    NegativeIndex(&'static str),
+    MemoMissing(u64),
+    StackGlobalNotStr,
+    ArgsNotTuple(&'static str),
+    ExtCodeNotPositive,
+    /// EXT with a code the (empty, standard) extension registry does not hold.
+    UnregisteredExtension(i64),
+    InvalidLoadKey(u8),
+    /// `find_class` cannot import a name that is not a dotted identifier.
+    NoModule(String),
+    /// Pure-Python unpickler: a read crosses the end of the frame.
+    FrameExhausted,
+    /// Pure-Python unpickler: a FRAME inside an unfinished one.
+    FrameInFrame,
+    JoblibArray(&'static str),
+    InJoblibObjectArray(Box<Reject>),
+    Read(String),
+}
+
+impl fmt::Display for Reject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reject::Truncated => f.write_str("pickle data was truncated"),
+            Reject::UnsupportedProtocol(p) => write!(f, "unsupported pickle protocol: {p}"),
+            Reject::SizeTooLarge(op) => write!(f, "{op} exceeds system's maximum size"),
+            Reject::NegativeByteCount(op) => write!(f, "{op} pickle has negative byte count"),
+            Reject::StackUnderflow => f.write_str("unpickling stack underflow"),
+            Reject::MarkNotFound => f.write_str("could not find MARK"),
+            Reject::OddItems(op) => write!(f, "odd number of items for {op}"),
+            Reject::StringNotQuoted => f.write_str("the STRING opcode argument must be quoted"),
+            Reject::BadEscape => f.write_str("invalid escape in STRING"),
+            Reject::BadIndex(op) => write!(f, "invalid {op} index"),
+            Reject::NegativeIndex(op) => write!(f, "negative {op} argument"),
+            Reject::MemoMissing(i) => write!(f, "Memo value not found at index {i}"),
+            Reject::StackGlobalNotStr => f.write_str("STACK_GLOBAL requires str"),
+            Reject::ArgsNotTuple(op) => write!(f, "{op} argument list must be a tuple"),
+            Reject::ExtCodeNotPositive => f.write_str("EXT specifies code <= 0"),
+            Reject::UnregisteredExtension(c) => write!(f, "unregistered extension code {c}"),
+            Reject::InvalidLoadKey(b) => write!(f, "invalid load key, '\\x{b:02x}'"),
+            Reject::NoModule(m) => write!(f, "No module named {m:?}"),
+            Reject::FrameExhausted => f.write_str("pickle exhausted before end of frame"),
+            Reject::FrameInFrame => {
+                f.write_str("beginning of a new frame before end of current frame")
+            }
+            Reject::JoblibArray(m) => write!(f, "joblib {m}"),
+            Reject::InJoblibObjectArray(r) => write!(f, "in joblib object array: {r}"),
+            Reject::Read(e) => write!(f, "read error: {e}"),
+        }
+    }
+}
+
 /// Why a stream stopped.
 #[derive(Clone, Debug, PartialEq)]
 pub enum End {
@@ -66,7 +273,7 @@ pub enum End {
     /// No byte at all where a pickle should start.
     Empty,
     /// The unpickler would raise here. Everything before was executed.
-    Error { offset: u64, message: String },
+    Error { offset: u64, reject: Reject },
     /// A safety limit was hit.
     Limit { offset: u64, message: String },
 }
@@ -76,12 +283,19 @@ pub enum End {
 pub struct Events {
     pub imports: Vec<Import>,
     index: HashMap<(String, String), usize>,
-    /// Bytes arguments that look like pickles or were passed to a call (offset, content).
-    pub nested: Vec<(u64, Rc<[u8]>)>,
+    /// Bytes arguments that look like pickles or were passed to a call (offset, content, callee
+    /// import index).
+    pub nested: Vec<(u64, Rc<[u8]>, Option<usize>)>,
     /// BUILD applied to an imported global (offset, import index).
     pub build_on_global: Vec<(u64, usize)>,
     /// EXT1/2/4 codes used (offset, code).
     pub ext_codes: Vec<(u64, u32)>,
+    /// Structures no pickler writes, aimed at loader bugs (offset, what).
+    pub odd: Vec<(u64, &'static str)>,
+    /// Where the reader paths could part (offset, what).
+    pub frames: Vec<(u64, FrameAnomaly)>,
+    /// Bytes a [`Reader::File`] reading dropped at frame ends.
+    pub dropped: u64,
     /// Calls of objects that are not imported globals (results of other calls).
     pub computed_calls: u64,
     /// joblib arrays whose raw data followed inline.
@@ -120,10 +334,16 @@ impl Events {
         }
     }
 
-    fn is(&self, i: usize, module: &str, name: &str) -> bool {
+    pub fn is(&self, i: usize, module: &str, name: &str) -> bool {
         self.imports
             .get(i)
             .is_some_and(|imp| imp.module == module && imp.name == name)
+    }
+
+    fn odd(&mut self, off: u64, what: &'static str) {
+        if self.odd.len() < 64 {
+            self.odd.push((off, what));
+        }
     }
 }
 
@@ -155,7 +375,8 @@ enum V {
     Dict(Rc<RefCell<DictV>>),
     Set,
     Global(usize),
-    Inst(Rc<Inst>),
+    /// The result of a call; `str_ok`: it may be an exact str.
+    Inst(Rc<Inst>, bool),
     Opaque,
 }
 
@@ -170,9 +391,13 @@ impl V {
         }
     }
 
-    /// Certainly not a str when loaded (results of calls may be anything).
+    /// Certainly not an exact str when loaded.
     fn not_str(&self) -> bool {
-        !matches!(self, V::Str(_) | V::Inst(_) | V::Opaque)
+        match self {
+            V::Str(_) | V::Opaque => false,
+            V::Inst(_, str_ok) => !str_ok,
+            _ => true,
+        }
     }
 }
 
@@ -180,13 +405,13 @@ impl V {
 fn call_args(v: V) -> Option<Rc<[V]>> {
     match v {
         V::Tuple(t) => Some(t),
-        V::Inst(_) | V::Opaque => Some(Rc::from(Vec::new())),
+        V::Inst(..) | V::Opaque => Some(Rc::from(Vec::new())),
         _ => None,
     }
 }
 
 enum Fail {
-    Error(String),
+    Reject(Reject),
     Truncated,
     Limit(String),
     Io(io::Error),
@@ -194,11 +419,8 @@ enum Fail {
 
 type R<T> = Result<T, Fail>;
 
-fn err<T>(m: impl Into<String>) -> R<T> {
-    Err(Fail::Error(m.into()))
-}
-
-/// A buffered reader that tracks absolute offsets and gives contiguous slices.
+/// A buffered reader that tracks absolute offsets, gives contiguous slices, and models how
+/// each [`Reader`] path consumes frames.
 pub struct Src<'r> {
     r: &'r mut dyn Read,
     buf: Vec<u8>,
@@ -208,6 +430,11 @@ pub struct Src<'r> {
     eof: bool,
     /// Total length, when known, for FRAME checks.
     len: Option<u64>,
+    reader: Reader,
+    /// Absolute end of the bytes the C unpickler holds in its buffer after a FRAME (0: none).
+    frame_end: u64,
+    frames: Vec<(u64, FrameAnomaly)>,
+    dropped: u64,
 }
 
 const CHUNK: usize = 64 * 1024;
@@ -217,6 +444,10 @@ const CHUNK: usize = 64 * 1024;
 #[allow(clippy::arithmetic_side_effects, clippy::indexing_slicing)]
 impl<'r> Src<'r> {
     pub fn new(r: &'r mut dyn Read, len: Option<u64>) -> Self {
+        Self::with_reader(r, len, Reader::Loads)
+    }
+
+    pub fn with_reader(r: &'r mut dyn Read, len: Option<u64>, reader: Reader) -> Self {
         Src {
             r,
             buf: vec![0; CHUNK],
@@ -225,6 +456,10 @@ impl<'r> Src<'r> {
             base: 0,
             eof: false,
             len,
+            reader,
+            frame_end: 0,
+            frames: Vec::new(),
+            dropped: 0,
         }
     }
 
@@ -275,6 +510,40 @@ impl<'r> Src<'r> {
         })
     }
 
+    fn note(&mut self, at: u64, what: FrameAnomaly) {
+        if self.frames.len() < 64 {
+            self.frames.push((at, what));
+        }
+    }
+
+    /// Bytes left in the current frame buffer.
+    fn in_frame(&self) -> u64 {
+        self.frame_end.saturating_sub(self.offset())
+    }
+
+    /// Before reading `n` bytes: apply the reader's rule for a read that crosses the frame end.
+    fn cross(&mut self, n: u64) -> R<()> {
+        let left = self.in_frame();
+        if left == 0 || n <= left {
+            return Ok(());
+        }
+        let at = self.offset();
+        self.note(at, FrameAnomaly::Crossed);
+        match self.reader {
+            Reader::Loads => {}
+            Reader::PurePython => return Err(Fail::Reject(Reject::FrameExhausted)),
+            Reader::File => {
+                // The rest of the buffer is dropped; the read comes from the file.
+                if !self.skip_raw(left).map_err(Fail::Io)? {
+                    return Err(Fail::Truncated);
+                }
+                self.dropped = self.dropped.saturating_add(left);
+                self.frame_end = 0;
+            }
+        }
+        Ok(())
+    }
+
     fn byte(&mut self) -> R<Option<u8>> {
         let b = self.peek().map_err(Fail::Io)?;
         if b.is_some() {
@@ -284,6 +553,7 @@ impl<'r> Src<'r> {
     }
 
     fn take(&mut self, n: usize) -> R<&[u8]> {
+        self.cross(n as u64)?;
         if !self.fill(n).map_err(Fail::Io)? {
             return Err(Fail::Truncated);
         }
@@ -298,8 +568,17 @@ impl<'r> Src<'r> {
         Ok(a)
     }
 
+    /// Discard `n` bytes of an argument.
+    fn skip(&mut self, n: u64) -> R<()> {
+        self.cross(n)?;
+        if !self.skip_raw(n).map_err(Fail::Io)? {
+            return Err(Fail::Truncated);
+        }
+        Ok(())
+    }
+
     /// Discard `n` bytes.
-    pub fn skip(&mut self, mut n: u64) -> io::Result<bool> {
+    pub fn skip_raw(&mut self, mut n: u64) -> io::Result<bool> {
         while n > 0 {
             if !self.fill(1)? {
                 return Ok(false);
@@ -312,29 +591,136 @@ impl<'r> Src<'r> {
         Ok(true)
     }
 
-    /// A line without its trailing newline. End of input before a newline: truncated.
-    fn line(&mut self, max: usize) -> R<&[u8]> {
-        let mut scanned = 0;
+    /// Consume bytes up to and including the next newline, but not past absolute offset
+    /// `stop`. Keeps the first `max` bytes. `Ok(None)` when `stop` (or the end) came first.
+    fn scan_line(&mut self, stop: Option<u64>, max: usize) -> R<Option<Vec<u8>>> {
+        let mut kept = Vec::new();
+        let mut long = false;
         loop {
-            if let Some(i) = self
-                .buf
-                .get(self.pos + scanned..self.end)
-                .and_then(|s| s.iter().position(|b| *b == b'\n'))
-            {
-                let s = self.pos;
-                let e = s + scanned + i;
-                self.pos = e + 1;
-                return self.buf.get(s..e).ok_or(Fail::Truncated);
+            if !self.fill(1).map_err(Fail::Io)? {
+                return Ok(None);
             }
-            scanned = self.end - self.pos;
-            if scanned >= max {
-                return Err(Fail::Limit(format!("line longer than {max} bytes")));
+            let room = match stop {
+                Some(s) => s.saturating_sub(self.offset()),
+                None => u64::MAX,
+            };
+            if room == 0 {
+                return Ok(None);
             }
-            if !self.fill(scanned + 1).map_err(Fail::Io)? {
-                return Err(Fail::Truncated);
+            let avail = (self.end - self.pos).min(usize::try_from(room).unwrap_or(usize::MAX));
+            let chunk = &self.buf[self.pos..self.pos + avail];
+            let (upto, found) = match memchr_nl(chunk) {
+                Some(i) => (i, true),
+                None => (avail, false),
+            };
+            let want = max.saturating_sub(kept.len()).min(upto);
+            kept.extend_from_slice(&chunk[..want]);
+            long |= want < upto;
+            let last = upto.checked_sub(1).and_then(|i| chunk.get(i)).copied();
+            self.pos += upto + usize::from(found);
+            if found {
+                // A line longer than kept: its last byte stands in for the dropped middle's
+                // end, so that a closing quote is still seen.
+                if let (true, Some(b), Some(k)) = (long, last, kept.last_mut()) {
+                    *k = b;
+                }
+                return Ok(Some(kept));
             }
         }
     }
+
+    /// A line without its trailing newline, at most `max` bytes kept (a longer line is read to
+    /// its end). End of input before a newline: truncated.
+    fn line(&mut self, max: usize) -> R<Vec<u8>> {
+        let left = self.in_frame();
+        if left > 0 {
+            let stop = self.frame_end;
+            let at = self.offset();
+            match self.reader {
+                Reader::Loads => {
+                    let l = self.scan_line(None, max)?.ok_or(Fail::Truncated)?;
+                    if self.offset() > stop {
+                        self.note(at, FrameAnomaly::Crossed);
+                    }
+                    return Ok(l);
+                }
+                Reader::PurePython => {
+                    return self
+                        .scan_line(Some(stop), max)?
+                        .ok_or(Fail::Reject(Reject::FrameExhausted));
+                }
+                Reader::File => {
+                    if let Some(l) = self.scan_line(Some(stop), max)? {
+                        return Ok(l);
+                    }
+                    // The partial line in the buffer is dropped; readline() reads from the file.
+                    self.note(at, FrameAnomaly::Crossed);
+                    self.dropped = self.dropped.saturating_add(left);
+                    self.frame_end = 0;
+                }
+            }
+        }
+        self.scan_line(None, max)?.ok_or(Fail::Truncated)
+    }
+
+    /// FRAME of `n` bytes, its length just read.
+    fn frame(&mut self, n: u64) -> R<()> {
+        let left = self.in_frame();
+        let at = self.offset();
+        if left > 0 {
+            self.note(at, FrameAnomaly::FrameInFrame);
+            match self.reader {
+                Reader::PurePython => return Err(Fail::Reject(Reject::FrameInFrame)),
+                // The frame fits in what is buffered: the C unpickler only rewinds.
+                _ if n <= left => return Ok(()),
+                Reader::Loads => {}
+                Reader::File => {
+                    if !self.skip_raw(left).map_err(Fail::Io)? {
+                        return Err(Fail::Truncated);
+                    }
+                    self.dropped = self.dropped.saturating_add(left);
+                }
+            }
+        }
+        let at = self.offset();
+        if self.reader != Reader::PurePython {
+            // The C unpickler reads the whole frame before running any of it.
+            if let Some(len) = self.len {
+                if at.saturating_add(n) > len {
+                    return Err(Fail::Truncated);
+                }
+            }
+        }
+        self.frame_end = at.saturating_add(n);
+        Ok(())
+    }
+
+    /// After STOP: where a file reader leaves the file.
+    fn stopped(&mut self) -> io::Result<()> {
+        let left = self.in_frame();
+        if left > 0 {
+            let at = self.offset();
+            self.note(at, FrameAnomaly::StopInFrame);
+            if self.reader != Reader::Loads {
+                // The whole frame was read from the file; the next load starts after it.
+                self.skip_raw(left)?;
+            }
+        }
+        self.frame_end = 0;
+        Ok(())
+    }
+
+    /// Before joblib reads array data from the file object itself.
+    fn raw_data(&mut self) {
+        if self.in_frame() > 0 {
+            let at = self.offset();
+            self.note(at, FrameAnomaly::ArrayInFrame);
+        }
+    }
+}
+
+fn memchr_nl(s: &[u8]) -> Option<usize> {
+    s.iter().position(|b| *b == b'\n')
 }
 
 fn is_opcode(b: u8) -> bool {
@@ -416,8 +802,12 @@ struct Machine<'a> {
 }
 
 /// Simulate one pickle from the current position of `src`, up to and including STOP.
+/// Simulate one pickle from the current position of `src`, up to and including STOP.
 pub fn run(src: &mut Src<'_>, lim: &PickleLimits, ev: &mut Events) -> End {
-    run_at_depth(src, lim, ev, 0)
+    let end = run_at_depth(src, lim, ev, 0);
+    ev.frames.append(&mut src.frames);
+    ev.dropped = ev.dropped.saturating_add(std::mem::take(&mut src.dropped));
+    end
 }
 
 fn run_at_depth(src: &mut Src<'_>, lim: &PickleLimits, ev: &mut Events, depth: u32) -> End {
@@ -435,24 +825,26 @@ fn run_at_depth(src: &mut Src<'_>, lim: &PickleLimits, ev: &mut Events, depth: u
     let mut op_offset = src.offset();
     let start = op_offset;
     let r = m.exec(src, ev, &mut op_offset);
+    // Drop the values iteratively: a deeply nested value must not overflow the stack on drop.
+    m.teardown();
     match r {
         Ok(()) => End::Stop,
         Err(Fail::Truncated) if op_offset == start && src.offset() == start => End::Empty,
         Err(Fail::Truncated) => End::Error {
             offset: op_offset,
-            message: "pickle data was truncated".into(),
+            reject: Reject::Truncated,
         },
-        Err(Fail::Error(message)) => End::Error {
+        Err(Fail::Reject(reject)) => End::Error {
             offset: op_offset,
-            message,
+            reject,
         },
-        Err(Fail::Io(e)) if crate::input::is_limit_error(&e) => End::Limit {
+        Err(Fail::Io(e)) if e.kind() == io::ErrorKind::FileTooLarge => End::Limit {
             offset: op_offset,
             message: e.to_string(),
         },
         Err(Fail::Io(e)) => End::Error {
             offset: op_offset,
-            message: format!("read error: {e}"),
+            reject: Reject::Read(e.to_string()),
         },
         Err(Fail::Limit(message)) => End::Limit {
             offset: op_offset,
@@ -469,23 +861,48 @@ fn decode_utf8(b: &[u8]) -> String {
 /// (base prefixes, underscores) than worth mirroring, and stopping where it would go on
 /// would hide what follows. Unparsed values are opaque.
 fn parse_int_line(l: &[u8]) -> V {
-    py_int(l).map_or(V::BigInt, V::Int)
+    c_long(l, true).map_or(V::BigInt, V::Int)
 }
 
-/// A base-10 integer as Python's int() reads it (whitespace, sign, underscores). A superset is
-/// fine: accepting more than C only means analysing further than a loader would run.
-fn py_int(l: &[u8]) -> Option<i64> {
-    let s = std::str::from_utf8(l).ok()?.trim().trim_end_matches('L');
-    let (neg, digits) = match s.strip_prefix('-') {
+/// An integer as `_pickle.c` reads a PUT/GET line: the line is a C string, so it ends at the
+/// first NUL, then `PyLong_FromString(s, NULL, 10)`: surrounding whitespace, a sign, and
+/// underscores between digits. `any_base` also takes `0x`/`0o`/`0b` prefixes and a trailing
+/// `L` (INT and LONG lines, read more leniently still: see [`parse_int_line`]).
+fn c_long(l: &[u8], any_base: bool) -> Option<i64> {
+    let l = l.split(|b| *b == 0).next().unwrap_or_default();
+    let s = std::str::from_utf8(l).ok()?;
+    let s = s.trim_matches(|c: char| c.is_ascii_whitespace());
+    let s = if any_base {
+        s.strip_suffix('L').unwrap_or(s)
+    } else {
+        s
+    };
+    let (neg, body) = match s.strip_prefix('-') {
         Some(d) => (true, d),
         None => (false, s.strip_prefix('+').unwrap_or(s)),
     };
-    let digits: String = digits.chars().filter(|c| *c != '_').collect();
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+    let lower = body.get(..2).map(str::to_ascii_lowercase);
+    let (radix, digits) = match lower.as_deref() {
+        Some("0x") if any_base => (16, body.get(2..)?),
+        Some("0o") if any_base => (8, body.get(2..)?),
+        Some("0b") if any_base => (2, body.get(2..)?),
+        _ => (10, body),
+    };
+    let digits = digits.strip_prefix('_').filter(|_| radix != 10).unwrap_or(digits);
+    if digits.is_empty()
+        || digits.starts_with('_')
+        || digits.ends_with('_')
+        || digits.contains("__")
+    {
         return None;
     }
-    let v: i64 = digits.parse().ok()?;
-    Some(if neg { v.checked_neg()? } else { v })
+    let clean: String = digits.chars().filter(|c| *c != '_').collect();
+    let v = i64::from_str_radix(&clean, radix).ok()?;
+    if neg {
+        v.checked_neg()
+    } else {
+        Some(v)
+    }
 }
 
 /// Python's `codecs.escape_decode` as the STRING opcode uses it (latin-1 result).
@@ -501,7 +918,7 @@ fn escape_decode(s: &[u8]) -> R<Vec<u8>> {
             continue;
         }
         let Some(&e) = s.get(i) else {
-            return err("Trailing \\ in string");
+            return Err(Fail::Reject(Reject::BadEscape));
         };
         i += 1;
         match e {
@@ -537,7 +954,7 @@ fn escape_decode(s: &[u8]) -> R<Vec<u8>> {
                         out.push(v);
                         i += 2;
                     }
-                    None => return err("invalid \\x escape"),
+                    None => return Err(Fail::Reject(Reject::BadEscape)),
                 }
             }
             other => {
@@ -611,6 +1028,45 @@ pub(crate) fn dtype_itemsize(descr: &str) -> Result<Option<u64>, ()> {
 }
 
 impl Machine<'_> {
+    /// Drop every value without recursion, breaking reference cycles (a dict that holds
+    /// itself, an object whose state is itself) on the way.
+    fn teardown(&mut self) {
+        let mut work: Vec<V> = std::mem::take(&mut self.stack);
+        work.extend(std::mem::take(&mut self.memo).into_iter().flatten());
+        work.extend(std::mem::take(&mut self.memo_sparse).into_values());
+        while let Some(v) = work.pop() {
+            match v {
+                V::Tuple(mut t) => {
+                    if let Some(items) = Rc::get_mut(&mut t) {
+                        work.extend(items.iter_mut().map(|x| std::mem::replace(x, V::None)));
+                    }
+                }
+                V::Dict(d) => {
+                    if let Ok(mut d) = d.try_borrow_mut() {
+                        for (k, x) in d.items.drain(..) {
+                            work.push(k);
+                            work.push(x);
+                        }
+                    }
+                }
+                V::Inst(mut inst, _) => {
+                    if let Ok(mut st) = inst.state.try_borrow_mut() {
+                        if let Some(x) = st.take() {
+                            work.push(x);
+                        }
+                    }
+                    if let Some(inst) = Rc::get_mut(&mut inst) {
+                        let mut args = std::mem::replace(&mut inst.args, Rc::from(Vec::new()));
+                        if let Some(items) = Rc::get_mut(&mut args) {
+                            work.extend(items.iter_mut().map(|x| std::mem::replace(x, V::None)));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
     fn fence(&self) -> usize {
         self.marks.last().copied().unwrap_or(0)
     }
@@ -628,29 +1084,29 @@ impl Machine<'_> {
 
     fn pop(&mut self) -> R<V> {
         if self.stack.len() <= self.fence() {
-            return err("unpickling stack underflow");
+            return Err(Fail::Reject(Reject::StackUnderflow));
         }
         self.stack
             .pop()
-            .ok_or(Fail::Error("unpickling stack underflow".into()))
+            .ok_or(Fail::Reject(Reject::StackUnderflow))
     }
 
     fn top(&self) -> R<&V> {
         if self.stack.len() <= self.fence() {
-            return err("unpickling stack underflow");
+            return Err(Fail::Reject(Reject::StackUnderflow));
         }
         self.stack
             .last()
-            .ok_or(Fail::Error("unpickling stack underflow".into()))
+            .ok_or(Fail::Reject(Reject::StackUnderflow))
     }
 
     fn pop_mark(&mut self) -> R<Vec<V>> {
         let m = self
             .marks
             .pop()
-            .ok_or(Fail::Error("could not find MARK".into()))?;
+            .ok_or(Fail::Reject(Reject::MarkNotFound))?;
         if m > self.stack.len() {
-            return err("could not find MARK");
+            return Err(Fail::Reject(Reject::MarkNotFound));
         }
         Ok(self.stack.split_off(m))
     }
@@ -681,18 +1137,14 @@ impl Machine<'_> {
             self.retained = self.retained.saturating_add(b.len());
             Ok(V::Bytes(b))
         } else {
-            if !src.skip(n).map_err(Fail::Io)? {
-                return Err(Fail::Truncated);
-            }
+            src.skip(n)?;
             Ok(V::BigBytes)
         }
     }
 
     fn read_text(&mut self, src: &mut Src<'_>, n: u64) -> R<V> {
         if n > self.lim.max_bytes_object as u64 {
-            if !src.skip(n).map_err(Fail::Io)? {
-                return Err(Fail::Truncated);
-            }
+            src.skip(n)?;
             return Ok(V::Opaque);
         }
         let s = decode_utf8(src.take(n as usize)?);
@@ -736,7 +1188,7 @@ impl Machine<'_> {
             .and_then(|i| self.memo.get(i))
             .and_then(|v| v.clone())
             .or_else(|| self.memo_sparse.get(&idx).cloned());
-        v.ok_or_else(|| Fail::Error(format!("Memo value not found at index {idx}")))
+        v.ok_or(Fail::Reject(Reject::MemoMissing(idx)))
     }
 
     fn import(
@@ -754,7 +1206,7 @@ impl Machine<'_> {
 
     fn check_importable(&self, module: &str, name: &str) -> R<()> {
         if self.lim.stop_at_implausible && !(plausible(module) && plausible(name)) {
-            return err(format!("No module named {module:?}"));
+            return Err(Fail::Reject(Reject::NoModule(module.chars().take(200).collect())));
         }
         Ok(())
     }
@@ -772,8 +1224,12 @@ impl Machine<'_> {
                     let to_loader = matches!(callee, V::Global(_)) && b.len() >= 2;
                     let candidate =
                         looks || (to_loader && b.first().is_some_and(|x| starts_pickle(*x)));
-                    if candidate && !ev.nested.iter().any(|(_, n)| Rc::ptr_eq(n, b)) {
-                        ev.nested.push((off, b.clone()));
+                    if candidate && !ev.nested.iter().any(|(_, n, _)| Rc::ptr_eq(n, b)) {
+                        let callee = match callee {
+                            V::Global(i) => Some(*i),
+                            _ => None,
+                        };
+                        ev.nested.push((off, b.clone(), callee));
                     }
                 }
             }
@@ -788,7 +1244,7 @@ impl Machine<'_> {
                         let b: Vec<u8> = s.chars().map(|c| (c as u32 & 0xff) as u8).collect();
                         let b: Rc<[u8]> = b.into();
                         if matches!(&b[..], [0x80, 2..=5, ..]) {
-                            ev.nested.push((off, b.clone()));
+                            ev.nested.push((off, b.clone(), None));
                         }
                         return V::Bytes(b);
                     }
@@ -804,19 +1260,29 @@ impl Machine<'_> {
                         class = Some(*c);
                     }
                 }
-                V::Inst(Rc::new(Inst {
-                    class,
-                    args,
-                    state: RefCell::new(None),
-                }))
+                let str_ok = match (self.lim.may_return_str, class.and_then(|c| ev.imports.get(c))) {
+                    (Some(f), Some(imp)) => f(&imp.module, &imp.name),
+                    _ => true,
+                };
+                V::Inst(
+                    Rc::new(Inst {
+                        class,
+                        args,
+                        state: RefCell::new(None),
+                    }),
+                    str_ok,
+                )
             }
-            V::Inst(_) | V::Opaque => {
+            V::Inst(..) | V::Opaque => {
                 ev.computed_calls = ev.computed_calls.saturating_add(1);
-                V::Inst(Rc::new(Inst {
-                    class: None,
-                    args,
-                    state: RefCell::new(None),
-                }))
+                V::Inst(
+                    Rc::new(Inst {
+                        class: None,
+                        args,
+                        state: RefCell::new(None),
+                    }),
+                    true,
+                )
             }
             _ => V::Opaque,
         }
@@ -830,79 +1296,83 @@ impl Machine<'_> {
                 return Err(Fail::Truncated);
             };
             ev.opcodes = ev.opcodes.saturating_add(1);
+            if ev.opcodes > self.lim.max_opcodes {
+                return Err(Fail::Limit(format!(
+                    "more than {} opcodes",
+                    self.lim.max_opcodes
+                )));
+            }
             match op {
                 // --- control ---
-                0x80 => {
+                op::PROTO => {
                     let p = src.fixed::<1>()?[0];
                     if p > 5 {
-                        return err(format!("unsupported pickle protocol: {p}"));
+                        return Err(Fail::Reject(Reject::UnsupportedProtocol(p)));
                     }
                     self.proto = p;
                     ev.proto = ev.proto.max(p);
                 }
-                0x95 => {
+                op::FRAME => {
                     let n = u64::from_le_bytes(src.fixed::<8>()?);
                     if n > i64::MAX as u64 {
-                        return err("FRAME length exceeds system's maximum");
+                        return Err(Fail::Reject(Reject::SizeTooLarge("FRAME")));
                     }
-                    // The C unpickler requires the whole frame to be readable, then rewinds.
-                    if let Some(len) = src.len {
-                        if src.offset().saturating_add(n) > len {
-                            return Err(Fail::Truncated);
-                        }
-                    }
+                    src.frame(n)?;
                 }
-                b'.' => {
+                op::STOP => {
                     self.pop()?;
+                    if self.depth == 0 {
+                        src.stopped().map_err(Fail::Io)?;
+                    }
                     return Ok(());
                 }
-                b'(' => {
+                op::MARK => {
                     if self.marks.len() >= self.lim.max_stack {
                         return Err(Fail::Limit("too many MARKs".into()));
                     }
                     self.marks.push(self.stack.len());
                 }
-                b'0' => {
+                op::POP => {
                     if self.stack.len() > self.fence() {
                         self.stack.pop();
                     } else if self.marks.pop().is_none() {
-                        return err("unpickling stack underflow");
+                        return Err(Fail::Reject(Reject::StackUnderflow));
                     }
                 }
-                b'1' => {
+                op::POP_MARK => {
                     self.pop_mark()?;
                 }
-                b'2' => {
+                op::DUP => {
                     let v = self.top()?.clone();
                     self.push(v)?;
                 }
                 // --- numbers ---
-                b'I' => {
+                op::INT => {
                     let l = src.line(self.lim.max_line)?;
-                    let v = match l {
+                    let v = match &l[..] {
                         b"01" => V::Bool,
                         b"00" => V::Bool,
-                        _ => parse_int_line(l),
+                        _ => parse_int_line(&l),
                     };
                     self.push(v)?;
                 }
-                b'L' => {
-                    let v = parse_int_line(src.line(self.lim.max_line)?);
+                op::LONG => {
+                    let v = parse_int_line(&src.line(self.lim.max_line)?);
                     self.push(v)?;
                 }
-                b'J' => {
+                op::BININT => {
                     let v = i32::from_le_bytes(src.fixed::<4>()?);
                     self.push(V::Int(i64::from(v)))?;
                 }
-                b'K' => {
+                op::BININT1 => {
                     let v = src.fixed::<1>()?[0];
                     self.push(V::Int(i64::from(v)))?;
                 }
-                b'M' => {
+                op::BININT2 => {
                     let v = u16::from_le_bytes(src.fixed::<2>()?);
                     self.push(V::Int(i64::from(v)))?;
                 }
-                0x8a => {
+                op::LONG1 => {
                     let n = src.fixed::<1>()?[0] as usize;
                     let b = src.take(n)?;
                     let v = if n <= 8 {
@@ -918,111 +1388,109 @@ impl Machine<'_> {
                     };
                     self.push(v)?;
                 }
-                0x8b => {
+                op::LONG4 => {
                     let n = i32::from_le_bytes(src.fixed::<4>()?);
                     if n < 0 {
-                        return err("LONG pickle has negative byte count");
+                        return Err(Fail::Reject(Reject::NegativeByteCount("LONG4")));
                     }
-                    if !src.skip(n as u64).map_err(Fail::Io)? {
-                        return Err(Fail::Truncated);
-                    }
+                    src.skip(n as u64)?;
                     self.push(V::BigInt)?;
                 }
-                b'F' => {
+                op::FLOAT => {
                     // Never an error here: see parse_int_line.
                     src.line(self.lim.max_line)?;
                     self.push(V::Float)?;
                 }
-                b'G' => {
+                op::BINFLOAT => {
                     src.fixed::<8>()?;
                     self.push(V::Float)?;
                 }
                 // --- strings and bytes ---
-                b'S' => {
+                op::STRING => {
                     let l = src.line(self.lim.max_line)?;
-                    let body = match l {
+                    let body = match &l[..] {
                         [q @ (b'\'' | b'"'), mid @ .., e] if q == e => mid,
-                        _ => return err("the STRING opcode argument must be quoted"),
+                        _ => return Err(Fail::Reject(Reject::StringNotQuoted)),
                     };
                     let b = escape_decode(body)?;
                     let s: String = b.iter().map(|&c| char::from(c)).collect();
                     let v = self.mk_str(s);
                     self.push(v)?;
                 }
-                b'T' => {
+                op::BINSTRING => {
                     let n = i32::from_le_bytes(src.fixed::<4>()?);
                     if n < 0 {
-                        return err("BINSTRING pickle has negative byte count");
+                        return Err(Fail::Reject(Reject::NegativeByteCount("BINSTRING")));
                     }
                     let v = self.read_latin1(src, n as u64)?;
                     self.push(v)?;
                 }
-                b'U' => {
+                op::SHORT_BINSTRING => {
                     let n = src.fixed::<1>()?[0];
                     let v = self.read_latin1(src, u64::from(n))?;
                     self.push(v)?;
                 }
-                b'V' => {
-                    let l = src.line(self.lim.max_line)?.to_vec();
+                op::UNICODE => {
+                    let l = src.line(self.lim.max_line)?;
                     let s = raw_unicode_decode(&l);
                     let v = self.mk_str(s);
                     self.push(v)?;
                 }
-                b'X' => {
+                op::BINUNICODE => {
                     let n = u32::from_le_bytes(src.fixed::<4>()?);
                     let v = self.read_text(src, u64::from(n))?;
                     self.push(v)?;
                 }
-                0x8c => {
+                op::SHORT_BINUNICODE => {
                     let n = src.fixed::<1>()?[0];
                     let v = self.read_text(src, u64::from(n))?;
                     self.push(v)?;
                 }
-                0x8d => {
+                op::BINUNICODE8 => {
                     let n = u64::from_le_bytes(src.fixed::<8>()?);
                     if n > i64::MAX as u64 {
-                        return err("BINUNICODE8 exceeds system's maximum size");
+                        return Err(Fail::Reject(Reject::SizeTooLarge("BINUNICODE8")));
                     }
                     let v = self.read_text(src, n)?;
                     self.push(v)?;
                 }
-                b'B' => {
+                op::BINBYTES => {
                     let n = u32::from_le_bytes(src.fixed::<4>()?);
                     let v = self.read_bytes(src, u64::from(n))?;
                     self.push(v)?;
                 }
-                b'C' => {
+                op::SHORT_BINBYTES => {
                     let n = src.fixed::<1>()?[0];
                     let v = self.read_bytes(src, u64::from(n))?;
                     self.push(v)?;
                 }
-                0x8e | 0x96 => {
+                op::BINBYTES8 | op::BYTEARRAY8 => {
                     let n = u64::from_le_bytes(src.fixed::<8>()?);
                     if n > i64::MAX as u64 {
-                        return err("BINBYTES8 exceeds system's maximum size");
+                        return Err(Fail::Reject(Reject::SizeTooLarge("BINBYTES8")));
                     }
                     let v = self.read_bytes(src, n)?;
                     self.push(v)?;
                 }
-                0x97 => {
+                op::NEXT_BUFFER => {
                     // NEXT_BUFFER needs out-of-band buffers passed to the loader.
                     self.push(V::Opaque)?;
                 }
-                0x98 => {
+                op::READONLY_BUFFER => {
                     self.top()?;
                 }
                 // --- constants ---
-                b'N' => self.push(V::None)?,
-                0x88 => self.push(V::Bool)?,
-                0x89 => self.push(V::Bool)?,
+                op::NONE => self.push(V::None)?,
+                op::NEWTRUE => self.push(V::Bool)?,
+                op::NEWFALSE => self.push(V::Bool)?,
                 // --- containers ---
-                b')' => self.push(V::Tuple(Rc::from(Vec::new())))?,
-                b't' => {
+                op::EMPTY_TUPLE => self.push(V::Tuple(Rc::from(Vec::new())))?,
+                op::TUPLE => {
                     let items = self.pop_mark()?;
                     let t = self.tuple(items);
                     self.push(t)?;
                 }
-                0x85..=0x87 => {
+                op::TUPLE1..=op::TUPLE3 => {
                     let n = usize::from(op.saturating_sub(0x84));
                     let Some(start) = self
                         .stack
@@ -1030,33 +1498,33 @@ impl Machine<'_> {
                         .checked_sub(n)
                         .filter(|s| *s >= self.fence())
                     else {
-                        return err("unpickling stack underflow");
+                        return Err(Fail::Reject(Reject::StackUnderflow));
                     };
                     let items = self.stack.split_off(start);
                     let t = self.tuple(items);
                     self.push(t)?;
                 }
-                b']' => self.push(V::List)?,
-                b'l' => {
+                op::EMPTY_LIST => self.push(V::List)?,
+                op::LIST => {
                     self.pop_mark()?;
                     self.push(V::List)?;
                 }
-                b'a' => {
+                op::APPEND => {
                     let x = self.stack.len().saturating_sub(1);
                     self.extend_at(x)?;
                 }
-                b'e' => {
+                op::APPENDS => {
                     let x = self
                         .marks
                         .pop()
-                        .ok_or(Fail::Error("could not find MARK".into()))?;
+                        .ok_or(Fail::Reject(Reject::MarkNotFound))?;
                     self.extend_at(x)?;
                 }
-                b'}' => self.push(V::Dict(Rc::new(RefCell::new(DictV { items: Vec::new() }))))?,
-                b'd' => {
+                op::EMPTY_DICT => self.push(V::Dict(Rc::new(RefCell::new(DictV { items: Vec::new() }))))?,
+                op::DICT => {
                     let items = self.pop_mark()?;
                     if items.len() % 2 != 0 {
-                        return err("odd number of items for DICT");
+                        return Err(Fail::Reject(Reject::OddItems("DICT")));
                     }
                     let mut d = DictV { items: Vec::new() };
                     let mut it = items.into_iter();
@@ -1067,82 +1535,82 @@ impl Machine<'_> {
                     }
                     self.push(V::Dict(Rc::new(RefCell::new(d))))?;
                 }
-                b's' => {
+                op::SETITEM => {
                     let x = self.stack.len().saturating_sub(2);
-                    self.set_items_at(x)?;
+                    self.set_items_at(ev, off, x)?;
                 }
-                b'u' => {
+                op::SETITEMS => {
                     let x = self
                         .marks
                         .pop()
-                        .ok_or(Fail::Error("could not find MARK".into()))?;
-                    self.set_items_at(x)?;
+                        .ok_or(Fail::Reject(Reject::MarkNotFound))?;
+                    self.set_items_at(ev, off, x)?;
                 }
-                0x8f => self.push(V::Set)?,
-                0x90 => {
+                op::EMPTY_SET => self.push(V::Set)?,
+                op::ADDITEMS => {
                     let x = self
                         .marks
                         .pop()
-                        .ok_or(Fail::Error("could not find MARK".into()))?;
+                        .ok_or(Fail::Reject(Reject::MarkNotFound))?;
                     self.extend_at(x)?;
                 }
-                0x91 => {
+                op::FROZENSET => {
                     self.pop_mark()?;
                     self.push(V::Set)?;
                 }
                 // --- memo ---
-                b'g' => {
+                op::GET => {
                     let l = src.line(self.lim.max_line)?;
-                    let idx = py_int(l).ok_or(Fail::Error("invalid GET index".into()))?;
-                    let v = self.memo_get(
-                        u64::try_from(idx).map_err(|_| Fail::Error("negative GET index".into()))?,
-                    )?;
+                    let idx = c_long(&l, false).ok_or(Fail::Reject(Reject::BadIndex("GET")))?;
+                    let idx = u64::try_from(idx)
+                        .map_err(|_| Fail::Reject(Reject::NegativeIndex("GET")))?;
+                    let v = self.memo_get(idx)?;
                     self.push(v)?;
                 }
-                b'h' => {
+                op::BINGET => {
                     let i = src.fixed::<1>()?[0];
                     let v = self.memo_get(u64::from(i))?;
                     self.push(v)?;
                 }
-                b'j' => {
+                op::LONG_BINGET => {
                     let i = u32::from_le_bytes(src.fixed::<4>()?);
                     let v = self.memo_get(u64::from(i))?;
                     self.push(v)?;
                 }
-                b'p' => {
+                op::PUT => {
                     let l = src.line(self.lim.max_line)?;
-                    let idx = py_int(l).ok_or(Fail::Error("invalid PUT index".into()))?;
+                    let idx = c_long(&l, false).ok_or(Fail::Reject(Reject::BadIndex("PUT")))?;
                     let idx = u64::try_from(idx)
-                        .map_err(|_| Fail::Error("negative PUT argument".into()))?;
+                        .map_err(|_| Fail::Reject(Reject::NegativeIndex("PUT")))?;
                     let v = self.top()?.clone();
                     self.memo_put(idx, v)?;
                 }
-                b'q' => {
+                op::BINPUT => {
                     let i = src.fixed::<1>()?[0];
                     let v = self.top()?.clone();
                     self.memo_put(u64::from(i), v)?;
                 }
-                b'r' => {
+                op::LONG_BINPUT => {
                     let i = u32::from_le_bytes(src.fixed::<4>()?);
                     let v = self.top()?.clone();
                     self.memo_put(u64::from(i), v)?;
                 }
-                0x94 => {
+                op::MEMOIZE => {
                     let v = self.top()?.clone();
                     let idx = self.memo_count as u64;
                     self.memo_put(idx, v)?;
                 }
                 // --- globals and calls ---
-                b'c' => {
-                    let module = decode_utf8(src.line(self.lim.max_line)?);
-                    let name = decode_utf8(src.line(self.lim.max_line)?);
+                op::GLOBAL => {
+                    let module = decode_utf8(&src.line(self.lim.max_line)?);
+                    let name = decode_utf8(&src.line(self.lim.max_line)?);
                     self.import(ev, module, name, "GLOBAL", off)?;
                 }
-                0x93 => {
+                op::STACK_GLOBAL => {
                     let name = self.pop()?;
                     let module = self.pop()?;
                     if module.not_str() || name.not_str() {
-                        return err("STACK_GLOBAL requires str");
+                        return Err(Fail::Reject(Reject::StackGlobalNotStr));
                     }
                     // An operand computed by a call (e.g. builtins.str) is a str only at load
                     // time: the import happens, with a name this analysis cannot know.
@@ -1150,9 +1618,9 @@ impl Machine<'_> {
                     let n = name.as_str().unwrap_or(COMPUTED).to_string();
                     self.import(ev, m, n, "STACK_GLOBAL", off)?;
                 }
-                b'i' => {
-                    let module = decode_utf8(src.line(self.lim.max_line)?);
-                    let name = decode_utf8(src.line(self.lim.max_line)?);
+                op::INST => {
+                    let module = decode_utf8(&src.line(self.lim.max_line)?);
+                    let name = decode_utf8(&src.line(self.lim.max_line)?);
                     self.check_importable(&module, &name)?;
                     let args = self.pop_mark()?;
                     let i = ev.import(module, name, "INST", off);
@@ -1160,51 +1628,51 @@ impl Machine<'_> {
                     let v = self.call(ev, &V::Global(i), args, off);
                     self.push(v)?;
                 }
-                b'o' => {
+                op::OBJ => {
                     let mut items = self.pop_mark()?;
                     if items.is_empty() {
-                        return err("unpickling stack underflow");
+                        return Err(Fail::Reject(Reject::StackUnderflow));
                     }
                     let cls = items.remove(0);
                     let v = self.call(ev, &cls, items.into(), off);
                     self.push(v)?;
                 }
-                b'R' => {
+                op::REDUCE => {
                     let args = self.pop()?;
                     let callee = self.pop()?;
                     let Some(args) = call_args(args) else {
-                        return err("argument list must be a tuple");
+                        return Err(Fail::Reject(Reject::ArgsNotTuple("REDUCE")));
                     };
                     let v = self.call(ev, &callee, args, off);
                     self.push(v)?;
                 }
-                0x81 => {
+                op::NEWOBJ => {
                     let args = self.pop()?;
                     let cls = self.pop()?;
                     let Some(args) = call_args(args) else {
-                        return err("NEWOBJ expected an arg tuple");
+                        return Err(Fail::Reject(Reject::ArgsNotTuple("NEWOBJ")));
                     };
                     let v = self.call(ev, &cls, args, off);
                     self.push(v)?;
                 }
-                0x92 => {
+                op::NEWOBJ_EX => {
                     let kwargs = self.pop()?;
                     let args = self.pop()?;
                     let cls = self.pop()?;
                     let Some(args) = call_args(args) else {
-                        return err("NEWOBJ_EX args argument must be a tuple");
+                        return Err(Fail::Reject(Reject::ArgsNotTuple("NEWOBJ_EX")));
                     };
                     let mut all: Vec<V> = args.to_vec();
                     all.push(kwargs);
                     let v = self.call(ev, &cls, all.into(), off);
                     self.push(v)?;
                 }
-                b'b' => {
+                op::BUILD => {
                     let state = self.pop()?;
                     let target = self.top()?.clone();
                     match target {
                         V::Global(i) => ev.build_on_global.push((off, i)),
-                        V::Inst(inst) => {
+                        V::Inst(inst, _) => {
                             if let Some(c) = inst.class {
                                 ev.invoked(c);
                             }
@@ -1212,7 +1680,7 @@ impl Machine<'_> {
                                 for (_, v) in &d.borrow().items {
                                     if let V::Bytes(b) = v {
                                         if matches!(&b[..], [0x80, 2..=5, ..]) {
-                                            ev.nested.push((off, b.clone()));
+                                            ev.nested.push((off, b.clone(), None));
                                         }
                                     }
                                 }
@@ -1231,30 +1699,31 @@ impl Machine<'_> {
                         _ => {}
                     }
                 }
-                b'P' => {
+                op::PERSID => {
                     src.line(self.lim.max_line)?;
                     ev.uses_persid = true;
                     self.push(V::Opaque)?;
                 }
-                b'Q' => {
+                op::BINPERSID => {
                     self.pop()?;
                     ev.uses_persid = true;
                     self.push(V::Opaque)?;
                 }
-                0x82 => {
+                op::EXT1 => {
                     let c = src.fixed::<1>()?[0];
-                    self.ext(ev, u32::from(c), off)?;
+                    self.ext(ev, i64::from(c), off)?;
                 }
-                0x83 => {
+                op::EXT2 => {
                     let c = u16::from_le_bytes(src.fixed::<2>()?);
-                    self.ext(ev, u32::from(c), off)?;
+                    self.ext(ev, i64::from(c), off)?;
                 }
-                0x84 => {
+                op::EXT4 => {
+                    // calc_binint sign-extends: a code with the top bit set is negative.
                     let c = i32::from_le_bytes(src.fixed::<4>()?);
-                    self.ext(ev, c as u32, off)?;
+                    self.ext(ev, i64::from(c), off)?;
                 }
                 other => {
-                    return err(format!("invalid load key, '\\x{other:02x}'"));
+                    return Err(Fail::Reject(Reject::InvalidLoadKey(other)));
                 }
             }
         }
@@ -1262,9 +1731,7 @@ impl Machine<'_> {
 
     fn read_latin1(&mut self, src: &mut Src<'_>, n: u64) -> R<V> {
         if n > self.lim.max_bytes_object as u64 {
-            if !src.skip(n).map_err(Fail::Io)? {
-                return Err(Fail::Truncated);
-            }
+            src.skip(n)?;
             return Ok(V::Opaque);
         }
         let b = src.take(n as usize)?;
@@ -1283,22 +1750,27 @@ impl Machine<'_> {
     /// items above it; the mark fence is not consulted.
     fn extend_at(&mut self, x: usize) -> R<()> {
         if x == 0 || x > self.stack.len() {
-            return err("unpickling stack underflow");
+            return Err(Fail::Reject(Reject::StackUnderflow));
         }
         self.stack.truncate(x);
         Ok(())
     }
 
     /// SETITEM, SETITEMS as `_pickle.c`'s do_setitems.
-    fn set_items_at(&mut self, x: usize) -> R<()> {
+    fn set_items_at(&mut self, ev: &mut Events, off: u64, x: usize) -> R<()> {
         let len = self.stack.len();
         if x == 0 || x > len {
-            return err("unpickling stack underflow");
+            return Err(Fail::Reject(Reject::StackUnderflow));
         }
         if !len.saturating_sub(x).is_multiple_of(2) {
-            return err("odd number of items for SETITEMS");
+            return Err(Fail::Reject(Reject::OddItems("SETITEMS")));
         }
         let items = self.stack.split_off(x);
+        if let Some(V::List) = self.stack.last() {
+            // list.__setitem__ runs; no pickler writes this (CVE-2026-24747's pattern).
+            ev.odd(off, "SETITEMS on a list");
+            return Ok(());
+        }
         if let Some(V::Dict(d)) = self.stack.last() {
             let mut d = d.borrow_mut();
             let mut it = items.into_iter();
@@ -1311,11 +1783,17 @@ impl Machine<'_> {
         Ok(())
     }
 
-    fn ext(&mut self, ev: &mut Events, code: u32, off: u64) -> R<()> {
-        if code == 0 {
-            return err("EXT specifies code <= 0");
+    fn ext(&mut self, ev: &mut Events, code: i64, off: u64) -> R<()> {
+        if code <= 0 {
+            return Err(Fail::Reject(Reject::ExtCodeNotPositive));
         }
-        ev.ext_codes.push((off, code));
+        let code = u32::try_from(code).unwrap_or(u32::MAX);
+        if self.lim.stop_at_implausible {
+            return Err(Fail::Reject(Reject::UnregisteredExtension(i64::from(code))));
+        }
+        if ev.ext_codes.len() < 64 {
+            ev.ext_codes.push((off, code));
+        }
         self.push(V::Opaque)
     }
 
@@ -1324,7 +1802,7 @@ impl Machine<'_> {
     fn joblib_array(&mut self, src: &mut Src<'_>, ev: &mut Events, inst: &Inst) -> R<()> {
         let state = inst.state.borrow();
         let Some(V::Dict(d)) = state.as_ref() else {
-            return err("joblib NumpyArrayWrapper without a state dict");
+            return Err(Fail::Reject(Reject::JoblibArray("NumpyArrayWrapper without a state dict")));
         };
         let d = d.borrow();
         let get = |key: &str| {
@@ -1334,14 +1812,14 @@ impl Machine<'_> {
                 .map(|(_, v)| v.clone())
         };
         let descr = match get("dtype") {
-            Some(V::Inst(dt)) => dt.args.first().and_then(|a| a.as_str().map(str::to_string)),
+            Some(V::Inst(dt, _)) => dt.args.first().and_then(|a| a.as_str().map(str::to_string)),
             _ => None,
         };
         let Some(descr) = descr else {
-            return err("joblib array without a readable dtype");
+            return Err(Fail::Reject(Reject::JoblibArray("array without a readable dtype")));
         };
         let itemsize = dtype_itemsize(&descr)
-            .map_err(|_| Fail::Error(format!("joblib array with unsupported dtype {descr:?}")))?;
+            .map_err(|_| Fail::Reject(Reject::JoblibArray("array with an unsupported dtype")))?;
         let count = match get("shape") {
             Some(V::Tuple(t)) => {
                 let mut c: u64 = 1;
@@ -1350,14 +1828,14 @@ impl Machine<'_> {
                         V::Int(n) if *n >= 0 => {
                             c = c
                                 .checked_mul(*n as u64)
-                                .ok_or(Fail::Error("array size overflows".into()))?
+                                .ok_or(Fail::Reject(Reject::JoblibArray("array size overflows")))?
                         }
-                        _ => return err("joblib array shape is not a tuple of sizes"),
+                        _ => return Err(Fail::Reject(Reject::JoblibArray("array shape is not a tuple of sizes"))),
                     }
                 }
                 c
             }
-            _ => return err("joblib array without a shape"),
+            _ => return Err(Fail::Reject(Reject::JoblibArray("array without a shape"))),
         };
         let aligned = matches!(get("numpy_array_alignment_bytes"), Some(V::Int(_)));
         drop(d);
@@ -1371,23 +1849,24 @@ impl Machine<'_> {
                 match run_at_depth(src, self.lim, ev, self.depth.saturating_add(1)) {
                     End::Stop => {}
                     End::Empty => return Err(Fail::Truncated),
-                    End::Error { message, .. } => {
-                        return err(format!("in joblib object array: {message}"))
+                    End::Error { reject, .. } => {
+                        return Err(Fail::Reject(Reject::InJoblibObjectArray(Box::new(reject))))
                     }
                     End::Limit { message, .. } => return Err(Fail::Limit(message)),
                 }
             }
             Some(size) => {
+                src.raw_data();
                 if aligned {
-                    let pad = src.fixed::<1>()?[0];
-                    if !src.skip(u64::from(pad)).map_err(Fail::Io)? {
+                    let pad = src.byte()?.ok_or(Fail::Truncated)?;
+                    if !src.skip_raw(u64::from(pad)).map_err(Fail::Io)? {
                         return Err(Fail::Truncated);
                     }
                 }
                 let n = count
                     .checked_mul(size)
-                    .ok_or(Fail::Error("array size overflows".into()))?;
-                if !src.skip(n).map_err(Fail::Io)? {
+                    .ok_or(Fail::Reject(Reject::JoblibArray("array size overflows")))?;
+                if !src.skip_raw(n).map_err(Fail::Io)? {
                     return Err(Fail::Truncated);
                 }
             }
