@@ -853,6 +853,47 @@ fn run_at_depth(src: &mut Src<'_>, lim: &PickleLimits, ev: &mut Events, depth: u
     }
 }
 
+/// Drop values without recursion: a value nested a million levels deep must not overflow the
+/// stack when dropped. `cycles`: also empty shared dicts and object states (only once nothing
+/// will read them again), which breaks reference cycles.
+fn release(mut work: Vec<V>, cycles: bool) {
+    while let Some(v) = work.pop() {
+        match v {
+            V::Tuple(mut t) => {
+                if let Some(items) = Rc::get_mut(&mut t) {
+                    work.extend(items.iter_mut().map(|x| std::mem::replace(x, V::None)));
+                }
+            }
+            V::Dict(d) => {
+                if cycles || Rc::strong_count(&d) == 1 {
+                    if let Ok(mut d) = d.try_borrow_mut() {
+                        for (k, x) in d.items.drain(..) {
+                            work.push(k);
+                            work.push(x);
+                        }
+                    }
+                }
+            }
+            V::Inst(mut inst, _) => {
+                if cycles || Rc::strong_count(&inst) == 1 {
+                    if let Ok(mut st) = inst.state.try_borrow_mut() {
+                        if let Some(x) = st.take() {
+                            work.push(x);
+                        }
+                    }
+                }
+                if let Some(inst) = Rc::get_mut(&mut inst) {
+                    let mut args = std::mem::replace(&mut inst.args, Rc::from(Vec::new()));
+                    if let Some(items) = Rc::get_mut(&mut args) {
+                        work.extend(items.iter_mut().map(|x| std::mem::replace(x, V::None)));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 fn decode_utf8(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
@@ -1034,37 +1075,7 @@ impl Machine<'_> {
         let mut work: Vec<V> = std::mem::take(&mut self.stack);
         work.extend(std::mem::take(&mut self.memo).into_iter().flatten());
         work.extend(std::mem::take(&mut self.memo_sparse).into_values());
-        while let Some(v) = work.pop() {
-            match v {
-                V::Tuple(mut t) => {
-                    if let Some(items) = Rc::get_mut(&mut t) {
-                        work.extend(items.iter_mut().map(|x| std::mem::replace(x, V::None)));
-                    }
-                }
-                V::Dict(d) => {
-                    if let Ok(mut d) = d.try_borrow_mut() {
-                        for (k, x) in d.items.drain(..) {
-                            work.push(k);
-                            work.push(x);
-                        }
-                    }
-                }
-                V::Inst(mut inst, _) => {
-                    if let Ok(mut st) = inst.state.try_borrow_mut() {
-                        if let Some(x) = st.take() {
-                            work.push(x);
-                        }
-                    }
-                    if let Some(inst) = Rc::get_mut(&mut inst) {
-                        let mut args = std::mem::replace(&mut inst.args, Rc::from(Vec::new()));
-                        if let Some(items) = Rc::get_mut(&mut args) {
-                            work.extend(items.iter_mut().map(|x| std::mem::replace(x, V::None)));
-                        }
-                    }
-                }
-                _ => {}
-            }
-        }
+        release(work, true);
     }
 
     fn fence(&self) -> usize {
@@ -1113,7 +1124,9 @@ impl Machine<'_> {
 
     fn tuple(&self, items: Vec<V>) -> V {
         let mut items = items;
-        items.truncate(self.lim.max_items);
+        if items.len() > self.lim.max_items {
+            release(items.split_off(self.lim.max_items), false);
+        }
         V::Tuple(items.into())
     }
 
@@ -1164,11 +1177,15 @@ impl Machine<'_> {
                 self.memo.resize(i.saturating_add(1), None);
             }
             let slot = self.memo.get_mut(i).ok_or(Fail::Truncated)?;
-            let fresh = slot.is_none();
-            *slot = Some(v);
+            let old = slot.replace(v);
+            let fresh = old.is_none();
+            release(old.into_iter().collect(), false);
             fresh
         } else {
-            self.memo_sparse.insert(idx, v).is_none()
+            let old = self.memo_sparse.insert(idx, v);
+            let fresh = old.is_none();
+            release(old.into_iter().collect(), false);
+            fresh
         };
         if fresh {
             self.memo_count = self.memo_count.saturating_add(1);
@@ -1320,7 +1337,8 @@ impl Machine<'_> {
                     src.frame(n)?;
                 }
                 op::STOP => {
-                    self.pop()?;
+                    let v = self.pop()?;
+                    release(vec![v], false);
                     if self.depth == 0 {
                         src.stopped().map_err(Fail::Io)?;
                     }
@@ -1334,13 +1352,16 @@ impl Machine<'_> {
                 }
                 op::POP => {
                     if self.stack.len() > self.fence() {
-                        self.stack.pop();
+                        if let Some(v) = self.stack.pop() {
+                            release(vec![v], false);
+                        }
                     } else if self.marks.pop().is_none() {
                         return Err(Fail::Reject(Reject::StackUnderflow));
                     }
                 }
                 op::POP_MARK => {
-                    self.pop_mark()?;
+                    let items = self.pop_mark()?;
+                    release(items, false);
                 }
                 op::DUP => {
                     let v = self.top()?.clone();
@@ -1506,7 +1527,8 @@ impl Machine<'_> {
                 }
                 op::EMPTY_LIST => self.push(V::List)?,
                 op::LIST => {
-                    self.pop_mark()?;
+                    let items = self.pop_mark()?;
+                    release(items, false);
                     self.push(V::List)?;
                 }
                 op::APPEND => {
@@ -1531,6 +1553,8 @@ impl Machine<'_> {
                     while let (Some(k), Some(v)) = (it.next(), it.next()) {
                         if d.items.len() < self.lim.max_items {
                             d.items.push((k, v));
+                        } else {
+                            release(vec![k, v], false);
                         }
                     }
                     self.push(V::Dict(Rc::new(RefCell::new(d))))?;
@@ -1555,7 +1579,8 @@ impl Machine<'_> {
                     self.extend_at(x)?;
                 }
                 op::FROZENSET => {
-                    self.pop_mark()?;
+                    let items = self.pop_mark()?;
+                    release(items, false);
                     self.push(V::Set)?;
                 }
                 // --- memo ---
@@ -1752,7 +1777,8 @@ impl Machine<'_> {
         if x == 0 || x > self.stack.len() {
             return Err(Fail::Reject(Reject::StackUnderflow));
         }
-        self.stack.truncate(x);
+        let items = self.stack.split_off(x);
+        release(items, false);
         Ok(())
     }
 
@@ -1769,6 +1795,7 @@ impl Machine<'_> {
         if let Some(V::List) = self.stack.last() {
             // list.__setitem__ runs; no pickler writes this (CVE-2026-24747's pattern).
             ev.odd(off, "SETITEMS on a list");
+            release(items, false);
             return Ok(());
         }
         if let Some(V::Dict(d)) = self.stack.last() {
@@ -1777,8 +1804,12 @@ impl Machine<'_> {
             while let (Some(k), Some(v)) = (it.next(), it.next()) {
                 if d.items.len() < self.lim.max_items {
                     d.items.push((k, v));
+                } else {
+                    release(vec![k, v], false);
                 }
             }
+        } else {
+            release(items, false);
         }
         Ok(())
     }
@@ -1887,11 +1918,167 @@ mod tests {
     use super::*;
 
     pub(crate) fn sim(bytes: &[u8]) -> (Events, End) {
+        sim_as(bytes, Reader::Loads)
+    }
+
+    fn sim_as(bytes: &[u8], reader: Reader) -> (Events, End) {
         let mut r = bytes;
-        let mut src = Src::new(&mut r, Some(bytes.len() as u64));
+        let mut src = Src::with_reader(&mut r, Some(bytes.len() as u64), reader);
         let mut ev = Events::default();
-        let end = run(&mut src, &PickleLimits::default(), &mut ev);
+        let lim = PickleLimits {
+            reader,
+            ..PickleLimits::default()
+        };
+        let end = run(&mut src, &lim, &mut ev);
         (ev, end)
+    }
+
+    /// A SHORT_BINBYTES whose data crosses the end of a 4-byte frame: `loads` reads a harmless
+    /// stream, `load(file)` without peek drops the rest of the frame and runs os.system.
+    pub(crate) fn frame_crossing_attack() -> Vec<u8> {
+        let mut p = b"\x80\x04\x95\x04\x00\x00\x00\x00\x00\x00\x00NC\x0eA".to_vec();
+        p.extend_from_slice(&[b'A'; 13]);
+        p.extend_from_slice(b"Cc");
+        let mut hidden = b"os\nsystem\n(S'echo hi'\ntR.".to_vec();
+        hidden.resize(99, b'N');
+        p.extend_from_slice(&hidden);
+        p.extend_from_slice(b"00.");
+        p
+    }
+
+    #[test]
+    fn frame_crossing_reads_differ_by_reader() {
+        let p = frame_crossing_attack();
+        let (ev, end) = sim_as(&p, Reader::Loads);
+        assert_eq!(end, End::Stop);
+        assert!(ev.imports.is_empty());
+        assert_eq!(ev.frames, vec![(14, FrameAnomaly::Crossed)]);
+        let (ev, end) = sim_as(&p, Reader::File);
+        assert_eq!(end, End::Stop);
+        assert_eq!(names(&ev), vec![imp("os", "system", true)]);
+        assert_eq!(ev.dropped, 1);
+        let (ev, end) = sim_as(&p, Reader::PurePython);
+        assert_eq!(
+            end,
+            End::Error {
+                offset: 12,
+                reject: Reject::FrameExhausted
+            }
+        );
+        assert!(ev.imports.is_empty());
+    }
+
+    #[test]
+    fn frame_in_frame_and_stop_in_frame() {
+        // FRAME(3) holding FRAME(1): C rewinds and goes on; pure Python refuses.
+        let p = b"\x80\x04\x95\x0b\x00\x00\x00\x00\x00\x00\x00\x95\x01\x00\x00\x00\x00\x00\x00\x00N.";
+        let (ev, end) = sim_as(p, Reader::Loads);
+        assert_eq!(end, End::Stop);
+        assert_eq!(ev.frames, vec![(20, FrameAnomaly::FrameInFrame)]);
+        let (_, end) = sim_as(p, Reader::PurePython);
+        assert!(matches!(end, End::Error { reject: Reject::FrameInFrame, .. }));
+        // STOP with frame bytes left.
+        let p = b"\x80\x04\x95\x04\x00\x00\x00\x00\x00\x00\x00N.NN";
+        let (ev, end) = sim_as(p, Reader::File);
+        assert_eq!(end, End::Stop);
+        assert_eq!(ev.frames, vec![(13, FrameAnomaly::StopInFrame)]);
+    }
+
+    #[test]
+    fn frames_at_opcode_boundaries_read_alike() {
+        // As CPython's pickler writes them: two frames, each ending between opcodes.
+        let p = b"\x80\x04\x95\x0b\x00\x00\x00\x00\x00\x00\x00cos\nsystem\n\x95\x01\x00\x00\x00\x00\x00\x00\x00.";
+        for reader in [Reader::Loads, Reader::File, Reader::PurePython] {
+            let (ev, end) = sim_as(p, reader);
+            assert_eq!(end, End::Stop, "{reader:?}");
+            assert!(ev.frames.is_empty(), "{reader:?}");
+            assert_eq!(names(&ev), vec![imp("os", "system", false)]);
+        }
+    }
+
+    #[test]
+    fn a_line_that_crosses_a_frame_is_read_from_after_it() {
+        // GLOBAL's module line starts in the frame; load(file) drops "xx" and reads "os\n".
+        let mut p = b"\x80\x04\x95\x03\x00\x00\x00\x00\x00\x00\x00cxx".to_vec();
+        p.extend_from_slice(b"os\nsystem\n.");
+        let (ev, _) = sim_as(&p, Reader::Loads);
+        assert_eq!(names(&ev), vec![imp("xxos", "system", false)]);
+        let (ev, _) = sim_as(&p, Reader::File);
+        assert_eq!(names(&ev), vec![imp("os", "system", false)]);
+    }
+
+    #[test]
+    fn ext4_code_is_signed_and_sniffing_refuses_ext() {
+        let (ev, end) = sim(b"\x80\x02\x84\xff\xff\xff\xff.");
+        assert!(matches!(end, End::Error { reject: Reject::ExtCodeNotPositive, .. }));
+        assert!(ev.ext_codes.is_empty());
+        let mut r: &[u8] = b"\x82\x46\r\r\r";
+        let mut src = Src::new(&mut r, Some(5));
+        let lim = PickleLimits {
+            stop_at_implausible: true,
+            ..PickleLimits::default()
+        };
+        let mut ev = Events::default();
+        let end = run(&mut src, &lim, &mut ev);
+        assert!(matches!(end, End::Error { reject: Reject::UnregisteredExtension(0x46), .. }));
+        assert!(ev.ext_codes.is_empty());
+    }
+
+    #[test]
+    fn setitems_on_a_list_is_odd() {
+        let (ev, end) = sim(b"\x80\x02]K\x00K\x01s.");
+        assert_eq!(end, End::Stop);
+        assert_eq!(ev.odd, vec![(7, "SETITEMS on a list")]);
+    }
+
+    #[test]
+    fn memo_lines_read_as_c_strings() {
+        // _pickle.c parses the line as a C string: it ends at the first NUL.
+        let (ev, end) = sim(b"cos\nsystem\np0\x00junk\n0g0\x00\n(S'x'\ntR.");
+        assert_eq!(end, End::Stop);
+        assert_eq!(names(&ev), vec![imp("os", "system", true)]);
+        assert_eq!(c_long(b" 1_0 ", false), Some(10));
+        assert_eq!(c_long(b"0x10", false), None);
+        assert_eq!(c_long(b"0x10", true), Some(16));
+        assert_eq!(c_long(b"1__0", false), None);
+    }
+
+    #[test]
+    fn long_lines_do_not_end_the_analysis() {
+        let mut p = b"S'".to_vec();
+        p.extend(std::iter::repeat_n(b'a', 3 << 20));
+        p.extend_from_slice(b"'\n0cos\nsystem\n.");
+        let (ev, end) = sim(&p);
+        assert_eq!(end, End::Stop);
+        assert_eq!(names(&ev), vec![imp("os", "system", false)]);
+    }
+
+    #[test]
+    fn deep_nesting_and_cycles_tear_down() {
+        // 300k nested 1-tuples, then a dict that holds itself; dropping must not recurse.
+        let mut p = b"\x80\x02N".to_vec();
+        p.extend(std::iter::repeat_n(0x85u8, 300_000));
+        p.extend_from_slice(b"}q\x00h\x00h\x00s0.");
+        let (_, end) = sim(&p);
+        assert_eq!(end, End::Stop);
+    }
+
+    #[test]
+    fn stack_global_of_a_class_instance_is_refused() {
+        // numpy.dtype(...) is never a str: CPython raises, so no import is computed.
+        let p = b"\x80\x04\x8c\x05numpy\x8c\x05dtype\x93)R\x8c\x01x\x93.";
+        let mut r: &[u8] = p;
+        let mut src = Src::new(&mut r, Some(p.len() as u64));
+        let lim = PickleLimits {
+            may_return_str: Some(|m, _| m != "numpy"),
+            ..PickleLimits::default()
+        };
+        let mut ev = Events::default();
+        let end = run(&mut src, &lim, &mut ev);
+        assert!(matches!(end, End::Error { reject: Reject::StackGlobalNotStr, .. }));
+        assert_eq!(names(&ev), vec![imp("numpy", "dtype", true)]);
+        let (ev, _) = sim(p);
+        assert_eq!(ev.imports.len(), 2, "without the hint any call result may be a str");
     }
 
     fn names(ev: &Events) -> Vec<(String, String, bool)> {
@@ -1944,17 +2131,17 @@ mod tests {
     fn mark_fence_underflow() {
         let (_, end) = sim(b"N(R.");
         assert!(
-            matches!(end, End::Error { ref message, .. } if message == "unpickling stack underflow")
+            matches!(end, End::Error { ref reject, .. } if *reject == Reject::StackUnderflow)
         );
         let (_, end) = sim(b"t.");
-        assert!(matches!(end, End::Error { ref message, .. } if message == "could not find MARK"));
+        assert!(matches!(end, End::Error { ref reject, .. } if *reject == Reject::MarkNotFound));
     }
 
     #[test]
     fn memo_miss_is_an_error() {
         let (_, end) = sim(b"\x80\x02h\x05.");
         assert!(
-            matches!(end, End::Error { ref message, .. } if message.contains("Memo value not found"))
+            matches!(end, End::Error { ref reject, .. } if *reject == Reject::MemoMissing(5))
         );
     }
 
