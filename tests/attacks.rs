@@ -453,7 +453,7 @@ fn stack_global_with_computed_operands_is_critical() {
         .short_unicode("o")
         .tuple1()
         .reduce()
-        .global("collections", "OrderedDict")
+        .global("builtins", "str")
         .empty_tuple()
         .reduce()
         .stack_global()
@@ -462,6 +462,23 @@ fn stack_global_with_computed_operands_is_critical() {
     let f = inspect_bytes("x.pkl", &p);
     assert_eq!(codes(&f), vec![Code::PickleDangerousImport], "{f:#?}");
     assert_eq!(f[0].evidence["name"], "<computed at load time>");
+    // An allowlisted class's instance is never an exact str: CPython raises "STACK_GLOBAL
+    // requires str" and imports nothing.
+    let p = P::new()
+        .proto(4)
+        .global("builtins", "str")
+        .short_unicode("o")
+        .tuple1()
+        .reduce()
+        .global("collections", "OrderedDict")
+        .empty_tuple()
+        .reduce()
+        .stack_global()
+        .stop()
+        .build();
+    let f = inspect_bytes("x.pkl", &p);
+    assert_eq!(codes(&f), vec![Code::PickleParseError], "{f:#?}");
+    assert_eq!(f[0].evidence["error"], "STACK_GLOBAL requires str");
     // builtins.str of a literal is followed through.
     let p = P::new()
         .proto(4)
