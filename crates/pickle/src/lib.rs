@@ -522,7 +522,10 @@ impl<'r> Src<'r> {
     }
 
     /// Before reading `n` bytes: apply the reader's rule for a read that crosses the frame end.
-    fn cross(&mut self, n: u64) -> R<()> {
+    /// `into`: the C unpickler reads the argument with `_Unpickler_ReadInto` (the data of
+    /// BINBYTES, SHORT_BINBYTES, BINBYTES8 and BYTEARRAY8 since Python 3.8), which takes what
+    /// is left in the buffer and the rest from the file: no bytes are dropped.
+    fn cross(&mut self, n: u64, into: bool) -> R<()> {
         let left = self.in_frame();
         if left == 0 || n <= left {
             return Ok(());
@@ -531,6 +534,7 @@ impl<'r> Src<'r> {
         self.note(at, FrameAnomaly::Crossed);
         match self.reader {
             Reader::Loads => {}
+            Reader::File if into => self.frame_end = 0,
             Reader::PurePython => return Err(Fail::Reject(Reject::FrameExhausted)),
             Reader::File => {
                 // The rest of the buffer is dropped; the read comes from the file.
@@ -553,7 +557,17 @@ impl<'r> Src<'r> {
     }
 
     fn take(&mut self, n: usize) -> R<&[u8]> {
-        self.cross(n as u64)?;
+        self.cross(n as u64, false)?;
+        self.take_raw(n)
+    }
+
+    /// Bytes data, read as `_Unpickler_ReadInto` reads it (see [`Src::cross`]).
+    fn take_into(&mut self, n: usize) -> R<&[u8]> {
+        self.cross(n as u64, true)?;
+        self.take_raw(n)
+    }
+
+    fn take_raw(&mut self, n: usize) -> R<&[u8]> {
         if !self.fill(n).map_err(Fail::Io)? {
             return Err(Fail::Truncated);
         }
@@ -568,9 +582,9 @@ impl<'r> Src<'r> {
         Ok(a)
     }
 
-    /// Discard `n` bytes of an argument.
-    fn skip(&mut self, n: u64) -> R<()> {
-        self.cross(n)?;
+    /// Discard `n` bytes of an argument (`into`: see [`Src::cross`]).
+    fn skip(&mut self, n: u64, into: bool) -> R<()> {
+        self.cross(n, into)?;
         if !self.skip_raw(n).map_err(Fail::Io)? {
             return Err(Fail::Truncated);
         }
@@ -1146,18 +1160,18 @@ impl Machine<'_> {
         let keep = n <= self.lim.max_bytes_object as u64
             && self.retained.saturating_add(n as usize) <= self.lim.max_retained;
         if keep {
-            let b: Rc<[u8]> = Rc::from(src.take(n as usize)?);
+            let b: Rc<[u8]> = Rc::from(src.take_into(n as usize)?);
             self.retained = self.retained.saturating_add(b.len());
             Ok(V::Bytes(b))
         } else {
-            src.skip(n)?;
+            src.skip(n, true)?;
             Ok(V::BigBytes)
         }
     }
 
     fn read_text(&mut self, src: &mut Src<'_>, n: u64) -> R<V> {
         if n > self.lim.max_bytes_object as u64 {
-            src.skip(n)?;
+            src.skip(n, false)?;
             return Ok(V::Opaque);
         }
         let s = decode_utf8(src.take(n as usize)?);
@@ -1414,7 +1428,7 @@ impl Machine<'_> {
                     if n < 0 {
                         return Err(Fail::Reject(Reject::NegativeByteCount("LONG4")));
                     }
-                    src.skip(n as u64)?;
+                    src.skip(n as u64, false)?;
                     self.push(V::BigInt)?;
                 }
                 op::FLOAT => {
@@ -1756,7 +1770,7 @@ impl Machine<'_> {
 
     fn read_latin1(&mut self, src: &mut Src<'_>, n: u64) -> R<V> {
         if n > self.lim.max_bytes_object as u64 {
-            src.skip(n)?;
+            src.skip(n, false)?;
             return Ok(V::Opaque);
         }
         let b = src.take(n as usize)?;
@@ -1933,10 +1947,10 @@ mod tests {
         (ev, end)
     }
 
-    /// A SHORT_BINBYTES whose data crosses the end of a 4-byte frame: `loads` reads a harmless
+    /// A SHORT_BINUNICODE whose data crosses the end of a 4-byte frame: `loads` reads a harmless
     /// stream, `load(file)` without peek drops the rest of the frame and runs os.system.
     pub(crate) fn frame_crossing_attack() -> Vec<u8> {
-        let mut p = b"\x80\x04\x95\x04\x00\x00\x00\x00\x00\x00\x00NC\x0eA".to_vec();
+        let mut p = b"\x80\x04\x95\x04\x00\x00\x00\x00\x00\x00\x00N\x8c\x0eA".to_vec();
         p.extend_from_slice(&[b'A'; 13]);
         p.extend_from_slice(b"Cc");
         let mut hidden = b"os\nsystem\n(S'echo hi'\ntR.".to_vec();
@@ -1993,6 +2007,20 @@ mod tests {
             assert_eq!(end, End::Stop, "{reader:?}");
             assert!(ev.frames.is_empty(), "{reader:?}");
             assert_eq!(names(&ev), vec![imp("os", "system", false)]);
+        }
+    }
+
+    #[test]
+    fn bytes_data_crossing_a_frame_is_read_on_from_the_file() {
+        // SHORT_BINBYTES is read with _Unpickler_ReadInto: no bytes are dropped, every reader
+        // but the pure-Python one sees the same stream.
+        let mut p = frame_crossing_attack();
+        p[12] = b'C';
+        for reader in [Reader::Loads, Reader::File] {
+            let (ev, end) = sim_as(&p, reader);
+            assert_eq!(end, End::Stop, "{reader:?}");
+            assert!(ev.imports.is_empty(), "{reader:?}");
+            assert_eq!(ev.frames, vec![(14, FrameAnomaly::Crossed)]);
         }
     }
 

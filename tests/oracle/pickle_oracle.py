@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""Loader oracle for pickles: runs each input through CPython's real reader paths with every
+import hooked, so that nothing the pickle names is ever imported or run.
+
+Reader paths:
+  loads     the C unpickler over a file whose peek() returns everything left: it reads front
+            to back as pickle.loads(bytes) does (frames below the 128 KiB prefetch);
+  peek      the C unpickler over io.BufferedReader (pickle.load(open(f, 'rb')));
+  nopeek    the C unpickler over io.BytesIO (torch.load's data.pkl; no peek());
+  python    the pure-Python pickle._Unpickler (joblib's base).
+
+find_class records (module, name) and returns a fresh inert stub class; persistent_load
+returns a stub. Stubs accept any call, state and items, and do nothing.
+
+Input: file paths, one per line, on stdin. Output: one JSON object per input line, e.g.
+{"path": ..., "paths": {"loads": {"imports": [[m, n], ...], "error": null}, ...}}.
+Standard library only.
+"""
+import io
+import json
+import pickle
+import resource
+import sys
+
+# Hostile lengths make the unpickler allocate what the stream claims: cap the address space.
+try:
+    resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+except (ValueError, OSError):
+    pass
+sys.setrecursionlimit(10000)
+
+
+class Stub:
+    """An inert object: every operation the unpickler may apply is accepted and ignored."""
+
+    def __new__(cls, *args, **kwargs):
+        return object.__new__(cls)
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def __call__(self, *args, **kwargs):
+        return Stub()
+
+    def __setstate__(self, state):
+        pass
+
+    def append(self, item):
+        pass
+
+    def extend(self, items):
+        pass
+
+    def add(self, item):
+        pass
+
+    def __setitem__(self, key, value):
+        pass
+
+
+def recorder(base):
+    class Hooked(base):
+        def __init__(self, f, seen):
+            super().__init__(f)
+            self.seen = seen
+
+        def find_class(self, module, name):
+            self.seen.append([module, name])
+            return type("Stub", (Stub,), {})
+
+        def persistent_load(self, pid):
+            return Stub()
+
+    return Hooked
+
+
+C = recorder(pickle.Unpickler)
+PY = recorder(pickle._Unpickler)
+
+
+class PeekAll(io.RawIOBase):
+    """A file whose peek() returns every byte left, so the C unpickler reads linearly."""
+
+    def __init__(self, data):
+        self.b = io.BytesIO(data)
+        self.data = data
+
+    def read(self, n=-1):
+        return self.b.read(n)
+
+    def readline(self, n=-1):
+        return self.b.readline(n)
+
+    def peek(self, n=0):
+        return self.data[self.b.tell():]
+
+
+def run(cls, f):
+    seen = []
+    try:
+        cls(f, seen).load()
+        err = None
+    except BaseException as e:  # noqa: BLE001 - every failure is data here
+        if isinstance(e, KeyboardInterrupt):
+            raise
+        err = f"{type(e).__name__}: {e}"[:200]
+    return {"imports": seen, "error": err}
+
+
+def main():
+    for line in sys.stdin:
+        path = line.rstrip("\n")
+        if not path:
+            continue
+        with open(path, "rb") as fh:
+            data = fh.read()
+        out = {
+            "loads": run(C, PeekAll(data)),
+            "peek": run(C, io.BufferedReader(io.BytesIO(data))),
+            "nopeek": run(C, io.BytesIO(data)),
+            "python": run(PY, io.BytesIO(data)),
+        }
+        print(json.dumps({"path": path, "paths": out}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
