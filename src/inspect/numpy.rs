@@ -157,16 +157,11 @@ pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>) -> Identified {
             format!("object array (descr {}): its data is a pickle, run by numpy.load(allow_pickle=True)", h.descr),
             ev! {"descr" => h.descr},
         );
-        let len = input.len.map(|l| l.saturating_sub(h.data_offset));
-        match input.reader_at(h.data_offset) {
-            Ok(mut r) => {
-                // Offsets reported by the pickle are relative to the start of the data.
-                cx.nest("<object data>", |cx| {
-                    pickle::analyse(&mut r, len, cx, Kind::NpyObject)
-                });
-            }
-            Err(e) => cx.io_error(Code::ReadError, "reading .npy data", &e),
-        }
+        // Offsets reported by the pickle are relative to the start of the data.
+        let at = h.data_offset;
+        cx.nest("<object data>", |cx| {
+            pickle::analyse_input(input, cx, Kind::NpyObject, at)
+        });
     }
     Format::Npy.into()
 }

@@ -110,9 +110,9 @@ pub enum Reader {
     PurePython,
 }
 
-/// Where the reader paths can part.
+/// Where the reader paths can part: around FRAMEs, and at the end of the stream.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FrameAnomaly {
+pub enum Divergence {
     /// An opcode's argument or line crosses the end of its FRAME.
     Crossed,
     /// A FRAME starts before the current frame ends.
@@ -123,15 +123,23 @@ pub enum FrameAnomaly {
     /// joblib's array data starts before the end of the frame (joblib reads it from the file,
     /// after the frame).
     ArrayInFrame,
+    /// A FRAME claims more bytes than the stream holds: the C unpickler raises before running
+    /// any of it, the pure-Python one runs what there is.
+    Truncated,
+    /// The stream ends inside a text line: the C unpickler raises, the pure-Python one takes
+    /// the line without its last byte (and imports the module a GLOBAL names).
+    UnterminatedLine,
 }
 
-impl FrameAnomaly {
+impl Divergence {
     pub fn describe(self) -> &'static str {
         match self {
-            FrameAnomaly::Crossed => "an opcode's argument crosses the end of its FRAME",
-            FrameAnomaly::FrameInFrame => "a FRAME starts before the current frame ends",
-            FrameAnomaly::StopInFrame => "STOP comes before the end of its FRAME",
-            FrameAnomaly::ArrayInFrame => "joblib array data starts inside a FRAME",
+            Divergence::Crossed => "an opcode's argument crosses the end of its FRAME",
+            Divergence::FrameInFrame => "a FRAME starts before the current frame ends",
+            Divergence::StopInFrame => "STOP comes before the end of its FRAME",
+            Divergence::ArrayInFrame => "joblib array data starts inside a FRAME",
+            Divergence::Truncated => "a FRAME claims more bytes than the stream holds",
+            Divergence::UnterminatedLine => "the stream ends inside a text line",
         }
     }
 }
@@ -293,7 +301,7 @@ pub struct Events {
     /// Structures no pickler writes, aimed at loader bugs (offset, what).
     pub odd: Vec<(u64, &'static str)>,
     /// Where the reader paths could part (offset, what).
-    pub frames: Vec<(u64, FrameAnomaly)>,
+    pub frames: Vec<(u64, Divergence)>,
     /// Bytes a [`Reader::File`] reading dropped at frame ends.
     pub dropped: u64,
     /// Calls of objects that are not imported globals (results of other calls).
@@ -303,6 +311,9 @@ pub struct Events {
     pub opcodes: u64,
     /// Highest PROTO seen.
     pub proto: u8,
+    /// Offset of the first PROTO after the stream's first opcode: another pickle read inline,
+    /// whose memo indices now point into the outer pickle's memo.
+    pub mid_proto: Option<u64>,
     pub uses_persid: bool,
 }
 
@@ -433,8 +444,10 @@ pub struct Src<'r> {
     reader: Reader,
     /// Absolute end of the bytes the C unpickler holds in its buffer after a FRAME (0: none).
     frame_end: u64,
-    frames: Vec<(u64, FrameAnomaly)>,
+    frames: Vec<(u64, Divergence)>,
     dropped: u64,
+    /// The bytes of a line the stream ended in.
+    partial: Vec<u8>,
 }
 
 const CHUNK: usize = 64 * 1024;
@@ -460,6 +473,7 @@ impl<'r> Src<'r> {
             frame_end: 0,
             frames: Vec::new(),
             dropped: 0,
+            partial: Vec::new(),
         }
     }
 
@@ -510,7 +524,7 @@ impl<'r> Src<'r> {
         })
     }
 
-    fn note(&mut self, at: u64, what: FrameAnomaly) {
+    fn note(&mut self, at: u64, what: Divergence) {
         if self.frames.len() < 64 {
             self.frames.push((at, what));
         }
@@ -531,7 +545,7 @@ impl<'r> Src<'r> {
             return Ok(());
         }
         let at = self.offset();
-        self.note(at, FrameAnomaly::Crossed);
+        self.note(at, Divergence::Crossed);
         match self.reader {
             Reader::Loads => {}
             Reader::File if into => self.frame_end = 0,
@@ -612,6 +626,7 @@ impl<'r> Src<'r> {
         let mut long = false;
         loop {
             if !self.fill(1).map_err(Fail::Io)? {
+                self.partial = kept;
                 return Ok(None);
             }
             let room = match stop {
@@ -654,7 +669,7 @@ impl<'r> Src<'r> {
                 Reader::Loads => {
                     let l = self.scan_line(None, max)?.ok_or(Fail::Truncated)?;
                     if self.offset() > stop {
-                        self.note(at, FrameAnomaly::Crossed);
+                        self.note(at, Divergence::Crossed);
                     }
                     return Ok(l);
                 }
@@ -668,13 +683,30 @@ impl<'r> Src<'r> {
                         return Ok(l);
                     }
                     // The partial line in the buffer is dropped; readline() reads from the file.
-                    self.note(at, FrameAnomaly::Crossed);
+                    self.note(at, Divergence::Crossed);
                     self.dropped = self.dropped.saturating_add(left);
                     self.frame_end = 0;
                 }
             }
         }
-        self.scan_line(None, max)?.ok_or(Fail::Truncated)
+        let at = self.offset();
+        match self.scan_line(None, max)? {
+            Some(l) => Ok(l),
+            // At the very end, readline() returns b"" and `[:-1]` keeps it empty: a GLOBAL
+            // whose name line is missing still imports its module.
+            None if self.offset() == at && self.reader == Reader::PurePython => Ok(Vec::new()),
+            None if self.offset() == at => Err(Fail::Truncated),
+            None => {
+                self.note(at, Divergence::UnterminatedLine);
+                if self.reader != Reader::PurePython {
+                    return Err(Fail::Truncated);
+                }
+                // readline() returns the partial line; `[:-1]` drops its last byte.
+                let mut l = std::mem::take(&mut self.partial);
+                l.pop();
+                Ok(l)
+            }
+        }
     }
 
     /// FRAME of `n` bytes, its length just read.
@@ -682,7 +714,7 @@ impl<'r> Src<'r> {
         let left = self.in_frame();
         let at = self.offset();
         if left > 0 {
-            self.note(at, FrameAnomaly::FrameInFrame);
+            self.note(at, Divergence::FrameInFrame);
             match self.reader {
                 Reader::PurePython => return Err(Fail::Reject(Reject::FrameInFrame)),
                 // The frame fits in what is buffered: the C unpickler only rewinds.
@@ -701,6 +733,7 @@ impl<'r> Src<'r> {
             // The C unpickler reads the whole frame before running any of it.
             if let Some(len) = self.len {
                 if at.saturating_add(n) > len {
+                    self.note(at, Divergence::Truncated);
                     return Err(Fail::Truncated);
                 }
             }
@@ -714,7 +747,7 @@ impl<'r> Src<'r> {
         let left = self.in_frame();
         if left > 0 {
             let at = self.offset();
-            self.note(at, FrameAnomaly::StopInFrame);
+            self.note(at, Divergence::StopInFrame);
             if self.reader != Reader::Loads {
                 // The whole frame was read from the file; the next load starts after it.
                 self.skip_raw(left)?;
@@ -728,7 +761,7 @@ impl<'r> Src<'r> {
     fn raw_data(&mut self) {
         if self.in_frame() > 0 {
             let at = self.offset();
-            self.note(at, FrameAnomaly::ArrayInFrame);
+            self.note(at, Divergence::ArrayInFrame);
         }
     }
 }
@@ -1342,6 +1375,9 @@ impl Machine<'_> {
                     }
                     self.proto = p;
                     ev.proto = ev.proto.max(p);
+                    if ev.opcodes > 1 && ev.mid_proto.is_none() {
+                        ev.mid_proto = Some(off);
+                    }
                 }
                 op::FRAME => {
                     let n = u64::from_le_bytes(src.fixed::<8>()?);
@@ -1661,8 +1697,10 @@ impl Machine<'_> {
                     let module = decode_utf8(&src.line(self.lim.max_line)?);
                     let name = decode_utf8(&src.line(self.lim.max_line)?);
                     self.check_importable(&module, &name)?;
-                    let args = self.pop_mark()?;
+                    // _pickle.c looks for the MARK first; the pure-Python unpickler imports
+                    // first (a module's import runs its code) and fails on the MARK after.
                     let i = ev.import(module, name, "INST", off);
+                    let args = self.pop_mark()?;
                     let args: Rc<[V]> = args.into();
                     let v = self.call(ev, &V::Global(i), args, off);
                     self.push(v)?;
@@ -1966,7 +2004,7 @@ mod tests {
         let (ev, end) = sim_as(&p, Reader::Loads);
         assert_eq!(end, End::Stop);
         assert!(ev.imports.is_empty());
-        assert_eq!(ev.frames, vec![(14, FrameAnomaly::Crossed)]);
+        assert_eq!(ev.frames, vec![(14, Divergence::Crossed)]);
         let (ev, end) = sim_as(&p, Reader::File);
         assert_eq!(end, End::Stop);
         assert_eq!(names(&ev), vec![imp("os", "system", true)]);
@@ -1988,14 +2026,14 @@ mod tests {
         let p = b"\x80\x04\x95\x0b\x00\x00\x00\x00\x00\x00\x00\x95\x01\x00\x00\x00\x00\x00\x00\x00N.";
         let (ev, end) = sim_as(p, Reader::Loads);
         assert_eq!(end, End::Stop);
-        assert_eq!(ev.frames, vec![(20, FrameAnomaly::FrameInFrame)]);
+        assert_eq!(ev.frames, vec![(20, Divergence::FrameInFrame)]);
         let (_, end) = sim_as(p, Reader::PurePython);
         assert!(matches!(end, End::Error { reject: Reject::FrameInFrame, .. }));
         // STOP with frame bytes left.
         let p = b"\x80\x04\x95\x04\x00\x00\x00\x00\x00\x00\x00N.NN";
         let (ev, end) = sim_as(p, Reader::File);
         assert_eq!(end, End::Stop);
-        assert_eq!(ev.frames, vec![(13, FrameAnomaly::StopInFrame)]);
+        assert_eq!(ev.frames, vec![(13, Divergence::StopInFrame)]);
     }
 
     #[test]
@@ -2020,7 +2058,7 @@ mod tests {
             let (ev, end) = sim_as(&p, reader);
             assert_eq!(end, End::Stop, "{reader:?}");
             assert!(ev.imports.is_empty(), "{reader:?}");
-            assert_eq!(ev.frames, vec![(14, FrameAnomaly::Crossed)]);
+            assert_eq!(ev.frames, vec![(14, Divergence::Crossed)]);
         }
     }
 

@@ -12,7 +12,7 @@ use crate::identify::Format;
 use crate::input::Input;
 use globals::{classify, Verdict};
 pub use machine::PickleLimits;
-use machine::{End, Events, FrameAnomaly, Reader, Src};
+use machine::{End, Events, Divergence, Reader, Src};
 use std::collections::HashSet;
 use std::io::Read;
 
@@ -40,7 +40,7 @@ pub struct StreamSummary {
     /// Imports already reported.
     pub reported: HashSet<(String, String)>,
     /// Where the reader paths part (offset, what), over every pickle of the stream.
-    pub frames: Vec<(u64, FrameAnomaly)>,
+    pub frames: Vec<(u64, Divergence)>,
 }
 
 /// Whether calling the global can return an exact str (what STACK_GLOBAL accepts): anything
@@ -54,29 +54,19 @@ fn may_return_str(module: &str, name: &str) -> bool {
 
 pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>, kind: Kind) -> Identified {
     let len = input.len;
-    let s = match input.reader() {
-        Ok(mut r) => analyse(&mut r, len, cx, kind),
-        Err(e) => {
-            cx.io_error(Code::ReadError, "reading pickle", &e);
-            return Format::Pickle.into();
-        }
+    let Some(s) = analyse_input(input, cx, kind, 0) else {
+        return Format::Pickle.into();
     };
-    if !s.frames.is_empty() {
-        // The readers part here: read the stream again as a file reader does.
-        let reread = if input.is_seekable() {
-            input.reader().ok()
-        } else {
-            None
-        };
-        let again = reread.is_some();
-        if let Some(mut r) = reread {
-            file_reading(&mut r, len, cx, kind, &s.reported);
-        }
-        divergence(cx, &s.frames, again);
-    }
     if s.joblib_arrays && input.is_seekable() {
-        if let Ok(mut r) = input.reader() {
-            plain_reading(&mut r, len, cx, &s.reported);
+        let mut seen = s.reported.clone();
+        let mut parted = false;
+        for reader in [Reader::Loads, Reader::File, Reader::PurePython] {
+            if reader != Reader::Loads && !parted {
+                break;
+            }
+            if let Ok(mut r) = input.reader() {
+                parted |= plain_reading(&mut r, len, cx, &mut seen, reader);
+            }
         }
     }
     if kind == Kind::TorchLegacy {
@@ -99,6 +89,44 @@ pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>, kind: Kind) -> Identified
         (true, false) => Format::Pickle.into(),
         (false, _) => Format::Unknown.into(),
     }
+}
+
+/// Analyse the pickle stream that starts at `offset` of `input` as every reader path reads it:
+/// `pickle.loads`' reading first; where the paths could part (see [`Divergence`]), the
+/// stream is read again as `load(file)` without peek and as the pure-Python unpickler, and
+/// the divergence is reported. `None` when the input cannot be read (a finding says so).
+pub fn analyse_input(
+    input: &mut Input<'_>,
+    cx: &mut Cx<'_>,
+    kind: Kind,
+    offset: u64,
+) -> Option<StreamSummary> {
+    let len = input.len.map(|l| l.saturating_sub(offset));
+    let s = match input.reader_at(offset) {
+        Ok(mut r) => analyse(&mut r, len, cx, kind),
+        Err(e) => {
+            cx.io_error(Code::ReadError, "reading pickle", &e);
+            return None;
+        }
+    };
+    if !s.frames.is_empty() {
+        let mut again = input.is_seekable();
+        let mut seen = s.reported.clone();
+        let mut found = 0;
+        for reader in [Reader::File, Reader::PurePython] {
+            match input.reader_at(offset) {
+                Ok(mut r) if again => {
+                    found += other_reading(&mut r, len, cx, kind, &mut seen, reader);
+                }
+                _ => again = false,
+            }
+        }
+        // Sniffed bytes are a pickle only if some reading shows it; then the parting matters.
+        if kind != Kind::Sniff || s.is_pickle || found > 0 {
+            divergence(cx, &s.frames, again);
+        }
+    }
+    Some(s)
 }
 
 /// Read the start of an input identified as another format as a pickle too. Only plausible
@@ -145,6 +173,7 @@ pub fn analyse(r: &mut dyn Read, len: Option<u64>, cx: &mut Cx<'_>, kind: Kind) 
                 kind != Kind::Sniff || machine::plausible(&i.module) && machine::plausible(&i.name)
             });
         let stopped = end == End::Stop;
+        summary.frames.extend(ev.frames.iter().copied());
         if end == End::Empty {
             if first && kind != Kind::Sniff {
                 cx.report(
@@ -173,7 +202,6 @@ pub fn analyse(r: &mut dyn Read, len: Option<u64>, cx: &mut Cx<'_>, kind: Kind) 
                 .iter()
                 .map(|i| (i.module.clone(), i.name.clone())),
         );
-        summary.frames.extend(ev.frames.iter().copied());
         report_events(cx, &ev, &end, summary.pickles);
         if !stopped {
             break;
@@ -202,35 +230,47 @@ pub fn analyse(r: &mut dyn Read, len: Option<u64>, cx: &mut Cx<'_>, kind: Kind) 
 /// joblib.load skips the raw array bytes after each NumpyArrayWrapper; pickle.load (and the
 /// legacy path of torch.load) runs the same bytes as opcodes. Read the stream that way too and
 /// report imports only that reading reaches.
+/// Returns whether the reader paths part on this reading (then the caller reads it again as
+/// the other paths do).
 fn plain_reading(
     r: &mut dyn Read,
     len: Option<u64>,
     cx: &mut Cx<'_>,
-    seen: &HashSet<(String, String)>,
-) {
+    seen: &mut HashSet<(String, String)>,
+    reader: Reader,
+) -> bool {
     let mut lim = cx.limits.pickle.clone();
     lim.joblib_inline = false;
     lim.stop_at_implausible = true;
     lim.may_return_str = Some(may_return_str);
-    let mut src = Src::new(r, len);
+    lim.reader = reader;
+    let mut src = Src::with_reader(r, len, reader);
     let mut ev = Events::default();
     machine::run(&mut src, &lim, &mut ev);
-    for imp in ev
-        .imports
-        .iter()
-        .filter(|i| !seen.contains(&(i.module.clone(), i.name.clone())))
-    {
-        // Under one shared memo, joblib's nested object-array pickles resolve GETs to the outer
-        // pickle's strings, which yields imports of names that cannot exist; only globals known
-        // to be dangerous are reported from this reading.
-        let Verdict::Dangerous(why) = classify(&imp.module, &imp.name, cx.torchscript) else {
+    let confused = ev.mid_proto.unwrap_or(u64::MAX);
+    for imp in &ev.imports {
+        if !seen.insert((imp.module.clone(), imp.name.clone())) {
             continue;
+        }
+        let (code, why) = match classify(&imp.module, &imp.name, cx.torchscript) {
+            Verdict::Allowed => continue,
+            Verdict::Dangerous(why) => (Code::PickleDangerousImport, why),
+            Verdict::Unknown => (Code::PickleUnknownImport, "not on the allowlist"),
+        };
+        // After an object array's pickle starts inline, its memo indices point into the outer
+        // pickle's memo, so its imports may pair names that exist nowhere (find_class would
+        // fail there): unknown names from that point on are shown as warnings.
+        let shared_memo = code == Code::PickleUnknownImport && imp.offset > confused;
+        let note = if shared_memo {
+            "; after an inline object-array pickle, whose memo references resolve into the outer pickle's memo"
+        } else {
+            ""
         };
         cx.report(
-            Code::PickleDangerousImport,
+            code,
             Some(imp.offset),
             format!(
-                "imports {}.{} when read by pickle.load instead of joblib.load: hidden in joblib array data ({why})",
+                "imports {}.{} when read by pickle.load instead of joblib.load: hidden in joblib array data ({why}){note}",
                 imp.module, imp.name
             ),
             ev! {
@@ -243,25 +283,44 @@ fn plain_reading(
                 "reading" => "pickle.load",
             },
         );
+        if shared_memo {
+            if let Some(f) = cx.findings.last_mut() {
+                f.severity = crate::finding::Severity::Warning;
+            }
+        }
     }
+    !ev.frames.is_empty()
 }
 
-/// `_pickle.c`'s `load(file)` when a frame's bytes come from `read()` (no `peek`: torch.load's
-/// BytesIO, an unbuffered file, a frame past the prefetch size): what a read crossing a frame
-/// end skips. Imports only this reading reaches are reported.
-fn file_reading(
+/// The stream as another reader path reads it: `_pickle.c`'s `load(file)` when a frame's bytes
+/// come from `read()` (no `peek`: torch.load's BytesIO, an unbuffered file, a frame past the
+/// prefetch size), which skips the rest of a frame an argument crosses; or the pure-Python
+/// unpickler (joblib's), which runs a truncated frame's bytes. Imports only this reading
+/// reaches are reported.
+fn other_reading(
     r: &mut dyn Read,
     len: Option<u64>,
     cx: &mut Cx<'_>,
     kind: Kind,
-    seen: &HashSet<(String, String)>,
-) {
+    seen: &mut HashSet<(String, String)>,
+    reader: Reader,
+) -> usize {
+    let mut found = 0;
     let mut lim = cx.limits.pickle.clone();
     lim.stop_at_implausible = kind == Kind::Sniff;
     lim.may_return_str = Some(may_return_str);
-    lim.reader = Reader::File;
-    let mut src = Src::with_reader(r, len, Reader::File);
-    let mut seen = seen.clone();
+    lim.reader = reader;
+    let (how, reading) = match reader {
+        Reader::PurePython => (
+            "the pure-Python unpickler (joblib's), which runs the bytes of a frame that claims more than there is",
+            "pickle._Unpickler",
+        ),
+        _ => (
+            "pickle.load(file) without peek (as torch.load reads data.pkl), which skips the rest of a frame that an argument crosses",
+            "pickle.load(file)",
+        ),
+    };
+    let mut src = Src::with_reader(r, len, reader);
     for index in 1..=u32::MAX {
         let mut ev = Events::default();
         let end = machine::run(&mut src, &lim, &mut ev);
@@ -277,10 +336,7 @@ fn file_reading(
             cx.report(
                 code,
                 Some(imp.offset),
-                format!(
-                    "imports {}.{} when read by pickle.load(file) without peek (as torch.load reads data.pkl), which skips the rest of a frame that an argument crosses ({why})",
-                    imp.module, imp.name
-                ),
+                format!("imports {}.{} when read by {how} ({why})", imp.module, imp.name),
                 ev! {
                     "module" => imp.module,
                     "name" => imp.name,
@@ -288,10 +344,11 @@ fn file_reading(
                     "invoked" => imp.invoked,
                     "count" => imp.count,
                     "reason" => why,
-                    "reading" => "pickle.load(file)",
+                    "reading" => reading,
                     "pickle" => index,
                 },
             );
+            found += 1;
         }
         if end != End::Stop || matches!(src.peek(), Ok(None) | Err(_)) {
             break;
@@ -300,10 +357,11 @@ fn file_reading(
             break;
         }
     }
+    found
 }
 
 /// The reader paths part: CPython's pickler never writes such a stream.
-fn divergence(cx: &mut Cx<'_>, frames: &[(u64, FrameAnomaly)], reread: bool) {
+fn divergence(cx: &mut Cx<'_>, frames: &[(u64, Divergence)], reread: bool) {
     let Some(&(offset, first)) = frames.first() else {
         return;
     };
@@ -311,7 +369,7 @@ fn divergence(cx: &mut Cx<'_>, frames: &[(u64, FrameAnomaly)], reread: bool) {
     let mut kinds = what.clone();
     kinds.dedup();
     let tail = if reread {
-        "; both readings were analysed"
+        "; every reading was analysed"
     } else {
         "; only pickle.loads' reading could be analysed (the stream cannot be re-read)"
     };

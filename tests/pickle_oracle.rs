@@ -1,0 +1,340 @@
+//! The loader oracle: CPython's own unpickler, on each of its reader paths, with every import
+//! hooked (tests/oracle/pickle_oracle.py), run over the pickle fixtures, crafted frame attacks
+//! and a bounded set of generated mutations. modelgate must report every import any path
+//! reaches that is not allowlisted, and a reader divergence wherever the C paths part.
+//!
+//! Needs `python3` (standard library only). A longer campaign: `MODELGATE_ORACLE_CASES=200000
+//! cargo test --release --test pickle_oracle`.
+
+mod common;
+
+use common::inspect_bytes;
+use modelgate::finding::{Code, Finding};
+use modelgate::inspect::pickle::globals::{classify, Verdict};
+use modelgate::inspect::pickle::machine::{plausible, COMPUTED};
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+/// A small deterministic generator (xorshift64*), so every run tries the same cases.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        if n == 0 {
+            0
+        } else {
+            (self.next() % n as u64) as usize
+        }
+    }
+}
+
+fn frame(n: u64) -> Vec<u8> {
+    let mut f = vec![0x95];
+    f.extend(n.to_le_bytes());
+    f
+}
+
+/// Frame attacks built by hand: each hides a call from one reader path.
+fn crafted() -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    // A string argument crosses the end of a 4-byte frame (SHORT_BINUNICODE, BINUNICODE,
+    // BINSTRING: all read with _Unpickler_Read).
+    for (name, head) in [
+        ("short_binunicode", vec![0x8c, 14]),
+        ("binunicode", {
+            let mut h = vec![b'X'];
+            h.extend(14u32.to_le_bytes());
+            h
+        }),
+        ("binstring", {
+            let mut h = vec![b'T'];
+            h.extend(14u32.to_le_bytes());
+            h
+        }),
+    ] {
+        let mut p = vec![0x80, 4];
+        let body_in_frame = 1 + head.len() + 1;
+        p.extend(frame(body_in_frame as u64));
+        p.push(b'N');
+        p.extend(&head);
+        p.push(b'A');
+        p.extend([b'A'; 13]);
+        p.extend(b"Cc");
+        let mut hidden = b"os\nsystem\n(S'echo hi'\ntR.".to_vec();
+        hidden.resize(99, b'N');
+        p.extend(hidden);
+        p.extend(b"00.");
+        out.push((format!("crafted/cross_{name}"), p));
+    }
+    // A GLOBAL line starts inside the frame and ends after it.
+    let mut p = vec![0x80, 4];
+    p.extend(frame(3));
+    p.extend(b"cxxos\nsystem\n.");
+    out.push(("crafted/cross_line".into(), p));
+    // A frame inside a frame, fitting and not fitting.
+    let mut p = vec![0x80, 4];
+    p.extend(frame(11));
+    p.extend(frame(1));
+    p.extend(b"N.");
+    out.push(("crafted/frame_in_frame".into(), p));
+    let mut p = vec![0x80, 4];
+    p.extend(frame(12));
+    p.extend(b"N");
+    p.extend(frame(40));
+    p.extend(b"0cos\nsystem\n)R.");
+    p.resize(80, b'N');
+    out.push(("crafted/frame_in_frame_longer".into(), p));
+    // Bytes data crossing a frame is read on, not dropped.
+    let mut p = vec![0x80, 4];
+    p.extend(frame(3));
+    p.extend(b"NC\x05ab");
+    p.extend(b"cde0cos\nsystem\n.");
+    out.push(("crafted/cross_bytes".into(), p));
+    out
+}
+
+fn seeds() -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for dir in [
+        "testdata/benign/pickle",
+        "testdata/malicious/pickle",
+        "testdata/benign/joblib",
+        "testdata/benign/torch",
+    ] {
+        let mut entries: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        entries.sort();
+        for p in entries {
+            let data = std::fs::read(&p).unwrap();
+            // Only raw pickle streams: the oracle hands the bytes straight to the unpickler.
+            if data.first() == Some(&0x80) || p.extension().is_some_and(|e| e == "pkl") {
+                out.push((p.display().to_string(), data));
+            }
+        }
+    }
+    out.extend(crafted());
+    out
+}
+
+/// Positions of FRAME opcodes found by a linear walk is overkill here: any 0x95 followed by a
+/// plausible little-endian length is a candidate.
+fn frames_in(p: &[u8]) -> Vec<usize> {
+    (0..p.len().saturating_sub(9))
+        .filter(|&i| p[i] == 0x95 && p[i + 5..i + 9] == [0, 0, 0, 0])
+        .collect()
+}
+
+fn mutate(rng: &mut Rng, seeds: &[(String, Vec<u8>)]) -> Vec<u8> {
+    let mut p = seeds[rng.below(seeds.len())].1.clone();
+    p.truncate(1 << 16);
+    for _ in 0..=rng.below(3) {
+        match rng.below(7) {
+            // Resize a frame.
+            0 | 1 => {
+                let f = frames_in(&p);
+                if let Some(&i) = f.get(rng.below(f.len())) {
+                    let n = u64::from_le_bytes(p[i + 1..i + 9].try_into().unwrap());
+                    let d = rng.below(33) as i64 - 16;
+                    let n = (n as i64 + d).max(0) as u64;
+                    p[i + 1..i + 9].copy_from_slice(&n.to_le_bytes());
+                }
+            }
+            // Put a new frame anywhere.
+            2 => {
+                let at = rng.below(p.len() + 1);
+                let n = rng.below(48) as u64;
+                let f = frame(n);
+                p.splice(at..at, f);
+            }
+            // Splice another stream in.
+            3 => {
+                let other = &seeds[rng.below(seeds.len())].1;
+                let at = rng.below(p.len() + 1);
+                let from = rng.below(other.len() + 1);
+                let take = rng.below(64);
+                let end = (from + take).min(other.len());
+                p.splice(at..at, other[from..end].iter().copied());
+            }
+            // Flip a byte.
+            4 => {
+                if !p.is_empty() {
+                    let i = rng.below(p.len());
+                    p[i] = rng.next() as u8;
+                }
+            }
+            // Text lines: a NUL, a long digit run, a sign, underscores.
+            5 => {
+                let nl: Vec<usize> = (0..p.len()).filter(|&i| p[i] == b'\n').collect();
+                if let Some(&i) = nl.get(rng.below(nl.len())) {
+                    let ins: &[u8] = match rng.below(4) {
+                        0 => b"\x00junk",
+                        1 => b"_0",
+                        2 => b" ",
+                        _ => b"0000000000000000000000",
+                    };
+                    p.splice(i..i, ins.iter().copied());
+                }
+            }
+            // Cut.
+            _ => {
+                let at = rng.below(p.len() + 1);
+                p.truncate(at.max(2));
+            }
+        }
+    }
+    p
+}
+
+#[derive(Debug, Default)]
+struct PathResult {
+    imports: Vec<(String, String)>,
+    error: Option<String>,
+}
+
+fn run_oracle(dir: &Path, names: &[String]) -> Vec<[PathResult; 4]> {
+    let mut child = Command::new("python3")
+        .arg("tests/oracle/pickle_oracle.py")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 runs the loader oracle");
+    {
+        let mut stdin = child.stdin.take().unwrap();
+        for n in names {
+            writeln!(stdin, "{}", dir.join(n).display()).unwrap();
+        }
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "the oracle failed");
+    let text = String::from_utf8(out.stdout).unwrap();
+    text.lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            ["loads", "peek", "nopeek", "python"].map(|k| {
+                let p = &v["paths"][k];
+                PathResult {
+                    imports: p["imports"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|i| {
+                            (
+                                i[0].as_str().unwrap().to_string(),
+                                i[1].as_str().unwrap().to_string(),
+                            )
+                        })
+                        .collect(),
+                    error: p["error"].as_str().map(str::to_string),
+                }
+            })
+        })
+        .collect()
+}
+
+fn reported(f: &[Finding], m: &str, n: &str) -> bool {
+    f.iter().any(|f| {
+        matches!(
+            f.code,
+            Code::PickleDangerousImport | Code::PickleUnknownImport
+        ) && (f.evidence.get("module").and_then(|v| v.as_str()) == Some(m)
+            && f.evidence.get("name").and_then(|v| v.as_str()) == Some(n)
+            || f.evidence.get("name").and_then(|v| v.as_str()) == Some(COMPUTED))
+    })
+}
+
+/// Checks one case; returns a description of the miss, if any.
+fn check(name: &str, data: &[u8], paths: &[PathResult; 4]) -> Option<String> {
+    let findings = inspect_bytes("x.pkl", data);
+    let magic = data.first() == Some(&0x80);
+    for (i, p) in paths.iter().enumerate() {
+        for (m, n) in &p.imports {
+            // find_class("", ...) fails in __import__ before importing anything.
+            if m.is_empty() {
+                continue;
+            }
+            // Without pickle magic, modelgate reports only imports find_class could resolve.
+            if !magic && !(plausible(m) && plausible(n)) {
+                continue;
+            }
+            if classify(m, n, false) == Verdict::Allowed {
+                continue;
+            }
+            if !reported(&findings, m, n) {
+                return Some(format!(
+                    "{name}: path {} imports {m}.{n}, modelgate does not report it: {findings:#?}",
+                    ["loads", "peek", "nopeek", "python"][i]
+                ));
+            }
+        }
+    }
+    // The C paths differ only around frames: wherever they part, a divergence is reported.
+    let set = |p: &PathResult| p.imports.iter().cloned().collect::<BTreeSet<_>>();
+    let c = [&paths[0], &paths[1], &paths[2]];
+    let parted = c
+        .iter()
+        .any(|p| set(p) != set(c[0]) || p.error.is_some() != c[0].error.is_some());
+    if parted && !findings.iter().any(|f| f.code == Code::PickleReaderDivergence) {
+        return Some(format!(
+            "{name}: CPython's reader paths part ({paths:?}), modelgate reports no divergence: {findings:#?}"
+        ));
+    }
+    None
+}
+
+#[test]
+fn modelgate_sees_every_import_each_reader_path_reaches() {
+    let cases: usize = std::env::var("MODELGATE_ORACLE_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1500);
+    let seeds = seeds();
+    let mut all: Vec<(String, Vec<u8>)> = seeds.clone();
+    let mut rng = Rng(0x6d6f_6465_6c67_6174);
+    for i in 0..cases {
+        all.push((format!("mutant-{i}"), mutate(&mut rng, &seeds)));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let names: Vec<String> = (0..all.len()).map(|i| format!("{i}.pkl")).collect();
+    for (n, (_, data)) in names.iter().zip(&all) {
+        std::fs::write(dir.path().join(n), data).unwrap();
+    }
+    let results = run_oracle(dir.path(), &names);
+    assert_eq!(results.len(), all.len());
+    let mut misses = Vec::new();
+    let mut parted = 0;
+    for ((name, data), paths) in all.iter().zip(&results) {
+        let set = |p: &PathResult| p.imports.iter().cloned().collect::<BTreeSet<_>>();
+        if set(&paths[0]) != set(&paths[2]) {
+            parted += 1;
+        }
+        if let Some(m) = check(name, data, paths) {
+            // Keep the input: a differential found is a regression test.
+            let keep = Path::new("target/oracle-misses");
+            std::fs::create_dir_all(keep).unwrap();
+            std::fs::write(keep.join(name.replace('/', "_")), data).unwrap();
+            misses.push(m);
+        }
+    }
+    eprintln!(
+        "oracle: {} cases ({} seeds), {parted} where loads and load(file) without peek import differently",
+        all.len(),
+        seeds.len()
+    );
+    assert!(
+        misses.is_empty(),
+        "{} of {} cases missed (inputs in target/oracle-misses):\n{}",
+        misses.len(),
+        all.len(),
+        misses.iter().take(5).cloned().collect::<Vec<_>>().join("\n\n")
+    );
+}
