@@ -76,6 +76,7 @@ impl Format {
         "joblib-zfile",
         "torch-zip",
         "torch-legacy",
+        "torch-legacy-tar",
         "torchscript",
     ];
 

@@ -671,3 +671,50 @@ fn keras_candidate_flood_is_bounded() {
     let f = inspect_bytes_with("m.h5", &h5, &limits);
     assert!(codes(&f).contains(&Code::LimitExceeded), "{f:#?}");
 }
+
+/// A legacy tar checkpoint (torch before 0.4) as `legacy_load` reads it: the `storages` and
+/// `tensors` members interleave pickles with raw bytes.
+fn legacy_tar(storage_views: &[u8], raw: &[u8]) -> Vec<u8> {
+    let mut storages = b"\x80\x02K\x01.".to_vec();
+    storages
+        .extend(b"\x80\x02(X\x01\x00\x00\x000X\x03\x00\x00\x00cpuctorch\nFloatStorage\ntq\x00.");
+    storages.extend(((raw.len() / 4) as i64).to_le_bytes());
+    storages.extend(raw);
+    storages.extend(storage_views);
+    let mut tensors = b"\x80\x02K\x01.".to_vec();
+    tensors.extend(b"\x80\x02(X\x01\x00\x00\x000X\x01\x00\x00\x000ctorch\nFloatTensor\ntq\x00.");
+    tensors.extend(1i32.to_le_bytes());
+    tensors.extend([0u8; 4]);
+    tensors.extend(2i64.to_le_bytes());
+    tensors.extend(1i64.to_le_bytes());
+    tensors.extend(0i64.to_le_bytes());
+    common::tar(&[
+        ("sys_info", b"\x80\x02}q\x00."),
+        (
+            "pickle",
+            b"\x80\x02}X\x06\x00\x00\x00weightX\x01\x00\x00\x000Qs.",
+        ),
+        ("storages", &storages),
+        ("tensors", &tensors),
+    ])
+}
+
+#[test]
+fn legacy_tar_checkpoints_are_read_as_legacy_load_reads_them() {
+    // Raw storage bytes that read as opcodes are never taken for a pickle.
+    let clean = legacy_tar(b"\x80\x02].", b"cos\nsyst");
+    let f = inspect_bytes("model.pt", &clean);
+    assert!(f.iter().all(|f| f.severity < Severity::Warning), "{f:#?}");
+    // The pickle after the raw bytes runs: its payload is found.
+    let bad = legacy_tar(
+        b"\x80\x02cposix\nsystem\nX\x04\x00\x00\x00echo\x85R.",
+        b"\0\0\0\0\0\0\0\0",
+    );
+    let f = inspect_bytes("model.pt", &bad);
+    let hit = f
+        .iter()
+        .find(|f| f.code == Code::PickleDangerousImport)
+        .unwrap_or_else(|| panic!("{f:#?}"));
+    assert_eq!(hit.member, vec!["storages".to_string()]);
+    assert_eq!(hit.evidence["module"], "posix");
+}

@@ -283,7 +283,11 @@ fn check(name: &str, data: &[u8], paths: &[PathResult; 4]) -> Option<String> {
     let parted = c
         .iter()
         .any(|p| set(p) != set(c[0]) || p.error.is_some() != c[0].error.is_some());
-    if parted && !findings.iter().any(|f| f.code == Code::PickleReaderDivergence) {
+    if parted
+        && !findings
+            .iter()
+            .any(|f| f.code == Code::PickleReaderDivergence)
+    {
         return Some(format!(
             "{name}: CPython's reader paths part ({paths:?}), modelgate reports no divergence: {findings:#?}"
         ));
@@ -335,6 +339,11 @@ fn modelgate_sees_every_import_each_reader_path_reaches() {
         "{} of {} cases missed (inputs in target/oracle-misses):\n{}",
         misses.len(),
         all.len(),
-        misses.iter().take(5).cloned().collect::<Vec<_>>().join("\n\n")
+        misses
+            .iter()
+            .take(5)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n\n")
     );
 }

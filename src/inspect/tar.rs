@@ -31,15 +31,24 @@ fn cstr(b: &[u8]) -> String {
 
 pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>) -> Identified {
     let len = input.len;
+    let mut names = Vec::new();
     let res = match (len, input.source()) {
-        (Some(len), Some(src)) => walk(&mut Src::Seek { src, len }, cx),
+        (Some(len), Some(src)) => walk(&mut Src::Seek { src, len }, cx, &mut names),
         _ => match input.reader() {
-            Ok(mut r) => walk(&mut Src::Stream { r: &mut r, pos: 0 }, cx),
+            Ok(mut r) => walk(&mut Src::Stream { r: &mut r, pos: 0 }, cx, &mut names),
             Err(e) => Err(e.to_string()),
         },
     };
     if let Err(m) = res {
         cx.report(Code::TarMalformed, None, m, ev! {});
+    }
+    // torch.load's legacy_load reads a tar holding these members as a checkpoint.
+    let has = |n: &str| names.iter().any(|x| x == n);
+    if has("storages") && has("tensors") && has("pickle") {
+        return Identified {
+            format: Format::TorchLegacy,
+            label: "torch-legacy-tar",
+        };
     }
     Format::Tar.into()
 }
@@ -87,6 +96,15 @@ impl Src<'_> {
     }
 
     fn member(&mut self, cx: &mut Cx<'_>, at: u64, size: u64, name: &str) {
+        // torch.load's legacy_load extracts these two by name and reads them its own way.
+        let inspect_member = |inp: &mut Input<'_>, cx: &mut Cx<'_>, name: Option<&str>| match name {
+            Some(n @ ("storages" | "tensors")) => {
+                super::pickle::torch_tar_member(inp, cx, n);
+            }
+            _ => {
+                inspect_member(inp, cx, name);
+            }
+        };
         let res = match self {
             Src::Seek { src, .. } => {
                 let mut win = Window::new(&mut **src, at, size);
@@ -112,7 +130,7 @@ impl Src<'_> {
     }
 }
 
-fn walk(src: &mut Src<'_>, cx: &mut Cx<'_>) -> Result<(), String> {
+fn walk(src: &mut Src<'_>, cx: &mut Cx<'_>, names: &mut Vec<String>) -> Result<(), String> {
     let mut pos = 0u64;
     // GNU long names and pax records apply to the next member.
     let mut next_name: Option<String> = None;
@@ -162,6 +180,9 @@ fn walk(src: &mut Src<'_>, cx: &mut Cx<'_>) -> Result<(), String> {
                 }
                 let name = next_name.take().unwrap_or(name);
                 cx.nest(name.clone(), |cx| src.member(cx, data, size, &name));
+                if names.len() < 16 {
+                    names.push(name);
+                }
             }
             _ => {
                 next_name = None;

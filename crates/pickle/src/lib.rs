@@ -196,6 +196,38 @@ impl Default for PickleLimits {
     }
 }
 
+/// The value a pickle returned, as far as a loader's next step depends on it (a count, a
+/// tuple of keys and a storage class): small and shallow, the rest [`Value::Other`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Value {
+    None,
+    Int(i64),
+    Str(String),
+    /// An imported global: (module, name).
+    Global(String, String),
+    Tuple(Vec<Value>),
+    Other,
+}
+
+impl Value {
+    fn of(v: &V, ev: &Events, depth: u32) -> Value {
+        match v {
+            V::None => Value::None,
+            V::Int(i) => Value::Int(*i),
+            V::Str(s) if s.len() <= 1024 => Value::Str(s.to_string()),
+            V::Global(i) => ev.imports.get(*i).map_or(Value::Other, |imp| {
+                Value::Global(imp.module.clone(), imp.name.clone())
+            }),
+            V::Tuple(t) if depth < 4 && t.len() <= 16 => Value::Tuple(
+                t.iter()
+                    .map(|x| Value::of(x, ev, depth.saturating_add(1)))
+                    .collect(),
+            ),
+            _ => Value::Other,
+        }
+    }
+}
+
 /// One imported global.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Import {
@@ -309,6 +341,8 @@ pub struct Events {
     /// joblib arrays whose raw data followed inline.
     pub joblib_arrays: u64,
     pub opcodes: u64,
+    /// What the pickle returned (see [`Value`]).
+    pub result: Option<Value>,
     /// Highest PROTO seen.
     pub proto: u8,
     /// Offset of the first PROTO after the stream's first opcode: another pickle read inline,
@@ -603,6 +637,17 @@ impl<'r> Src<'r> {
             return Err(Fail::Truncated);
         }
         Ok(())
+    }
+
+    /// Read `buf.len()` bytes outside any pickle (a loader's own data between pickles); false
+    /// when the input ends first.
+    pub fn read_raw(&mut self, buf: &mut [u8]) -> io::Result<bool> {
+        if !self.fill(buf.len())? {
+            return Ok(false);
+        }
+        buf.copy_from_slice(&self.buf[self.pos..self.pos + buf.len()]);
+        self.pos += buf.len();
+        Ok(true)
     }
 
     /// Discard `n` bytes.
@@ -976,7 +1021,10 @@ fn c_long(l: &[u8], any_base: bool) -> Option<i64> {
         Some("0b") if any_base => (2, body.get(2..)?),
         _ => (10, body),
     };
-    let digits = digits.strip_prefix('_').filter(|_| radix != 10).unwrap_or(digits);
+    let digits = digits
+        .strip_prefix('_')
+        .filter(|_| radix != 10)
+        .unwrap_or(digits);
     if digits.is_empty()
         || digits.starts_with('_')
         || digits.ends_with('_')
@@ -1144,9 +1192,7 @@ impl Machine<'_> {
         if self.stack.len() <= self.fence() {
             return Err(Fail::Reject(Reject::StackUnderflow));
         }
-        self.stack
-            .pop()
-            .ok_or(Fail::Reject(Reject::StackUnderflow))
+        self.stack.pop().ok_or(Fail::Reject(Reject::StackUnderflow))
     }
 
     fn top(&self) -> R<&V> {
@@ -1159,10 +1205,7 @@ impl Machine<'_> {
     }
 
     fn pop_mark(&mut self) -> R<Vec<V>> {
-        let m = self
-            .marks
-            .pop()
-            .ok_or(Fail::Reject(Reject::MarkNotFound))?;
+        let m = self.marks.pop().ok_or(Fail::Reject(Reject::MarkNotFound))?;
         if m > self.stack.len() {
             return Err(Fail::Reject(Reject::MarkNotFound));
         }
@@ -1270,7 +1313,9 @@ impl Machine<'_> {
 
     fn check_importable(&self, module: &str, name: &str) -> R<()> {
         if self.lim.stop_at_implausible && !(plausible(module) && plausible(name)) {
-            return Err(Fail::Reject(Reject::NoModule(module.chars().take(200).collect())));
+            return Err(Fail::Reject(Reject::NoModule(
+                module.chars().take(200).collect(),
+            )));
         }
         Ok(())
     }
@@ -1324,7 +1369,10 @@ impl Machine<'_> {
                         class = Some(*c);
                     }
                 }
-                let str_ok = match (self.lim.may_return_str, class.and_then(|c| ev.imports.get(c))) {
+                let str_ok = match (
+                    self.lim.may_return_str,
+                    class.and_then(|c| ev.imports.get(c)),
+                ) {
                     (Some(f), Some(imp)) => f(&imp.module, &imp.name),
                     _ => true,
                 };
@@ -1388,6 +1436,9 @@ impl Machine<'_> {
                 }
                 op::STOP => {
                     let v = self.pop()?;
+                    if self.depth == 0 {
+                        ev.result = Some(Value::of(&v, ev, 0));
+                    }
                     release(vec![v], false);
                     if self.depth == 0 {
                         src.stopped().map_err(Fail::Io)?;
@@ -1586,13 +1637,12 @@ impl Machine<'_> {
                     self.extend_at(x)?;
                 }
                 op::APPENDS => {
-                    let x = self
-                        .marks
-                        .pop()
-                        .ok_or(Fail::Reject(Reject::MarkNotFound))?;
+                    let x = self.marks.pop().ok_or(Fail::Reject(Reject::MarkNotFound))?;
                     self.extend_at(x)?;
                 }
-                op::EMPTY_DICT => self.push(V::Dict(Rc::new(RefCell::new(DictV { items: Vec::new() }))))?,
+                op::EMPTY_DICT => {
+                    self.push(V::Dict(Rc::new(RefCell::new(DictV { items: Vec::new() }))))?
+                }
                 op::DICT => {
                     let items = self.pop_mark()?;
                     if items.len() % 2 != 0 {
@@ -1614,18 +1664,12 @@ impl Machine<'_> {
                     self.set_items_at(ev, off, x)?;
                 }
                 op::SETITEMS => {
-                    let x = self
-                        .marks
-                        .pop()
-                        .ok_or(Fail::Reject(Reject::MarkNotFound))?;
+                    let x = self.marks.pop().ok_or(Fail::Reject(Reject::MarkNotFound))?;
                     self.set_items_at(ev, off, x)?;
                 }
                 op::EMPTY_SET => self.push(V::Set)?,
                 op::ADDITEMS => {
-                    let x = self
-                        .marks
-                        .pop()
-                        .ok_or(Fail::Reject(Reject::MarkNotFound))?;
+                    let x = self.marks.pop().ok_or(Fail::Reject(Reject::MarkNotFound))?;
                     self.extend_at(x)?;
                 }
                 op::FROZENSET => {
@@ -1885,7 +1929,9 @@ impl Machine<'_> {
     fn joblib_array(&mut self, src: &mut Src<'_>, ev: &mut Events, inst: &Inst) -> R<()> {
         let state = inst.state.borrow();
         let Some(V::Dict(d)) = state.as_ref() else {
-            return Err(Fail::Reject(Reject::JoblibArray("NumpyArrayWrapper without a state dict")));
+            return Err(Fail::Reject(Reject::JoblibArray(
+                "NumpyArrayWrapper without a state dict",
+            )));
         };
         let d = d.borrow();
         let get = |key: &str| {
@@ -1899,7 +1945,9 @@ impl Machine<'_> {
             _ => None,
         };
         let Some(descr) = descr else {
-            return Err(Fail::Reject(Reject::JoblibArray("array without a readable dtype")));
+            return Err(Fail::Reject(Reject::JoblibArray(
+                "array without a readable dtype",
+            )));
         };
         let itemsize = dtype_itemsize(&descr)
             .map_err(|_| Fail::Reject(Reject::JoblibArray("array with an unsupported dtype")))?;
@@ -1913,7 +1961,11 @@ impl Machine<'_> {
                                 .checked_mul(*n as u64)
                                 .ok_or(Fail::Reject(Reject::JoblibArray("array size overflows")))?
                         }
-                        _ => return Err(Fail::Reject(Reject::JoblibArray("array shape is not a tuple of sizes"))),
+                        _ => {
+                            return Err(Fail::Reject(Reject::JoblibArray(
+                                "array shape is not a tuple of sizes",
+                            )))
+                        }
                     }
                 }
                 c
@@ -2023,12 +2075,19 @@ mod tests {
     #[test]
     fn frame_in_frame_and_stop_in_frame() {
         // FRAME(3) holding FRAME(1): C rewinds and goes on; pure Python refuses.
-        let p = b"\x80\x04\x95\x0b\x00\x00\x00\x00\x00\x00\x00\x95\x01\x00\x00\x00\x00\x00\x00\x00N.";
+        let p =
+            b"\x80\x04\x95\x0b\x00\x00\x00\x00\x00\x00\x00\x95\x01\x00\x00\x00\x00\x00\x00\x00N.";
         let (ev, end) = sim_as(p, Reader::Loads);
         assert_eq!(end, End::Stop);
         assert_eq!(ev.frames, vec![(20, Divergence::FrameInFrame)]);
         let (_, end) = sim_as(p, Reader::PurePython);
-        assert!(matches!(end, End::Error { reject: Reject::FrameInFrame, .. }));
+        assert!(matches!(
+            end,
+            End::Error {
+                reject: Reject::FrameInFrame,
+                ..
+            }
+        ));
         // STOP with frame bytes left.
         let p = b"\x80\x04\x95\x04\x00\x00\x00\x00\x00\x00\x00N.NN";
         let (ev, end) = sim_as(p, Reader::File);
@@ -2076,7 +2135,13 @@ mod tests {
     #[test]
     fn ext4_code_is_signed_and_sniffing_refuses_ext() {
         let (ev, end) = sim(b"\x80\x02\x84\xff\xff\xff\xff.");
-        assert!(matches!(end, End::Error { reject: Reject::ExtCodeNotPositive, .. }));
+        assert!(matches!(
+            end,
+            End::Error {
+                reject: Reject::ExtCodeNotPositive,
+                ..
+            }
+        ));
         assert!(ev.ext_codes.is_empty());
         let mut r: &[u8] = b"\x82\x46\r\r\r";
         let mut src = Src::new(&mut r, Some(5));
@@ -2086,7 +2151,13 @@ mod tests {
         };
         let mut ev = Events::default();
         let end = run(&mut src, &lim, &mut ev);
-        assert!(matches!(end, End::Error { reject: Reject::UnregisteredExtension(0x46), .. }));
+        assert!(matches!(
+            end,
+            End::Error {
+                reject: Reject::UnregisteredExtension(0x46),
+                ..
+            }
+        ));
         assert!(ev.ext_codes.is_empty());
     }
 
@@ -2141,10 +2212,20 @@ mod tests {
         };
         let mut ev = Events::default();
         let end = run(&mut src, &lim, &mut ev);
-        assert!(matches!(end, End::Error { reject: Reject::StackGlobalNotStr, .. }));
+        assert!(matches!(
+            end,
+            End::Error {
+                reject: Reject::StackGlobalNotStr,
+                ..
+            }
+        ));
         assert_eq!(names(&ev), vec![imp("numpy", "dtype", true)]);
         let (ev, _) = sim(p);
-        assert_eq!(ev.imports.len(), 2, "without the hint any call result may be a str");
+        assert_eq!(
+            ev.imports.len(),
+            2,
+            "without the hint any call result may be a str"
+        );
     }
 
     fn names(ev: &Events) -> Vec<(String, String, bool)> {
@@ -2196,9 +2277,7 @@ mod tests {
     #[test]
     fn mark_fence_underflow() {
         let (_, end) = sim(b"N(R.");
-        assert!(
-            matches!(end, End::Error { ref reject, .. } if *reject == Reject::StackUnderflow)
-        );
+        assert!(matches!(end, End::Error { ref reject, .. } if *reject == Reject::StackUnderflow));
         let (_, end) = sim(b"t.");
         assert!(matches!(end, End::Error { ref reject, .. } if *reject == Reject::MarkNotFound));
     }
@@ -2206,9 +2285,7 @@ mod tests {
     #[test]
     fn memo_miss_is_an_error() {
         let (_, end) = sim(b"\x80\x02h\x05.");
-        assert!(
-            matches!(end, End::Error { ref reject, .. } if *reject == Reject::MemoMissing(5))
-        );
+        assert!(matches!(end, End::Error { ref reject, .. } if *reject == Reject::MemoMissing(5)));
     }
 
     #[test]

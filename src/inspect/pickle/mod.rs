@@ -12,7 +12,7 @@ use crate::identify::Format;
 use crate::input::Input;
 use globals::{classify, Verdict};
 pub use machine::PickleLimits;
-use machine::{End, Events, Divergence, Reader, Src};
+use machine::{Divergence, End, Events, Reader, Src};
 use std::collections::HashSet;
 use std::io::Read;
 
@@ -123,10 +123,164 @@ pub fn analyse_input(
         }
         // Sniffed bytes are a pickle only if some reading shows it; then the parting matters.
         if kind != Kind::Sniff || s.is_pickle || found > 0 {
-            divergence(cx, &s.frames, again);
+            let how = if again {
+                Reread::All
+            } else {
+                Reread::LoadsOnly
+            };
+            divergence(cx, &s.frames, how);
         }
     }
     Some(s)
+}
+
+/// The element size of a legacy torch storage class (`torch.FloatStorage`, ...).
+fn storage_element_size(module: &str, name: &str) -> Option<u64> {
+    if module != "torch" && module != "torch.cuda" {
+        return None;
+    }
+    Some(match name.strip_suffix("Storage")? {
+        "Double" | "Long" | "ComplexFloat" => 8,
+        "Float" | "Int" | "QInt32" => 4,
+        "Half" | "BFloat16" | "Short" => 2,
+        "Char" | "Byte" | "Bool" | "QInt8" | "QUInt8" | "QUInt4x2" | "QUInt2x4" => 1,
+        "ComplexDouble" => 16,
+        _ => return None,
+    })
+}
+
+/// The `storages` or `tensors` member of a legacy tar checkpoint (torch before 0.4), read as
+/// `torch.load`'s `legacy_load` reads it, from an unbuffered file (no `peek`): a pickle with a
+/// count, then per entry a pickle and raw bytes whose length the pickle and a header give,
+/// then (storages) one more pickle. Every pickle is analysed; the raw bytes are skipped.
+pub fn torch_tar_member(input: &mut Input<'_>, cx: &mut Cx<'_>, member: &str) -> Identified {
+    let len = input.len;
+    let mut r = match input.reader() {
+        Ok(r) => r,
+        Err(e) => {
+            cx.io_error(Code::ReadError, "reading legacy torch tar member", &e);
+            return Format::TorchLegacy.into();
+        }
+    };
+    let mut lim = cx.limits.pickle.clone();
+    lim.may_return_str = Some(may_return_str);
+    lim.reader = Reader::File;
+    let mut src = Src::with_reader(&mut r, len, Reader::File);
+    let mut index = 0u32;
+    let mut divergences = Vec::new();
+    let mut next = |src: &mut Src<'_>, cx: &mut Cx<'_>| -> Option<Option<machine::Value>> {
+        index = index.saturating_add(1);
+        let mut ev = Events::default();
+        let end = machine::run(src, &lim, &mut ev);
+        divergences.extend(ev.frames.iter().copied());
+        report_events(cx, &ev, &end, index);
+        (end == End::Stop).then_some(ev.result)
+    };
+    let stop = |cx: &mut Cx<'_>, at: u64, why: String| {
+        cx.report(
+            Code::PickleParseError,
+            Some(at),
+            format!("legacy torch '{member}' cannot be followed as torch.load reads it: {why}"),
+            ev! {"error" => why},
+        );
+    };
+    let Some(count) = next(&mut src, cx) else {
+        return Format::TorchLegacy.into();
+    };
+    let count = match count {
+        Some(machine::Value::Int(n)) if n >= 0 => n,
+        other => {
+            stop(
+                cx,
+                0,
+                format!("the first pickle is not a count ({other:?})"),
+            );
+            return Format::TorchLegacy.into();
+        }
+    };
+    for _ in 0..count {
+        let at = src.offset();
+        let Some(args) = next(&mut src, cx) else {
+            return Format::TorchLegacy.into();
+        };
+        let at_raw = src.offset();
+        let skip = if member == "storages" {
+            // (key, location, storage_type), then an int64 element count and the elements.
+            let size = match &args {
+                Some(machine::Value::Tuple(t)) => match t.get(2) {
+                    Some(machine::Value::Global(m, n)) => storage_element_size(m, n),
+                    _ => None,
+                },
+                _ => None,
+            };
+            let Some(size) = size else {
+                stop(
+                    cx,
+                    at,
+                    format!("entry {args:?} names no known storage type"),
+                );
+                return Format::TorchLegacy.into();
+            };
+            let mut n = [0u8; 8];
+            match src.read_raw(&mut n) {
+                Ok(true) => {}
+                _ => {
+                    stop(cx, at_raw, "storage size truncated".into());
+                    return Format::TorchLegacy.into();
+                }
+            }
+            u64::try_from(i64::from_le_bytes(n))
+                .ok()
+                .and_then(|n| n.checked_mul(size))
+        } else {
+            // int32 ndim, 4 bytes, ndim sizes and ndim strides (int64), an int64 offset.
+            let mut h = [0u8; 8];
+            match src.read_raw(&mut h) {
+                Ok(true) => {}
+                _ => {
+                    stop(cx, at_raw, "tensor header truncated".into());
+                    return Format::TorchLegacy.into();
+                }
+            }
+            let ndim = i32::from_le_bytes([h[0], h[1], h[2], h[3]]);
+            u64::try_from(ndim)
+                .ok()
+                .and_then(|d| d.checked_mul(16))
+                .and_then(|d| d.checked_add(8))
+        };
+        let Some(skip) = skip else {
+            stop(
+                cx,
+                at_raw,
+                "raw data length is negative or overflows".into(),
+            );
+            return Format::TorchLegacy.into();
+        };
+        match src.skip_raw(skip) {
+            Ok(true) => {}
+            _ => {
+                stop(
+                    cx,
+                    at_raw,
+                    format!("{skip} bytes of raw data are truncated"),
+                );
+                return Format::TorchLegacy.into();
+            }
+        }
+    }
+    if member == "storages" && next(&mut src, cx).is_none() {
+        return Format::TorchLegacy.into();
+    }
+    if !matches!(src.peek(), Ok(None)) {
+        trailing(cx, src.offset());
+    }
+    if !divergences.is_empty() {
+        divergence(cx, &divergences, Reread::Loader);
+    }
+    Identified {
+        format: Format::TorchLegacy,
+        label: "torch-legacy-tar",
+    }
 }
 
 /// Read the start of an input identified as another format as a pickle too. Only plausible
@@ -336,7 +490,10 @@ fn other_reading(
             cx.report(
                 code,
                 Some(imp.offset),
-                format!("imports {}.{} when read by {how} ({why})", imp.module, imp.name),
+                format!(
+                    "imports {}.{} when read by {how} ({why})",
+                    imp.module, imp.name
+                ),
                 ev! {
                     "module" => imp.module,
                     "name" => imp.name,
@@ -360,18 +517,28 @@ fn other_reading(
     found
 }
 
+/// Which readings of a parting stream were analysed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reread {
+    All,
+    LoadsOnly,
+    Loader,
+}
+
 /// The reader paths part: CPython's pickler never writes such a stream.
-fn divergence(cx: &mut Cx<'_>, frames: &[(u64, Divergence)], reread: bool) {
+fn divergence(cx: &mut Cx<'_>, frames: &[(u64, Divergence)], reread: Reread) {
     let Some(&(offset, first)) = frames.first() else {
         return;
     };
     let what: Vec<&str> = frames.iter().map(|(_, a)| a.describe()).collect();
     let mut kinds = what.clone();
     kinds.dedup();
-    let tail = if reread {
-        "; every reading was analysed"
-    } else {
-        "; only pickle.loads' reading could be analysed (the stream cannot be re-read)"
+    let tail = match reread {
+        Reread::All => "; every reading was analysed",
+        Reread::LoadsOnly => {
+            "; only pickle.loads' reading could be analysed (the stream cannot be re-read)"
+        }
+        Reread::Loader => "; the reading of the loader (an unbuffered file) was analysed",
     };
     cx.report(
         Code::PickleReaderDivergence,
@@ -380,7 +547,7 @@ fn divergence(cx: &mut Cx<'_>, frames: &[(u64, Divergence)], reread: bool) {
             "{}: pickle.loads, pickle.load(file) with and without peek, and the pure-Python unpickler read these bytes differently{tail}",
             first.describe()
         ),
-        ev! {"anomalies" => frames.len(), "kinds" => kinds, "reread" => reread},
+        ev! {"anomalies" => frames.len(), "kinds" => kinds, "reread" => reread == Reread::All},
     );
 }
 
