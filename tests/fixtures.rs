@@ -66,6 +66,9 @@ fn benign_formats_are_identified() {
     assert_eq!(
         codes,
         vec![
+            // pickle.load's reading of joblib's inline object array: a name no module has,
+            // shown as info.
+            ("object_array.joblib".to_string(), Code::PickleUnknownImport),
             ("dense.keras".to_string(), Code::NotInspected),
             ("object_strings.npy".to_string(), Code::NpyObjectArray),
             ("scripted.pt".to_string(), Code::TorchScriptCode),

@@ -323,8 +323,8 @@ pub enum End {
 pub struct Events {
     pub imports: Vec<Import>,
     index: HashMap<(String, String), usize>,
-    /// Bytes arguments that look like pickles or were passed to a call (offset, content, callee
-    /// import index).
+    /// Bytes arguments that look like pickles or were passed to a call (offset, content, the
+    /// import index of the callee or of the class whose state they are).
     pub nested: Vec<(u64, Rc<[u8]>, Option<usize>)>,
     /// BUILD applied to an imported global (offset, import index).
     pub build_on_global: Vec<(u64, usize)>,
@@ -1351,11 +1351,9 @@ impl Machine<'_> {
                     if let Some(V::Str(s)) = args.first() {
                         // Protocol-2 pickles write bytes as _codecs.encode(text, 'latin1').
                         let b: Vec<u8> = s.chars().map(|c| (c as u32 & 0xff) as u8).collect();
-                        let b: Rc<[u8]> = b.into();
-                        if matches!(&b[..], [0x80, 2..=5, ..]) {
-                            ev.nested.push((off, b.clone(), None));
-                        }
-                        return V::Bytes(b);
+                        // Its consumer (the call that receives these bytes) decides whether
+                        // they are unpickled.
+                        return V::Bytes(b.into());
                     }
                 }
                 let is_str_ctor = ev.is(i, "builtins", "str") || ev.is(i, "__builtin__", "str");
@@ -1801,7 +1799,7 @@ impl Machine<'_> {
                                 for (_, v) in &d.borrow().items {
                                     if let V::Bytes(b) = v {
                                         if matches!(&b[..], [0x80, 2..=5, ..]) {
-                                            ev.nested.push((off, b.clone(), None));
+                                            ev.nested.push((off, b.clone(), inst.class));
                                         }
                                     }
                                 }

@@ -412,8 +412,8 @@ fn plain_reading(
             Verdict::Unknown => (Code::PickleUnknownImport, "not on the allowlist"),
         };
         // After an object array's pickle starts inline, its memo indices point into the outer
-        // pickle's memo, so its imports may pair names that exist nowhere (find_class would
-        // fail there): unknown names from that point on are shown as warnings.
+        // pickle's memo, so its imports pair names that exist nowhere (find_class fails there
+        // and the load stops): unknown names from that point on are shown, as info.
         let shared_memo = code == Code::PickleUnknownImport && imp.offset > confused;
         let note = if shared_memo {
             "; after an inline object-array pickle, whose memo references resolve into the outer pickle's memo"
@@ -439,7 +439,7 @@ fn plain_reading(
         );
         if shared_memo {
             if let Some(f) = cx.findings.last_mut() {
-                f.severity = crate::finding::Severity::Warning;
+                f.severity = crate::finding::Severity::Info;
             }
         }
     }
@@ -645,7 +645,16 @@ fn report_events(cx: &mut Cx<'_>, ev: &Events, end: &End, index: u32) {
             ev! {"structure" => what},
         );
     }
-    for (off, bytes, _) in &ev.nested {
+    for (off, bytes, consumer) in &ev.nested {
+        // Bytes handed to an allowlisted callable are its data (a numpy scalar's, an array's
+        // state): no loader unpickles them. Loaders (pickle.loads, torch.load, ...) are not
+        // on the allowlist.
+        let data_only = consumer.and_then(|i| ev.imports.get(i)).is_some_and(|imp| {
+            classify(&imp.module, &imp.name, cx.torchscript) == Verdict::Allowed
+        });
+        if data_only {
+            continue;
+        }
         let mut r: &[u8] = bytes;
         let len = Some(bytes.len() as u64);
         let found = cx.nest("<nested pickle>", |cx| {

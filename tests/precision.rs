@@ -1,0 +1,100 @@
+//! Bytes no loader unpickles are not pickles: real files whose data happens to read as
+//! opcodes must pass.
+
+mod common;
+
+use common::*;
+use modelgate::finding::Severity;
+
+fn failing(f: &[modelgate::finding::Finding]) -> Vec<&modelgate::finding::Finding> {
+    f.iter()
+        .filter(|f| f.severity >= Severity::Warning)
+        .collect()
+}
+
+/// A torch.save zip checkpoint of `n` tensors whose storages hold `data(i)`.
+fn torch_zip(n: usize, mut data: impl FnMut(usize) -> Vec<u8>) -> Vec<u8> {
+    let mut pkl = b"\x80\x02}q\x00(".to_vec();
+    for i in 0..n {
+        let key = format!("layer{i}.weight");
+        pkl.push(b'X');
+        pkl.extend((key.len() as u32).to_le_bytes());
+        pkl.extend(key.as_bytes());
+        pkl.extend(
+            b"ctorch._utils\n_rebuild_tensor_v2\n((X\x07\x00\x00\x00storagectorch\nFloatStorage\n",
+        );
+        let id = i.to_string();
+        pkl.push(b'X');
+        pkl.extend((id.len() as u32).to_le_bytes());
+        pkl.extend(id.as_bytes());
+        pkl.extend(b"X\x03\x00\x00\x00cpuK\x04tQK\x00K\x04\x85K\x01\x85\x89ccollections\nOrderedDict\n)RtR");
+    }
+    pkl.extend(b"u.");
+    let storages: Vec<(String, Vec<u8>)> = (0..n)
+        .map(|i| (format!("archive/data/{i}"), data(i)))
+        .collect();
+    let mut members: Vec<(&str, &[u8])> =
+        vec![("archive/data.pkl", &pkl), ("archive/version", b"3\n")];
+    for (name, d) in &storages {
+        members.push((name, d));
+    }
+    zip(&members)
+}
+
+#[test]
+fn torch_storages_are_raw_bytes() {
+    // 300 storages of pseudo-random floats; every first byte value occurs, 0x80-0x84
+    // (PROTO, NEWOBJ, EXT1/2/4) among them, and some read as a whole pickle.
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let f = inspect_bytes(
+        "pytorch_model.bin",
+        &torch_zip(300, |i| {
+            let mut d: Vec<u8> = (0..16)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    x as u8
+                })
+                .collect();
+            d[0] = i as u8;
+            match i % 5 {
+                0 => d[..5].copy_from_slice(b"\x82\x46\r\r\r"),
+                1 => d[..4].copy_from_slice(b"\x80\x02N."),
+                2 => d[..5].copy_from_slice(b"cos\ns"),
+                _ => {}
+            }
+            d
+        }),
+    );
+    assert!(failing(&f).is_empty(), "{f:#?}");
+}
+
+#[test]
+fn random_bytes_are_not_a_pickle() {
+    for data in [
+        &b"\x82\x46\r\r\r"[..],
+        b"\x83\x01\x00N.",
+        b"\x84\x01\x00\x00\x00",
+        b"PK\x01\x02 not a zip",
+    ] {
+        let f = inspect_bytes("x.bin", data);
+        assert!(failing(&f).is_empty(), "{data:?}: {f:#?}");
+    }
+}
+
+#[test]
+fn numpy_scalar_bytes_are_data() {
+    // numpy.core.multiarray.scalar(dtype('f8'), b'\x80\x03...'): the 8 bytes of a float that
+    // begin like PROTO 3 are the scalar's value, not a pickle.
+    for raw in [
+        &b"\x80\x03N.\x00\x00\x00\x00"[..],
+        b"\x80\x03\x82\x01\x00\x00\xf0?",
+    ] {
+        let mut p = b"\x80\x02cnumpy.core.multiarray\nscalar\ncnumpy\ndtype\nX\x02\x00\x00\x00f8\x89\x88\x87R(K\x03X\x01\x00\x00\x00<NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tbC\x08".to_vec();
+        p.extend(raw);
+        p.extend(b"\x86R.");
+        let f = inspect_bytes("x.pkl", &p);
+        assert!(failing(&f).is_empty(), "{raw:?}: {f:#?}");
+    }
+}
