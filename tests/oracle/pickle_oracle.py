@@ -10,7 +10,9 @@ Reader paths:
   python    the pure-Python pickle._Unpickler (joblib's base).
 
 find_class records (module, name) and returns a fresh inert stub class; persistent_load
-returns a stub. Stubs accept any call, state and items, and do nothing.
+returns a stub. Stubs accept any call, state and items, and do nothing. As the real
+find_class does, it fails (after recording: the module import is what runs code) on a module
+or name that no module could have, one that is not a dotted identifier.
 
 Input: file paths, one per line, on stdin. Output: one JSON object per input line, e.g.
 {"path": ..., "paths": {"loads": {"imports": [[m, n], ...], "error": null}, ...}}.
@@ -58,6 +60,10 @@ class Stub:
         pass
 
 
+def dotted(s):
+    return bool(s) and all(p.isidentifier() for p in s.split("."))
+
+
 def recorder(base):
     class Hooked(base):
         def __init__(self, f, seen):
@@ -66,6 +72,10 @@ def recorder(base):
 
         def find_class(self, module, name):
             self.seen.append([module, name])
+            if not dotted(module):
+                raise ModuleNotFoundError(module)
+            if not dotted(name):
+                raise AttributeError(name)
             return type("Stub", (Stub,), {})
 
         def persistent_load(self, pid):

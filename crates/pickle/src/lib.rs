@@ -262,8 +262,10 @@ pub enum Reject {
     /// EXT with a code the (empty, standard) extension registry does not hold.
     UnregisteredExtension(i64),
     InvalidLoadKey(u8),
-    /// `find_class` cannot import a name that is not a dotted identifier.
+    /// `find_class` cannot import a module that is not a dotted identifier.
     NoModule(String),
+    /// The module was imported; it has no attribute by a name that is not an identifier.
+    NoAttribute(String),
     /// Pure-Python unpickler: a read crosses the end of the frame.
     FrameExhausted,
     /// Pure-Python unpickler: a FRAME inside an unfinished one.
@@ -294,6 +296,7 @@ impl fmt::Display for Reject {
             Reject::UnregisteredExtension(c) => write!(f, "unregistered extension code {c}"),
             Reject::InvalidLoadKey(b) => write!(f, "invalid load key, '\\x{b:02x}'"),
             Reject::NoModule(m) => write!(f, "No module named {m:?}"),
+            Reject::NoAttribute(n) => write!(f, "Can't get attribute {n:?}"),
             Reject::FrameExhausted => f.write_str("pickle exhausted before end of frame"),
             Reject::FrameInFrame => {
                 f.write_str("beginning of a new frame before end of current frame")
@@ -719,9 +722,14 @@ impl<'r> Src<'r> {
                     return Ok(l);
                 }
                 Reader::PurePython => {
-                    return self
-                        .scan_line(Some(stop), max)?
-                        .ok_or(Fail::Reject(Reject::FrameExhausted));
+                    return match self.scan_line(Some(stop), max)? {
+                        Some(l) => Ok(l),
+                        // An empty rest of the frame and an empty file: readline() is b"".
+                        None if self.offset() == at && self.at_eof().map_err(Fail::Io)? => {
+                            Ok(Vec::new())
+                        }
+                        None => Err(Fail::Reject(Reject::FrameExhausted)),
+                    };
                 }
                 Reader::File => {
                     if let Some(l) = self.scan_line(Some(stop), max)? {
@@ -739,8 +747,14 @@ impl<'r> Src<'r> {
             Some(l) => Ok(l),
             // At the very end, readline() returns b"" and `[:-1]` keeps it empty: a GLOBAL
             // whose name line is missing still imports its module.
-            None if self.offset() == at && self.reader == Reader::PurePython => Ok(Vec::new()),
-            None if self.offset() == at => Err(Fail::Truncated),
+            None if self.offset() == at => {
+                self.note(at, Divergence::UnterminatedLine);
+                if self.reader == Reader::PurePython {
+                    Ok(Vec::new())
+                } else {
+                    Err(Fail::Truncated)
+                }
+            }
             None => {
                 self.note(at, Divergence::UnterminatedLine);
                 if self.reader != Reader::PurePython {
@@ -783,7 +797,11 @@ impl<'r> Src<'r> {
                 }
             }
         }
-        self.frame_end = at.saturating_add(n);
+        // The pure-Python frame is what read(n) returned: at most the rest of the stream.
+        self.frame_end = match self.len {
+            Some(len) => at.saturating_add(n).min(len),
+            None => at.saturating_add(n),
+        };
         Ok(())
     }
 
@@ -1306,15 +1324,28 @@ impl Machine<'_> {
         op: &'static str,
         off: u64,
     ) -> R<()> {
-        self.check_importable(&module, &name)?;
+        self.check_importable(&module)?;
+        let bad = self.check_attribute(&name);
         let i = ev.import(module, name, op, off);
+        bad?;
         self.push(V::Global(i))
     }
 
-    fn check_importable(&self, module: &str, name: &str) -> R<()> {
-        if self.lim.stop_at_implausible && !(plausible(module) && plausible(name)) {
+    /// `find_class` imports the module first (its import runs its code), then looks the name
+    /// up: a module that cannot exist stops before any import, a name that cannot exist after.
+    fn check_importable(&self, module: &str) -> R<()> {
+        if self.lim.stop_at_implausible && !plausible(module) {
             return Err(Fail::Reject(Reject::NoModule(
                 module.chars().take(200).collect(),
+            )));
+        }
+        Ok(())
+    }
+
+    fn check_attribute(&self, name: &str) -> R<()> {
+        if self.lim.stop_at_implausible && !plausible(name) {
+            return Err(Fail::Reject(Reject::NoAttribute(
+                name.chars().take(200).collect(),
             )));
         }
         Ok(())
@@ -1738,10 +1769,12 @@ impl Machine<'_> {
                 op::INST => {
                     let module = decode_utf8(&src.line(self.lim.max_line)?);
                     let name = decode_utf8(&src.line(self.lim.max_line)?);
-                    self.check_importable(&module, &name)?;
+                    self.check_importable(&module)?;
+                    let bad = self.check_attribute(&name);
                     // _pickle.c looks for the MARK first; the pure-Python unpickler imports
                     // first (a module's import runs its code) and fails on the MARK after.
                     let i = ev.import(module, name, "INST", off);
+                    bad?;
                     let args = self.pop_mark()?;
                     let args: Rc<[V]> = args.into();
                     let v = self.call(ev, &V::Global(i), args, off);

@@ -323,9 +323,10 @@ pub fn analyse(r: &mut dyn Read, len: Option<u64>, cx: &mut Cx<'_>, kind: Kind) 
         // A limit hit before anything else is no proof that the bytes are not a pickle.
         let suspicious = !ev.ext_codes.is_empty()
             || matches!(end, End::Limit { .. })
-            || ev.imports.iter().any(|i| {
-                kind != Kind::Sniff || machine::plausible(&i.module) && machine::plausible(&i.name)
-            });
+            || ev
+                .imports
+                .iter()
+                .any(|i| kind != Kind::Sniff || machine::plausible(&i.module));
         let stopped = end == End::Stop;
         summary.frames.extend(ev.frames.iter().copied());
         if end == End::Empty {
