@@ -718,3 +718,19 @@ fn legacy_tar_checkpoints_are_read_as_legacy_load_reads_them() {
     assert_eq!(hit.member, vec!["storages".to_string()]);
     assert_eq!(hit.evidence["module"], "posix");
 }
+
+#[test]
+fn joblib_dtype_flags_decide_whether_array_data_is_a_pickle() {
+    // A NumpyArrayWrapper whose dtype says 'f8' but whose state sets NPY_ITEM_HASOBJECT:
+    // joblib reads the data with pickle.load. The payload hidden there is found.
+    let mut p = b"\x80\x02cjoblib.numpy_pickle\nNumpyArrayWrapper\n)\x81}(X\x05\x00\x00\x00dtypecnumpy\ndtype\nX\x02\x00\x00\x00f8\x89\x88\x87R(K\x03X\x01\x00\x00\x00<NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x01tbX\x05\x00\x00\x00shapeK\x01\x85X\x05\x00\x00\x00orderX\x01\x00\x00\x00Cub".to_vec();
+    p.extend(b"\x80\x02cposix\nsystem\nX\x04\x00\x00\x00echo\x85R.");
+    p.extend(b".");
+    let f = inspect_bytes("model.joblib", &p);
+    assert!(
+        f.iter().any(|f| f.code == Code::PickleDangerousImport
+            && f.evidence["module"] == "posix"
+            && !f.evidence.contains_key("reading")),
+        "joblib.load's own reading must find it: {f:#?}"
+    );
+}

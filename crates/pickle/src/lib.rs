@@ -1840,6 +1840,11 @@ impl Machine<'_> {
                             *inst.state.borrow_mut() = Some(state);
                             let wrapper = inst.class.is_some_and(|c| {
                                 ev.is(c, "joblib.numpy_pickle", "NumpyArrayWrapper")
+                                    || ev.is(
+                                        c,
+                                        "sklearn.externals.joblib.numpy_pickle",
+                                        "NumpyArrayWrapper",
+                                    )
                             });
                             if wrapper {
                                 ev.joblib_arrays = ev.joblib_arrays.saturating_add(1);
@@ -1971,17 +1976,34 @@ impl Machine<'_> {
                 .find(|(k, _)| k.as_str() == Some(key))
                 .map(|(_, v)| v.clone())
         };
-        let descr = match get("dtype") {
-            Some(V::Inst(dt, _)) => dt.args.first().and_then(|a| a.as_str().map(str::to_string)),
-            _ => None,
+        let (descr, flags) = match get("dtype") {
+            Some(V::Inst(dt, _)) => {
+                // dtype.__setstate__ takes the flags from the state's 8th item: NPY_ITEM_HASOBJECT
+                // (bit 0) there makes joblib read the array as a pickle, whatever the descr.
+                let flags = match dt.state.borrow().as_ref() {
+                    Some(V::Tuple(t)) => match t.get(7) {
+                        Some(V::Int(f)) => Some(*f),
+                        None => Some(0),
+                        _ => None,
+                    },
+                    None => Some(0),
+                    _ => None,
+                };
+                (
+                    dt.args.first().and_then(|a| a.as_str().map(str::to_string)),
+                    flags,
+                )
+            }
+            _ => (None, None),
         };
-        let Some(descr) = descr else {
+        let (Some(descr), Some(flags)) = (descr, flags) else {
             return Err(Fail::Reject(Reject::JoblibArray(
                 "array without a readable dtype",
             )));
         };
         let itemsize = dtype_itemsize(&descr)
             .map_err(|_| Fail::Reject(Reject::JoblibArray("array with an unsupported dtype")))?;
+        let itemsize = if flags & 1 != 0 { None } else { itemsize };
         let count = match get("shape") {
             Some(V::Tuple(t)) => {
                 let mut c: u64 = 1;
@@ -2003,7 +2025,8 @@ impl Machine<'_> {
             }
             _ => return Err(Fail::Reject(Reject::JoblibArray("array without a shape"))),
         };
-        let aligned = matches!(get("numpy_array_alignment_bytes"), Some(V::Int(_)));
+        // safe_get_numpy_array_alignment_bytes(): getattr(self, ..., None) is not None.
+        let aligned = !matches!(get("numpy_array_alignment_bytes"), None | Some(V::None));
         drop(d);
         drop(state);
         match itemsize {

@@ -118,6 +118,8 @@ static ALLOW: &[(&str, &str)] = &[
     ("sklearn.ensemble._forest", "RandomForestRegressor"),
     ("sklearn.ensemble._gb", "GradientBoostingClassifier"),
     ("sklearn.ensemble._gb", "GradientBoostingRegressor"),
+    // sklearn 0.22 and older vendored joblib; its wrapper is read like joblib's.
+    ("sklearn.externals.joblib.numpy_pickle", "NumpyArrayWrapper"),
     ("sklearn.feature_extraction.text", "CountVectorizer"),
     ("sklearn.feature_extraction.text", "TfidfTransformer"),
     ("sklearn.feature_extraction.text", "TfidfVectorizer"),
