@@ -133,6 +133,8 @@ fn seeds() -> Vec<(String, Vec<u8>)> {
         "testdata/malicious/pickle",
         "testdata/benign/joblib",
         "testdata/benign/torch",
+        // Differentials the long campaigns found, kept as files.
+        "tests/oracle/regressions",
     ] {
         let mut entries: Vec<_> = std::fs::read_dir(dir)
             .unwrap()

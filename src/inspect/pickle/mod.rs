@@ -121,7 +121,8 @@ pub fn analyse_input(
                 _ => again = false,
             }
         }
-        // Sniffed bytes are a pickle only if some reading shows it; then the parting matters.
+        // Sniffed bytes are a pickle only if some reading shows it (an import or a complete
+        // stream); then the parting matters.
         if kind != Kind::Sniff || s.is_pickle || found > 0 {
             let how = if again {
                 Reread::All
@@ -506,6 +507,10 @@ fn other_reading(
                     "pickle" => index,
                 },
             );
+            found += 1;
+        }
+        // A complete stream is a pickle to this reader, imports or not.
+        if end == End::Stop && index == 1 {
             found += 1;
         }
         if end != End::Stop || matches!(src.peek(), Ok(None) | Err(_)) {
