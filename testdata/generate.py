@@ -148,6 +148,9 @@ def benign():
     for method in ("gzip", "bz2", "xz", "lzma"):
         joblib_file(BENIGN / f"joblib/forest_{method}.joblib", rf, compress=(method, 3))
     joblib_file(BENIGN / "joblib/object_array.joblib", {"names": np.array(["x", "y"], dtype=object)})
+    import generate_light  # a ColumnTransformer, numpy scalars: numpy/sklearn/joblib/pandas only
+
+    generate_light.main()
 
     (BENIGN / "pickle").mkdir(parents=True, exist_ok=True)
     data = {"ints": list(range(10)), "floats": [0.5, 1.5], "names": ["a", "b"], "nested": {"t": (1, 2)}}
