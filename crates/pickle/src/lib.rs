@@ -974,13 +974,11 @@ fn release(mut work: Vec<V>, cycles: bool) {
                     work.extend(items.iter_mut().map(|x| std::mem::replace(x, V::None)));
                 }
             }
-            V::Dict(d) => {
-                if cycles || Rc::strong_count(&d) == 1 {
-                    if let Ok(mut d) = d.try_borrow_mut() {
-                        for (k, x) in d.items.drain(..) {
-                            work.push(k);
-                            work.push(x);
-                        }
+            V::Dict(d) if cycles || Rc::strong_count(&d) == 1 => {
+                if let Ok(mut d) = d.try_borrow_mut() {
+                    for (k, x) in d.items.drain(..) {
+                        work.push(k);
+                        work.push(x);
                     }
                 }
             }

@@ -112,11 +112,12 @@ pub fn analyse_input(
     if !s.frames.is_empty() {
         let mut again = input.is_seekable();
         let mut seen = s.reported.clone();
-        let mut found = 0;
+        let mut found: usize = 0;
         for reader in [Reader::File, Reader::PurePython] {
             match input.reader_at(offset) {
                 Ok(mut r) if again => {
-                    found += other_reading(&mut r, len, cx, kind, &mut seen, reader);
+                    found = found
+                        .saturating_add(other_reading(&mut r, len, cx, kind, &mut seen, reader));
                 }
                 _ => again = false,
             }
@@ -461,7 +462,7 @@ fn other_reading(
     seen: &mut HashSet<(String, String)>,
     reader: Reader,
 ) -> usize {
-    let mut found = 0;
+    let mut found: usize = 0;
     let mut lim = cx.limits.pickle.clone();
     lim.stop_at_implausible = kind == Kind::Sniff;
     lim.may_return_str = Some(may_return_str);
@@ -507,11 +508,11 @@ fn other_reading(
                     "pickle" => index,
                 },
             );
-            found += 1;
+            found = found.saturating_add(1);
         }
         // A complete stream is a pickle to this reader, imports or not.
         if end == End::Stop && index == 1 {
-            found += 1;
+            found = found.saturating_add(1);
         }
         if end != End::Stop || matches!(src.peek(), Ok(None) | Err(_)) {
             break;
