@@ -15,6 +15,7 @@ pub mod gguf;
 pub mod keras;
 pub mod numpy;
 pub mod pickle;
+pub mod pyliteral;
 pub mod safetensors;
 pub mod tar;
 pub mod zip;

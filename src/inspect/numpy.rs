@@ -1,6 +1,7 @@
 //! NumPy `.npy`: the header is a Python dict literal; object arrays carry a pickle after it.
 
 use super::pickle::{self, Kind};
+use super::pyliteral::{self, Lit};
 use super::{Cx, Identified};
 use crate::ev;
 use crate::finding::Code;
@@ -34,92 +35,113 @@ pub fn parse_header(bytes: &[u8]) -> Result<NpyHeader, String> {
         return Err(format!("header length {hlen} exceeds {MAX_HEADER}"));
     }
     let end = (start as u64).saturating_add(hlen);
-    let text = bytes.get(start..end as usize).ok_or("header truncated")?;
-    let text = std::str::from_utf8(text).map_err(|_| "header is not text")?;
-    // ast.literal_eval keeps the last of duplicated keys; look at every 'descr' key so that
-    // none can hide an object dtype, and report the last one as numpy uses it.
-    let mut descr: Option<String> = None;
-    let mut object = false;
-    for key in ["'descr'", "\"descr\""] {
-        for (i, _) in text.match_indices(key) {
-            let after = text.get(i.saturating_add(key.len())..).unwrap_or_default();
-            let Some(rest) = after.trim_start().strip_prefix(':') else {
-                continue;
-            };
-            let value = descr_value(rest.trim_start())?;
-            object |= has_object(&value);
-            descr = Some(value);
-        }
+    let raw = bytes.get(start..end as usize).ok_or("header truncated")?;
+    // numpy decodes versions 1 and 2 as latin-1, version 3 as UTF-8, then ast.literal_eval.
+    let text: String = if major == 3 {
+        std::str::from_utf8(raw)
+            .map_err(|_| "header is not UTF-8")?
+            .to_string()
+    } else {
+        raw.iter().map(|b| char::from(*b)).collect()
+    };
+    let d = pyliteral::parse(&text).map_err(|e| format!("header is not a Python literal: {e}"))?;
+    let Lit::Dict(items) = &d else {
+        return Err("header is not a dict".into());
+    };
+    // numpy requires exactly these keys (a repeated key counts once: the last value wins).
+    let mut keys: Vec<&str> = items.iter().filter_map(|(k, _)| k.as_str()).collect();
+    keys.sort_unstable();
+    if keys != ["descr", "fortran_order", "shape"] || keys.len() != items.len() {
+        return Err(format!(
+            "header keys are {keys:?}, not descr, fortran_order and shape"
+        ));
     }
-    let descr = descr.ok_or("header has no 'descr'")?;
+    if !matches!(d.get("fortran_order"), Some(Lit::Bool(_))) {
+        return Err("fortran_order is not a bool".into());
+    }
+    match d.get("shape") {
+        Some(Lit::Tuple(t)) if t.iter().all(|x| matches!(x, Lit::Int(_) | Lit::Bool(_))) => {}
+        _ => return Err("shape is not a tuple of ints".into()),
+    }
+    let descr = d.get("descr").ok_or("header has no 'descr'")?;
     Ok(NpyHeader {
-        object,
-        descr,
+        object: has_object(descr),
+        descr: match descr {
+            Lit::Str(s) => s.clone(),
+            other => show(other),
+        },
         data_offset: end,
     })
 }
 
-/// The literal after `'descr':`: a quoted string, or a bracketed list / tuple.
-fn descr_value(rest: &str) -> Result<String, String> {
-    if let Some(q) = rest.chars().next().filter(|c| *c == '\'' || *c == '"') {
-        let body = rest.get(1..).unwrap_or_default();
-        let close = body.find(q).ok_or("unterminated 'descr' string")?;
-        return Ok(body.get(..close).unwrap_or_default().to_string());
+/// A short Python-like rendering of a literal, for reports.
+fn show(v: &Lit) -> String {
+    let seq = |xs: &[Lit], o: &str, c: &str| {
+        let inner: Vec<String> = xs.iter().take(16).map(show).collect();
+        format!("{o}{}{c}", inner.join(", "))
+    };
+    match v {
+        Lit::Str(s) => format!("{s:?}").replace('"', "'"),
+        Lit::Bytes(b) => format!("b{:?}", String::from_utf8_lossy(b)),
+        Lit::Int(n) => n.to_string(),
+        Lit::Float => "<float>".into(),
+        Lit::Bool(b) => if *b { "True" } else { "False" }.into(),
+        Lit::None => "None".into(),
+        Lit::Tuple(t) => seq(t, "(", ")"),
+        Lit::List(t) => seq(t, "[", "]"),
+        Lit::Set(t) => seq(t, "{", "}"),
+        Lit::Dict(_) => "{...}".into(),
     }
-    if !rest.starts_with(['[', '(']) {
-        return Err("'descr' is neither a string, a list nor a tuple".into());
+}
+
+/// Whether numpy's `descr_to_dtype` makes an object dtype of `descr`: a dtype string (a
+/// comma-separated list of fields counts too), `(base, shape)`, or fields `(name, type[,
+/// shape])` in any iterable (a dict iterates its keys).
+fn has_object(descr: &Lit) -> bool {
+    match descr {
+        Lit::Str(s) => str_has_object(s),
+        Lit::Bytes(b) => str_has_object(&String::from_utf8_lossy(b)),
+        Lit::Tuple(t) => t.first().is_some_and(has_object),
+        Lit::List(fields) | Lit::Set(fields) => fields.iter().any(field_has_object),
+        Lit::Dict(items) => items.iter().any(|(k, _)| field_has_object(k)),
+        _ => false,
     }
-    let mut depth = 0i32;
-    let mut out = String::new();
-    for c in rest.chars() {
-        out.push(c);
+}
+
+fn field_has_object(field: &Lit) -> bool {
+    match field {
+        Lit::Tuple(f) | Lit::List(f) => f.get(1).is_some_and(has_object),
+        _ => false,
+    }
+}
+
+/// A dtype string: `'|O'`, `'O8'`, `'object'`, `'i4, O'`, `'(2,3)O'`...
+fn str_has_object(s: &str) -> bool {
+    // Fields are separated by commas outside a shape's parentheses.
+    let mut parts = Vec::new();
+    let (mut depth, mut start) = (0u32, 0usize);
+    for (i, c) in s.char_indices() {
         match c {
-            '[' | '(' => depth = depth.saturating_add(1),
-            ']' | ')' => {
-                depth = depth.saturating_sub(1);
-                if depth == 0 {
-                    return Ok(out);
-                }
+            '(' => depth = depth.saturating_add(1),
+            ')' => depth = depth.saturating_sub(1),
+            ',' if depth == 0 => {
+                parts.push(s.get(start..i).unwrap_or_default());
+                start = i.saturating_add(1);
             }
             _ => {}
         }
     }
-    Err("unterminated 'descr' list".into())
-}
-
-/// True when any field of the dtype is of kind 'O'.
-fn has_object(descr: &str) -> bool {
-    let is_obj = |t: &str| {
-        let t = t.trim().trim_start_matches(['<', '>', '|', '=']);
-        matches!(t, "object" | "object_")
-            || t.starts_with('O')
-                && t.get(1..)
-                    .is_some_and(|r| r.chars().all(|c| c.is_ascii_digit()))
-    };
-    if !descr.starts_with(['[', '(']) {
-        return is_obj(descr);
-    }
-    if descr.starts_with('(') {
-        // (base, shape): every quoted token is a type (counting names inside a nested field
-        // list too only errs on the side of analysing).
-        return descr.split(['\'', '"']).skip(1).step_by(2).any(is_obj);
-    }
-    // A structured descr is a list of (name, type[, shape]) tuples, types possibly nested lists.
-    // A quoted token right after '(' is a field name; every other quoted token is a type.
-    let mut prev = ' ';
-    let mut chars = descr.chars();
-    while let Some(c) = chars.next() {
-        if c == '\'' || c == '"' {
-            let tok: String = chars.by_ref().take_while(|x| *x != c).collect();
-            if prev != '(' && is_obj(&tok) {
-                return true;
-            }
-            prev = c;
-        } else if !c.is_whitespace() {
-            prev = c;
+    parts.push(s.get(start..).unwrap_or_default());
+    parts.into_iter().any(|part| {
+        let mut t = part.trim();
+        if t.starts_with('(') {
+            t = t.split_once(')').map_or("", |(_, r)| r).trim();
         }
-    }
-    false
+        let t = t.trim_start_matches(['<', '>', '|', '=']);
+        matches!(t, "O" | "object" | "object_" | "object0")
+            || t.strip_prefix('O')
+                .is_some_and(|r| !r.is_empty() && r.bytes().all(|b| b.is_ascii_digit()))
+    })
 }
 
 pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>) -> Identified {
@@ -170,7 +192,8 @@ pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>) -> Identified {
 #[allow(
     clippy::indexing_slicing,
     clippy::arithmetic_side_effects,
-    clippy::unwrap_used
+    clippy::unwrap_used,
+    clippy::expect_used
 )]
 mod tests {
     use super::*;
@@ -205,6 +228,41 @@ mod tests {
         ))
         .unwrap();
         assert!(!h.object, "a field named O is not an object field");
+    }
+
+    #[test]
+    fn header_read_as_literal_eval_reads_it() {
+        // Object dtypes numpy sees whatever the spelling; text matching saw none of them.
+        for header in [
+            "{'descr': '' '|O', 'fortran_order': False, 'shape': (2,), }\n",
+            "{'descr': '\\x7cO', 'fortran_order': False, 'shape': (2,), }\n",
+            "{'\\x64escr': '|O', 'fortran_order': False, 'shape': (2,), }\n",
+            "{'descr': '<f8', 'descr': '|O', 'fortran_order': False, 'shape': (2,)}\n",
+            "{'descr': 'i4, O', 'fortran_order': False, 'shape': (2,)}\n",
+            "{'descr': [('a', '<i4'), ('b', ('|O', (2,)))], 'fortran_order': False, 'shape': (2,)}\n",
+            "{'descr': ('|O', (3,)), 'fortran_order': False, 'shape': (2,)} # note\n",
+            "{'descr': \"\\117\", 'fortran_order': False, 'shape': (2,)}\n",
+        ] {
+            let h = parse_header(&npy(header)).expect(header);
+            assert!(h.object, "{header}");
+        }
+        // Near misses that are plain arrays.
+        for header in [
+            "{'descr': '<' 'f8', 'fortran_order': False, 'shape': (3,), }\n",
+            "{'descr': '|O', 'descr': '<f8', 'fortran_order': False, 'shape': (2,)}\n",
+            "{'descr': [('O', '<i4')], 'fortran_order': False, 'shape': (2,)}\n",
+        ] {
+            let h = parse_header(&npy(header)).expect(header);
+            assert!(!h.object, "{header}");
+        }
+        // Version 1 headers are latin-1.
+        let h = parse_header(&npy(
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }\u{e9}",
+        ));
+        assert!(
+            h.is_err(),
+            "a stray character after the literal is not a literal"
+        );
     }
 
     #[test]
