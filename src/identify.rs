@@ -175,23 +175,79 @@ fn is_tar(head: &[u8]) -> bool {
     block.iter().any(|b| *b != 0) && tar_checksum_ok(block)
 }
 
-/// A tar header's checksum: the byte sum with the checksum field read as spaces.
+/// A tar header's checksum as Python's `tarfile` checks it: the stored value (read as `nti`
+/// reads a number) equals the byte sum with the checksum field read as spaces, summing the
+/// bytes as unsigned or as signed (old tars did the latter).
 pub fn tar_checksum_ok(block: &[u8]) -> bool {
-    let Some(stored) = block.get(148..156).and_then(parse_octal) else {
+    let Some(stored) = block.get(148..156).and_then(tar_number) else {
         return false;
     };
-    let sum: u64 = block
-        .iter()
-        .enumerate()
-        .map(|(i, b)| {
-            if (148..156).contains(&i) {
-                32
-            } else {
-                u64::from(*b)
+    let (mut unsigned, mut signed) = (0i64, 0i64);
+    for (i, b) in block.iter().enumerate().take(512) {
+        let (u, s) = if (148..156).contains(&i) {
+            (32, 32)
+        } else {
+            (i64::from(*b), i64::from(*b as i8))
+        };
+        unsigned = unsigned.saturating_add(u);
+        signed = signed.saturating_add(s);
+    }
+    stored == unsigned || stored == signed
+}
+
+/// A numeric header field as `tarfile.nti` reads it: base-256 when the first byte is 0x80 or
+/// 0xff; otherwise the text up to the first NUL, stripped, as Python's `int(text or "0", 8)`
+/// (a sign, a `0o` prefix and underscores between digits allowed). `None` where tarfile
+/// raises.
+pub fn tar_number(field: &[u8]) -> Option<i64> {
+    match field.first() {
+        Some(0x80) | Some(0xff) => {
+            let mut n: i128 = 0;
+            for b in field.get(1..)? {
+                n = n.checked_mul(256)?.checked_add(i128::from(*b))?;
             }
-        })
-        .sum();
-    sum == stored
+            if field.first() == Some(&0xff) {
+                let span =
+                    256i128.checked_pow(u32::try_from(field.len().saturating_sub(1)).ok()?)?;
+                n = n.checked_sub(span)?;
+            }
+            i64::try_from(n).ok()
+        }
+        _ => {
+            let end = field.iter().position(|b| *b == 0).unwrap_or(field.len());
+            let text = std::str::from_utf8(field.get(..end)?).ok()?;
+            if !text.is_ascii() {
+                return None;
+            }
+            let t = text.trim_matches(|c: char| {
+                c.is_ascii_whitespace() || c == '\x1c' || c == '\x1d' || c == '\x1e' || c == '\x1f'
+            });
+            if t.is_empty() {
+                return Some(0);
+            }
+            let (neg, body) = match t.strip_prefix('-') {
+                Some(r) => (true, r),
+                None => (false, t.strip_prefix('+').unwrap_or(t)),
+            };
+            let digits = match body.get(..2) {
+                Some("0o" | "0O") => body
+                    .get(2..)?
+                    .strip_prefix('_')
+                    .map_or(body.get(2..)?, |r| r),
+                _ => body,
+            };
+            if digits.is_empty()
+                || digits.starts_with('_')
+                || digits.ends_with('_')
+                || digits.contains("__")
+            {
+                return None;
+            }
+            let clean: String = digits.chars().filter(|c| *c != '_').collect();
+            let v = i64::from_str_radix(&clean, 8).ok()?;
+            Some(if neg { v.checked_neg()? } else { v })
+        }
+    }
 }
 
 /// Parse a NUL/space terminated octal field as tar writes it.

@@ -4,25 +4,11 @@
 use super::{inspect as inspect_member, Cx, Identified};
 use crate::ev;
 use crate::finding::Code;
-use crate::identify::{parse_octal, tar_checksum_ok, Format};
+use crate::identify::{tar_checksum_ok, tar_number, Format};
 use crate::input::{read_at, Input, Limited, ReadSeek, Window};
 use std::io::{self, Read};
 
 const BLOCK: u64 = 512;
-
-fn size_field(f: &[u8]) -> Option<u64> {
-    match f.first() {
-        // GNU base-256 for large sizes.
-        Some(b) if b & 0x80 != 0 => {
-            let mut v: u64 = u64::from(b & 0x7f);
-            for x in f.get(1..)? {
-                v = v.checked_mul(256)?.checked_add(u64::from(*x))?;
-            }
-            Some(v)
-        }
-        _ => parse_octal(f).or(Some(0).filter(|_| f.iter().all(|b| *b == 0 || *b == b' '))),
-    }
-}
 
 fn cstr(b: &[u8]) -> String {
     let end = b.iter().position(|x| *x == 0).unwrap_or(b.len());
@@ -88,6 +74,14 @@ impl Src<'_> {
         }
     }
 
+    /// How far a stream has been read (`None` for random access, which can go back).
+    fn position(&self) -> Option<u64> {
+        match self {
+            Src::Seek { .. } => None,
+            Src::Stream { pos, .. } => Some(*pos),
+        }
+    }
+
     fn fits(&self, end: Option<u64>) -> bool {
         match self {
             Src::Seek { len, .. } => end.is_some_and(|e| e <= *len),
@@ -130,11 +124,80 @@ impl Src<'_> {
     }
 }
 
+/// Typeflags Python's `tarfile` reads data for: the regular ones (`0`, NUL, `7`, `S`) and every
+/// type it does not know (extracted as regular files).
+fn has_data(t: u8) -> bool {
+    matches!(t, b'0' | 0 | b'7' | b'S') || !b"LKS1234567xgX".contains(&t)
+}
+
+/// Pax records as `tarfile._proc_pax` reads them: `"%d %s=%s\n"`, each record's length
+/// deciding where the next starts (a value may hold newlines).
+fn pax_records(b: &[u8]) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut pos = 0usize;
+    loop {
+        let rest = b.get(pos..).unwrap_or_default();
+        let digits = rest.iter().take_while(|c| c.is_ascii_digit()).count();
+        if digits == 0 || rest.get(digits) != Some(&b' ') {
+            break;
+        }
+        let Some(key_len) = rest
+            .get(digits.saturating_add(1)..)
+            .and_then(|k| k.iter().position(|c| *c == b'='))
+            .filter(|n| *n > 0)
+        else {
+            break;
+        };
+        let length: usize = std::str::from_utf8(rest.get(..digits).unwrap_or_default())
+            .ok()
+            .and_then(|d| d.parse().ok())
+            .unwrap_or(0);
+        let key_start = digits.saturating_add(1);
+        let key_end = key_start.saturating_add(key_len);
+        let key = String::from_utf8_lossy(rest.get(key_start..key_end).unwrap_or_default());
+        // value = buf[end of key + 1 : start of record + length - 1], clamped as Python slices.
+        let v_start = key_end.saturating_add(1);
+        let v_end = length.saturating_sub(1).min(rest.len());
+        let value = rest.get(v_start..v_end.max(v_start)).unwrap_or_default();
+        out.push((
+            key.into_owned(),
+            String::from_utf8_lossy(value).into_owned(),
+        ));
+        if length == 0 || out.len() >= 10_000 {
+            break;
+        }
+        pos = pos.saturating_add(length);
+    }
+    out
+}
+
+/// What a header before a member says about it.
+enum Pending {
+    LongName(String),
+    Pax(Vec<(String, String)>),
+}
+
+/// Python's `int(value)` for a pax number; `tarfile` takes 0 when it fails.
+fn pax_int(v: &str) -> i64 {
+    let t: String = v.trim().chars().filter(|c| *c != '_').collect();
+    t.parse().unwrap_or(0)
+}
+
+/// Walk the archive as Python's `tarfile` does (torch's legacy loader, NeMo, WebDataset): the
+/// same headers, the same member names and sizes, the same place for the next header; every
+/// point where another tar reader would read the bytes differently is reported.
 fn walk(src: &mut Src<'_>, cx: &mut Cx<'_>, names: &mut Vec<String>) -> Result<(), String> {
     let mut pos = 0u64;
-    // GNU long names and pax records apply to the next member.
-    let mut next_name: Option<String> = None;
-    let mut next_size: Option<u64> = None;
+    let mut global: Vec<(String, String)> = Vec::new();
+    let mut pending: Vec<Pending> = Vec::new();
+    let odd = |cx: &mut Cx<'_>, at: u64, m: String, warn: bool| {
+        cx.report(Code::TarMalformed, Some(at), m, ev! {});
+        if warn {
+            if let Some(f) = cx.findings.last_mut() {
+                f.severity = crate::finding::Severity::Warning;
+            }
+        }
+    };
     loop {
         let mut h = [0u8; 512];
         if src.read(pos, &mut h).is_err() {
@@ -143,82 +206,161 @@ fn walk(src: &mut Src<'_>, cx: &mut Cx<'_>, names: &mut Vec<String>) -> Result<(
             ));
         }
         if h.iter().all(|b| *b == 0) {
+            if !pending.is_empty() {
+                return Err(format!("extended header without a member at offset {pos}"));
+            }
             return Ok(());
         }
-        let (name, size, kind) = header(&h, pos)?;
-        let regular = matches!(kind, b'0' | 0 | b'7');
-        let size = if regular {
-            next_size.take().unwrap_or(size)
-        } else {
-            size
-        };
-        let data = pos.checked_add(BLOCK).ok_or("offset overflows")?;
-        if !src.fits(data.checked_add(size)) {
-            return Err(format!(
-                "member '{name}' extends past the end of the archive"
-            ));
+        let (mut name, hsize, mut kind) = header(&h, pos)?;
+        if kind == 0 && name.ends_with('/') {
+            kind = b'5';
         }
+        let data = pos.checked_add(BLOCK).ok_or("offset overflows")?;
+        let hsize_u = u64::try_from(hsize).unwrap_or(0);
+        let skip = |n: u64| data.checked_add(n.div_ceil(BLOCK).saturating_mul(BLOCK));
         match kind {
-            b'L' | b'x' => {
-                if size > 1 << 20 {
+            b'L' | b'K' | b'x' | b'X' | b'g' => {
+                if hsize_u > 1 << 20 {
                     return Err("extended header larger than 1 MiB".into());
                 }
-                let mut b = vec![0u8; size as usize];
+                let mut b = vec![0u8; hsize_u as usize];
                 src.read(data, &mut b).map_err(|e| e.to_string())?;
-                if kind == b'L' {
-                    next_name = Some(cstr(&b));
-                } else {
-                    next_name = pax_value(&b, "path").or(next_name);
-                    next_size = pax_value(&b, "size")
-                        .and_then(|v| v.trim().parse().ok())
-                        .or(next_size);
+                match kind {
+                    b'L' => pending.push(Pending::LongName(cstr(&b))),
+                    b'K' => {}
+                    b'g' => {
+                        // A global header changes every member after it.
+                        for (k, v) in pax_records(&b) {
+                            if k == "path" || k == "size" {
+                                odd(
+                                    cx,
+                                    pos,
+                                    format!(
+                                        "a global pax header sets '{k}' for every later member"
+                                    ),
+                                    false,
+                                );
+                            }
+                            global.retain(|(x, _)| *x != k);
+                            global.push((k, v));
+                        }
+                    }
+                    _ => {
+                        let recs = pax_records(&b);
+                        for k in ["path", "size"] {
+                            if recs.iter().filter(|(x, _)| x == k).count() > 1 {
+                                odd(
+                                    cx,
+                                    pos,
+                                    format!("pax header repeats '{k}'; tarfile takes the last"),
+                                    false,
+                                );
+                            }
+                        }
+                        pending.push(Pending::Pax(recs));
+                    }
+                }
+                pos = skip(hsize_u).ok_or("offset overflows")?;
+                continue;
+            }
+            _ => {}
+        }
+        // The member: tarfile applies the global pax records, then the headers before it,
+        // the nearest first (so the first header of the chain has the last word).
+        let mut size = hsize;
+        let mut size_from_pax = false;
+        let apply = |recs: &[(String, String)], name: &mut String, size: &mut i64| {
+            let mut sized = false;
+            for (k, v) in recs {
+                match k.as_str() {
+                    "path" => *name = v.trim_end_matches('/').to_string(),
+                    "size" => {
+                        *size = pax_int(v);
+                        sized = true;
+                    }
+                    _ => {}
                 }
             }
-            _ if regular => {
-                if !cx.count_entry() {
-                    return Ok(());
-                }
-                let name = next_name.take().unwrap_or(name);
-                cx.nest(name.clone(), |cx| src.member(cx, data, size, &name));
-                if names.len() < 16 {
-                    names.push(name);
-                }
-            }
-            _ => {
-                next_name = None;
-                next_size = None;
+            sized
+        };
+        apply(&global, &mut name, &mut size);
+        for p in pending.drain(..).rev() {
+            match p {
+                Pending::LongName(n) => name = n,
+                Pending::Pax(recs) => size_from_pax |= apply(&recs, &mut name, &mut size),
             }
         }
-        pos = data
-            .checked_add(size.div_ceil(BLOCK).saturating_mul(BLOCK))
-            .ok_or("member size overflows")?;
+        let size_u = u64::try_from(size).unwrap_or(0);
+        // Where tarfile looks for the next header: after the header's size, or the pax size
+        // when a member's own pax header set one.
+        let stride = if !has_data(kind) {
+            0
+        } else if size_from_pax {
+            size_u
+        } else {
+            hsize_u
+        };
+        if has_data(kind) && size_u != hsize_u {
+            odd(
+                cx,
+                pos,
+                format!("member '{name}': tarfile reads {size_u} bytes, the header says {hsize_u}; other tar readers take the header"),
+                false,
+            );
+        }
+        if !has_data(kind) && hsize_u > 0 {
+            odd(
+                cx,
+                pos,
+                format!("member '{name}' of type '{}' declares {hsize_u} bytes of data: tarfile reads the next header right after it, other readers skip the data", char::from(kind)),
+                false,
+            );
+        }
+        if has_data(kind) && !matches!(kind, b'0' | 0 | b'7') {
+            odd(
+                cx,
+                pos,
+                format!(
+                    "member '{name}' has typeflag {:?}: tarfile extracts it as a regular file",
+                    char::from(kind)
+                ),
+                true,
+            );
+        }
+        if has_data(kind) {
+            if !src.fits(data.checked_add(size_u)) {
+                return Err(format!(
+                    "member '{name}' extends past the end of the archive"
+                ));
+            }
+            if !cx.count_entry() {
+                return Ok(());
+            }
+            cx.nest(name.clone(), |cx| src.member(cx, data, size_u, &name));
+            if names.len() < 16 {
+                names.push(name);
+            }
+            let next = skip(stride).ok_or("member size overflows")?;
+            if src.position().is_some_and(|p| p > next) {
+                return Err(format!("the next header (offset {next}) lies inside the data just read from a stream; it cannot be read again"));
+            }
+            pos = next;
+        } else {
+            pos = data;
+        }
     }
 }
 
-fn header(h: &[u8; 512], pos: u64) -> Result<(String, u64, u8), String> {
+fn header(h: &[u8; 512], pos: u64) -> Result<(String, i64, u8), String> {
     if !tar_checksum_ok(h) {
         return Err(format!("bad header checksum at offset {pos}"));
     }
-    let size = size_field(&h[124..136]).ok_or_else(|| format!("bad size field at offset {pos}"))?;
+    let size = tar_number(&h[124..136]).ok_or_else(|| format!("bad size field at offset {pos}"))?;
     let mut name = cstr(&h[0..100]);
-    if &h[257..262] == b"ustar" {
-        let prefix = cstr(&h[345..500]);
-        if !prefix.is_empty() {
-            name = format!("{prefix}/{name}");
-        }
+    // tarfile prepends the prefix field whatever the magic, except for GNU's own headers.
+    let prefix = cstr(&h[345..500]);
+    if !prefix.is_empty() && !matches!(h[156], b'L' | b'K' | b'S') {
+        name = format!("{prefix}/{name}");
     }
     Ok((name, size, h[156]))
-}
-
-/// A pax record's value (`"<len> key=value\n"` lines). Python's tarfile lets `size` override
-/// the header's size field, and `path` its name.
-fn pax_value(b: &[u8], key: &str) -> Option<String> {
-    let text = String::from_utf8_lossy(b);
-    let prefix = format!("{key}=");
-    text.lines()
-        .find_map(|l| {
-            l.split_once(' ')
-                .and_then(|(_, kv)| kv.strip_prefix(prefix.as_str()))
-        })
-        .map(str::to_string)
 }

@@ -1,0 +1,261 @@
+//! The tar oracle: Python's tarfile (tests/oracle/tar_oracle.py, standard library) on archives
+//! crafted where tar readers disagree. Every member tarfile would extract whose bytes are a
+//! pickle must be analysed by modelgate under the name tarfile gives it.
+
+mod common;
+
+use modelgate::finding::Code;
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+const PAYLOAD: &[u8] = b"\x80\x02cposix\nsystem\nX\x04\x00\x00\x00echo\x85R.";
+
+/// One 512-byte header. `size` is written as given (octal text or raw bytes).
+struct H<'a> {
+    name: &'a [u8],
+    size: Vec<u8>,
+    kind: u8,
+    magic: bool,
+    prefix: &'a [u8],
+    signed: bool,
+}
+
+impl<'a> H<'a> {
+    fn new(name: &'a [u8], size: usize, kind: u8) -> Self {
+        H {
+            name,
+            size: format!("{size:011o}\0").into_bytes(),
+            kind,
+            magic: true,
+            prefix: b"",
+            signed: false,
+        }
+    }
+    fn bytes(&self) -> [u8; 512] {
+        let mut h = [0u8; 512];
+        h[..self.name.len()].copy_from_slice(self.name);
+        h[100..108].copy_from_slice(b"0000644\0");
+        h[108..116].copy_from_slice(b"0000000\0");
+        h[116..124].copy_from_slice(b"0000000\0");
+        h[124..124 + self.size.len()].copy_from_slice(&self.size);
+        h[136..148].copy_from_slice(b"00000000000\0");
+        h[156] = self.kind;
+        if self.magic {
+            h[257..263].copy_from_slice(b"ustar\0");
+            h[263..265].copy_from_slice(b"00");
+        }
+        h[345..345 + self.prefix.len()].copy_from_slice(self.prefix);
+        h[148..156].copy_from_slice(b"        ");
+        let sum: i64 = if self.signed {
+            h.iter().map(|b| i64::from(*b as i8)).sum()
+        } else {
+            h.iter().map(|b| i64::from(*b)).sum()
+        };
+        h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+        h
+    }
+}
+
+fn block(out: &mut Vec<u8>, data: &[u8]) {
+    out.extend(data);
+    out.resize(out.len().div_ceil(512) * 512, 0);
+}
+
+fn pax(records: &[(&str, &str)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (k, v) in records {
+        let body = format!(" {k}={v}\n");
+        let mut n = body.len() + 1;
+        while format!("{n}{body}").len() != n {
+            n += 1;
+        }
+        out.extend(format!("{n}{body}").as_bytes());
+    }
+    out
+}
+
+fn cases() -> Vec<(&'static str, Vec<u8>)> {
+    let mut out = Vec::new();
+    let end = |v: &mut Vec<u8>| v.extend([0u8; 1024]);
+    // A member of an unknown typeflag: tarfile extracts it as a regular file.
+    let mut t = Vec::new();
+    t.extend(H::new(b"model.pkl", PAYLOAD.len(), b'Z').bytes());
+    block(&mut t, PAYLOAD);
+    end(&mut t);
+    out.push(("unknown_typeflag", t));
+    // A v7 header (no magic) with a byte >= 0x80, summed as signed bytes.
+    let mut t = Vec::new();
+    let mut h = H::new(b"mod\xe9l.pkl", PAYLOAD.len(), b'0');
+    h.magic = false;
+    h.signed = true;
+    t.extend(h.bytes());
+    block(&mut t, PAYLOAD);
+    end(&mut t);
+    out.push(("v7_signed_checksum", t));
+    // A pax header with two size records: tarfile takes the last.
+    let mut t = Vec::new();
+    let rec = pax(&[("size", "4"), ("size", &PAYLOAD.len().to_string())]);
+    t.extend(H::new(b"././@PaxHeader", rec.len(), b'x').bytes());
+    block(&mut t, &rec);
+    t.extend(H::new(b"model.pkl", 4, b'0').bytes());
+    block(&mut t, PAYLOAD);
+    end(&mut t);
+    out.push(("pax_two_sizes", t));
+    // A Solaris 'X' extended header renames the member.
+    let mut t = Vec::new();
+    let rec = pax(&[("path", "storages")]);
+    t.extend(H::new(b"././@PaxHeader", rec.len(), b'X').bytes());
+    block(&mut t, &rec);
+    t.extend(H::new(b"harmless.txt", PAYLOAD.len(), b'0').bytes());
+    block(&mut t, PAYLOAD);
+    end(&mut t);
+    out.push(("solaris_x", t));
+    // A global header's size applies to a later member whose header says less.
+    let mut t = Vec::new();
+    let rec = pax(&[("size", &PAYLOAD.len().to_string())]);
+    t.extend(H::new(b"././@GlobalHead", rec.len(), b'g').bytes());
+    block(&mut t, &rec);
+    t.extend(H::new(b"model.pkl", 0, b'0').bytes());
+    block(&mut t, PAYLOAD);
+    end(&mut t);
+    out.push(("global_pax_size", t));
+    // A symlink that declares data: tarfile reads the next header right after it.
+    let mut t = Vec::new();
+    let mut hidden = Vec::new();
+    hidden.extend(H::new(b"hidden.pkl", PAYLOAD.len(), b'0').bytes());
+    block(&mut hidden, PAYLOAD);
+    t.extend(H::new(b"link", hidden.len(), b'2').bytes());
+    t.extend(&hidden);
+    end(&mut t);
+    out.push(("symlink_with_data", t));
+    // A GNU long name, a base-256 size, and a prefix without ustar magic.
+    let mut t = Vec::new();
+    let long = b"d/".repeat(80);
+    let mut name = long.clone();
+    name.extend(b"model.pkl\0");
+    t.extend(H::new(b"././@LongLink", name.len(), b'L').bytes());
+    block(&mut t, &name);
+    let mut h = H::new(b"x", 0, b'0');
+    let mut size = vec![0x80u8; 1];
+    size.extend([0u8; 10]);
+    size.push(PAYLOAD.len() as u8);
+    h.size = size;
+    t.extend(h.bytes());
+    block(&mut t, PAYLOAD);
+    let mut h = H::new(b"model.pkl", PAYLOAD.len(), b'0');
+    h.magic = false;
+    h.prefix = b"pre";
+    t.extend(h.bytes());
+    block(&mut t, PAYLOAD);
+    end(&mut t);
+    out.push(("long_name_base256_prefix", t));
+    // A pax value holding a newline: a line-based reader takes "path=" inside it for a record.
+    let mut t = Vec::new();
+    let rec = pax(&[("comment", "x\n17 path=decoy\n"), ("path", "real.pkl")]);
+    t.extend(H::new(b"././@PaxHeader", rec.len(), b'x').bytes());
+    block(&mut t, &rec);
+    t.extend(H::new(b"member", PAYLOAD.len(), b'0').bytes());
+    block(&mut t, PAYLOAD);
+    end(&mut t);
+    out.push(("pax_value_newline", t));
+    // Octal fields as int(text, 8) reads them: sign, 0o prefix, underscores.
+    let mut t = Vec::new();
+    let mut h = H::new(b"model.pkl", 0, b'0');
+    h.size = format!("+0o{:o}\0", PAYLOAD.len()).into_bytes();
+    t.extend(h.bytes());
+    block(&mut t, PAYLOAD);
+    end(&mut t);
+    out.push(("octal_prefix", t));
+    out
+}
+
+#[test]
+fn modelgate_inspects_every_member_tarfile_extracts() {
+    let cases = cases();
+    let dir = tempfile::tempdir().unwrap();
+    let paths: Vec<String> = cases
+        .iter()
+        .map(|(n, d)| {
+            let p = dir.path().join(format!("{n}.tar"));
+            std::fs::write(&p, d).unwrap();
+            p.display().to_string()
+        })
+        .collect();
+    let mut child = Command::new("python3")
+        .arg("tests/oracle/tar_oracle.py")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 runs the tar oracle");
+    let mut stdin = child.stdin.take().unwrap();
+    let list = paths.clone();
+    let feeder = std::thread::spawn(move || {
+        for p in list {
+            writeln!(stdin, "{p}").unwrap();
+        }
+    });
+    let out = child.wait_with_output().unwrap();
+    feeder.join().unwrap();
+    let payload_hex: String = PAYLOAD.iter().map(|b| format!("{b:02x}")).collect();
+    let mut misses = Vec::new();
+    for ((name, data), line) in cases
+        .iter()
+        .zip(String::from_utf8(out.stdout).unwrap().lines())
+    {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let members = v["members"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{name}: tarfile refused: {v}"));
+        let findings = common::inspect_bytes("x.tar", data);
+        let mut hit = false;
+        for m in members {
+            if m["data_hex"].as_str() != Some(payload_hex.as_str()) {
+                continue;
+            }
+            hit = true;
+            let member = m["name"].as_str().unwrap();
+            let found = findings.iter().any(|f| {
+                f.code == Code::PickleDangerousImport
+                    && f.member.first().map(String::as_str) == Some(member)
+            });
+            if !found {
+                misses.push(format!(
+                    "{name}: tarfile extracts the payload as '{member}', modelgate: {findings:#?}"
+                ));
+            }
+        }
+        assert!(
+            hit,
+            "{name}: the crafted archive should carry the payload for tarfile: {v}"
+        );
+    }
+    assert!(misses.is_empty(), "{}", misses.join("\n\n"));
+}
+
+#[test]
+fn consistent_pax_and_gnu_headers_pass() {
+    // What tarfile and GNU tar write for long names: a pax header whose size agrees with the
+    // member's, a GNU long name. No finding.
+    let data = b"\x80\x02}q\x00.";
+    let long = "dir/".repeat(40) + "weights.pkl";
+    let mut t = Vec::new();
+    let rec = pax(&[
+        ("path", &long),
+        ("size", &data.len().to_string()),
+        ("mtime", "1700000000.5"),
+    ]);
+    t.extend(H::new(b"././@PaxHeader", rec.len(), b'x').bytes());
+    block(&mut t, &rec);
+    t.extend(H::new(b"weights.pkl", data.len(), b'0').bytes());
+    block(&mut t, data);
+    let mut name = long.clone().into_bytes();
+    name.push(0);
+    t.extend(H::new(b"././@LongLink", name.len(), b'L').bytes());
+    block(&mut t, &name);
+    t.extend(H::new(b"weights2.pkl", data.len(), b'0').bytes());
+    block(&mut t, data);
+    t.extend(H::new(b"dir/", 0, b'5').bytes());
+    t.extend([0u8; 1024]);
+    let f = common::inspect_bytes("x.tar", &t);
+    assert!(f.is_empty(), "{f:#?}");
+}
