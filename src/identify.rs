@@ -159,8 +159,18 @@ pub fn identify(head: &[u8], len: Option<u64>) -> Format {
 
 fn is_zfile(head: &[u8]) -> bool {
     // "ZF", a 19-byte length joblib reads with int(..., 16) (with or without 0x, padded with
-    // spaces), then a zlib stream.
-    head.get(21).is_some_and(|b| *b == 0x78)
+    // spaces), one more space in files of joblib <= 0.8.4 (read_zfile skips it), then what
+    // zlib.decompress(data, 15) takes: any zlib header with a window up to 32 KiB.
+    let at: usize = if head.get(21) == Some(&b' ') { 22 } else { 21 };
+    match head.get(at..at.saturating_add(2)) {
+        Some([cmf, flg]) => {
+            cmf & 0x0f == 8
+                && cmf >> 4 <= 7
+                && u16::from_be_bytes([*cmf, *flg]).is_multiple_of(31)
+                && flg & 0x20 == 0
+        }
+        _ => false,
+    }
 }
 
 fn is_tar(head: &[u8]) -> bool {

@@ -734,3 +734,38 @@ fn joblib_dtype_flags_decide_whether_array_data_is_a_pickle() {
         "joblib.load's own reading must find it: {f:#?}"
     );
 }
+
+#[test]
+fn joblib_zfile_layouts_of_every_version_are_read() {
+    // joblib <= 0.8.4 wrote the hex length one character wider; zlib headers with a smaller
+    // window are taken by zlib.decompress(data, 15) too.
+    use flate2::write::ZlibEncoder;
+    let raw = call("posix", "system", "echo");
+    let mut z = ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    z.write_all(&raw).unwrap();
+    let deflated = z.finish().unwrap();
+    for (what, prefix, stream) in [
+        ("0.8.4, one space wider", format!("ZF0x{:x}", raw.len()), {
+            let mut s = b" ".to_vec();
+            s.extend(&deflated);
+            s
+        }),
+        ("a 4 KiB window", format!("ZF0x{:x}", raw.len()), {
+            // CMF 0x48 (window 2^12), FLG chosen for the check, then the same deflate data.
+            let mut s = vec![0x48u8, 0];
+            let flg = (31 - (0x4800u16 % 31)) % 31;
+            s[1] = flg as u8;
+            s.extend(&deflated[2..]);
+            s
+        }),
+    ] {
+        let mut file = prefix.into_bytes();
+        file.resize(21, b' ');
+        file.extend(stream);
+        let f = inspect_bytes("model.pkl", &file);
+        assert!(
+            f.iter().any(|f| f.code == Code::PickleDangerousImport),
+            "{what}: {f:#?}"
+        );
+    }
+}

@@ -30,7 +30,13 @@ fn decoder<'r>(format: Format, raw: Box<dyn Read + 'r>) -> io::Result<Box<dyn Re
         Format::JoblibZfile => {
             let mut raw = raw;
             io::copy(&mut (&mut raw).take(21), &mut io::sink())?;
-            Box::new(flate2::read::ZlibDecoder::new(raw))
+            // joblib <= 0.8.4 wrote one more space; read_zfile skips it when present.
+            let mut next = [0u8; 1];
+            raw.read_exact(&mut next)?;
+            let first: &[u8] = if next[0] == b' ' { &[] } else { &next };
+            Box::new(flate2::read::ZlibDecoder::new(
+                io::Cursor::new(first.to_vec()).chain(raw),
+            ))
         }
         _ => return Err(io::Error::other("not a compression format")),
     })
