@@ -769,3 +769,40 @@ fn joblib_zfile_layouts_of_every_version_are_read() {
         );
     }
 }
+
+#[test]
+fn keras_configs_read_as_json_loads_reads_bytes() {
+    // json.loads(bytes) takes a UTF-8 BOM, UTF-16/32 (BOM or not) and NaN/Infinity; a config
+    // serde_json alone refuses was "not a config" and its Lambda layer unseen.
+    let cfg = r#"{"class_name": "Sequential", "config": {"x": NaN, "y": [-Infinity, Infinity], "s": "NaN", "layers": [{"class_name": "Lambda", "config": {"name": "l", "function": ["4wEAAA==", null, null], "function_type": "lambda"}}]}}"#;
+    let utf16 = |big: bool, bom: bool| {
+        let mut v = Vec::new();
+        if bom {
+            v.extend(if big { [0xfe, 0xff] } else { [0xff, 0xfe] });
+        }
+        for u in cfg.encode_utf16() {
+            v.extend(if big {
+                u.to_be_bytes()
+            } else {
+                u.to_le_bytes()
+            });
+        }
+        v
+    };
+    let mut bom8 = b"\xef\xbb\xbf".to_vec();
+    bom8.extend(cfg.as_bytes());
+    let mut utf32 = vec![0xff, 0xfe, 0, 0];
+    for c in cfg.chars() {
+        utf32.extend((c as u32).to_le_bytes());
+    }
+    for (what, data) in [
+        ("utf-8 with NaN", cfg.as_bytes().to_vec()),
+        ("utf-8 BOM", bom8),
+        ("utf-16-le BOM", utf16(false, true)),
+        ("utf-16-be", utf16(true, false)),
+        ("utf-32 BOM", utf32),
+    ] {
+        let f = inspect_bytes("config.json", &data);
+        assert_eq!(codes(&f), vec![Code::KerasLambdaLayer], "{what}: {f:#?}");
+    }
+}

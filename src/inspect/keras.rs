@@ -182,7 +182,138 @@ fn check(json: &[u8], cx: &mut Cx<'_>, offset: Option<u64>) -> bool {
 
 /// A JSON document that may be a Keras config (inspected as text content).
 pub fn inspect_json(bytes: &[u8], cx: &mut Cx<'_>) -> bool {
-    check(bytes, cx, None)
+    match python_json_text(bytes) {
+        Some(text) => check(text.as_bytes(), cx, None),
+        None => false,
+    }
+}
+
+/// The encoding Python's `json.loads(bytes)` reads: a UTF-32, UTF-16 or UTF-8 BOM, else the
+/// pattern of NUL bytes at the start (`json.detect_encoding`).
+fn detect_encoding(b: &[u8]) -> &'static str {
+    match b {
+        [0, 0, 0xfe, 0xff, ..] | [0xff, 0xfe, 0, 0, ..] => "utf-32",
+        [0xfe, 0xff, ..] | [0xff, 0xfe, ..] => "utf-16",
+        [0xef, 0xbb, 0xbf, ..] => "utf-8-sig",
+        [0, b1, _, _, ..] => {
+            if *b1 != 0 {
+                "utf-16-be"
+            } else {
+                "utf-32-be"
+            }
+        }
+        [_, 0, b2, b3, ..] => {
+            if *b2 != 0 || *b3 != 0 {
+                "utf-16-le"
+            } else {
+                "utf-32-le"
+            }
+        }
+        [0, _] => "utf-16-be",
+        [_, 0] => "utf-16-le",
+        _ => "utf-8",
+    }
+}
+
+/// JSON text as Python's `json.loads(bytes)` reads it, rewritten for serde_json: decoded from
+/// the detected encoding (lone surrogates, which `surrogatepass` keeps, become U+FFFD), and
+/// `NaN`, `Infinity` and `-Infinity` outside strings, which Python accepts, made `0`. `None`
+/// when the bytes do not decode, where Python raises too.
+pub fn python_json_text(b: &[u8]) -> Option<String> {
+    let units = |big: bool, width: usize, body: &[u8]| -> Option<String> {
+        if width == 2 {
+            let u: Vec<u16> = body
+                .chunks_exact(2)
+                .map(|c| match c {
+                    [x, y] if big => u16::from_be_bytes([*x, *y]),
+                    [x, y] => u16::from_le_bytes([*x, *y]),
+                    _ => 0,
+                })
+                .collect();
+            if !body.len().is_multiple_of(2) {
+                return None;
+            }
+            Some(
+                char::decode_utf16(u)
+                    .map(|c| c.unwrap_or('\u{fffd}'))
+                    .collect(),
+            )
+        } else {
+            if !body.len().is_multiple_of(4) {
+                return None;
+            }
+            body.chunks_exact(4)
+                .map(|c| {
+                    let v = match c {
+                        [a, b2, c2, d] if big => u32::from_be_bytes([*a, *b2, *c2, *d]),
+                        [a, b2, c2, d] => u32::from_le_bytes([*a, *b2, *c2, *d]),
+                        _ => 0,
+                    };
+                    if (0xd800..0xe000).contains(&v) {
+                        Some('\u{fffd}')
+                    } else {
+                        char::from_u32(v)
+                    }
+                })
+                .collect()
+        }
+    };
+    let text = match detect_encoding(b) {
+        "utf-32" => {
+            let big = b.first() == Some(&0);
+            units(big, 4, b.get(4..)?)?
+        }
+        "utf-16" => {
+            let big = b.first() == Some(&0xfe);
+            units(big, 2, b.get(2..)?)?
+        }
+        "utf-32-be" => units(true, 4, b)?,
+        "utf-32-le" => units(false, 4, b)?,
+        "utf-16-be" => units(true, 2, b)?,
+        "utf-16-le" => units(false, 2, b)?,
+        "utf-8-sig" => std::str::from_utf8(b.get(3..)?).ok()?.to_string(),
+        _ => std::str::from_utf8(b).ok()?.to_string(),
+    };
+    Some(replace_nonfinite(&text))
+}
+
+/// `NaN`, `Infinity`, `-Infinity` outside strings become `0`.
+fn replace_nonfinite(t: &str) -> String {
+    let mut out = String::with_capacity(t.len());
+    let mut in_str = false;
+    let mut escaped = false;
+    let mut rest = t;
+    while let Some(c) = rest.chars().next() {
+        if in_str {
+            out.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_str = false;
+            }
+            rest = rest.get(c.len_utf8()..).unwrap_or_default();
+            continue;
+        }
+        if c == '"' {
+            in_str = true;
+        }
+        let token = ["-Infinity", "Infinity", "NaN"]
+            .into_iter()
+            .find(|k| rest.starts_with(k));
+        match token {
+            Some(k) => {
+                out.push('0');
+                rest = rest.get(k.len()..).unwrap_or_default();
+            }
+            None => {
+                out.push(c);
+                rest = rest.get(c.len_utf8()..).unwrap_or_default();
+            }
+        }
+    }
+    out
 }
 
 /// Find Keras configs stored as JSON text inside a binary container (HDF5 attributes are never

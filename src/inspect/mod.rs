@@ -315,7 +315,15 @@ pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>, name: Option<&str>) -> Id
 
 /// A JSON document that is a Keras model config (e.g. `config.json` in a `.keras` archive).
 fn keras_json(input: &mut Input<'_>, cx: &mut Cx<'_>) -> bool {
-    let starts_json = input.head.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    // json.loads(bytes) takes UTF-8 (with or without a BOM), UTF-16 and UTF-32.
+    let starts_json = keras::python_json_text(&input.head)
+        .or_else(|| {
+            // The head may end inside a character: decode what is whole.
+            let cut = input.head.len().saturating_sub(input.head.len() % 4);
+            keras::python_json_text(input.head.get(..cut).unwrap_or_default())
+        })
+        .or_else(|| Some(String::from_utf8_lossy(&input.head).into_owned()))
+        .is_some_and(|t| t.trim_start().starts_with('{'));
     let small = input.len.is_some_and(|l| l <= 64 << 20);
     if !(starts_json && small && input.is_seekable()) {
         return false;
