@@ -805,3 +805,91 @@ fn keras_configs_read_as_json_loads_reads_bytes() {
         assert_eq!(codes(&f), vec![Code::KerasLambdaLayer], "{what}: {f:#?}");
     }
 }
+
+/// A zip whose zip64 locator points at another zip64 record than the one right before it:
+/// Python's zipfile reads the central directory of the record before the locator, torch's
+/// miniz the one the locator names.
+fn zip64_two_views(python_member: (&str, &[u8]), miniz_member: (&str, &[u8])) -> Vec<u8> {
+    fn local(out: &mut Vec<u8>, name: &str, data: &[u8]) -> u32 {
+        let off = out.len() as u32;
+        let crc = crc32fast::hash(data);
+        out.extend(b"PK\x03\x04");
+        out.extend([20, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        out.extend(crc.to_le_bytes());
+        out.extend((data.len() as u32).to_le_bytes());
+        out.extend((data.len() as u32).to_le_bytes());
+        out.extend((name.len() as u16).to_le_bytes());
+        out.extend(0u16.to_le_bytes());
+        out.extend(name.as_bytes());
+        out.extend(data);
+        off
+    }
+    fn central(name: &str, data: &[u8], off: u32) -> Vec<u8> {
+        let mut c = b"PK\x01\x02".to_vec();
+        c.extend([20, 0, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        c.extend(crc32fast::hash(data).to_le_bytes());
+        c.extend((data.len() as u32).to_le_bytes());
+        c.extend((data.len() as u32).to_le_bytes());
+        c.extend((name.len() as u16).to_le_bytes());
+        c.extend([0u8; 12]);
+        c.extend(off.to_le_bytes());
+        c.extend(name.as_bytes());
+        c
+    }
+    fn record64(cd_size: usize, cd_off: usize) -> Vec<u8> {
+        let mut r = b"PK\x06\x06".to_vec();
+        r.extend(44u64.to_le_bytes());
+        r.extend([45, 0, 45, 0]);
+        r.extend([0u8; 8]);
+        r.extend(1u64.to_le_bytes());
+        r.extend(1u64.to_le_bytes());
+        r.extend((cd_size as u64).to_le_bytes());
+        r.extend((cd_off as u64).to_le_bytes());
+        r
+    }
+    let mut z = Vec::new();
+    let a = local(&mut z, python_member.0, python_member.1);
+    let b = local(&mut z, miniz_member.0, miniz_member.1);
+    let cd_b = central(miniz_member.0, miniz_member.1, b);
+    let cd_b_off = z.len();
+    z.extend(&cd_b);
+    let rec_b = z.len();
+    z.extend(record64(cd_b.len(), cd_b_off));
+    let cd_a = central(python_member.0, python_member.1, a);
+    let cd_a_off = z.len();
+    z.extend(&cd_a);
+    z.extend(record64(cd_a.len(), cd_a_off));
+    z.extend(b"PK\x06\x07");
+    z.extend(0u32.to_le_bytes());
+    z.extend((rec_b as u64).to_le_bytes());
+    z.extend(1u32.to_le_bytes());
+    z.extend(b"PK\x05\x06");
+    z.extend([0u8; 4]);
+    z.extend([0xff; 4]);
+    z.extend([0xff; 8]);
+    z.extend(0u16.to_le_bytes());
+    z
+}
+
+#[test]
+fn zip64_locator_pointing_elsewhere_is_read_both_ways() {
+    let payload = call("posix", "system", "echo");
+    let z = zip64_two_views(
+        ("archive/notes.txt", b"hello"),
+        ("archive/data.pkl", &payload),
+    );
+    let f = inspect_bytes("model.pt", &z);
+    assert!(
+        f.iter().any(|f| f.code == Code::ZipMalformed
+            && f.message.contains("zip64 locator points at offset")),
+        "{f:#?}"
+    );
+    let hit = f
+        .iter()
+        .find(|f| f.code == Code::PickleDangerousImport)
+        .unwrap_or_else(|| panic!("the miniz view's payload: {f:#?}"));
+    assert_eq!(
+        hit.member,
+        vec!["<miniz view>".to_string(), "archive/data.pkl".to_string()]
+    );
+}

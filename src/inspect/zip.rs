@@ -17,7 +17,7 @@ const EOCD64_SIG: &[u8; 4] = b"PK\x06\x06";
 const CEN_SIG: &[u8; 4] = b"PK\x01\x02";
 const LOC_SIG: &[u8; 4] = b"PK\x03\x04";
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Eocd {
     /// Where the end records start (the zip64 record if present, else the classic one).
     records_start: u64,
@@ -26,6 +26,12 @@ struct Eocd {
     cd_size: u64,
     cd_offset: u64,
     comment_len: u64,
+    /// miniz (inside torch.load) follows the zip64 locator's offset to its record, where
+    /// Python's zipfile reads the record right before the locator: when they differ, the
+    /// central directory miniz reads.
+    miniz: Option<Box<Eocd>>,
+    /// Where the locator points, when that is not the record before it.
+    locator_points_to: Option<u64>,
 }
 
 fn le<const N: usize>(b: &[u8], at: usize) -> Option<[u8; N]> {
@@ -65,6 +71,8 @@ fn find_eocd(src: &mut dyn ReadSeek, len: u64) -> io::Result<Option<Eocd>> {
         cd_size: le32(rec, 12),
         cd_offset: le32(rec, 16),
         comment_len: le16(rec, 20),
+        miniz: None,
+        locator_points_to: None,
     };
     if pos >= 20 {
         let mut loc = [0u8; 20];
@@ -72,6 +80,7 @@ fn find_eocd(src: &mut dyn ReadSeek, len: u64) -> io::Result<Option<Eocd>> {
         if &loc[..4] == EOCD64_LOC_SIG && pos >= 20 + 56 {
             // Python reads the zip64 record right before the locator, whatever offset the
             // locator states (which is stale when data was prepended).
+            let classic = e.clone();
             let mut r = [0u8; 56];
             if read_at(src, pos.saturating_sub(76), &mut r).is_ok() && r.starts_with(EOCD64_SIG) {
                 e.entries = le64(&r, 32);
@@ -79,6 +88,20 @@ fn find_eocd(src: &mut dyn ReadSeek, len: u64) -> io::Result<Option<Eocd>> {
                 e.cd_offset = le64(&r, 48);
                 // Python measures the prepended-data shift from the zip64 record.
                 e.records_start = pos.saturating_sub(76);
+            }
+            let stated = le64(&loc, 8);
+            if stated != pos.saturating_sub(76) {
+                e.locator_points_to = Some(stated);
+                let mut m = [0u8; 56];
+                if read_at(src, stated, &mut m).is_ok() && m.starts_with(EOCD64_SIG) {
+                    let mut alt = classic;
+                    alt.entries = le64(&m, 32);
+                    alt.cd_size = le64(&m, 40);
+                    alt.cd_offset = le64(&m, 48);
+                    // miniz takes offsets as they are: no shift for prepended data.
+                    alt.records_start = alt.cd_offset.saturating_add(alt.cd_size);
+                    e.miniz = Some(Box::new(alt));
+                }
             }
         }
     }
@@ -245,6 +268,38 @@ fn inspect_archive(
             return None;
         }
     };
+    let mut done = std::collections::HashSet::new();
+    let miniz = eocd.miniz.clone();
+    if let Some(stated) = eocd.locator_points_to {
+        cx.report(
+            Code::ZipMalformed,
+            Some(eocd.pos),
+            format!(
+                "the zip64 locator points at offset {stated}, not at the record before it: Python's zipfile and torch's miniz read different central directories{}",
+                if miniz.is_some() { "; both were inspected" } else { "" }
+            ),
+            ev! {"locator_offset" => stated, "record_before" => eocd.pos.saturating_sub(76)},
+        );
+    }
+    let found = inspect_view(src, len, cx, polyglot_probe, eocd, &mut done);
+    if let Some(alt) = miniz {
+        cx.nest("<miniz view>", |cx| {
+            inspect_view(src, len, cx, polyglot_probe, *alt, &mut done)
+        });
+    }
+    found
+}
+
+/// Inspect the archive as one reader sees it from `eocd`. Members already inspected (by local
+/// header offset) in another view are not inspected again.
+fn inspect_view(
+    src: &mut dyn ReadSeek,
+    len: u64,
+    cx: &mut Cx<'_>,
+    polyglot_probe: bool,
+    eocd: Eocd,
+    done: &mut std::collections::HashSet<u64>,
+) -> Option<Identified> {
     // Python's zipfile tolerates data prepended to the archive and shifts offsets by it.
     let concat = eocd
         .records_start
@@ -429,6 +484,9 @@ fn inspect_archive(
         }
         let local = e.offset.saturating_add(concat);
         first_local = first_local.min(local);
+        if !done.insert(local) {
+            continue;
+        }
         if let Some(span) = member(src, len, cx, e, local, is_storage(&e.name)) {
             spans.push((span.0, span.1, idx));
         }
