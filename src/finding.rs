@@ -286,6 +286,12 @@ model as code: do not load it unless you trust its author.";
         "A Keras config names a class or function from a module outside Keras and TensorFlow.",
         "Loading the model imports that module and calls the object it names. Check that the module is yours and \
 expected; otherwise do not load the model.";
+    KerasTorchModule = "keras-torch-module", Error, ["AML.T0011.000", "AML.T0010.003"],
+        "A Keras TorchModuleWrapper layer carries a torch.save'd module, which Keras loads with torch.load(weights_only=False).",
+        "TorchModuleWrapper.from_config base64-decodes the layer's 'module' and unpickles it with torch.load \
+(weights_only=False): whatever the pickle imports runs when the model is loaded (Keras versions before safe \
+mode guarded it always; later ones when safe mode is off). modelgate decodes and analyses the module; its \
+findings are reported under '<torch module of LAYER>'.";
     GgufTemplateInjection = "gguf-template-injection", Critical, ["AML.T0011.000", "AML.T0010.003"],
         "A GGUF chat template reaches into Python internals (server-side template injection).",
         "Chat templates are Jinja2 rendered by the loader (e.g. llama-cpp-python, CVE-2024-34359). A template that \

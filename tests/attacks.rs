@@ -893,3 +893,26 @@ fn zip64_locator_pointing_elsewhere_is_read_both_ways() {
         vec!["<miniz view>".to_string(), "archive/data.pkl".to_string()]
     );
 }
+
+#[test]
+fn keras_torch_module_wrapper_payload_is_analysed() {
+    use base64::Engine;
+    let torch = zip(&[("archive/data.pkl", &call("posix", "system", "echo"))]);
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&torch);
+    let cfg = format!(
+        r#"{{"class_name": "Sequential", "config": {{"layers": [{{"module": "keras.layers", "class_name": "TorchModuleWrapper", "config": {{"name": "t", "module": "{b64}", "output_shape": null}}}}]}}}}"#
+    );
+    let f = inspect_bytes("config.json", cfg.as_bytes());
+    assert!(f.iter().any(|f| f.code == Code::KerasTorchModule), "{f:#?}");
+    let hit = f
+        .iter()
+        .find(|f| f.code == Code::PickleDangerousImport)
+        .unwrap_or_else(|| panic!("{f:#?}"));
+    assert_eq!(
+        hit.member,
+        vec![
+            "<torch module of t>".to_string(),
+            "archive/data.pkl".to_string()
+        ]
+    );
+}

@@ -39,13 +39,19 @@ struct Node {
     has_config: bool,
     config_name: Option<String>,
     config_function_type: Option<String>,
+    /// The object's own `module` string, and its config's (a TorchModuleWrapper keeps its
+    /// torch.save'd module there, base64-encoded).
+    module: Option<String>,
+    config_module: Option<String>,
     /// A `__lambda__` function object below that no Lambda layer has reported yet.
     pending_lambda: bool,
 }
 
-/// Walks a value, collecting findings (code, message, evidence).
+/// Walks a value, collecting findings (code, message, evidence) and embedded payloads that
+/// the loader deserializes (layer name, bytes).
 struct Walk<'a> {
     found: &'a mut Vec<(Code, String, Evidence)>,
+    blobs: &'a mut Vec<(String, Vec<u8>)>,
 }
 
 impl<'de> DeserializeSeed<'de> for Walk<'_> {
@@ -85,6 +91,7 @@ impl<'de> Visitor<'de> for Walk<'_> {
         let mut pending = false;
         while let Some(n) = a.next_element_seed(Walk {
             found: &mut *self.found,
+            blobs: &mut *self.blobs,
         })? {
             pending |= n.pending_lambda;
         }
@@ -100,6 +107,7 @@ impl<'de> Visitor<'de> for Walk<'_> {
         while let Some(k) = a.next_key::<String>()? {
             let child = a.next_value_seed(Walk {
                 found: &mut *self.found,
+                blobs: &mut *self.blobs,
             })?;
             node.pending_lambda |= child.pending_lambda;
             match k.as_str() {
@@ -112,12 +120,27 @@ impl<'de> Visitor<'de> for Walk<'_> {
                     node.has_config = true;
                     node.config_name = child.name;
                     node.config_function_type = child.function_type;
+                    node.config_module = child.module;
                 }
                 _ => {}
             }
         }
+        node.module = module.clone();
         let name = node.config_name.clone().unwrap_or_default();
         match node.class_name.as_deref() {
+            Some("TorchModuleWrapper") => {
+                // from_config: torch.load(BytesIO(b64decode(config["module"])), weights_only=False)
+                if let Some(b64) = node.config_module.as_deref() {
+                    self.push(
+                        Code::KerasTorchModule,
+                        format!("TorchModuleWrapper layer '{name}' carries a torch.save'd module that Keras loads with torch.load(weights_only=False); it was analysed as '<torch module of {name}>'"),
+                        ev! {"layer" => name, "class_name" => "TorchModuleWrapper", "base64_chars" => b64.len()},
+                    );
+                    if self.blobs.len() < MAX_REPORTS {
+                        self.blobs.push((name.clone(), b64decode_lenient(b64)));
+                    }
+                }
+            }
             Some("Lambda") => {
                 // The layer's own function object is the same finding.
                 node.pending_lambda = false;
@@ -159,8 +182,13 @@ impl Walk<'_> {
 /// `class_name` and a `config`): its findings, reported at `offset`.
 fn check(json: &[u8], cx: &mut Cx<'_>, offset: Option<u64>) -> bool {
     let mut found = Vec::new();
+    let mut blobs = Vec::new();
     let mut de = serde_json::Deserializer::from_slice(json);
-    let Ok(root) = (Walk { found: &mut found }).deserialize(&mut de) else {
+    let Ok(root) = (Walk {
+        found: &mut found,
+        blobs: &mut blobs,
+    })
+    .deserialize(&mut de) else {
         return false;
     };
     if root.class_name.is_none() || !root.has_config {
@@ -177,7 +205,46 @@ fn check(json: &[u8], cx: &mut Cx<'_>, offset: Option<u64>) -> bool {
     for (code, message, evidence) in found {
         cx.report(code, offset, message, evidence);
     }
+    for (name, bytes) in blobs {
+        cx.nest(format!("<torch module of {name}>"), |cx| {
+            let mut c = std::io::Cursor::new(&bytes[..]);
+            match Input::seekable(&mut c, bytes.len() as u64) {
+                Ok(mut inp) => {
+                    super::inspect(&mut inp, cx, None);
+                }
+                Err(e) => cx.io_error(Code::ReadError, "reading embedded torch module", &e),
+            }
+        });
+    }
     true
+}
+
+/// `base64.b64decode(s)` as Python does by default: characters outside the alphabet are
+/// discarded, and decoding stops at the padding.
+// Each arm's subtraction stays within its range; `bits` stays below 14.
+#[allow(clippy::arithmetic_side_effects)]
+fn b64decode_lenient(s: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(s.len() / 4 * 3);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for c in s.bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            b'=' => break,
+            _ => continue,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    out
 }
 
 /// A JSON document that may be a Keras config (inspected as text content).
