@@ -90,7 +90,15 @@ fn find_eocd(src: &mut dyn ReadSeek, len: u64) -> io::Result<Option<Eocd>> {
                 e.records_start = pos.saturating_sub(76);
             }
             let stated = le64(&loc, 8);
-            if stated != pos.saturating_sub(76) {
+            // Data prepended to the archive shifts every offset the archive states, the
+            // locator's too: that is the same record (and reported as prefix data).
+            let before = pos.saturating_sub(76);
+            let shift = e
+                .records_start
+                .checked_sub(e.cd_size)
+                .and_then(|v| v.checked_sub(e.cd_offset))
+                .unwrap_or(0);
+            if stated != before && stated.checked_add(shift) != Some(before) {
                 e.locator_points_to = Some(stated);
                 let mut m = [0u8; 56];
                 if read_at(src, stated, &mut m).is_ok() && m.starts_with(EOCD64_SIG) {
