@@ -7,22 +7,8 @@
 mod common;
 
 use modelgate::inspect::numpy::parse_header;
-use std::io::Write;
-use std::process::{Command, Stdio};
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
+use common::Rng;
 
 /// `s` as a Python string literal, spelled at random: quotes, prefixes, escapes, and split
 /// into adjacent literals.
@@ -151,26 +137,12 @@ fn modelgate_reads_npy_headers_as_numpy_does() {
         std::fs::write(&p, &data).unwrap();
         files.push((p, h, data));
     }
-    let mut child = Command::new(venv.join("bin/python"))
-        .arg("tests/oracle/npy_oracle.py")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let list: Vec<String> = files.iter().map(|f| f.0.display().to_string()).collect();
-    let feeder = std::thread::spawn(move || {
-        for p in list {
-            writeln!(stdin, "{p}").unwrap();
-        }
-    });
-    let out = child.wait_with_output().unwrap();
-    feeder.join().unwrap();
-    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let paths = files.iter().map(|f| f.0.display().to_string()).collect();
+    let lines = common::run_oracle(
+        &venv.join("bin/python"),
+        "tests/oracle/npy_oracle.py",
+        paths,
+    );
     assert_eq!(lines.len(), files.len());
     let (mut read, mut objects, mut misses) = (0, 0, Vec::new());
     for ((_, h, data), o) in files.iter().zip(&lines) {

@@ -8,33 +8,12 @@
 
 mod common;
 
-use common::inspect_bytes;
+use common::{inspect_bytes, Rng};
 use modelgate::finding::{Code, Finding};
 use modelgate::inspect::pickle::globals::{classify, Verdict};
 use modelgate::inspect::pickle::machine::{plausible, COMPUTED};
 use std::collections::BTreeSet;
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
-
-/// A small deterministic generator (xorshift64*), so every run tries the same cases.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        if n == 0 {
-            0
-        } else {
-            (self.next() % n as u64) as usize
-        }
-    }
-}
 
 fn frame(n: u64) -> Vec<u8> {
     let mut f = vec![0x95];
@@ -228,32 +207,14 @@ struct PathResult {
     error: Option<String>,
 }
 
-fn run_oracle(dir: &Path, names: &[String]) -> Vec<[PathResult; 4]> {
-    let mut child = Command::new("python3")
-        .arg("tests/oracle/pickle_oracle.py")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python3 runs the loader oracle");
-    // Feed the paths from another thread: the oracle answers as it reads, and a full stdout
-    // pipe would otherwise block both sides.
-    let mut stdin = child.stdin.take().unwrap();
-    let list: Vec<String> = names
+fn run_pickle_oracle(dir: &Path, names: &[String]) -> Vec<[PathResult; 4]> {
+    let paths = names
         .iter()
         .map(|n| dir.join(n).display().to_string())
         .collect();
-    let feeder = std::thread::spawn(move || {
-        for n in list {
-            writeln!(stdin, "{n}").unwrap();
-        }
-    });
-    let out = child.wait_with_output().unwrap();
-    feeder.join().unwrap();
-    assert!(out.status.success(), "the oracle failed");
-    let text = String::from_utf8(out.stdout).unwrap();
-    text.lines()
-        .map(|l| {
-            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+    common::run_oracle(Path::new("python3"), "tests/oracle/pickle_oracle.py", paths)
+        .into_iter()
+        .map(|v| {
             ["loads", "peek", "nopeek", "python"].map(|k| {
                 let p = &v["paths"][k];
                 PathResult {
@@ -354,7 +315,7 @@ fn modelgate_sees_every_import_each_reader_path_reaches() {
     for (n, (_, data)) in names.iter().zip(&all) {
         std::fs::write(dir.path().join(n), data).unwrap();
     }
-    let results = run_oracle(dir.path(), &names);
+    let results = run_pickle_oracle(dir.path(), &names);
     assert_eq!(results.len(), all.len());
     let mut misses = Vec::new();
     let mut parted = 0;

@@ -5,8 +5,7 @@
 mod common;
 
 use modelgate::finding::Code;
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::path::Path;
 
 const PAYLOAD: &[u8] = b"\x80\x02cposix\nsystem\nX\x04\x00\x00\x00echo\x85R.";
 
@@ -181,28 +180,10 @@ fn modelgate_inspects_every_member_tarfile_extracts() {
             p.display().to_string()
         })
         .collect();
-    let mut child = Command::new("python3")
-        .arg("tests/oracle/tar_oracle.py")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python3 runs the tar oracle");
-    let mut stdin = child.stdin.take().unwrap();
-    let list = paths.clone();
-    let feeder = std::thread::spawn(move || {
-        for p in list {
-            writeln!(stdin, "{p}").unwrap();
-        }
-    });
-    let out = child.wait_with_output().unwrap();
-    feeder.join().unwrap();
+    let lines = common::run_oracle(Path::new("python3"), "tests/oracle/tar_oracle.py", paths);
     let payload_hex: String = PAYLOAD.iter().map(|b| format!("{b:02x}")).collect();
     let mut misses = Vec::new();
-    for ((name, data), line) in cases
-        .iter()
-        .zip(String::from_utf8(out.stdout).unwrap().lines())
-    {
-        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+    for ((name, data), v) in cases.iter().zip(&lines) {
         let members = v["members"]
             .as_array()
             .unwrap_or_else(|| panic!("{name}: tarfile refused: {v}"));

@@ -253,3 +253,59 @@ pub fn tar(members: &[(&str, &[u8])]) -> Vec<u8> {
     out.extend([0u8; 1024]);
     out
 }
+
+/// A small deterministic generator (xorshift64*), so every run of a generated test tries the
+/// same cases.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+/// Run a loader oracle script (`python` on `script`) over `paths`, one per line on its stdin,
+/// and parse its one-JSON-object-per-line answers. The paths are fed from another thread: the
+/// oracle answers as it reads, and a full stdout pipe would otherwise block both sides.
+pub fn run_oracle(
+    python: &std::path::Path,
+    script: &str,
+    paths: Vec<String>,
+) -> Vec<serde_json::Value> {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(python)
+        .arg(script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{} runs {script}: {e}", python.display()));
+    let mut stdin = child.stdin.take().unwrap();
+    let n = paths.len();
+    let feeder = std::thread::spawn(move || {
+        for p in paths {
+            writeln!(stdin, "{p}").unwrap();
+        }
+    });
+    let out = child.wait_with_output().unwrap();
+    feeder.join().unwrap();
+    assert!(out.status.success(), "{script} failed");
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        lines.len(),
+        n,
+        "{script} answered {} of {n} inputs",
+        lines.len()
+    );
+    lines
+}

@@ -423,23 +423,10 @@ fn plain_reading(
         } else {
             ""
         };
-        cx.report(
-            code,
-            Some(imp.offset),
-            format!(
-                "imports {}.{} when read by pickle.load instead of joblib.load: hidden in joblib array data ({why}){note}",
-                imp.module, imp.name
-            ),
-            ev! {
-                "module" => imp.module,
-                "name" => imp.name,
-                "opcode" => imp.opcode,
-                "invoked" => imp.invoked,
-                "count" => imp.count,
-                "reason" => why,
-                "reading" => "pickle.load",
-            },
+        let how = format!(
+            "pickle.load instead of joblib.load: hidden in joblib array data ({why}){note}"
         );
+        reading_import(cx, imp, code, why, &how, "pickle.load", None);
         if shared_memo {
             if let Some(f) = cx.findings.last_mut() {
                 f.severity = crate::finding::Severity::Info;
@@ -490,24 +477,8 @@ fn other_reading(
                 Verdict::Dangerous(why) => (Code::PickleDangerousImport, why),
                 Verdict::Unknown => (Code::PickleUnknownImport, "not on the allowlist"),
             };
-            cx.report(
-                code,
-                Some(imp.offset),
-                format!(
-                    "imports {}.{} when read by {how} ({why})",
-                    imp.module, imp.name
-                ),
-                ev! {
-                    "module" => imp.module,
-                    "name" => imp.name,
-                    "opcode" => imp.opcode,
-                    "invoked" => imp.invoked,
-                    "count" => imp.count,
-                    "reason" => why,
-                    "reading" => reading,
-                    "pickle" => index,
-                },
-            );
+            let how = format!("{how} ({why})");
+            reading_import(cx, imp, code, why, &how, reading, Some(index));
             found = found.saturating_add(1);
         }
         // A complete stream is a pickle to this reader, imports or not.
@@ -522,6 +493,36 @@ fn other_reading(
         }
     }
     found
+}
+
+/// Report an import that only another reading of the stream reaches.
+fn reading_import(
+    cx: &mut Cx<'_>,
+    imp: &machine::Import,
+    code: Code,
+    why: &str,
+    how: &str,
+    reading: &str,
+    pickle: Option<u32>,
+) {
+    let mut e = ev! {
+        "module" => imp.module,
+        "name" => imp.name,
+        "opcode" => imp.opcode,
+        "invoked" => imp.invoked,
+        "count" => imp.count,
+        "reason" => why,
+        "reading" => reading,
+    };
+    if let Some(i) = pickle {
+        e.insert("pickle".into(), serde_json::json!(i));
+    }
+    cx.report(
+        code,
+        Some(imp.offset),
+        format!("imports {}.{} when read by {how}", imp.module, imp.name),
+        e,
+    );
 }
 
 /// Which readings of a parting stream were analysed.
