@@ -297,6 +297,12 @@ findings are reported under '<torch module of LAYER>'.";
         "Chat templates are Jinja2 rendered by the loader (e.g. llama-cpp-python, CVE-2024-34359). A template that \
 reaches __globals__, __subclasses__, __builtins__ or os runs code when a chat is formatted. Real templates \
 never do.";
+    ChatTemplateInjection = "chat-template-injection", Critical, ["AML.T0011.000", "AML.T0010.003"],
+        "A Hugging Face chat template (tokenizer_config.json chat_template, chat_template.jinja) reaches into Python internals.",
+        "transformers renders chat templates with Jinja2 (apply_chat_template); so do servers built on it. A \
+template that reaches an attribute or subscript key starting with '_' (after unescaping, or built at render \
+time), the attr filter or frame internals can escape to Python (the CVE-2024-34359 class, not GGUF-only). \
+Do not serve the tokenizer; replace the template with a known one.";
     GgufMalformed = "gguf-malformed", Error, [],
         "A GGUF header or its metadata could not be parsed.",
         "Its chat templates and metadata could not be checked.";

@@ -916,3 +916,30 @@ fn keras_torch_module_wrapper_payload_is_analysed() {
         ]
     );
 }
+
+#[test]
+fn hugging_face_chat_templates_are_judged_by_their_tokens() {
+    let evil = r#"{{ cycler['\x5f\x5finit\x5f\x5f']['__glo' ~ 'bals__'].os.popen('id').read() }}"#;
+    let benign = "{% for m in messages %}{{ '<|im_start|>' ~ m['role'] ~ '\\n' ~ m['content'] | trim ~ '<|im_end|>' }}{% endfor %}";
+    let cfg = |t: &str| serde_json::json!({"tokenizer_class": "X", "chat_template": t}).to_string();
+    let list = serde_json::json!({"chat_template": [{"name": "default", "template": benign}, {"name": "tool_use", "template": evil}]}).to_string();
+    for (what, name, data, bad) in [
+        ("string", "tokenizer_config.json", cfg(evil), true),
+        ("list", "tokenizer_config.json", list, true),
+        ("jinja file", "chat_template.jinja", evil.to_string(), true),
+        ("benign string", "tokenizer_config.json", cfg(benign), false),
+        (
+            "benign jinja",
+            "chat_template.jinja",
+            benign.to_string(),
+            false,
+        ),
+    ] {
+        let f = inspect_bytes(name, data.as_bytes());
+        let hit = f.iter().any(|f| f.code == Code::ChatTemplateInjection);
+        assert_eq!(hit, bad, "{what}: {f:#?}");
+    }
+    // The GGUF check uses the same judge: the escaped, computed spelling is found there too.
+    let f = inspect_bytes("m.gguf", &gguf(evil, 0));
+    assert_eq!(codes(&f), vec![Code::GgufTemplateInjection], "{f:#?}");
+}

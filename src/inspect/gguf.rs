@@ -12,20 +12,6 @@ const MAX_KV: u64 = 1 << 20;
 const MAX_KEY: u64 = 1 << 16;
 const MAX_TEMPLATE: u64 = 16 << 20;
 
-/// What a template must never contain: Python internals reachable from Jinja2 objects, or the
-/// primitives sandbox escapes end in.
-const MARKERS: &[&str] = &[
-    "__",
-    "|attr",
-    "attr(",
-    "popen",
-    "subprocess",
-    "os.system",
-    "eval(",
-    "exec(",
-    "import(",
-];
-
 struct R<T> {
     r: T,
     pos: u64,
@@ -85,7 +71,7 @@ fn scalar_size(t: u32) -> Option<u64> {
 }
 
 fn check_template(key: &str, t: &str, offset: u64, cx: &mut Cx<'_>) {
-    let hits: Vec<&str> = MARKERS.iter().copied().filter(|m| t.contains(m)).collect();
+    let hits = super::jinja::injections(t);
     if !hits.is_empty() {
         cx.report(
             Code::GgufTemplateInjection,

@@ -12,6 +12,7 @@
 
 pub mod compress;
 pub mod gguf;
+pub mod jinja;
 pub mod keras;
 pub mod numpy;
 pub mod pickle;
@@ -296,6 +297,20 @@ pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>, name: Option<&str>) -> Id
         zip::inspect_trailing_zip(input, cx);
     }
     if let Some(name) = name {
+        if name.ends_with(".jinja") && found.format == Format::Unknown {
+            // transformers reads chat_template.jinja (and additional_chat_templates/*.jinja)
+            // by name and renders it.
+            let small = input.len.is_some_and(|l| l <= 16 << 20);
+            let mut bytes = Vec::new();
+            if small
+                && input
+                    .reader()
+                    .and_then(|mut r| r.read_to_end(&mut bytes))
+                    .is_ok()
+            {
+                check_chat_template(name, &String::from_utf8_lossy(&bytes), cx);
+            }
+        }
         if let Some(expected) = expected_formats(name) {
             if !expected.contains(&found.format) {
                 cx.report(
@@ -330,11 +345,59 @@ fn keras_json(input: &mut Input<'_>, cx: &mut Cx<'_>) -> bool {
     }
     let mut bytes = Vec::new();
     match input.reader().and_then(|mut r| r.read_to_end(&mut bytes)) {
-        Ok(_) => keras::inspect_json(&bytes, cx),
+        Ok(_) => {
+            hf_chat_templates(&bytes, cx);
+            keras::inspect_json(&bytes, cx)
+        }
         Err(e) => {
             cx.io_error(Code::ReadError, "reading json", &e);
             false
         }
+    }
+}
+
+/// A Hugging Face `tokenizer_config.json`'s `chat_template`: a string, or a list of
+/// `{"name", "template"}` (read as `json.loads(bytes)` reads the file).
+fn hf_chat_templates(bytes: &[u8], cx: &mut Cx<'_>) {
+    let Some(text) = keras::python_json_text(bytes) else {
+        return;
+    };
+    if !text.contains("chat_template") {
+        return;
+    }
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else {
+        return;
+    };
+    let mut templates: Vec<(String, &str)> = Vec::new();
+    match v.get("chat_template") {
+        Some(serde_json::Value::String(t)) => templates.push(("chat_template".into(), t)),
+        Some(serde_json::Value::Array(list)) => {
+            for item in list {
+                if let Some(t) = item.get("template").and_then(|t| t.as_str()) {
+                    let name = item.get("name").and_then(|n| n.as_str()).unwrap_or("?");
+                    templates.push((format!("chat_template[{name}]"), t));
+                }
+            }
+        }
+        _ => {}
+    }
+    for (key, t) in templates {
+        check_chat_template(&key, t, cx);
+    }
+}
+
+fn check_chat_template(key: &str, t: &str, cx: &mut Cx<'_>) {
+    let hits = jinja::injections(t);
+    if !hits.is_empty() {
+        cx.report(
+            Code::ChatTemplateInjection,
+            None,
+            format!(
+                "chat template '{key}' reaches Python internals ({})",
+                hits.join(", ")
+            ),
+            ev! {"key" => key, "markers" => hits, "template_bytes" => t.len()},
+        );
     }
 }
 
