@@ -310,6 +310,26 @@ mod tests {
     }
 
     #[test]
+    fn hostile_text_never_panics() {
+        // Random splices of template pieces: unclosed tags, stray quotes, escapes at the end.
+        let parts = [
+            "{{", "}}", "{%", "%}", "{#", "#}", "'", "\"", "\\", "\\x5", "[", "]", "(", ")", ".",
+            "_", "__", "~", "|", "attr", "set", "=", "raw", "endraw", "x", "0", " ", "\n", "é",
+        ];
+        let mut x: u64 = 0x1234_5678_9abc_def1;
+        for _ in 0..20_000 {
+            let mut t = String::new();
+            for _ in 0..(x % 24) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                t.push_str(parts[(x % parts.len() as u64) as usize]);
+            }
+            let _ = injections(&t);
+        }
+    }
+
+    #[test]
     fn disguised_access_is_found() {
         for t in [
             "{{ cycler.__init__.__globals__.os.popen('id').read() }}",
