@@ -323,7 +323,7 @@ mod tests {
                 x ^= x << 13;
                 x ^= x >> 7;
                 x ^= x << 17;
-                t.push_str(parts[(x % parts.len() as u64) as usize]);
+                t.push_str(parts.get((x % parts.len() as u64) as usize).unwrap_or(&""));
             }
             let _ = injections(&t);
         }
