@@ -59,14 +59,21 @@ pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>, kind: Kind) -> Identified
     };
     if s.joblib_arrays && input.is_seekable() {
         let mut seen = s.reported.clone();
-        let mut parted = false;
+        let mut parted: Vec<(u64, Divergence)> = Vec::new();
         for reader in [Reader::Loads, Reader::File, Reader::PurePython] {
-            if reader != Reader::Loads && !parted {
+            if reader != Reader::Loads && parted.is_empty() {
                 break;
             }
             if let Ok(mut r) = input.reader() {
-                parted |= plain_reading(&mut r, len, cx, &mut seen, reader);
+                let p = plain_reading(&mut r, len, cx, &mut seen, reader);
+                if reader == Reader::Loads {
+                    parted = p;
+                }
             }
+        }
+        // pickle.load's reading of the file parts too: say so, whatever joblib's reading did.
+        if !parted.is_empty() && s.frames.is_empty() {
+            divergence(cx, &parted, Reread::All);
         }
     }
     if kind == Kind::TorchLegacy {
@@ -387,15 +394,15 @@ pub fn analyse(r: &mut dyn Read, len: Option<u64>, cx: &mut Cx<'_>, kind: Kind) 
 /// joblib.load skips the raw array bytes after each NumpyArrayWrapper; pickle.load (and the
 /// legacy path of torch.load) runs the same bytes as opcodes. Read the stream that way too and
 /// report imports only that reading reaches.
-/// Returns whether the reader paths part on this reading (then the caller reads it again as
-/// the other paths do).
+/// Returns where the reader paths part on this reading (then the caller reads it again as the
+/// other paths do).
 fn plain_reading(
     r: &mut dyn Read,
     len: Option<u64>,
     cx: &mut Cx<'_>,
     seen: &mut HashSet<(String, String)>,
     reader: Reader,
-) -> bool {
+) -> Vec<(u64, Divergence)> {
     let mut lim = cx.limits.pickle.clone();
     lim.joblib_inline = false;
     lim.stop_at_implausible = true;
@@ -433,7 +440,7 @@ fn plain_reading(
             }
         }
     }
-    !ev.frames.is_empty()
+    ev.frames
 }
 
 /// The stream as another reader path reads it: `_pickle.c`'s `load(file)` when a frame's bytes
