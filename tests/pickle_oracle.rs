@@ -250,16 +250,17 @@ fn reported(f: &[Finding], m: &str, n: &str) -> bool {
 /// Checks one case; returns a description of the miss, if any.
 fn check(name: &str, data: &[u8], paths: &[PathResult; 4]) -> Option<String> {
     let findings = inspect_bytes("x.pkl", data);
-    let magic = data.first() == Some(&0x80);
     for (i, p) in paths.iter().enumerate() {
         for (m, n) in &p.imports {
             // find_class("", ...) fails in __import__ before importing anything.
             if m.is_empty() {
                 continue;
             }
-            // Without pickle magic, modelgate reports only imports of modules that can exist
-            // (find_class imports the module before it looks the name up).
-            if !magic && !plausible(m) {
+            // A module whose name is no dotted identifier cannot exist on the loading machine
+            // (nobody ships `nump\x02.py`): find_class fails before anything is imported.
+            // modelgate's sniffing and joblib's pickle.load reading stop there too. (Modules
+            // that can exist are imports even with an impossible name: the import runs first.)
+            if !plausible(m) {
                 continue;
             }
             if classify(m, n, false) == Verdict::Allowed {
@@ -278,7 +279,7 @@ fn check(name: &str, data: &[u8], paths: &[PathResult; 4]) -> Option<String> {
     let set = |p: &PathResult| {
         p.imports
             .iter()
-            .filter(|(m, _)| magic || plausible(m))
+            .filter(|(m, _)| plausible(m))
             .cloned()
             .collect::<BTreeSet<_>>()
     };

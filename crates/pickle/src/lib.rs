@@ -129,6 +129,9 @@ pub enum Divergence {
     /// The stream ends inside a text line: the C unpickler raises, the pure-Python one takes
     /// the line without its last byte (and imports the module a GLOBAL names).
     UnterminatedLine,
+    /// A call's arguments are an iterable but not a tuple: the C unpickler raises, the
+    /// pure-Python one calls.
+    ArgsNotTuple,
 }
 
 impl Divergence {
@@ -140,6 +143,7 @@ impl Divergence {
             Divergence::ArrayInFrame => "joblib array data starts inside a FRAME",
             Divergence::Truncated => "a FRAME claims more bytes than the stream holds",
             Divergence::UnterminatedLine => "the stream ends inside a text line",
+            Divergence::ArgsNotTuple => "a call's arguments are not a tuple",
         }
     }
 }
@@ -1189,6 +1193,24 @@ impl Machine<'_> {
         release(work, true);
     }
 
+    /// A call's arguments: `_pickle.c` requires a tuple; the pure-Python unpickler calls
+    /// `f(*args)`, which takes any iterable (a list, a dict, a str...), so there the paths
+    /// part.
+    fn args_of(&self, src: &mut Src<'_>, args: V) -> Option<Rc<[V]>> {
+        let iterable = matches!(
+            args,
+            V::List | V::Dict(_) | V::Set | V::Str(_) | V::Bytes(_) | V::BigBytes
+        );
+        if iterable {
+            let at = src.offset();
+            src.note(at, Divergence::ArgsNotTuple);
+            if self.lim.reader == Reader::PurePython {
+                return Some(Rc::from(Vec::new()));
+            }
+        }
+        call_args(args)
+    }
+
     fn fence(&self) -> usize {
         self.marks.last().copied().unwrap_or(0)
     }
@@ -1790,7 +1812,7 @@ impl Machine<'_> {
                 op::REDUCE => {
                     let args = self.pop()?;
                     let callee = self.pop()?;
-                    let Some(args) = call_args(args) else {
+                    let Some(args) = self.args_of(src, args) else {
                         return Err(Fail::Reject(Reject::ArgsNotTuple("REDUCE")));
                     };
                     let v = self.call(ev, &callee, args, off);
@@ -1799,7 +1821,7 @@ impl Machine<'_> {
                 op::NEWOBJ => {
                     let args = self.pop()?;
                     let cls = self.pop()?;
-                    let Some(args) = call_args(args) else {
+                    let Some(args) = self.args_of(src, args) else {
                         return Err(Fail::Reject(Reject::ArgsNotTuple("NEWOBJ")));
                     };
                     let v = self.call(ev, &cls, args, off);
@@ -1809,7 +1831,7 @@ impl Machine<'_> {
                     let kwargs = self.pop()?;
                     let args = self.pop()?;
                     let cls = self.pop()?;
-                    let Some(args) = call_args(args) else {
+                    let Some(args) = self.args_of(src, args) else {
                         return Err(Fail::Reject(Reject::ArgsNotTuple("NEWOBJ_EX")));
                     };
                     let mut all: Vec<V> = args.to_vec();

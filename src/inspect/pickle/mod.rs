@@ -61,7 +61,8 @@ pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>, kind: Kind) -> Identified
         let mut seen = s.reported.clone();
         let mut parted: Vec<(u64, Divergence)> = Vec::new();
         for reader in [Reader::Loads, Reader::File, Reader::PurePython] {
-            if reader != Reader::Loads && parted.is_empty() {
+            // Where joblib's own reading parts, pickle.load's may too, from another point.
+            if reader != Reader::Loads && parted.is_empty() && s.frames.is_empty() {
                 break;
             }
             if let Ok(mut r) = input.reader() {
@@ -461,6 +462,9 @@ fn other_reading(
     lim.stop_at_implausible = kind == Kind::Sniff;
     lim.may_return_str = Some(may_return_str);
     lim.reader = reader;
+    // The C readers are pickle.load, which knows nothing of joblib's inline arrays; the
+    // pure-Python one stands for joblib.load.
+    lim.joblib_inline = reader == Reader::PurePython;
     let (how, reading) = match reader {
         Reader::PurePython => (
             "the pure-Python unpickler (joblib's), which runs the bytes of a frame that claims more than there is",
