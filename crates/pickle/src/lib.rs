@@ -132,6 +132,9 @@ pub enum Divergence {
     /// A call's arguments are an iterable but not a tuple: the C unpickler raises, the
     /// pure-Python one calls.
     ArgsNotTuple,
+    /// A memo index too large for `Py_ssize_t`: the C unpickler raises, the pure-Python one's
+    /// dict memo takes it.
+    BigIndex,
 }
 
 impl Divergence {
@@ -144,6 +147,7 @@ impl Divergence {
             Divergence::Truncated => "a FRAME claims more bytes than the stream holds",
             Divergence::UnterminatedLine => "the stream ends inside a text line",
             Divergence::ArgsNotTuple => "a call's arguments are not a tuple",
+            Divergence::BigIndex => "a memo index is too large for the C unpickler",
         }
     }
 }
@@ -1211,6 +1215,30 @@ impl Machine<'_> {
         call_args(args)
     }
 
+    /// A PUT/GET line's index. `_pickle.c` raises when it does not fit a `Py_ssize_t`; the
+    /// pure-Python unpickler's memo is a dict, so any integer is a key there (all such keys
+    /// are taken as one here, an over-approximation).
+    fn memo_index(&self, src: &mut Src<'_>, l: &[u8], op: &'static str) -> R<u64> {
+        let idx = match c_long(l, false) {
+            Some(i) => i,
+            None => {
+                let digits = l.split(|b| *b == 0).next().unwrap_or_default();
+                let t = std::str::from_utf8(digits).unwrap_or("").trim();
+                let big = t.len() > 18 && t.bytes().all(|b| b.is_ascii_digit());
+                if !big {
+                    return Err(Fail::Reject(Reject::BadIndex(op)));
+                }
+                let at = src.offset();
+                src.note(at, Divergence::BigIndex);
+                if self.lim.reader != Reader::PurePython {
+                    return Err(Fail::Reject(Reject::BadIndex(op)));
+                }
+                i64::MAX
+            }
+        };
+        u64::try_from(idx).map_err(|_| Fail::Reject(Reject::NegativeIndex(op)))
+    }
+
     fn fence(&self) -> usize {
         self.marks.last().copied().unwrap_or(0)
     }
@@ -1729,9 +1757,7 @@ impl Machine<'_> {
                 // --- memo ---
                 op::GET => {
                     let l = src.line(self.lim.max_line)?;
-                    let idx = c_long(&l, false).ok_or(Fail::Reject(Reject::BadIndex("GET")))?;
-                    let idx = u64::try_from(idx)
-                        .map_err(|_| Fail::Reject(Reject::NegativeIndex("GET")))?;
+                    let idx = self.memo_index(src, &l, "GET")?;
                     let v = self.memo_get(idx)?;
                     self.push(v)?;
                 }
@@ -1747,9 +1773,7 @@ impl Machine<'_> {
                 }
                 op::PUT => {
                     let l = src.line(self.lim.max_line)?;
-                    let idx = c_long(&l, false).ok_or(Fail::Reject(Reject::BadIndex("PUT")))?;
-                    let idx = u64::try_from(idx)
-                        .map_err(|_| Fail::Reject(Reject::NegativeIndex("PUT")))?;
+                    let idx = self.memo_index(src, &l, "PUT")?;
                     let v = self.top()?.clone();
                     self.memo_put(idx, v)?;
                 }
