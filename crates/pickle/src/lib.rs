@@ -1224,7 +1224,12 @@ impl Machine<'_> {
             None => {
                 let digits = l.split(|b| *b == 0).next().unwrap_or_default();
                 let t = std::str::from_utf8(digits).unwrap_or("").trim();
-                let big = t.len() > 18 && t.bytes().all(|b| b.is_ascii_digit());
+                let t = t.strip_prefix('+').unwrap_or(t);
+                let big = t.len() > 18
+                    && t.bytes().all(|b| b.is_ascii_digit() || b == b'_')
+                    && !t.starts_with('_')
+                    && !t.ends_with('_')
+                    && !t.contains("__");
                 if !big {
                     return Err(Fail::Reject(Reject::BadIndex(op)));
                 }
