@@ -414,13 +414,8 @@ fn plain_reading(
     machine::run(&mut src, &lim, &mut ev);
     let confused = ev.mid_proto.unwrap_or(u64::MAX);
     for imp in &ev.imports {
-        if !seen.insert((imp.module.clone(), imp.name.clone())) {
+        let Some((code, why)) = unseen_verdict(imp, seen, cx.torchscript) else {
             continue;
-        }
-        let (code, why) = match classify(&imp.module, &imp.name, cx.torchscript) {
-            Verdict::Allowed => continue,
-            Verdict::Dangerous(why) => (Code::PickleDangerousImport, why),
-            Verdict::Unknown => (Code::PickleUnknownImport, "not on the allowlist"),
         };
         // After an object array's pickle starts inline, its memo indices point into the outer
         // pickle's memo, so its imports pair names that exist nowhere (find_class fails there
@@ -484,13 +479,8 @@ fn other_reading(
             found = found.saturating_add(1);
         }
         for imp in &ev.imports {
-            if !seen.insert((imp.module.clone(), imp.name.clone())) {
+            let Some((code, why)) = unseen_verdict(imp, seen, cx.torchscript) else {
                 continue;
-            }
-            let (code, why) = match classify(&imp.module, &imp.name, cx.torchscript) {
-                Verdict::Allowed => continue,
-                Verdict::Dangerous(why) => (Code::PickleDangerousImport, why),
-                Verdict::Unknown => (Code::PickleUnknownImport, "not on the allowlist"),
             };
             let how = format!("{how} ({why})");
             reading_import(cx, imp, code, why, &how, reading, Some(index));
@@ -508,6 +498,23 @@ fn other_reading(
         }
     }
     found
+}
+
+/// The finding code for an import another reading reaches: `None` when it was already seen
+/// (by any reading) or is allowed.
+fn unseen_verdict(
+    imp: &machine::Import,
+    seen: &mut HashSet<(String, String)>,
+    torchscript: bool,
+) -> Option<(Code, &'static str)> {
+    if !seen.insert((imp.module.clone(), imp.name.clone())) {
+        return None;
+    }
+    match classify(&imp.module, &imp.name, torchscript) {
+        Verdict::Allowed => None,
+        Verdict::Dangerous(why) => Some((Code::PickleDangerousImport, why)),
+        Verdict::Unknown => Some((Code::PickleUnknownImport, "not on the allowlist")),
+    }
 }
 
 /// Report an import that only another reading of the stream reaches.
