@@ -247,12 +247,37 @@ fn b64decode_lenient(s: &str) -> Vec<u8> {
     out
 }
 
-/// A JSON document that may be a Keras config (inspected as text content).
-pub fn inspect_json(bytes: &[u8], cx: &mut Cx<'_>) -> bool {
-    match python_json_text(bytes) {
-        Some(text) => check(text.as_bytes(), cx, None),
-        None => false,
-    }
+/// A JSON document, decoded by [`python_json_text`], that may be a Keras config.
+pub fn inspect_json_text(text: &str, cx: &mut Cx<'_>) -> bool {
+    check(text.as_bytes(), cx, None)
+}
+
+/// Whether `head` starts, after JSON whitespace, with `{` in the encoding `json.loads(bytes)`
+/// detects: the cheap test before a file is read whole as JSON.
+pub fn starts_object(head: &[u8]) -> bool {
+    let (body, width, big) = match detect_encoding(head) {
+        "utf-32" => (head.get(4..), 4, head.first() == Some(&0)),
+        "utf-16" => (head.get(2..), 2, head.first() == Some(&0xfe)),
+        "utf-32-be" => (Some(head), 4, true),
+        "utf-32-le" => (Some(head), 4, false),
+        "utf-16-be" => (Some(head), 2, true),
+        "utf-16-le" => (Some(head), 2, false),
+        "utf-8-sig" => (head.get(3..), 1, false),
+        _ => (Some(head), 1, false),
+    };
+    body.unwrap_or_default()
+        .chunks_exact(width)
+        .map(|unit| {
+            // Units of 1, 2 or 4 bytes: fold them in reading order.
+            let fold = |acc: u32, b: &u8| acc.wrapping_shl(8) | u32::from(*b);
+            if big {
+                unit.iter().fold(0, fold)
+            } else {
+                unit.iter().rev().fold(0, fold)
+            }
+        })
+        .find(|u| !matches!(u, 0x20 | 0x09 | 0x0a | 0x0d))
+        == Some(u32::from(b'{'))
 }
 
 /// The encoding Python's `json.loads(bytes)` reads: a UTF-32, UTF-16 or UTF-8 BOM, else the

@@ -328,61 +328,29 @@ pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>, name: Option<&str>) -> Id
     found
 }
 
-/// A JSON document that is a Keras model config (e.g. `config.json` in a `.keras` archive).
+/// A JSON document that is a Keras model config (e.g. `config.json` in a `.keras` archive), or a
+/// Hugging Face tokenizer config with chat templates. Read as `json.loads(bytes)` reads it.
 fn keras_json(input: &mut Input<'_>, cx: &mut Cx<'_>) -> bool {
-    // json.loads(bytes) takes UTF-8 (with or without a BOM), UTF-16 and UTF-32.
-    let starts_json = keras::python_json_text(&input.head)
-        .or_else(|| {
-            // The head may end inside a character: decode what is whole.
-            let cut = input.head.len().saturating_sub(input.head.len() % 4);
-            keras::python_json_text(input.head.get(..cut).unwrap_or_default())
-        })
-        .or_else(|| Some(String::from_utf8_lossy(&input.head).into_owned()))
-        .is_some_and(|t| t.trim_start().starts_with('{'));
     let small = input.len.is_some_and(|l| l <= 64 << 20);
-    if !(starts_json && small && input.is_seekable()) {
+    if !(small && input.is_seekable() && keras::starts_object(&input.head)) {
         return false;
     }
     let mut bytes = Vec::new();
     match input.reader().and_then(|mut r| r.read_to_end(&mut bytes)) {
         Ok(_) => {
-            hf_chat_templates(&bytes, cx);
-            keras::inspect_json(&bytes, cx)
+            let Some(text) = keras::python_json_text(&bytes) else {
+                return false;
+            };
+            drop(bytes);
+            for (key, t) in jinja::hf_templates(&text) {
+                check_chat_template(&key, &t, cx);
+            }
+            keras::inspect_json_text(&text, cx)
         }
         Err(e) => {
             cx.io_error(Code::ReadError, "reading json", &e);
             false
         }
-    }
-}
-
-/// A Hugging Face `tokenizer_config.json`'s `chat_template`: a string, or a list of
-/// `{"name", "template"}` (read as `json.loads(bytes)` reads the file).
-fn hf_chat_templates(bytes: &[u8], cx: &mut Cx<'_>) {
-    let Some(text) = keras::python_json_text(bytes) else {
-        return;
-    };
-    if !text.contains("chat_template") {
-        return;
-    }
-    let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else {
-        return;
-    };
-    let mut templates: Vec<(String, &str)> = Vec::new();
-    match v.get("chat_template") {
-        Some(serde_json::Value::String(t)) => templates.push(("chat_template".into(), t)),
-        Some(serde_json::Value::Array(list)) => {
-            for item in list {
-                if let Some(t) = item.get("template").and_then(|t| t.as_str()) {
-                    let name = item.get("name").and_then(|n| n.as_str()).unwrap_or("?");
-                    templates.push((format!("chat_template[{name}]"), t));
-                }
-            }
-        }
-        _ => {}
-    }
-    for (key, t) in templates {
-        check_chat_template(&key, t, cx);
     }
 }
 

@@ -122,12 +122,16 @@ pub fn analyse_input(
         let mut seen = s.reported.clone();
         let mut found: usize = 0;
         for reader in [Reader::File, Reader::PurePython] {
+            // A stream read once cannot be read again (and must not be touched trying).
+            if !again {
+                break;
+            }
             match input.reader_at(offset) {
-                Ok(mut r) if again => {
+                Ok(mut r) => {
                     found = found
                         .saturating_add(other_reading(&mut r, len, cx, kind, &mut seen, reader));
                 }
-                _ => again = false,
+                Err(_) => again = false,
             }
         }
         // Sniffed bytes are a pickle only if some reading shows it (an import or a complete
