@@ -258,13 +258,13 @@ pub fn injections(template: &str) -> Vec<String> {
     let tags = tags(template);
     let lexed: Vec<Vec<Tok>> = tags.iter().map(|t| lex(t)).collect();
     // Variables set from a string computed at render time.
-    let mut tainted: Vec<String> = Vec::new();
+    let mut tainted: std::collections::HashSet<String> = std::collections::HashSet::new();
     for toks in &lexed {
         if let (Some(Tok::Name(kw)), Some(Tok::Name(var))) = (toks.first(), toks.get(1)) {
             if kw == "set" {
                 let value = toks.iter().position(|t| *t == Tok::Op("=".into()));
                 if value.is_some_and(|v| computes(toks.get(v..).unwrap_or_default())) {
-                    tainted.push(var.clone());
+                    tainted.insert(var.clone());
                 }
             }
         }
@@ -276,6 +276,41 @@ pub fn injections(template: &str) -> Vec<String> {
         }
     };
     for toks in &lexed {
+        // Each bracket's partner, and running counts for `computes` over any span, found in
+        // one pass: scanning forward from every '[' would be quadratic in a hostile tag.
+        let mut close: Vec<Option<usize>> = vec![None; toks.len()];
+        let mut open: Vec<usize> = Vec::new();
+        let (mut strs, mut ops, mut internals) = (vec![0usize], vec![0usize], vec![0usize]);
+        for (m, x) in toks.iter().enumerate() {
+            match x {
+                Tok::Op(o) if o == "[" || o == "(" => open.push(m),
+                Tok::Op(o) if o == "]" || o == ")" => {
+                    if let Some(o) = open.pop() {
+                        if let Some(c) = close.get_mut(o) {
+                            *c = Some(m);
+                        }
+                    }
+                }
+                _ => {}
+            }
+            let last = |v: &Vec<usize>| v.last().copied().unwrap_or(0);
+            let (s0, o0, i0) = (last(&strs), last(&ops), last(&internals));
+            strs.push(s0.saturating_add(usize::from(matches!(x, Tok::Str(_)))));
+            ops.push(o0.saturating_add(usize::from(
+                matches!(x, Tok::Op(o) if ["~", "+", "|", "%", "*", "("].contains(&o.as_str())),
+            )));
+            internals.push(i0.saturating_add(usize::from(matches!(x, Tok::Str(s) if internal(s)))));
+        }
+        let count = |v: &Vec<usize>, a: usize, b: usize| {
+            v.get(b)
+                .copied()
+                .unwrap_or(0)
+                .saturating_sub(v.get(a).copied().unwrap_or(0))
+        };
+        // `computes` over toks[a..b].
+        let computed = |a: usize, b: usize| {
+            count(&strs, a, b) > 0 && count(&ops, a, b) > 0 || count(&internals, a, b) > 0
+        };
         for (k, t) in toks.iter().enumerate() {
             let prev = k.checked_sub(1).and_then(|p| toks.get(p));
             match t {
@@ -299,22 +334,9 @@ pub fn injections(template: &str) -> Vec<String> {
                     if !subscript {
                         continue;
                     }
-                    let mut depth = 0usize;
-                    let mut end = k;
-                    for (m, x) in toks.iter().enumerate().skip(k) {
-                        match x {
-                            Tok::Op(o) if o == "[" || o == "(" => depth = depth.saturating_add(1),
-                            Tok::Op(o) if o == "]" || o == ")" => {
-                                depth = depth.saturating_sub(1);
-                                if depth == 0 {
-                                    end = m;
-                                    break;
-                                }
-                            }
-                            _ => {}
-                        }
-                    }
-                    let key = toks.get(k.saturating_add(1)..end).unwrap_or_default();
+                    let end = close.get(k).copied().flatten().unwrap_or(k);
+                    let from = k.saturating_add(1);
+                    let key = toks.get(from..end).unwrap_or_default();
                     match key {
                         [Tok::Str(s)] if internal(s) => {
                             hit(format!("subscript [{s:?}]"), &mut hits)
@@ -323,7 +345,7 @@ pub fn injections(template: &str) -> Vec<String> {
                         [Tok::Name(n)] if tainted.contains(n) => {
                             hit(format!("subscript [{n}] by a computed string"), &mut hits)
                         }
-                        _ if computes(key) => hit(
+                        _ if !key.is_empty() && computed(from, end) => hit(
                             "subscript by a string computed at render time".into(),
                             &mut hits,
                         ),
@@ -379,6 +401,18 @@ mod tests {
             }
             let _ = injections(&t);
         }
+    }
+
+    #[test]
+    fn many_brackets_cost_their_number_not_its_square() {
+        let t = format!("{{{{ x{} }}}}", "[a".repeat(200_000));
+        assert!(injections(&t).is_empty());
+        let t = format!(
+            "{{{{ x{}'__x'{} }}}}",
+            "[a[".repeat(50_000),
+            "]]".repeat(50_000)
+        );
+        assert!(!injections(&t).is_empty());
     }
 
     #[test]

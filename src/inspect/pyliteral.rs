@@ -65,11 +65,24 @@ pub fn parse(text: &str) -> Result<Lit, String> {
     Ok(v)
 }
 
-fn dict_insert(items: &mut Vec<(Lit, Lit)>, k: Lit, v: Lit) {
-    if let Some(slot) = items.iter_mut().find(|(x, _)| *x == k) {
-        slot.1 = v;
-    } else {
-        items.push((k, v));
+/// A dict being built: a repeated key keeps its first position and takes the last value. Keys
+/// are found through an index (a header of many keys must not cost their square).
+#[derive(Default)]
+struct DictBuilder {
+    items: Vec<(Lit, Lit)>,
+    index: std::collections::HashMap<String, usize>,
+}
+
+impl DictBuilder {
+    fn insert(&mut self, k: Lit, v: Lit) {
+        let key = format!("{k:?}");
+        match self.index.get(&key).and_then(|i| self.items.get_mut(*i)) {
+            Some(slot) => slot.1 = v,
+            None => {
+                self.index.insert(key, self.items.len());
+                self.items.push((k, v));
+            }
+        }
     }
 }
 
@@ -137,22 +150,22 @@ impl P<'_> {
                 }
                 let first = self.expr()?;
                 if self.eat(':') {
-                    let mut items = Vec::new();
+                    let mut d = DictBuilder::default();
                     let v = self.expr()?;
-                    dict_insert(&mut items, first, v);
+                    d.insert(first, v);
                     while self.eat(',') {
                         if self.eat('}') {
-                            return Ok(Lit::Dict(items));
+                            return Ok(Lit::Dict(d.items));
                         }
                         let k = self.expr()?;
                         if !self.eat(':') {
                             return Err("expected ':' in dict".into());
                         }
                         let v = self.expr()?;
-                        dict_insert(&mut items, k, v);
+                        d.insert(k, v);
                     }
                     if self.eat('}') {
-                        return Ok(Lit::Dict(items));
+                        return Ok(Lit::Dict(d.items));
                     }
                     return Err("expected ',' or '}' in dict".into());
                 }
@@ -439,7 +452,7 @@ impl P<'_> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 mod tests {
     use super::*;
 
@@ -479,5 +492,19 @@ mod tests {
         assert!(parse("{'a': 1} x").is_err());
         assert!(parse("os.system").is_err());
         assert!(parse(&"(".repeat(500)).is_err());
+    }
+
+    #[test]
+    fn many_keys_cost_their_number_not_its_square() {
+        let mut t = String::from("{");
+        for i in 0..100_000 {
+            t.push_str(&format!("{i}: 0, "));
+        }
+        t.push_str("0: 1}");
+        let Lit::Dict(items) = parse(&t).unwrap() else {
+            panic!("a dict")
+        };
+        assert_eq!(items.len(), 100_000);
+        assert_eq!(items[0], (Lit::Int(0), Lit::Int(1)));
     }
 }
