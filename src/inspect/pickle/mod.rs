@@ -521,6 +521,18 @@ fn unseen_verdict(
     }
 }
 
+/// The evidence of an import finding.
+fn import_evidence(imp: &machine::Import, why: &str) -> super::Evidence {
+    ev! {
+        "module" => imp.module,
+        "name" => imp.name,
+        "opcode" => imp.opcode,
+        "invoked" => imp.invoked,
+        "count" => imp.count,
+        "reason" => why,
+    }
+}
+
 /// Report an import that only another reading of the stream reaches.
 fn reading_import(
     cx: &mut Cx<'_>,
@@ -531,15 +543,8 @@ fn reading_import(
     reading: &str,
     pickle: Option<u32>,
 ) {
-    let mut e = ev! {
-        "module" => imp.module,
-        "name" => imp.name,
-        "opcode" => imp.opcode,
-        "invoked" => imp.invoked,
-        "count" => imp.count,
-        "reason" => why,
-        "reading" => reading,
-    };
+    let mut e = import_evidence(imp, why);
+    e.insert("reading".into(), serde_json::json!(reading));
     if let Some(i) = pickle {
         e.insert("pickle".into(), serde_json::json!(i));
     }
@@ -607,14 +612,7 @@ fn report_events(cx: &mut Cx<'_>, ev: &Events, end: &End, index: u32) {
             Verdict::Unknown => (Code::PickleUnknownImport, "not on the allowlist"),
         };
         let called = if imp.invoked { " and calls it" } else { "" };
-        let mut e = ev! {
-            "module" => imp.module,
-            "name" => imp.name,
-            "opcode" => imp.opcode,
-            "invoked" => imp.invoked,
-            "count" => imp.count,
-            "reason" => why,
-        };
+        let mut e = import_evidence(imp, why);
         if index > 1 {
             e.insert("pickle".into(), serde_json::json!(index));
         }
