@@ -12,7 +12,6 @@ fuzz_target!(|data: &[u8]| {
         let mut r = data;
         let mut src = Src::with_reader(&mut r, Some(data.len() as u64), reader);
         let lim = PickleLimits {
-            reader,
             max_opcodes: 1 << 20,
             ..PickleLimits::default()
         };

@@ -178,8 +178,6 @@ pub struct PickleLimits {
     /// Follow joblib's inline array data after a NumpyArrayWrapper (joblib.load's reading).
     /// Off: read those bytes as opcodes, as pickle.load does on the same file.
     pub joblib_inline: bool,
-    /// How the bytes are fed to the unpickler.
-    pub reader: Reader,
     /// Whether calling the global (module, name) can return an exact `str` (which STACK_GLOBAL
     /// accepts). `None`: any call result may be a str.
     pub may_return_str: Option<fn(&str, &str) -> bool>,
@@ -198,7 +196,6 @@ impl Default for PickleLimits {
             max_opcodes: 1 << 32,
             stop_at_implausible: false,
             joblib_inline: true,
-            reader: Reader::Loads,
             may_return_str: None,
         }
     }
@@ -1208,7 +1205,7 @@ impl Machine<'_> {
         if iterable {
             let at = src.offset();
             src.note(at, Divergence::ArgsNotTuple);
-            if self.lim.reader == Reader::PurePython {
+            if src.reader == Reader::PurePython {
                 return Some(Rc::from(Vec::new()));
             }
         }
@@ -1235,7 +1232,7 @@ impl Machine<'_> {
                 }
                 let at = src.offset();
                 src.note(at, Divergence::BigIndex);
-                if self.lim.reader != Reader::PurePython {
+                if src.reader != Reader::PurePython {
                     return Err(Fail::Reject(Reject::BadIndex(op)));
                 }
                 i64::MAX
@@ -2132,11 +2129,7 @@ mod tests {
         let mut r = bytes;
         let mut src = Src::with_reader(&mut r, Some(bytes.len() as u64), reader);
         let mut ev = Events::default();
-        let lim = PickleLimits {
-            reader,
-            ..PickleLimits::default()
-        };
-        let end = run(&mut src, &lim, &mut ev);
+        let end = run(&mut src, &PickleLimits::default(), &mut ev);
         (ev, end)
     }
 

@@ -178,7 +178,6 @@ pub fn torch_tar_member(input: &mut Input<'_>, cx: &mut Cx<'_>, member: &str) ->
     };
     let mut lim = cx.limits.pickle.clone();
     lim.may_return_str = Some(may_return_str);
-    lim.reader = Reader::File;
     let mut src = Src::with_reader(&mut r, len, Reader::File);
     let mut index = 0u32;
     let mut divergences = Vec::new();
@@ -412,7 +411,6 @@ fn plain_reading(
     lim.joblib_inline = false;
     lim.stop_at_implausible = true;
     lim.may_return_str = Some(may_return_str);
-    lim.reader = reader;
     let mut src = Src::with_reader(r, len, reader);
     let mut ev = Events::default();
     machine::run(&mut src, &lim, &mut ev);
@@ -460,7 +458,6 @@ fn other_reading(
     let mut lim = cx.limits.pickle.clone();
     lim.stop_at_implausible = kind == Kind::Sniff;
     lim.may_return_str = Some(may_return_str);
-    lim.reader = reader;
     // The C readers are pickle.load, which knows nothing of joblib's inline arrays; the
     // pure-Python one stands for joblib.load.
     lim.joblib_inline = reader == Reader::PurePython;
