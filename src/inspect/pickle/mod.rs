@@ -306,11 +306,9 @@ pub fn sniff_start(input: &mut Input<'_>, cx: &mut Cx<'_>) {
     {
         return;
     }
-    let len = input.len;
     if input.is_seekable() {
-        if let Ok(mut r) = input.reader() {
-            analyse(&mut r, len, cx, Kind::Sniff);
-        }
+        // As any other pickle: where the reader paths part, every reading is analysed.
+        analyse_input(input, cx, Kind::Sniff, 0);
     } else {
         let head = input.head.clone();
         let hlen = Some(head.len() as u64);
