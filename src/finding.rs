@@ -292,6 +292,26 @@ expected; otherwise do not load the model.";
 (weights_only=False): whatever the pickle imports runs when the model is loaded (Keras versions before safe \
 mode guarded it always; later ones when safe mode is off). modelgate decodes and analyses the module; its \
 findings are reported under '<torch module of LAYER>'.";
+    KerasUnlistedObject = "keras-unlisted-object", Error, ["AML.T0011.000"],
+        "A Keras config names an object of Keras that is not a known layer, initializer, regularizer, constraint, optimizer, loss, metric or activation.",
+        "Keras resolves any public symbol a config names, functions included: keras.utils.get_file downloads \
+files, keras.config.enable_unsafe_deserialization turns safe mode off. modelgate allows exactly the (module, \
+name) pairs that Keras itself writes for its components; anything else is reported.";
+    KerasExternalReference = "keras-external-reference", Error, ["AML.T0010.003"],
+        "A Keras config makes the loader read a file or a URL (e.g. a StringLookup vocabulary path).",
+        "Layers such as StringLookup and TextVectorization read a vocabulary from a path when they are built; a \
+config can point them at any file on the machine or at a remote location. Ship the vocabulary inside the model.";
+    KerasConfigMalformed = "keras-config-malformed", Error, [],
+        "A Keras model config (or training config) could not be read as JSON the way Keras reads it.",
+        "What the loader makes of a config that does not parse here cannot be known, so it was not shown to be safe.";
+    Hdf5ExternalLink = "hdf5-external-link", Error, ["AML.T0010.003"],
+        "An HDF5 file links to an object in another file (an external or user-defined link).",
+        "h5py follows external links when the group is read: loading the weights opens a file named by the \
+model, which this scan did not see.";
+    Hdf5Malformed = "hdf5-malformed", Error, [],
+        "Part of an HDF5 file's structure could not be read (dense storage, a shared message, a broken structure).",
+        "Attributes or groups there (a Keras model_config among them) were not inspected by structure; a text \
+search for configs was run instead.";
     GgufTemplateInjection = "gguf-template-injection", Critical, ["AML.T0011.000", "AML.T0010.003"],
         "A GGUF chat template reaches into Python internals (server-side template injection).",
         "Chat templates are Jinja2 rendered by the loader (e.g. llama-cpp-python, CVE-2024-34359). A template that \

@@ -154,7 +154,18 @@ pub fn identify(head: &[u8], len: Option<u64>) -> Format {
     if is_lzma_alone(head) {
         return Format::Lzma;
     }
+    if hdf5_after_user_block(head) {
+        return Format::Hdf5;
+    }
     Format::Unknown
+}
+
+/// An HDF5 superblock after a user block (the library looks at 512, 1024, 2048, ... bytes).
+pub fn hdf5_after_user_block(head: &[u8]) -> bool {
+    [512usize, 1024, 2048].iter().any(|at| {
+        head.get(*at..at.saturating_add(8))
+            .is_some_and(|s| s == crate::inspect::hdf5::SIGNATURE)
+    })
 }
 
 fn is_zfile(head: &[u8]) -> bool {

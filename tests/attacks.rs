@@ -617,14 +617,27 @@ fn keras_configs() {
         codes(&inspect_bytes("config.json", k2_lambda)),
         vec![Code::KerasLambdaLayer]
     );
-    // The same config embedded in binary data, as an HDF5 attribute holds it.
+    // The same config in a file whose HDF5 structure cannot be read: reported, and the
+    // config is still found by the text search run as a second view.
     let mut h5 = b"\x89HDF\r\n\x1a\n".to_vec();
     h5.extend(vec![0u8; 300]);
     h5.extend_from_slice(k2_lambda);
     h5.extend(vec![0u8; 300]);
     assert_eq!(
         codes(&inspect_bytes("model.h5", &h5)),
-        vec![Code::KerasLambdaLayer]
+        vec![Code::Hdf5Malformed, Code::KerasLambdaLayer]
+    );
+    // Keras components only: a public utility named as a function, or a path to read, is not.
+    let gadget = br#"{"module": "keras", "class_name": "Sequential", "config": {"layers": [{"module": "keras.layers", "class_name": "Dense", "config": {"name": "d", "activation": {"module": "keras.config", "class_name": "function", "config": "enable_unsafe_deserialization", "registered_name": "function"}}}]}}"#;
+    let f = inspect_bytes("config.json", gadget);
+    assert_eq!(codes(&f), vec![Code::KerasUnlistedObject]);
+    assert_eq!(f[0].evidence["name"], "enable_unsafe_deserialization");
+    let builtin = br#"{"module": "keras", "class_name": "Sequential", "config": {"layers": [{"module": "keras.layers", "class_name": "Dense", "config": {"name": "d", "activation": {"module": "builtins", "class_name": "function", "config": "gelu", "registered_name": "function"}}}]}}"#;
+    assert!(inspect_bytes("config.json", builtin).is_empty());
+    let url = br#"{"module": "keras", "class_name": "Sequential", "config": {"layers": [{"module": "keras.layers", "class_name": "TextVectorization", "config": {"name": "t", "vocabulary": "https://example.com/v.txt"}}]}}"#;
+    assert_eq!(
+        codes(&inspect_bytes("config.json", url)),
+        vec![Code::KerasExternalReference]
     );
 }
 

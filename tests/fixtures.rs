@@ -55,6 +55,8 @@ fn benign_formats_are_identified() {
     assert_eq!(fmt("config.json"), "unknown");
     assert_eq!(fmt("keras/dense.keras"), "keras");
     assert_eq!(fmt("keras/dense.h5"), "keras-h5");
+    assert_eq!(fmt("hdf5/sequential.h5"), "keras-h5");
+    assert_eq!(fmt("hdf5/sequential_latest.h5"), "keras-h5");
     assert_eq!(fmt("gguf/chatml.gguf"), "gguf");
     assert_eq!(report.exit_code(), 0);
     // The only findings on benign files are the expected warnings/info.
@@ -66,6 +68,7 @@ fn benign_formats_are_identified() {
     assert_eq!(
         codes,
         vec![
+            ("weights_only.h5".to_string(), Code::NotInspected),
             // pickle.load's reading of joblib's inline object array: a name no module has,
             // shown as info.
             ("object_array.joblib".to_string(), Code::PickleUnknownImport),
@@ -414,6 +417,36 @@ const EXPECT: &[(&str, Code, &[&str], &str)] = &[
         "",
     ),
     ("keras/lambda.h5", Code::KerasLambdaLayer, &[], ""),
+    // HDF5 read by structure (testdata/generate_hdf5.py).
+    ("hdf5/key_order.h5", Code::KerasLambdaLayer, &[], ""),
+    (
+        "hdf5/fixed_bytes.h5",
+        Code::KerasCustomObject,
+        &[],
+        "evil_pkg.layers.Dense",
+    ),
+    (
+        "hdf5/latest_gadget.h5",
+        Code::KerasUnlistedObject,
+        &[],
+        "keras.utils.get_file",
+    ),
+    (
+        "hdf5/latest_gadget.h5",
+        Code::KerasExternalReference,
+        &[],
+        "",
+    ),
+    ("hdf5/user_block.h5", Code::KerasLambdaLayer, &[], ""),
+    ("hdf5/dense_attributes.h5", Code::Hdf5Malformed, &[], ""),
+    ("hdf5/dense_attributes.h5", Code::KerasLambdaLayer, &[], ""),
+    (
+        "hdf5/unreadable_config.h5",
+        Code::KerasConfigMalformed,
+        &[],
+        "",
+    ),
+    ("hdf5/external_link.h5", Code::Hdf5ExternalLink, &[], ""),
     (
         "keras/custom_module.keras",
         Code::KerasCustomObject,

@@ -5,14 +5,17 @@
 //! nesting depth only), and candidates inside binary files are first validated without
 //! allocating, so hostile JSON costs time in proportion to its bytes, within a budget.
 
-use super::{Cx, Evidence};
+use super::{hdf5, Cx, Evidence, Identified};
 use crate::ev;
 use crate::finding::Code;
+use crate::identify::Format;
 use crate::input::Input;
 use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
+use std::collections::HashSet;
 use std::fmt;
 use std::io::Read;
+use std::sync::OnceLock;
 
 /// Largest config parsed (a config is kilobytes; a huge one is not a config).
 const MAX_CONFIG: usize = 64 << 20;
@@ -24,6 +27,70 @@ fn keras_module(m: &str) -> bool {
     ["keras", "tensorflow", "tf_keras", "builtins"]
         .iter()
         .any(|k| m == *k || m.strip_prefix(k).is_some_and(|r| r.starts_with('.')))
+}
+
+/// The (kind, module, name) triples Keras writes for its own components, generated from Keras
+/// by `testdata/generate_keras_objects.py`.
+const OBJECTS: &str = include_str!("keras_objects.txt");
+
+/// Listed (function, module, name) triples, and (function, name) pairs.
+type Listed = (
+    HashSet<(bool, &'static str, &'static str)>,
+    HashSet<(bool, &'static str)>,
+);
+
+fn objects() -> &'static Listed {
+    static SET: OnceLock<Listed> = OnceLock::new();
+    SET.get_or_init(|| {
+        let mut exact = HashSet::new();
+        let mut names = HashSet::new();
+        for line in OBJECTS.lines().filter(|l| !l.starts_with('#')) {
+            let mut f = line.split('\t');
+            if let (Some(kind), Some(module), Some(name)) = (f.next(), f.next(), f.next()) {
+                exact.insert((kind == "function", module, name));
+                names.insert((kind == "function", name));
+            }
+        }
+        (exact, names)
+    })
+}
+
+/// Whether Keras writes `module`.`name` (a class, or a function when `function`) for one of its
+/// own components. Modules of Keras 3 (`keras`, `keras.*`, and `builtins` for functions) are
+/// matched exactly; TensorFlow's and tf_keras's, which the list does not cover, by name.
+fn listed(function: bool, module: &str, name: &str) -> bool {
+    let (exact, names) = objects();
+    if module == "keras" || module.starts_with("keras.") || module == "builtins" {
+        exact.contains(&(function, module, name))
+    } else {
+        names.contains(&(function, name))
+    }
+}
+
+/// Keys whose string value Keras layers read as a path or URL (a vocabulary file, a download).
+const PATH_KEYS: &[&str] = &[
+    "vocabulary",
+    "vocabulary_file",
+    "vocabulary_path",
+    "vocab_file",
+    "idf_weights",
+    "filepath",
+    "file_path",
+    "fname",
+    "origin",
+    "cache_dir",
+    "url",
+];
+
+/// A URL of any scheme (`https://`, `gs://`, `file://`, ...).
+fn is_url(s: &str) -> bool {
+    s.split_once("://").is_some_and(|(scheme, _)| {
+        !scheme.is_empty()
+            && scheme.len() <= 16
+            && scheme
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+    })
 }
 
 /// What a walked JSON value tells its parent.
@@ -43,6 +110,8 @@ struct Node {
     /// torch.save'd module there, base64-encoded).
     module: Option<String>,
     config_module: Option<String>,
+    /// The object's `config` when it is a string (a function's name).
+    config_string: Option<String>,
     /// A `__lambda__` function object below that no Lambda layer has reported yet.
     pending_lambda: bool,
 }
@@ -110,6 +179,16 @@ impl<'de> Visitor<'de> for Walk<'_> {
                 blobs: &mut *self.blobs,
             })?;
             node.pending_lambda |= child.pending_lambda;
+            if let Some(v) = child.string.as_deref() {
+                let path_key = PATH_KEYS.contains(&k.as_str()) && !v.is_empty();
+                if path_key || is_url(v) {
+                    self.push(
+                        Code::KerasExternalReference,
+                        format!("config key '{k}' makes the loader read '{v}'"),
+                        ev! {"key" => k, "value" => v},
+                    );
+                }
+            }
             match k.as_str() {
                 "class_name" => node.class_name = child.string,
                 "module" => module = child.string,
@@ -118,6 +197,7 @@ impl<'de> Visitor<'de> for Walk<'_> {
                 "function_type" => node.function_type = child.string,
                 "config" => {
                     node.has_config = true;
+                    node.config_string = child.string.clone();
                     node.config_name = child.name;
                     node.config_function_type = child.function_type;
                     node.config_module = child.module;
@@ -158,11 +238,26 @@ impl<'de> Visitor<'de> for Walk<'_> {
             _ => {}
         }
         if let (Some(module), Some(class)) = (module, node.class_name.as_deref()) {
+            // A function is written as class_name "function", its name in config.
+            let function = class == "function";
+            let name = if function {
+                node.config_string.as_deref().unwrap_or_default()
+            } else {
+                class
+            };
+            let own_code = matches!(class, "Lambda" | "TorchModuleWrapper" | "__lambda__");
             if !keras_module(&module) {
                 self.push(
                     Code::KerasCustomObject,
-                    format!("loading imports {module}.{class}"),
-                    ev! {"module" => module, "class_name" => class, "registered_name" => registered},
+                    format!("loading imports {module}.{name}"),
+                    ev! {"module" => module, "class_name" => class, "name" => name, "registered_name" => registered},
+                );
+            } else if !own_code && !listed(function, &module, name) {
+                let what = if function { "function" } else { "class" };
+                self.push(
+                    Code::KerasUnlistedObject,
+                    format!("the config names the {what} {module}.{name}, which is not a Keras component; Keras resolves it on load"),
+                    ev! {"module" => module, "class_name" => class, "name" => name, "registered_name" => registered},
                 );
             }
         }
@@ -178,9 +273,25 @@ impl Walk<'_> {
     }
 }
 
+/// What a JSON document turned out to be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Doc {
+    /// Not JSON that could be walked (a syntax error, or nested deeper than the walker goes).
+    NotJson,
+    /// JSON, but not a Keras config.
+    NotConfig,
+    Config,
+}
+
 /// Walk one JSON document; true when it is a Keras config (an object with a string
 /// `class_name` and a `config`): its findings, reported at `offset`.
 fn check(json: &[u8], cx: &mut Cx<'_>, offset: Option<u64>) -> bool {
+    check_doc(json, cx, offset, false) == Doc::Config
+}
+
+/// Walk one JSON document and report its findings when it is a Keras config, or whatever it is
+/// when `always` (a training config, whose objects Keras deserializes too).
+pub fn check_doc(json: &[u8], cx: &mut Cx<'_>, offset: Option<u64>, always: bool) -> Doc {
     let mut found = Vec::new();
     let mut blobs = Vec::new();
     let mut de = serde_json::Deserializer::from_slice(json);
@@ -189,10 +300,11 @@ fn check(json: &[u8], cx: &mut Cx<'_>, offset: Option<u64>) -> bool {
         blobs: &mut blobs,
     })
     .deserialize(&mut de) else {
-        return false;
+        return Doc::NotJson;
     };
-    if root.class_name.is_none() || !root.has_config {
-        return false;
+    let config = root.class_name.is_some() && root.has_config;
+    if !config && !always {
+        return Doc::NotConfig;
     }
     if root.pending_lambda {
         found.push((
@@ -216,7 +328,141 @@ fn check(json: &[u8], cx: &mut Cx<'_>, offset: Option<u64>) -> bool {
             }
         });
     }
-    true
+    if config {
+        Doc::Config
+    } else {
+        Doc::NotConfig
+    }
+}
+
+/// A legacy Keras `.h5` (or any HDF5 file), read by structure: every string attribute that is
+/// a JSON object is walked as a Keras config (`model_config` and `training_config` on the root
+/// always, as `load_model` reads them), and links to other files are reported. Parts the walker
+/// cannot read are reported, and then the file is also searched for config text.
+pub fn inspect_h5(input: &mut Input<'_>, cx: &mut Cx<'_>) -> Identified {
+    let format = Format::Hdf5;
+    let len = input.len;
+    let walked = match (input.source(), len) {
+        (Some(src), Some(len)) => hdf5::walk(src, len),
+        _ => {
+            let limit = cx.limits.max_materialize.saturating_sub(cx.materialized);
+            match input.materialize(limit) {
+                Ok(Some(bytes)) => {
+                    let n = bytes.len() as u64;
+                    let mut c = std::io::Cursor::new(bytes);
+                    hdf5::walk(&mut c, n)
+                }
+                Ok(None) => {
+                    cx.report(
+                        Code::LimitExceeded,
+                        None,
+                        format!("an HDF5 stream larger than {} MiB cannot be read by structure; its attributes were not inspected", limit >> 20),
+                        ev! {"limit" => "max_materialize", "value" => cx.limits.max_materialize},
+                    );
+                    return format.into();
+                }
+                Err(e) => {
+                    cx.io_error(Code::ReadError, "reading hdf5", &e);
+                    return format.into();
+                }
+            }
+        }
+    };
+    let mut found_config = false;
+    let mut unreadable = false;
+    let mut config_attr = false;
+    match walked {
+        Err(e) => {
+            unreadable = true;
+            cx.report(
+                Code::Hdf5Malformed,
+                None,
+                format!("the HDF5 structure could not be read: {e}"),
+                ev! {},
+            );
+        }
+        Ok(w) => {
+            for link in &w.links {
+                if link.kind != "soft" {
+                    cx.report(
+                        Code::Hdf5ExternalLink,
+                        None,
+                        format!(
+                            "'{}' is an {} link to '{}': h5py opens it when the group is read",
+                            link.path, link.kind, link.target
+                        ),
+                        ev! {"link" => link.path, "kind" => link.kind, "target" => link.target},
+                    );
+                }
+            }
+            for attr in &w.attrs {
+                let model = attr.object == "/" && attr.name == "model_config";
+                let training = attr.object == "/" && attr.name == "training_config";
+                config_attr |= model;
+                for v in &attr.values {
+                    if !(model || training || starts_object(v)) {
+                        continue;
+                    }
+                    let at = format!("attribute '{}' of '{}'", attr.name, attr.object);
+                    let doc = match python_json_text(v) {
+                        Some(text) => check_doc(text.as_bytes(), cx, None, training),
+                        None => Doc::NotJson,
+                    };
+                    match doc {
+                        Doc::Config => found_config = true,
+                        Doc::NotJson if model || training => cx.report(
+                            Code::KerasConfigMalformed,
+                            None,
+                            format!("{at} is not JSON that Keras's json.loads would read the same way; it was not inspected"),
+                            ev! {"object" => attr.object, "attribute" => attr.name, "bytes" => v.len()},
+                        ),
+                        _ => {}
+                    }
+                }
+            }
+            if !w.problems.is_empty() {
+                unreadable = true;
+                let n = w.problems.len();
+                let shown: Vec<&String> = w.problems.iter().take(5).collect();
+                cx.report(
+                    Code::Hdf5Malformed,
+                    None,
+                    format!(
+                        "{n} part(s) of the HDF5 structure could not be read: {}",
+                        shown
+                            .iter()
+                            .map(|s| s.as_str())
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    ),
+                    ev! {"problems" => w.problems.iter().take(20).collect::<Vec<_>>(), "count" => n},
+                );
+            }
+        }
+    }
+    if unreadable && !found_config && input.is_seekable() {
+        // Attributes are never compressed: a config held where the walker could not go is
+        // still contiguous text.
+        match scan_embedded_json(input, cx) {
+            Ok(f) => found_config |= f,
+            Err(e) => cx.io_error(Code::ReadError, "reading hdf5", &e),
+        }
+    }
+    if found_config {
+        return Identified {
+            format,
+            label: "keras-h5",
+        };
+    }
+    if !unreadable && !config_attr {
+        cx.report(
+            Code::NotInspected,
+            None,
+            "hdf5 file without a Keras model config: its datasets are not inspected",
+            ev! {"format" => format.label()},
+        );
+    }
+    format.into()
 }
 
 /// `base64.b64decode(s)` as Python does by default: characters outside the alphabet are

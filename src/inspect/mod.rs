@@ -12,6 +12,7 @@
 
 pub mod compress;
 pub mod gguf;
+pub mod hdf5;
 pub mod jinja;
 pub mod keras;
 pub mod numpy;
@@ -260,28 +261,7 @@ pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>, name: Option<&str>) -> Id
             format.into()
         }
         Format::Gguf => gguf::inspect(input, cx),
-        Format::Hdf5 => {
-            // A legacy Keras .h5 keeps its model config as JSON text in an attribute.
-            match keras::scan_embedded_json(input, cx) {
-                Ok(true) => Identified {
-                    format,
-                    label: "keras-h5",
-                },
-                Ok(false) => {
-                    cx.report(
-                        Code::NotInspected,
-                        None,
-                        "hdf5 file without a Keras model config: its content is not inspected",
-                        ev! {"format" => format.label()},
-                    );
-                    format.into()
-                }
-                Err(e) => {
-                    cx.io_error(Code::ReadError, "reading hdf5", &e);
-                    format.into()
-                }
-            }
-        }
+        Format::Hdf5 => keras::inspect_h5(input, cx),
         Format::Empty => format.into(),
     };
     // pickle.load reads a pickle from the first byte of whatever it is given: a tar, a GGUF or
@@ -291,6 +271,15 @@ pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>, name: Option<&str>) -> Id
         Format::Pickle | Format::TorchLegacy | Format::Unknown | Format::Empty
     ) {
         pickle::sniff_start(input, cx);
+    }
+    // The HDF5 library finds its superblock after a user block of any content: a pickle, a zip
+    // or a tar can be an HDF5 file as well.
+    let user_block = match (input.len, input.source()) {
+        (Some(len), Some(src)) => hdf5::find_superblock(src, len).is_some_and(|at| at > 0),
+        _ => crate::identify::hdf5_after_user_block(&input.head),
+    };
+    if format != Format::Hdf5 && user_block {
+        cx.nest("<hdf5 after user block>", |cx| keras::inspect_h5(input, cx));
     }
     // A zip can be found from the end of any file: a polyglot.
     if format != Format::Zip {
