@@ -244,29 +244,210 @@ fn lex(code: &str) -> Vec<Tok> {
     out
 }
 
-/// Tokens that make a string at render time out of parts.
-fn computes(toks: &[Tok]) -> bool {
-    let has_str = toks.iter().any(|t| matches!(t, Tok::Str(_)));
-    let ops = toks
-        .iter()
-        .any(|t| matches!(t, Tok::Op(o) if ["~", "+", "|", "%", "*", "("].contains(&o.as_str())));
-    has_str && ops || toks.iter().any(|t| matches!(t, Tok::Str(s) if internal(s)))
+/// Operators that make a value at render time whatever their operands: concatenation, filters,
+/// calls.
+const BUILDS: &[&str] = &["~", "|", "("];
+/// Operators that make a string only from a string operand.
+const BUILDS_FROM_STR: &[&str] = &["+", "%", "*"];
+
+/// For every position, where a value starting there ends: the next `,` or unmatched closing
+/// bracket at its own depth, or the end of the tag. One backward pass (scanning forward from
+/// every position would be quadratic in a tag of many nested calls).
+fn value_ends(toks: &[Tok]) -> Vec<usize> {
+    let mut ends = vec![toks.len(); toks.len().saturating_add(1)];
+    let mut frames = vec![toks.len()];
+    for (i, t) in toks.iter().enumerate().rev() {
+        let end = match t {
+            Tok::Op(o) if o == ")" || o == "]" || o == "}" => {
+                frames.push(i);
+                i
+            }
+            Tok::Op(o) if o == "(" || o == "[" || o == "{" => {
+                if frames.len() > 1 {
+                    frames.pop();
+                }
+                frames.last().copied().unwrap_or(toks.len())
+            }
+            Tok::Op(o) if o == "," => {
+                if let Some(top) = frames.last_mut() {
+                    *top = i;
+                }
+                i
+            }
+            _ => frames.last().copied().unwrap_or(toks.len()),
+        };
+        if let Some(e) = ends.get_mut(i) {
+            *e = end;
+        }
+    }
+    ends
+}
+
+/// Running counts over one tag's tokens, so that any span is judged in constant time (a tag
+/// of many nested brackets or keyword arguments would otherwise cost its length squared).
+struct Spans {
+    strs: Vec<usize>,
+    weak: Vec<usize>,
+    builds: Vec<usize>,
+    internals: Vec<usize>,
+}
+
+impl Spans {
+    fn new(toks: &[Tok]) -> Self {
+        let mut s = Spans {
+            strs: vec![0],
+            weak: vec![0],
+            builds: vec![0],
+            internals: vec![0],
+        };
+        for x in toks {
+            let op = |set: &[&str]| matches!(x, Tok::Op(o) if set.contains(&o.as_str()));
+            push_count(&mut s.strs, matches!(x, Tok::Str(_)));
+            push_count(&mut s.weak, op(BUILDS_FROM_STR));
+            push_count(&mut s.builds, op(BUILDS));
+            push_count(&mut s.internals, matches!(x, Tok::Str(s) if internal(s)));
+        }
+        s
+    }
+    /// Whether `toks[a..b]` makes a string at render time out of parts (concatenation, a
+    /// filter, a call; `+`, `%` or `*` with a string operand), or names an internal.
+    fn computes(&self, a: usize, b: usize) -> bool {
+        count(&self.builds, a, b) > 0
+            || count(&self.strs, a, b) > 0 && count(&self.weak, a, b) > 0
+            || count(&self.internals, a, b) > 0
+    }
+}
+
+fn push_count(v: &mut Vec<usize>, yes: bool) {
+    let last = v.last().copied().unwrap_or(0);
+    v.push(last.saturating_add(usize::from(yes)));
+}
+
+/// How many counted tokens lie in `[a, b)`, from running counts.
+fn count(v: &[usize], a: usize, b: usize) -> usize {
+    v.get(b)
+        .copied()
+        .unwrap_or(0)
+        .saturating_sub(v.get(a).copied().unwrap_or(0))
+}
+
+/// One assignment: the names assigned, and the span of their value in the tag's tokens (`None`
+/// for a block set, whose value is rendered text).
+struct Assign<'a> {
+    names: Vec<&'a String>,
+    value: Option<(usize, usize)>,
+}
+
+/// The assignments of one tag. `NAME = value` in any position (set, with, keyword arguments,
+/// namespace attributes) and `for NAMES in value`.
+fn assignments<'a>(toks: &'a [Tok], ends: &[usize]) -> Vec<Assign<'a>> {
+    let mut out = Vec::new();
+    if let Some(Tok::Name(kw)) = toks.first() {
+        // A block set (`{% set v %}text{% endset %}`) holds rendered text: any string at all.
+        if kw == "set" && !toks.iter().any(|t| *t == Tok::Op("=".into())) {
+            if let Some(Tok::Name(v)) = toks.get(1) {
+                out.push(Assign {
+                    names: vec![v],
+                    value: None,
+                });
+            }
+        }
+        if kw == "for" {
+            let at_in = toks
+                .iter()
+                .position(|t| matches!(t, Tok::Name(n) if n == "in"))
+                .unwrap_or(toks.len());
+            let names = toks
+                .get(1..at_in)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|t| match t {
+                    Tok::Name(n) => Some(n),
+                    _ => None,
+                })
+                .collect();
+            out.push(Assign {
+                names,
+                value: Some((at_in, toks.len())),
+            });
+        }
+    }
+    for (i, t) in toks.iter().enumerate() {
+        if *t != Tok::Op("=".into()) {
+            continue;
+        }
+        if let Some(Tok::Name(n)) = i.checked_sub(1).and_then(|p| toks.get(p)) {
+            let from = i.saturating_add(1);
+            // `set x = ...` runs to the end of the tag; a keyword argument to its comma.
+            let whole = matches!(toks.first(), Some(Tok::Name(kw)) if kw == "set" || kw == "with")
+                && i <= 3;
+            let end = if whole {
+                toks.len()
+            } else {
+                ends.get(from).copied().unwrap_or(toks.len())
+            };
+            // `namespace(...)` itself holds no string; its keyword arguments are assignments
+            // of their own (`ns.v` is then matched by `v`).
+            let namespace = matches!(
+                (toks.get(from), toks.get(from.saturating_add(1))),
+                (Some(Tok::Name(f)), Some(Tok::Op(p))) if f == "namespace" && p == "("
+            ) && ends.get(from.saturating_add(2)).copied()
+                == Some(end.saturating_sub(1));
+            if !namespace {
+                out.push(Assign {
+                    names: vec![n],
+                    value: Some((from, end)),
+                });
+            }
+        }
+    }
+    out
 }
 
 /// What in `template` reaches Python internals; empty when nothing does.
 pub fn injections(template: &str) -> Vec<String> {
     let tags = tags(template);
     let lexed: Vec<Vec<Tok>> = tags.iter().map(|t| lex(t)).collect();
-    // Variables set from a string computed at render time.
-    let mut tainted: std::collections::HashSet<String> = std::collections::HashSet::new();
-    for toks in &lexed {
-        if let (Some(Tok::Name(kw)), Some(Tok::Name(var))) = (toks.first(), toks.get(1)) {
-            if kw == "set" {
-                let value = toks.iter().position(|t| *t == Tok::Op("=".into()));
-                if value.is_some_and(|v| computes(toks.get(v..).unwrap_or_default())) {
-                    tainted.insert(var.clone());
+    let ends: Vec<Vec<usize>> = lexed.iter().map(|t| value_ends(t)).collect();
+    let spans: Vec<Spans> = lexed.iter().map(|t| Spans::new(t)).collect();
+    // Variables that may hold a string computed at render time, or naming an internal: set by
+    // `set`, `with`, keyword arguments (`namespace(v=...)`, macro defaults) or `for`, directly or
+    // from another such variable.
+    let assigns: Vec<Vec<Assign<'_>>> = lexed
+        .iter()
+        .zip(&ends)
+        .map(|(t, e)| assignments(t, e))
+        .collect();
+    let mut tainted: std::collections::HashSet<&String> = std::collections::HashSet::new();
+    let names_of = |tainted: &std::collections::HashSet<&String>, toks: &[Tok]| {
+        let mut v = vec![0usize];
+        for x in toks {
+            push_count(&mut v, matches!(x, Tok::Name(n) if tainted.contains(n)));
+        }
+        v
+    };
+    // A chain of n variables needs n passes; past the cap, every assigned name is suspect.
+    for pass in 0..=32 {
+        let mut grew = false;
+        for ((toks, sp), list) in lexed.iter().zip(&spans).zip(&assigns) {
+            if list.is_empty() {
+                continue;
+            }
+            let named = names_of(&tainted, toks);
+            for a in list {
+                let taints = pass == 32
+                    || a.value.is_none_or(|(from, end)| {
+                        sp.computes(from, end) || count(&named, from, end) > 0
+                    });
+                if taints {
+                    for n in &a.names {
+                        grew |= tainted.insert(n);
+                    }
                 }
             }
+        }
+        if !grew {
+            break;
         }
     }
     let mut hits = Vec::new();
@@ -275,12 +456,11 @@ pub fn injections(template: &str) -> Vec<String> {
             hits.push(h);
         }
     };
-    for toks in &lexed {
-        // Each bracket's partner, and running counts for `computes` over any span, found in
-        // one pass: scanning forward from every '[' would be quadratic in a hostile tag.
+    for ((toks, sp), ends) in lexed.iter().zip(&spans).zip(&ends) {
+        // Each bracket's partner, found in one pass: scanning forward from every '[' would be
+        // quadratic in a hostile tag.
         let mut close: Vec<Option<usize>> = vec![None; toks.len()];
         let mut open: Vec<usize> = Vec::new();
-        let (mut strs, mut ops, mut internals) = (vec![0usize], vec![0usize], vec![0usize]);
         for (m, x) in toks.iter().enumerate() {
             match x {
                 Tok::Op(o) if o == "[" || o == "(" => open.push(m),
@@ -293,39 +473,41 @@ pub fn injections(template: &str) -> Vec<String> {
                 }
                 _ => {}
             }
-            let last = |v: &Vec<usize>| v.last().copied().unwrap_or(0);
-            let (s0, o0, i0) = (last(&strs), last(&ops), last(&internals));
-            strs.push(s0.saturating_add(usize::from(matches!(x, Tok::Str(_)))));
-            ops.push(o0.saturating_add(usize::from(
-                matches!(x, Tok::Op(o) if ["~", "+", "|", "%", "*", "("].contains(&o.as_str())),
-            )));
-            internals.push(i0.saturating_add(usize::from(matches!(x, Tok::Str(s) if internal(s)))));
         }
-        let count = |v: &Vec<usize>, a: usize, b: usize| {
-            v.get(b)
-                .copied()
-                .unwrap_or(0)
-                .saturating_sub(v.get(a).copied().unwrap_or(0))
-        };
-        // `computes` over toks[a..b].
-        let computed = |a: usize, b: usize| {
-            count(&strs, a, b) > 0 && count(&ops, a, b) > 0 || count(&internals, a, b) > 0
-        };
+        let taints = names_of(&tainted, toks);
+        let computed = |a: usize, b: usize| sp.computes(a, b);
         for (k, t) in toks.iter().enumerate() {
             let prev = k.checked_sub(1).and_then(|p| toks.get(p));
             match t {
                 Tok::Name(n) if matches!(prev, Some(Tok::Op(o)) if o == ".") && internal(n) => {
                     hit(format!("attribute .{n}"), &mut hits);
                 }
+                Tok::Name(n)
+                    if internal(n)
+                        && matches!(toks.get(k.saturating_add(1)), Some(Tok::Op(o)) if o == "=") =>
+                {
+                    // dict(__class__=1)|first is the string '__class__'.
+                    hit(
+                        format!("keyword {n}= (a name that becomes a string)"),
+                        &mut hits,
+                    );
+                }
                 Tok::Name(n) if n == "attr" && matches!(prev, Some(Tok::Op(o)) if o == "|") => {
                     hit("the attr filter".into(), &mut hits);
                 }
-                Tok::Str(s)
-                    if internal(s)
-                        && matches!(prev, Some(Tok::Op(o)) if o == "=")
-                        && matches!(k.checked_sub(2).and_then(|p| toks.get(p)), Some(Tok::Name(a)) if a == "attribute") =>
+                Tok::Op(o)
+                    if o == "=" && matches!(prev, Some(Tok::Name(a)) if a == "attribute") =>
                 {
-                    hit(format!("attribute={s:?}"), &mut hits);
+                    // map(attribute=...), sort(attribute=...): the value is looked up as an
+                    // attribute or key at render time.
+                    let from = k.saturating_add(1);
+                    let end = ends.get(from).copied().unwrap_or(toks.len());
+                    if computed(from, end) || count(&taints, from, end) > 0 {
+                        hit(
+                            "attribute= naming a computed or internal name".into(),
+                            &mut hits,
+                        );
+                    }
                 }
                 Tok::Op(o) if o == "[" => {
                     // A subscript follows a value; a list literal does not.
@@ -342,9 +524,10 @@ pub fn injections(template: &str) -> Vec<String> {
                             hit(format!("subscript [{s:?}]"), &mut hits)
                         }
                         [Tok::Str(_)] | [Tok::Num] => {}
-                        [Tok::Name(n)] if tainted.contains(n) => {
-                            hit(format!("subscript [{n}] by a computed string"), &mut hits)
-                        }
+                        _ if count(&taints, from, end) > 0 => hit(
+                            "subscript by a variable holding a computed string".into(),
+                            &mut hits,
+                        ),
                         _ if !key.is_empty() && computed(from, end) => hit(
                             "subscript by a string computed at render time".into(),
                             &mut hits,
@@ -401,6 +584,23 @@ mod tests {
             }
             let _ = injections(&t);
         }
+    }
+
+    #[test]
+    fn nested_keyword_arguments_cost_their_number_not_its_square() {
+        // Every keyword's value spans the rest of the tag: judged from running counts.
+        let t = format!(
+            "{{{{ f({}1{} }}}}",
+            "f(a=".repeat(100_000),
+            ")".repeat(100_000)
+        );
+        assert!(injections(&t).is_empty());
+        let t = format!(
+            "{{% set v = '__cla' ~ 'ss__' %}}{{% set w = v %}}{{{{ f({}x[w]{} }}}}",
+            "f(a=".repeat(50_000),
+            ")".repeat(50_000)
+        );
+        assert!(!injections(&t).is_empty());
     }
 
     #[test]
