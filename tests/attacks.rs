@@ -956,3 +956,45 @@ fn hugging_face_chat_templates_are_judged_by_their_tokens() {
     let f = inspect_bytes("m.gguf", &gguf(evil, 0));
     assert_eq!(codes(&f), vec![Code::GgufTemplateInjection], "{f:#?}");
 }
+
+/// Data prepended to a zip whose end record states unshifted offsets: Python's zipfile shifts
+/// them by the prefix and reads the archive at the end; torch's miniz takes them as stated and
+/// reads a central directory planted in the prefix, with its own member.
+#[test]
+fn prepended_central_directory_is_read_as_miniz_reads_it() {
+    let payload = call("posix", "system", "echo");
+    // The archive zipfile reads: one benign member, padded so that its central directory's
+    // stated offset lies beyond the planted one's local header.
+    let benign = zip(&[("archive/data.pkl", &vec![b'N'; 4096][..])]);
+    let eocd = benign.len() - 22;
+    let cd_size = u32::from_le_bytes(benign[eocd + 12..eocd + 16].try_into().unwrap()) as usize;
+    let cd_off = u32::from_le_bytes(benign[eocd + 16..eocd + 20].try_into().unwrap()) as usize;
+    // The planted archive: its local header at 0, its central directory (same size: same name
+    // length) at the stated offset.
+    let planted = zip(&[("archive/data.pkl", &payload)]);
+    let p_eocd = planted.len() - 22;
+    let p_cd_off =
+        u32::from_le_bytes(planted[p_eocd + 16..p_eocd + 20].try_into().unwrap()) as usize;
+    let p_cd = &planted[p_cd_off..p_eocd];
+    assert_eq!(p_cd.len(), cd_size);
+    let mut prefix = planted[..p_cd_off].to_vec();
+    assert!(prefix.len() <= cd_off);
+    prefix.resize(cd_off, 0);
+    prefix.extend(p_cd);
+    let mut file = prefix;
+    file.extend(&benign);
+    let f = inspect_bytes("model.pt", &file);
+    assert!(
+        f.iter()
+            .any(|f| f.code == Code::ZipMalformed && f.message.contains("miniz")),
+        "{f:#?}"
+    );
+    let hit = f
+        .iter()
+        .find(|f| f.code == Code::PickleDangerousImport)
+        .unwrap_or_else(|| panic!("the miniz view's payload: {f:#?}"));
+    assert_eq!(
+        hit.member,
+        vec!["<miniz view>".to_string(), "archive/data.pkl".to_string()]
+    );
+}

@@ -499,80 +499,89 @@ pub fn read_webdataset(
     fields: &Fields,
     mut each: impl FnMut(Record),
 ) -> io::Result<Vec<String>> {
-    let mut samples: Vec<(String, Map<String, Value>)> = Vec::new();
-    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    let mut exts: Vec<String> = Vec::new();
+    use crate::inspect::tar::{walk, Src, Visit};
     let bad = |m: String| io::Error::new(io::ErrorKind::InvalidData, m);
-    let mut next_name: Option<String> = None;
-    loop {
-        let mut h = [0u8; 512];
-        if r.read_exact(&mut h).is_err() {
-            return Err(bad("tar shard ends without its end blocks".into()));
-        }
-        if h.iter().all(|b| *b == 0) {
-            break;
-        }
-        if !crate::identify::tar_checksum_ok(&h) {
-            return Err(bad("bad tar header checksum".into()));
-        }
-        let cstr = |b: &[u8]| {
-            String::from_utf8_lossy(b.split(|x| *x == 0).next().unwrap_or_default()).into_owned()
-        };
-        let size = crate::identify::parse_octal(&h[124..136]).unwrap_or(0);
-        if size > MAX_RECORD as u64 {
-            return Err(bad(format!("tar member of {size} bytes")));
-        }
-        let mut data = vec![0u8; size as usize];
-        r.read_exact(&mut data)?;
-        let pad = (512 - size % 512) % 512;
-        io::copy(&mut r.take(pad), &mut io::sink())?;
-        let mut name = cstr(&h[0..100]);
-        if &h[257..262] == b"ustar" {
-            let prefix = cstr(&h[345..500]);
-            if !prefix.is_empty() {
-                name = format!("{prefix}/{name}");
+    /// The shard as the webdataset library reads it: tarfile's members, regular files only.
+    struct Shard<'f> {
+        fields: &'f Fields,
+        samples: Vec<(String, Map<String, Value>)>,
+        index: std::collections::HashMap<String, usize>,
+        exts: Vec<String>,
+        odd: Vec<String>,
+        err: Option<io::Error>,
+    }
+    impl Visit for Shard<'_> {
+        fn odd(&mut self, at: u64, message: String, warn: bool) {
+            if !warn && self.odd.len() < 8 {
+                self.odd.push(format!("offset {at}: {message}"));
             }
         }
-        match h[156] {
-            b'L' => {
-                next_name = Some(cstr(&data));
-                continue;
+        fn member(&mut self, src: &mut Src<'_>, at: u64, size: u64, name: &str, kind: u8) -> bool {
+            // TarInfo.isreg(): webdataset skips every other member.
+            if !matches!(kind, b'0' | 0 | b'7' | b'S') {
+                return true;
             }
-            b'0' | 0 => {}
-            _ => {
-                next_name = None;
-                continue;
+            if size > MAX_RECORD as u64 {
+                self.err = Some(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("tar member '{name}' of {size} bytes"),
+                ));
+                return false;
             }
-        }
-        let name = next_name.take().unwrap_or(name);
-        let (dir, base) = name
-            .rsplit_once('/')
-            .map_or(("", name.as_str()), |(d, b)| (d, b));
-        let Some((key, ext)) = base.split_once('.') else {
-            continue;
-        };
-        let key = if dir.is_empty() {
-            key.to_string()
-        } else {
-            format!("{dir}/{key}")
-        };
-        let ext = ext.to_ascii_lowercase();
-        let value = if Some(&ext) == fields.label.as_ref() || ext == "txt" {
-            Value::String(String::from_utf8_lossy(&data).trim().to_string())
-        } else {
-            Value::String(crate::digest::hex(&Sha256::digest(&data)))
-        };
-        if !exts.contains(&ext) {
-            exts.push(ext.clone());
-        }
-        let i = *index.entry(key.clone()).or_insert_with(|| {
-            samples.push((key.clone(), Map::new()));
-            samples.len() - 1
-        });
-        if let Some((_, m)) = samples.get_mut(i) {
-            m.insert(ext, value);
+            let mut data = vec![0u8; size as usize];
+            if let Err(e) = src.read(at, &mut data) {
+                self.err = Some(e);
+                return false;
+            }
+            let (dir, base) = name.rsplit_once('/').map_or(("", name), |(d, b)| (d, b));
+            let Some((key, ext)) = base.split_once('.') else {
+                return true;
+            };
+            let key = if dir.is_empty() {
+                key.to_string()
+            } else {
+                format!("{dir}/{key}")
+            };
+            let ext = ext.to_ascii_lowercase();
+            let value = if Some(&ext) == self.fields.label.as_ref() || ext == "txt" {
+                Value::String(String::from_utf8_lossy(&data).trim().to_string())
+            } else {
+                Value::String(crate::digest::hex(&Sha256::digest(&data)))
+            };
+            if !self.exts.contains(&ext) {
+                self.exts.push(ext.clone());
+            }
+            let samples = &mut self.samples;
+            let i = *self.index.entry(key.clone()).or_insert_with(|| {
+                samples.push((key.clone(), Map::new()));
+                samples.len() - 1
+            });
+            if let Some((_, m)) = self.samples.get_mut(i) {
+                m.insert(ext, value);
+            }
+            true
         }
     }
+    let mut shard = Shard {
+        fields,
+        samples: Vec::new(),
+        index: std::collections::HashMap::new(),
+        exts: Vec::new(),
+        odd: Vec::new(),
+        err: None,
+    };
+    let res = walk(&mut Src::Stream { r, pos: 0 }, &mut shard);
+    if let Some(e) = shard.err {
+        return Err(e);
+    }
+    res.map_err(bad)?;
+    if let Some(first) = shard.odd.first() {
+        return Err(bad(format!(
+            "tar shard is read differently by different tar readers ({} place(s)); first: {first}",
+            shard.odd.len()
+        )));
+    }
+    let (samples, mut exts) = (shard.samples, shard.exts);
     let f = Fields {
         key: None,
         label: fields.label.clone(),

@@ -15,16 +15,57 @@ fn cstr(b: &[u8]) -> String {
     String::from_utf8_lossy(b.get(..end).unwrap_or_default()).into_owned()
 }
 
+/// What a walk hands to its user: the oddities where other tar readers would read the bytes
+/// differently, and each member tarfile reads data for.
+pub trait Visit {
+    /// `warn`: an oddity tarfile resolves the lenient way (a member of an unknown type).
+    fn odd(&mut self, at: u64, message: String, warn: bool);
+    /// A member with data at `at`, `size` bytes, of typeflag `kind`; false stops the walk.
+    fn member(&mut self, src: &mut Src<'_>, at: u64, size: u64, name: &str, kind: u8) -> bool;
+}
+
+/// The scan's view: every member is inspected by content.
+struct Scan<'c, 'a> {
+    cx: &'c mut Cx<'a>,
+    names: Vec<String>,
+}
+
+impl Visit for Scan<'_, '_> {
+    fn odd(&mut self, at: u64, message: String, warn: bool) {
+        self.cx
+            .report(Code::TarMalformed, Some(at), message, ev! {});
+        if warn {
+            if let Some(f) = self.cx.findings.last_mut() {
+                f.severity = crate::finding::Severity::Warning;
+            }
+        }
+    }
+    fn member(&mut self, src: &mut Src<'_>, at: u64, size: u64, name: &str, _kind: u8) -> bool {
+        if !self.cx.count_entry() {
+            return false;
+        }
+        self.cx.nest(name, |cx| src.member(cx, at, size, name));
+        if self.names.len() < 16 {
+            self.names.push(name.to_string());
+        }
+        true
+    }
+}
+
 pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>) -> Identified {
     let len = input.len;
-    let mut names = Vec::new();
+    let mut v = Scan {
+        cx,
+        names: Vec::new(),
+    };
     let res = match (len, input.source()) {
-        (Some(len), Some(src)) => walk(&mut Src::Seek { src, len }, cx, &mut names),
+        (Some(len), Some(src)) => walk(&mut Src::Seek { src, len }, &mut v),
         _ => match input.reader() {
-            Ok(mut r) => walk(&mut Src::Stream { r: &mut r, pos: 0 }, cx, &mut names),
+            Ok(mut r) => walk(&mut Src::Stream { r: &mut r, pos: 0 }, &mut v),
             Err(e) => Err(e.to_string()),
         },
     };
+    let names = v.names;
     if let Err(m) = res {
         cx.report(Code::TarMalformed, None, m, ev! {});
     }
@@ -41,7 +82,7 @@ pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>) -> Identified {
 
 /// Where the archive comes from: random access (members are windows, skipped data is never
 /// read) or a stream read front to back.
-enum Src<'a> {
+pub enum Src<'a> {
     Seek { src: &'a mut dyn ReadSeek, len: u64 },
     Stream { r: &'a mut dyn Read, pos: u64 },
 }
@@ -60,7 +101,8 @@ impl Src<'_> {
         Ok(())
     }
 
-    fn read(&mut self, at: u64, buf: &mut [u8]) -> io::Result<()> {
+    /// `buf.len()` bytes at `at` (a stream never goes back).
+    pub fn read(&mut self, at: u64, buf: &mut [u8]) -> io::Result<()> {
         match self {
             Src::Seek { src, .. } => read_at(&mut **src, at, buf),
             Src::Stream { .. } => {
@@ -193,18 +235,11 @@ fn pax_int(v: &str) -> i64 {
 /// Walk the archive as Python's `tarfile` does (torch's legacy loader, NeMo, WebDataset): the
 /// same headers, the same member names and sizes, the same place for the next header; every
 /// point where another tar reader would read the bytes differently is reported.
-fn walk(src: &mut Src<'_>, cx: &mut Cx<'_>, names: &mut Vec<String>) -> Result<(), String> {
+pub fn walk(src: &mut Src<'_>, vis: &mut dyn Visit) -> Result<(), String> {
     let mut pos = 0u64;
     let mut global: Vec<(String, String)> = Vec::new();
     let mut pending: Vec<Pending> = Vec::new();
-    let odd = |cx: &mut Cx<'_>, at: u64, m: String, warn: bool| {
-        cx.report(Code::TarMalformed, Some(at), m, ev! {});
-        if warn {
-            if let Some(f) = cx.findings.last_mut() {
-                f.severity = crate::finding::Severity::Warning;
-            }
-        }
-    };
+    let odd = |v: &mut dyn Visit, at: u64, m: String, warn: bool| v.odd(at, m, warn);
     loop {
         let mut h = [0u8; 512];
         if src.read(pos, &mut h).is_err() {
@@ -240,7 +275,7 @@ fn walk(src: &mut Src<'_>, cx: &mut Cx<'_>, names: &mut Vec<String>) -> Result<(
                         for (k, v) in pax_records(&b) {
                             if k == "path" || k == "size" {
                                 odd(
-                                    cx,
+                                    vis,
                                     pos,
                                     format!(
                                         "a global pax header sets '{k}' for every later member"
@@ -257,7 +292,7 @@ fn walk(src: &mut Src<'_>, cx: &mut Cx<'_>, names: &mut Vec<String>) -> Result<(
                         for k in ["path", "size"] {
                             if recs.iter().filter(|(x, _)| x == k).count() > 1 {
                                 odd(
-                                    cx,
+                                    vis,
                                     pos,
                                     format!("pax header repeats '{k}'; tarfile takes the last"),
                                     false,
@@ -309,7 +344,7 @@ fn walk(src: &mut Src<'_>, cx: &mut Cx<'_>, names: &mut Vec<String>) -> Result<(
         };
         if has_data(kind) && size_u != hsize_u {
             odd(
-                cx,
+                vis,
                 pos,
                 format!("member '{name}': tarfile reads {size_u} bytes, the header says {hsize_u}; other tar readers take the header"),
                 false,
@@ -317,7 +352,7 @@ fn walk(src: &mut Src<'_>, cx: &mut Cx<'_>, names: &mut Vec<String>) -> Result<(
         }
         if !has_data(kind) && hsize_u > 0 {
             odd(
-                cx,
+                vis,
                 pos,
                 format!("member '{name}' of type '{}' declares {hsize_u} bytes of data: tarfile reads the next header right after it, other readers skip the data", char::from(kind)),
                 false,
@@ -325,7 +360,7 @@ fn walk(src: &mut Src<'_>, cx: &mut Cx<'_>, names: &mut Vec<String>) -> Result<(
         }
         if has_data(kind) && !matches!(kind, b'0' | 0 | b'7') {
             odd(
-                cx,
+                vis,
                 pos,
                 format!(
                     "member '{name}' has typeflag {:?}: tarfile extracts it as a regular file",
@@ -340,12 +375,8 @@ fn walk(src: &mut Src<'_>, cx: &mut Cx<'_>, names: &mut Vec<String>) -> Result<(
                     "member '{name}' extends past the end of the archive"
                 ));
             }
-            if !cx.count_entry() {
+            if !vis.member(src, data, size_u, &name, kind) {
                 return Ok(());
-            }
-            cx.nest(name.clone(), |cx| src.member(cx, data, size_u, &name));
-            if names.len() < 16 {
-                names.push(name);
             }
             let next = skip(stride).ok_or("member size overflows")?;
             if src.position().is_some_and(|p| p > next) {

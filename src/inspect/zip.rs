@@ -277,7 +277,35 @@ fn inspect_archive(
         }
     };
     let mut done = std::collections::HashSet::new();
-    let miniz = eocd.miniz.clone();
+    let mut miniz = eocd.miniz.clone();
+    // Data prepended to an archive: Python's zipfile shifts every stated offset by its length,
+    // miniz (torch.load) takes them as stated. Where a central directory sits at the stated
+    // offset too, the two read different archives.
+    let shift = eocd
+        .records_start
+        .checked_sub(eocd.cd_size)
+        .and_then(|v| v.checked_sub(eocd.cd_offset))
+        .unwrap_or(0);
+    if miniz.is_none() && shift > 0 {
+        let mut sig = [0u8; 4];
+        if read_at(src, eocd.cd_offset, &mut sig).is_ok() && &sig == b"PK\x01\x02" {
+            let mut alt = eocd.clone();
+            alt.records_start = alt.cd_offset.saturating_add(alt.cd_size);
+            alt.locator_points_to = None;
+            alt.miniz = None;
+            if !polyglot_probe {
+                cx.report(
+                    Code::ZipMalformed,
+                    Some(eocd.pos),
+                    format!(
+                        "{shift} bytes precede the archive and a central directory sits at the offset the end record states: Python's zipfile (offsets shifted) and torch's miniz (offsets as stated) read different archives; both were inspected"
+                    ),
+                    ev! {"prefix" => shift, "cd_offset" => eocd.cd_offset},
+                );
+            }
+            miniz = Some(Box::new(alt));
+        }
+    }
     if let Some(stated) = eocd.locator_points_to {
         cx.report(
             Code::ZipMalformed,
