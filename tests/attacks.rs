@@ -627,6 +627,17 @@ fn keras_configs() {
         codes(&inspect_bytes("model.h5", &h5)),
         vec![Code::Hdf5Malformed, Code::KerasLambdaLayer]
     );
+    // A config.json that json.loads reads but this walker cannot (here: nested deeper than it
+    // goes) is reported, never taken for "not a config".
+    let deep = format!(
+        "{{\"class_name\": \"Sequential\", \"config\": {}1{}}}",
+        "[".repeat(300),
+        "]".repeat(300)
+    );
+    assert_eq!(
+        codes(&inspect_bytes("config.json", deep.as_bytes())),
+        vec![Code::KerasConfigMalformed]
+    );
     // Keras components only: a public utility named as a function, or a path to read, is not.
     let gadget = br#"{"module": "keras", "class_name": "Sequential", "config": {"layers": [{"module": "keras.layers", "class_name": "Dense", "config": {"name": "d", "activation": {"module": "keras.config", "class_name": "function", "config": "enable_unsafe_deserialization", "registered_name": "function"}}}]}}"#;
     let f = inspect_bytes("config.json", gadget);

@@ -493,11 +493,6 @@ fn b64decode_lenient(s: &str) -> Vec<u8> {
     out
 }
 
-/// A JSON document, decoded by [`python_json_text`], that may be a Keras config.
-pub fn inspect_json_text(text: &str, cx: &mut Cx<'_>) -> bool {
-    check(text.as_bytes(), cx, None)
-}
-
 /// Whether `head` starts, after JSON whitespace, with `{` in the encoding `json.loads(bytes)`
 /// detects: the cheap test before a file is read whole as JSON.
 pub fn starts_object(head: &[u8]) -> bool {

@@ -219,7 +219,7 @@ pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>, name: Option<&str>) -> Id
         Format::TorchLegacy => pickle::inspect(input, cx, pickle::Kind::TorchLegacy),
         Format::Unknown => {
             let id = pickle::inspect(input, cx, pickle::Kind::Sniff);
-            if id.format == Format::Unknown && keras_json(input, cx) {
+            if id.format == Format::Unknown && keras_json(input, cx, name) {
                 Identified {
                     format,
                     label: "keras-config",
@@ -319,7 +319,7 @@ pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>, name: Option<&str>) -> Id
 
 /// A JSON document that is a Keras model config (e.g. `config.json` in a `.keras` archive), or a
 /// Hugging Face tokenizer config with chat templates. Read as `json.loads(bytes)` reads it.
-fn keras_json(input: &mut Input<'_>, cx: &mut Cx<'_>) -> bool {
+fn keras_json(input: &mut Input<'_>, cx: &mut Cx<'_>, name: Option<&str>) -> bool {
     let small = input.len.is_some_and(|l| l <= 64 << 20);
     if !(small && input.is_seekable() && keras::starts_object(&input.head)) {
         return false;
@@ -327,14 +327,35 @@ fn keras_json(input: &mut Input<'_>, cx: &mut Cx<'_>) -> bool {
     let mut bytes = Vec::new();
     match input.reader().and_then(|mut r| r.read_to_end(&mut bytes)) {
         Ok(_) => {
+            // A `.keras` archive's config.json is read by Keras whatever it holds: one that
+            // does not parse here is reported, never taken for "not a config".
+            let config = name.is_some_and(|n| n == "config.json");
+            let malformed = |cx: &mut Cx<'_>, why: &str| {
+                if config {
+                    cx.report(
+                        Code::KerasConfigMalformed,
+                        None,
+                        format!("config.json {why}; it was not inspected"),
+                        ev! {},
+                    );
+                }
+            };
             let Some(text) = keras::python_json_text(&bytes) else {
+                malformed(cx, "does not decode as json.loads decodes bytes");
                 return false;
             };
             drop(bytes);
             for (key, t) in jinja::hf_templates(&text) {
                 check_chat_template(&key, &t, cx);
             }
-            keras::inspect_json_text(&text, cx)
+            match keras::check_doc(text.as_bytes(), cx, None, false) {
+                keras::Doc::Config => true,
+                keras::Doc::NotConfig => false,
+                keras::Doc::NotJson => {
+                    malformed(cx, "is not JSON that this reader can walk (a syntax error, or nested too deep)");
+                    false
+                }
+            }
         }
         Err(e) => {
             cx.io_error(Code::ReadError, "reading json", &e);
