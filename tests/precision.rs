@@ -98,3 +98,39 @@ fn numpy_scalar_bytes_are_data() {
         assert!(failing(&f).is_empty(), "{raw:?}: {f:#?}");
     }
 }
+
+/// `getattr(ZoneInfo, '_unpickle')` is how protocols before 4 write a classmethod (every
+/// tz-aware pandas column): allowed in exactly that form, where what it reaches is judged as the
+/// `zoneinfo.ZoneInfo._unpickle` import. Any other use of getattr stays critical.
+#[test]
+fn getattr_of_an_imported_class_is_judged_by_what_it_reaches() {
+    use modelgate::finding::Code;
+    // getattr(ZoneInfo, '_unpickle')('Europe/Paris', 1), twice through the memo.
+    let tz = b"\x80\x02cbuiltins\ngetattr\nq\x00czoneinfo\nZoneInfo\nq\x01X\x09\x00\x00\x00_unpickle\x86R\
+X\x0c\x00\x00\x00Europe/ParisK\x01\x86Rh\x00h\x01X\x09\x00\x00\x00_unpickle\x86RX\x03\x00\x00\x00UTCK\x01\x86R\x86.";
+    let f = inspect_bytes("tz.pkl", tz);
+    assert!(f.is_empty(), "{f:#?}");
+    // The same getattr reaching os.system through an imported module: critical.
+    let evil = b"\x80\x02cbuiltins\ngetattr\ncos\nsystem\nX\x06\x00\x00\x00system\x86R.";
+    let f = inspect_bytes("evil.pkl", evil);
+    assert!(
+        f.iter().any(|f| f.code == Code::PickleDangerousImport),
+        "{f:#?}"
+    );
+    // getattr also used another way (here: kept in a list) stays critical.
+    let other = b"\x80\x02cbuiltins\ngetattr\nq\x00czoneinfo\nZoneInfo\nX\x09\x00\x00\x00_unpickle\x86R0]h\x00a.";
+    let f = inspect_bytes("other.pkl", other);
+    assert!(
+        f.iter()
+            .any(|f| f.code == Code::PickleDangerousImport && f.evidence["name"] == "getattr"),
+        "{f:#?}"
+    );
+    // A dunder reached through getattr(Class, ...) is a traversal.
+    let dunder =
+        b"\x80\x02cbuiltins\ngetattr\nczoneinfo\nZoneInfo\nX\x08\x00\x00\x00__init__\x86R.";
+    let f = inspect_bytes("dunder.pkl", dunder);
+    assert!(
+        f.iter().any(|f| f.code == Code::PickleDangerousImport),
+        "{f:#?}"
+    );
+}

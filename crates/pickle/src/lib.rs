@@ -243,6 +243,24 @@ pub struct Import {
     pub count: u64,
     /// Called (REDUCE, NEWOBJ, OBJ, INST) or given state by BUILD.
     pub invoked: bool,
+    /// Times the imported object was put on the stack (by its import, `GET`, `DUP`).
+    pub pushes: u64,
+    /// Times it was called as `getattr(<imported class>, '<name>')`, the form pickle writes
+    /// for a classmethod under protocols before 4 (each such call is reported as an import of
+    /// `module.Class.name` of its own).
+    pub attribute_calls: u64,
+}
+
+impl Import {
+    /// `builtins.getattr` used for nothing but `getattr(<imported class>, '<name>')`: every
+    /// time it reached the stack it was called that way, so what it reached is exactly the
+    /// `module.Class.name` imports those calls recorded.
+    pub fn only_attribute_lookups(&self) -> bool {
+        matches!(self.module.as_str(), "builtins" | "__builtin__")
+            && self.name == "getattr"
+            && self.attribute_calls > 0
+            && self.pushes == self.attribute_calls
+    }
 }
 
 /// Why the unpickler raises: one variant per rejection, displayed as CPython words it.
@@ -376,6 +394,8 @@ impl Events {
             offset,
             count: 1,
             invoked: false,
+            pushes: 0,
+            attribute_calls: 0,
         });
         self.index.insert(key, i);
         i
@@ -914,6 +934,8 @@ struct Machine<'a> {
     proto: u8,
     lim: &'a PickleLimits,
     depth: u32,
+    /// Times each imported global was put on the stack (see [`Import::pushes`]).
+    pushes: HashMap<usize, u64>,
 }
 
 /// Simulate one pickle from the current position of `src`, up to and including STOP.
@@ -936,10 +958,16 @@ fn run_at_depth(src: &mut Src<'_>, lim: &PickleLimits, ev: &mut Events, depth: u
         proto: 0,
         lim,
         depth,
+        pushes: HashMap::new(),
     };
     let mut op_offset = src.offset();
     let start = op_offset;
     let r = m.exec(src, ev, &mut op_offset);
+    for (i, n) in m.pushes.drain() {
+        if let Some(imp) = ev.imports.get_mut(i) {
+            imp.pushes = imp.pushes.saturating_add(n);
+        }
+    }
     // Drop the values iteratively: a deeply nested value must not overflow the stack on drop.
     m.teardown();
     match r {
@@ -1252,6 +1280,10 @@ impl Machine<'_> {
                 self.lim.max_stack
             )));
         }
+        if let V::Global(i) = v {
+            let n = self.pushes.entry(i).or_insert(0);
+            *n = n.saturating_add(1);
+        }
         self.stack.push(v);
         Ok(())
     }
@@ -1435,6 +1467,23 @@ impl Machine<'_> {
                         // Its consumer (the call that receives these bytes) decides whether
                         // they are unpickled.
                         return V::Bytes(b.into());
+                    }
+                }
+                let is_getattr =
+                    ev.is(i, "builtins", "getattr") || ev.is(i, "__builtin__", "getattr");
+                if let (true, [V::Global(c), V::Str(attr)]) = (is_getattr, &args[..]) {
+                    // getattr(Class, 'name'): what it reaches is `module.Class.name`, an
+                    // import of its own (as protocol 4 writes it).
+                    if let Some((m, n)) = ev
+                        .imports
+                        .get(*c)
+                        .map(|x| (x.module.clone(), x.name.clone()))
+                    {
+                        if let Some(imp) = ev.imports.get_mut(i) {
+                            imp.attribute_calls = imp.attribute_calls.saturating_add(1);
+                        }
+                        let j = ev.import(m, format!("{n}.{attr}"), "getattr", off);
+                        return V::Global(j);
                     }
                 }
                 let is_str_ctor = ev.is(i, "builtins", "str") || ev.is(i, "__builtin__", "str");

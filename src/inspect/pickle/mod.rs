@@ -1,7 +1,6 @@
 //! Pickle inspector: runs the symbolic machine over every pickle in a stream and turns what it
 //! saw into findings.
 
-mod allow_generated;
 pub mod globals;
 pub use modelgate_pickle as machine;
 
@@ -509,11 +508,21 @@ fn unseen_verdict(
     if !seen.insert((imp.module.clone(), imp.name.clone())) {
         return None;
     }
-    match classify(&imp.module, &imp.name, torchscript) {
+    match verdict(imp, torchscript) {
         Verdict::Allowed => None,
         Verdict::Dangerous(why) => Some((Code::PickleDangerousImport, why)),
         Verdict::Unknown => Some((Code::PickleUnknownImport, "not on the allowlist")),
     }
+}
+
+/// The verdict on one import: its pair's, except `getattr` used only for
+/// `getattr(<imported class>, '<name>')`, whose reach is the `module.Class.name` import each
+/// such call recorded (and judged).
+fn verdict(imp: &machine::Import, torchscript: bool) -> Verdict {
+    if imp.only_attribute_lookups() {
+        return Verdict::Allowed;
+    }
+    classify(&imp.module, &imp.name, torchscript)
 }
 
 /// The evidence of an import finding.
@@ -597,8 +606,7 @@ fn trailing(cx: &mut Cx<'_>, offset: u64) {
 fn report_events(cx: &mut Cx<'_>, ev: &Events, end: &End, index: u32) {
     let mut dangerous_before_break = false;
     for imp in &ev.imports {
-        let verdict = classify(&imp.module, &imp.name, cx.torchscript);
-        let (code, why) = match verdict {
+        let (code, why) = match verdict(imp, cx.torchscript) {
             Verdict::Allowed => continue,
             Verdict::Dangerous(why) => {
                 dangerous_before_break = true;
