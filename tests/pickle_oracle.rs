@@ -251,7 +251,18 @@ fn reported(f: &[Finding], m: &str, n: &str) -> bool {
 fn check(name: &str, data: &[u8], paths: &[PathResult; 4]) -> Option<String> {
     let findings = inspect_bytes("x.pkl", data);
     for (i, p) in paths.iter().enumerate() {
+        // getattr called otherwise than getattr(<imported class>, 'name') (the oracle's mark).
+        let other_getattr = p.imports.iter().any(|(_, n)| n == "getattr()");
         for (m, n) in &p.imports {
+            if n == "getattr()" {
+                continue;
+            }
+            // getattr used only for attribute lookups on imported classes is judged by what it
+            // reached: the oracle records each as an import of module.Class.name, checked here.
+            let getattr = matches!(m.as_str(), "builtins" | "__builtin__") && n == "getattr";
+            if getattr && !other_getattr && !reported(&findings, m, n) {
+                continue;
+            }
             // find_class("", ...) fails in __import__ before importing anything.
             if m.is_empty() {
                 continue;

@@ -64,6 +64,22 @@ def dotted(s):
     return bool(s) and all(p.isidentifier() for p in s.split("."))
 
 
+def attribute_lookup(seen):
+    """builtins.getattr, recording what it reaches: getattr(<imported class>, 'name') is the
+    import of module.Class.name (recorded as such); any other call is marked 'getattr()'."""
+
+    def lookup(*args):
+        if len(args) == 2 and isinstance(args[0], type) and "_mg" in vars(args[0]) and isinstance(args[1], str):
+            module, name = args[0]._mg
+            reached = (module, f"{name}.{args[1]}")
+            seen.append(list(reached))
+            return type("Stub", (Stub,), {"_mg": reached})
+        seen.append(["builtins", "getattr()"])
+        return Stub()
+
+    return lookup
+
+
 def recorder(base):
     class Hooked(base):
         def __init__(self, f, seen):
@@ -76,7 +92,9 @@ def recorder(base):
                 raise ModuleNotFoundError(module)
             if not dotted(name):
                 raise AttributeError(name)
-            return type("Stub", (Stub,), {})
+            if module in ("builtins", "__builtin__") and name == "getattr":
+                return attribute_lookup(self.seen)
+            return type("Stub", (Stub,), {"_mg": (module, name)})
 
         def persistent_load(self, pid):
             return Stub()
