@@ -354,6 +354,11 @@ A file that cannot be read or parsed is a finding that fails the gate."
         /// Use the manifest without a signature (reported as manifest-unsigned)
         #[arg(long = "allow-unsigned-manifest", group = "manifest_trust")]
         allow_unsigned_manifest: bool,
+        /// Write the policy entries this scan's unknown pickle globals would need (a profile
+        /// where one covers them, else allow_globals), for a person to review: to FILE, or to
+        /// standard error without one. Denylisted imports are never suggested.
+        #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "-")]
+        suggest_policy: Option<PathBuf>,
     },
     /// Sign a model in the OpenSSF Model Signing format (as `model_signing sign`)
     Sign {
@@ -418,7 +423,8 @@ loads another release."
     },
     /// Explain a finding code, or list all codes
     Explain {
-        /// A code such as pickle-dangerous-import; omit to list every code
+        /// A code such as pickle-dangerous-import, or `profiles` for the policy's framework
+        /// profiles; omit to list every code
         code: Option<String>,
     },
 }
@@ -1434,6 +1440,22 @@ pub fn main() -> i32 {
             Ok(()) => 0,
             Err(c) => c,
         },
+        Command::Explain { code: Some(name) } if name == "profiles" => {
+            let mut t = String::from("Framework profiles (policy: profiles = [\"NAME\", ...]). A profile accepts, in its\nmodules, pickle globals whose name starts with an upper-case letter (classes, enums);\nfunctions, dotted names and denylisted imports stay reported.\n\n");
+            for p in crate::policy::PROFILES {
+                t.push_str(&format!(
+                    "{:<13} {}\n{:<13} modules: {}\n",
+                    p.name,
+                    p.about,
+                    "",
+                    p.modules.join(", ")
+                ));
+            }
+            match emit(&t) {
+                Ok(()) => 0,
+                Err(c) => c,
+            }
+        }
         Command::Explain { code: Some(name) } => match Code::from_name(&name) {
             Some(c) => match emit(&explain_text(c)) {
                 Ok(()) => 0,
@@ -1458,6 +1480,7 @@ pub fn main() -> i32 {
             manifest_signature,
             manifest_key,
             allow_unsigned_manifest,
+            suggest_policy,
         } => {
             if let Err(c) = out.check() {
                 return c;
@@ -1586,6 +1609,15 @@ pub fn main() -> i32 {
                     report.coverage.extend(coverage);
                 }
                 report = p.apply(report, fail_on);
+            }
+            if let Some(dest) = &suggest_policy {
+                let text = crate::policy::suggest(&report);
+                if dest.as_os_str() == "-" {
+                    eprint!("{text}");
+                } else if let Err(e) = crate::policy::write_atomically(dest, text.as_bytes()) {
+                    complain!("{}: {e}", dest.display());
+                    return 2;
+                }
             }
             if let Some(ignored) = found.ignored {
                 let path = ignored.to_string_lossy().into_owned();

@@ -26,6 +26,15 @@ pub struct Policy {
     /// Pickle globals to accept as plain data (in-house classes you trust).
     #[serde(default)]
     pub allow_globals: Vec<AllowGlobal>,
+    /// Framework profiles to apply, by name (`modelgate explain profiles` lists them): the
+    /// classes a library's own loader imports (gensim, lightning, transformers, xgboost, ...).
+    #[serde(default)]
+    pub profiles: Vec<String>,
+    /// Module globs whose pickle globals to accept (`mycompany.models`, `mycompany.**`; `*` is
+    /// one dotted component or part of one, `**` at the end any number). Never a denylisted
+    /// import, never a dotted name.
+    #[serde(default)]
+    pub allow_modules: Vec<String>,
     /// What every scanned file must be covered by.
     pub require: Option<Require>,
     /// Findings accepted for a reason, until a date.
@@ -85,6 +94,105 @@ pub struct Waiver {
     pub reason: String,
     /// The last day the waiver applies (YYYY-MM-DD).
     pub expires: Option<String>,
+}
+
+/// A built-in framework profile: the classes a library's loader imports from its own modules.
+pub struct Profile {
+    pub name: &'static str,
+    pub about: &'static str,
+    /// Module globs (see [`module_glob`]).
+    pub modules: &'static [&'static str],
+}
+
+/// Built-in profiles. A profile accepts, inside its modules, names that start with an upper-case
+/// letter (classes and enums: constructing one sets state); functions, dotted names and
+/// anything the denylist flags stay reported.
+pub static PROFILES: &[Profile] = &[
+    Profile {
+        name: "catboost",
+        about: "CatBoost models (catboost.core.CatBoostClassifier, ...)",
+        modules: &["catboost", "catboost.**"],
+    },
+    Profile {
+        name: "gensim",
+        about: "gensim models and keyed vectors (gensim.models.*, gensim.corpora.*)",
+        modules: &["gensim.**"],
+    },
+    Profile {
+        name: "lightgbm",
+        about: "LightGBM models (lightgbm.sklearn.LGBMClassifier, lightgbm.basic.Booster)",
+        modules: &["lightgbm", "lightgbm.**"],
+    },
+    Profile {
+        name: "lightning",
+        about: "PyTorch Lightning checkpoints: hyperparameters (AttributeDict), callbacks' state, enums",
+        modules: &["lightning.**", "pytorch_lightning.**", "lightning_fabric.**", "lightning_utilities.**"],
+    },
+    Profile {
+        name: "omegaconf",
+        about: "OmegaConf configs (DictConfig, ListConfig, nodes, metadata) kept in checkpoints",
+        modules: &["omegaconf", "omegaconf.**"],
+    },
+    Profile {
+        name: "pyannote",
+        about: "pyannote.audio checkpoints (its Specifications, Problem and Resolution enums)",
+        modules: &["pyannote.**"],
+    },
+    Profile {
+        name: "transformers",
+        about: "Hugging Face Trainer checkpoints: TrainingArguments, trainer state and enums, configs",
+        modules: &[
+            "transformers.training_args",
+            "transformers.training_args_*",
+            "transformers.trainer_utils",
+            "transformers.trainer_callback",
+            "transformers.trainer_pt_utils",
+            "transformers.configuration_utils",
+            "transformers.generation.configuration_utils",
+            "transformers.models.*.configuration_*",
+            "transformers.utils.generic",
+            "transformers.utils.quantization_config",
+            "transformers.debug_utils",
+            "accelerate.utils.dataclasses",
+            "accelerate.state",
+        ],
+    },
+    Profile {
+        name: "xgboost",
+        about: "XGBoost models (xgboost.sklearn.XGBClassifier, xgboost.core.Booster)",
+        modules: &["xgboost", "xgboost.**"],
+    },
+];
+
+/// Whether `module` matches `pattern`: dotted components compared one by one, `*` matching any
+/// run of characters inside one component, a final `**` matching any number of components.
+pub fn module_glob(pattern: &str, module: &str) -> bool {
+    fn wild(p: &[u8], s: &[u8]) -> bool {
+        match p.split_first() {
+            None => s.is_empty(),
+            Some((b'*', rest)) => (0..=s.len()).any(|i| s.get(i..).is_some_and(|t| wild(rest, t))),
+            Some((c, rest)) => s
+                .split_first()
+                .is_some_and(|(d, t)| c == d && wild(rest, t)),
+        }
+    }
+    let p: Vec<&str> = pattern.split('.').collect();
+    let m: Vec<&str> = module.split('.').collect();
+    match p.split_last() {
+        Some((&"**", head)) => {
+            m.len() >= head.len()
+                && head
+                    .iter()
+                    .zip(&m)
+                    .all(|(a, b)| wild(a.as_bytes(), b.as_bytes()))
+        }
+        _ => {
+            p.len() == m.len()
+                && p.iter()
+                    .zip(&m)
+                    .all(|(a, b)| wild(a.as_bytes(), b.as_bytes()))
+        }
+    }
 }
 
 /// A policy read from a file.
@@ -187,6 +295,24 @@ pub fn load(path: &Path) -> Result<Loaded, String> {
             .map_err(|e| at(line, &format!("path = '{}': {e}", w.path)))?;
         globs.push(g.compile_matcher());
     }
+    for name in &policy.profiles {
+        if !PROFILES.iter().any(|p| p.name == name) {
+            let known: Vec<&str> = PROFILES.iter().map(|p| p.name).collect();
+            return Err(format!(
+                "{}: unknown profile '{name}' (known: {})",
+                path.display(),
+                known.join(", ")
+            ));
+        }
+    }
+    for g in &policy.allow_modules {
+        if g.is_empty() || g.split('.').any(str::is_empty) || g == "**" || g.starts_with('*') {
+            return Err(format!(
+                "{}: allow_modules entry '{g}' must name a package (e.g. 'mycompany.**')",
+                path.display()
+            ));
+        }
+    }
     for (i, g) in policy.allow_globals.iter().enumerate() {
         if g.module.is_empty() || g.name.is_empty() {
             return Err(at(
@@ -263,16 +389,42 @@ fn today() -> jiff::civil::Date {
 }
 
 impl Loaded {
-    /// Whether a pickle global is allowed by this policy.
-    fn allowed_global(&self, f: &Finding) -> bool {
+    /// Why a pickle global is allowed by this policy, if it is: `allow_globals`, a profile or
+    /// `allow_modules`. Only imports that are merely unknown: never a denylisted one.
+    fn allowed_global(&self, f: &Finding) -> Option<String> {
         if f.code != Code::PickleUnknownImport {
-            return false;
+            return None;
         }
         let get = |k: &str| f.evidence.get(k).and_then(|v| v.as_str());
-        self.policy
+        let (module, name) = (get("module")?, get("name")?);
+        if self
+            .policy
             .allow_globals
             .iter()
-            .any(|g| get("module") == Some(&g.module) && get("name") == Some(&g.name))
+            .any(|g| module == g.module && name == g.name)
+        {
+            return Some(format!(
+                "allowed by the policy's allow_globals ({module}.{name})"
+            ));
+        }
+        if name.contains('.') || name.is_empty() {
+            return None;
+        }
+        if let Some(g) = self
+            .policy
+            .allow_modules
+            .iter()
+            .find(|g| module_glob(g, module))
+        {
+            return Some(format!("allowed by the policy's allow_modules '{g}'"));
+        }
+        let class = name.chars().next().is_some_and(|c| c.is_ascii_uppercase());
+        self.policy
+            .profiles
+            .iter()
+            .filter_map(|n| PROFILES.iter().find(|p| p.name == n))
+            .find(|p| class && p.modules.iter().any(|g| module_glob(g, module)))
+            .map(|p| format!("allowed by the policy's profile '{}' ({})", p.name, p.about))
     }
 
     /// The first waiver (index and waiver) that covers a finding.
@@ -319,7 +471,13 @@ impl Loaded {
         let mut kept = Vec::new();
         let mut waived = std::mem::take(&mut report.waived);
         for mut f in std::mem::take(&mut report.findings) {
-            if self.allowed_global(&f) {
+            if let Some(reason) = self.allowed_global(&f) {
+                // A policy decision, shown in the report like a waiver.
+                waived.push(Waived {
+                    finding: f,
+                    reason,
+                    expires: None,
+                });
                 continue;
             }
             if let Some(s) = self.policy.severity.get(f.code.as_str()) {
@@ -394,6 +552,103 @@ impl Loaded {
         r.waived = waived;
         r
     }
+}
+
+/// The policy entries a report's unknown pickle globals would need, as TOML for a person to
+/// review: the profile that covers a global where one does, else an `allow_globals` entry.
+/// Denylisted imports are never suggested (they are `pickle-dangerous-import`, not unknown).
+pub fn suggest(report: &Report) -> String {
+    use std::collections::BTreeSet;
+    let mut profiles: BTreeSet<&'static str> = BTreeSet::new();
+    let mut globals: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut files: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
+    for f in report
+        .findings
+        .iter()
+        .filter(|f| f.code == Code::PickleUnknownImport)
+    {
+        let get = |k: &str| f.evidence.get(k).and_then(|v| v.as_str()).unwrap_or("");
+        let (module, name) = (get("module").to_string(), get("name").to_string());
+        if module.is_empty() || name.is_empty() {
+            continue;
+        }
+        let class =
+            name.chars().next().is_some_and(|c| c.is_ascii_uppercase()) && !name.contains('.');
+        match PROFILES
+            .iter()
+            .find(|p| class && p.modules.iter().any(|g| module_glob(g, &module)))
+        {
+            Some(p) => {
+                profiles.insert(p.name);
+            }
+            None => {
+                files
+                    .entry((module.clone(), name.clone()))
+                    .or_default()
+                    .insert(f.path.clone());
+                globals.insert((module, name));
+            }
+        }
+    }
+    let mut out = String::from(
+        "# Policy entries this scan would need (modelgate scan --suggest-policy). Review each one:
+         # an entry accepts the global as plain data in every file the policy covers.
+",
+    );
+    if profiles.is_empty() && globals.is_empty() {
+        out.push_str(
+            "# Nothing to suggest: no unknown pickle globals were found.
+",
+        );
+        return out;
+    }
+    if !profiles.is_empty() {
+        for p in PROFILES.iter().filter(|p| profiles.contains(p.name)) {
+            out.push_str(&format!(
+                "# profile {}: {}
+",
+                p.name, p.about
+            ));
+        }
+        let names: Vec<String> = profiles.iter().map(|p| format!("\"{p}\"")).collect();
+        out.push_str(&format!(
+            "profiles = [{}]
+",
+            names.join(", ")
+        ));
+    }
+    for (m, n) in &globals {
+        let seen = files
+            .get(&(m.clone(), n.clone()))
+            .map(|s| s.len())
+            .unwrap_or(0);
+        out.push_str(&format!(
+            "\n# seen in {seen} file(s)\n[[allow_globals]]\nmodule = {}\nname = {}\n",
+            toml_str(m),
+            toml_str(n)
+        ));
+    }
+    out
+}
+
+/// A TOML basic string.
+fn toml_str(s: &str) -> String {
+    toml::Value::String(s.to_string()).to_string()
+}
+
+/// Write `bytes` to `dest` through a temporary file in the same directory and a rename: the
+/// destination is either left as it was or holds all of it.
+pub fn write_atomically(dest: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = dest
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(dest).map_err(|e| e.error)?;
+    Ok(())
 }
 
 /// The JSON Schema of the policy file, as committed in `schemas/policy.schema.json`.

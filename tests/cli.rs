@@ -397,3 +397,108 @@ fn verify_bundle_exit_codes() {
         String::from_utf8_lossy(&key.stdout)
     );
 }
+
+/// A library's own classes pass with one profile line: `--suggest-policy` writes it (and an
+/// allow_globals entry for what no profile covers), the reviewed policy makes the scan pass, and
+/// every decision is in the report. Denylisted imports are never suggested nor allowed.
+#[test]
+fn profiles_and_suggested_policy() {
+    let d = tmp("profiles");
+    let model = d.join("model");
+    std::fs::create_dir_all(&model).unwrap();
+    // gensim's Word2Vec and KeyedVectors (classes) and one of its functions.
+    let pkl = b"\x80\x02cgensim.models.word2vec\nWord2Vec\n)\x81cgensim.models.keyedvectors\nKeyedVectors\n)\x81cgensim.utils\ncall_on_class_only\n\x87.";
+    std::fs::write(model.join("w2v.model"), pkl).unwrap();
+    let out = modelgate(&["scan", "--no-policy", model.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let suggested = d.join("suggested.toml");
+    let out = modelgate(&[
+        "scan",
+        "--no-policy",
+        "--suggest-policy",
+        suggested.to_str().unwrap(),
+        model.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = std::fs::read_to_string(&suggested).unwrap();
+    assert!(text.contains("profiles = [\"gensim\"]"), "{text}");
+    assert!(text.contains("name = \"call_on_class_only\""), "{text}");
+    assert!(!text.contains("Word2Vec"), "{text}");
+    let out = modelgate(&[
+        "scan",
+        "--policy",
+        suggested.to_str().unwrap(),
+        "--format",
+        "json",
+        model.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let r = json(&out);
+    let reasons: Vec<&str> = r["waived"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        reasons
+            .iter()
+            .filter(|r| r.contains("profile 'gensim'"))
+            .count(),
+        2,
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.iter().any(|r| r.contains("allow_globals")),
+        "{reasons:?}"
+    );
+    // The same profile never allows a denylisted call from the library's modules.
+    std::fs::write(
+        model.join("evil.model"),
+        b"\x80\x02cgensim.models.word2vec\nWord2Vec\n)\x81cgensim.utils\nsystem\nX\x02\x00\x00\x00id\x85R\x86.",
+    )
+    .unwrap();
+    let out = modelgate(&[
+        "scan",
+        "--policy",
+        suggested.to_str().unwrap(),
+        model.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let out = modelgate(&[
+        "scan",
+        "--suggest-policy",
+        d.join("again.toml").to_str().unwrap(),
+        "--no-policy",
+        model.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let again = std::fs::read_to_string(d.join("again.toml")).unwrap();
+    assert!(!again.contains("system"), "{again}");
+    // Module globs, and an unknown profile is an error that names it.
+    let glob = d.join("glob.toml");
+    std::fs::write(&glob, "allow_modules = [\"gensim.**\"]\n").unwrap();
+    std::fs::remove_file(model.join("evil.model")).unwrap();
+    let out = modelgate(&[
+        "scan",
+        "--policy",
+        glob.to_str().unwrap(),
+        model.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let bad = d.join("bad.toml");
+    std::fs::write(&bad, "profiles = [\"gensimm\"]\n").unwrap();
+    let out = modelgate(&[
+        "scan",
+        "--policy",
+        bad.to_str().unwrap(),
+        model.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown profile 'gensimm'"));
+}
