@@ -134,3 +134,47 @@ X\x0c\x00\x00\x00Europe/ParisK\x01\x86Rh\x00h\x01X\x09\x00\x00\x00_unpickle\x86R
         "{f:#?}"
     );
 }
+
+/// A TFLite model with metadata: the flatbuffer, then its associated files as a zip. That is
+/// the format, not a polyglot; the zip's members are still inspected.
+#[test]
+fn tflite_metadata_zip_is_not_a_polyglot() {
+    let mut model = vec![0x1c, 0, 0, 0];
+    model.extend(b"TFL3");
+    model.extend(vec![0u8; 200]);
+    let mut clean = model.clone();
+    clean.extend(zip(&[("labels.txt", b"cat\ndog\n")]));
+    let f = inspect_bytes("model.tflite", &clean);
+    assert!(failing(&f).is_empty(), "{f:#?}");
+    let mut evil = model;
+    evil.extend(zip(&[("labels.pkl", &call("os", "system", "id"))]));
+    let f = inspect_bytes("model.tflite", &evil);
+    assert!(
+        f.iter()
+            .any(|f| f.code == modelgate::finding::Code::PickleDangerousImport),
+        "{f:#?}"
+    );
+}
+
+/// A text file whose first line starts with an opcode letter ("cat" reads as GLOBAL at.dog) is
+/// read by its loader as text: not a pickle unless it is a complete one or imports something
+/// denylisted. The same bytes in a file named as a pickle stay reported.
+#[test]
+fn text_files_that_read_as_opcodes_are_text() {
+    use modelgate::finding::Code;
+    let labels = b"cat\ndog\nbird\n";
+    assert!(failing(&inspect_bytes("labels.txt", labels)).is_empty());
+    assert!(!failing(&inspect_bytes("labels.pkl", labels)).is_empty());
+    let payload = b"cos\nsystem\n(S'id'\ntR.";
+    let f = inspect_bytes("labels.txt", payload);
+    assert!(
+        f.iter().any(|f| f.code == Code::PickleDangerousImport),
+        "{f:#?}"
+    );
+    let cut = b"cos\nsystem\nbird\n";
+    let f = inspect_bytes("labels.txt", cut);
+    assert!(
+        f.iter().any(|f| f.code == Code::PickleDangerousImport),
+        "{f:#?}"
+    );
+}

@@ -93,6 +93,9 @@ pub struct Cx<'a> {
     pub materialized: u64,
     /// Inside a TorchScript archive (its `__torch__` globals are TorchScript classes).
     pub torchscript: bool,
+    /// The format whose own layout puts a zip after other data (a TFLite model's metadata):
+    /// that zip is not reported as a polyglot.
+    pub expected_zip_prefix: Option<&'static str>,
 }
 
 impl<'a> Cx<'a> {
@@ -107,6 +110,7 @@ impl<'a> Cx<'a> {
             decompressed: 0,
             materialized: 0,
             torchscript: false,
+            expected_zip_prefix: None,
         }
     }
 
@@ -219,7 +223,12 @@ pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>, name: Option<&str>) -> Id
         Format::TorchLegacy => pickle::inspect(input, cx, pickle::Kind::TorchLegacy),
         Format::Unknown => {
             let id = pickle::inspect(input, cx, pickle::Kind::Sniff);
-            if id.format == Format::Unknown && keras_json(input, cx, name) {
+            if id.format == Format::Unknown && input.head.get(4..8) == Some(b"TFL3") {
+                Identified {
+                    format,
+                    label: "tflite",
+                }
+            } else if id.format == Format::Unknown && keras_json(input, cx, name) {
                 Identified {
                     format,
                     label: "keras-config",

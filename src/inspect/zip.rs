@@ -245,8 +245,14 @@ pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>) -> Identified {
 
 /// Any seekable input may also be a zip read from its end (a polyglot). Inspect that zip too.
 pub fn inspect_trailing_zip(input: &mut Input<'_>, cx: &mut Cx<'_>) {
+    // A TFLite model with metadata is a flatbuffer with its associated files (labels,
+    // vocabularies) appended as a zip: the format itself, not a polyglot. Its members are
+    // inspected all the same.
+    let tflite = input.head.get(4..8) == Some(b"TFL3");
     if let (Some(len), Some(src)) = (input.len, input.source()) {
+        let was = std::mem::replace(&mut cx.expected_zip_prefix, tflite.then_some("tflite"));
         inspect_archive(src, len, cx, true);
+        cx.expected_zip_prefix = was;
     }
 }
 
@@ -414,12 +420,14 @@ fn inspect_view(
         );
     }
     if polyglot_probe {
-        cx.report(
-            Code::ZipPrefixData,
-            Some(0),
-            format!("a zip archive is appended after {concat} bytes of other data (polyglot); both were analysed"),
-            ev! {"prefix_bytes" => concat},
-        );
+        if cx.expected_zip_prefix.is_none() {
+            cx.report(
+                Code::ZipPrefixData,
+                Some(0),
+                format!("a zip archive is appended after {concat} bytes of other data (polyglot); both were analysed"),
+                ev! {"prefix_bytes" => concat},
+            );
+        }
     } else if concat > 0 {
         cx.report(
             Code::ZipTrailingData,

@@ -315,6 +315,31 @@ pub fn sniff_start(input: &mut Input<'_>, cx: &mut Cx<'_>) {
     }
 }
 
+/// Whether the file or member being read is named as a text format its loader reads as text.
+fn text_named(cx: &Cx<'_>) -> bool {
+    let name = cx.member.last().unwrap_or(&cx.path);
+    let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
+    matches!(
+        ext.as_deref(),
+        Some(
+            "txt"
+                | "csv"
+                | "tsv"
+                | "json"
+                | "jsonl"
+                | "md"
+                | "yaml"
+                | "yml"
+                | "vocab"
+                | "labels"
+                | "names"
+                | "cfg"
+                | "ini"
+                | "toml"
+        )
+    )
+}
+
 /// Analyse every pickle in `r` (from its first byte) and report findings.
 pub fn analyse(r: &mut dyn Read, len: Option<u64>, cx: &mut Cx<'_>, kind: Kind) -> StreamSummary {
     let mut lim = cx.limits.pickle.clone();
@@ -331,13 +356,19 @@ pub fn analyse(r: &mut dyn Read, len: Option<u64>, cx: &mut Cx<'_>, kind: Kind) 
         // whose names are not dotted identifiers cannot be resolved by find_class without code
         // the attacker already ran, so only plausible imports make sniffed data a pickle.
         // A limit hit before anything else is no proof that the bytes are not a pickle.
+        let stopped = end == End::Stop;
+        // A file named as text (labels.txt, vocab.json) is read by its loader as text: its
+        // bytes are a pickle only if they are a complete one, or import something denylisted.
+        let text = kind == Kind::Sniff && text_named(cx);
         let suspicious = !ev.ext_codes.is_empty()
             || matches!(end, End::Limit { .. })
-            || ev
-                .imports
-                .iter()
-                .any(|i| kind != Kind::Sniff || machine::plausible(&i.module));
-        let stopped = end == End::Stop;
+            || ev.imports.iter().any(|i| {
+                kind != Kind::Sniff
+                    || machine::plausible(&i.module)
+                        && (!text
+                            || stopped
+                            || matches!(verdict(i, cx.torchscript), Verdict::Dangerous(_)))
+            });
         summary.frames.extend(ev.frames.iter().copied());
         if end == End::Empty {
             if first && kind != Kind::Sniff {
