@@ -502,3 +502,25 @@ fn profiles_and_suggested_policy() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown profile 'gensimm'"));
 }
+
+/// Real files of libraries whose loaders import their own classes (testdata/generate_profiles.py)
+/// fail by default and pass with one profile line each.
+#[test]
+fn library_checkpoints_pass_with_their_profile() {
+    let out = modelgate(&["scan", "--no-policy", "testdata/profiles"]);
+    assert_eq!(out.status.code(), Some(1));
+    let d = tmp("library-profiles");
+    let p = d.join("policy.toml");
+    std::fs::write(
+        &p,
+        "profiles = [\"lightgbm\", \"xgboost\", \"catboost\", \"omegaconf\"]\n",
+    )
+    .unwrap();
+    let out = modelgate(&["scan", "--policy", p.to_str().unwrap(), "testdata/profiles"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
