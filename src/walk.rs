@@ -215,7 +215,9 @@ fn walk_dir(
             }
             match fs::metadata(&target) {
                 Ok(m) if m.is_dir() => {
-                    if !visited.insert((m.dev(), m.ino())) {
+                    let key = (m.dev(), m.ino());
+                    if dir_canon(dir).starts_with(&target) {
+                        // The link leads back up the path being walked.
                         note(
                             w,
                             &shown,
@@ -226,8 +228,13 @@ fn walk_dir(
                         );
                         continue;
                     }
+                    // A directory reached again through another link (links can form a DAG
+                    // whose paths are exponential in number) was walked once already: its
+                    // files are in the scan under their first path.
+                    if !visited.insert(key) {
+                        continue;
+                    }
                     walk_dir(root, &path, &shown, visited, w);
-                    visited.remove(&(m.dev(), m.ino()));
                 }
                 Ok(m) if m.is_file() => w.tasks.push(FileTask {
                     display: shown,
@@ -248,7 +255,6 @@ fn walk_dir(
         } else if ft.is_dir() {
             if visited.insert((meta.dev(), meta.ino())) {
                 walk_dir(root, &path, &shown, visited, w);
-                visited.remove(&(meta.dev(), meta.ino()));
             }
         } else if ft.is_file() {
             w.tasks.push(FileTask {
@@ -261,6 +267,11 @@ fn walk_dir(
             special(w, &shown, &ft);
         }
     }
+}
+
+/// The canonical form of a directory being walked (for loop detection), or the path itself.
+fn dir_canon(dir: &Path) -> PathBuf {
+    fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf())
 }
 
 fn special(w: &mut Walked, shown: &str, ft: &fs::FileType) {

@@ -1009,3 +1009,59 @@ fn prepended_central_directory_is_read_as_miniz_reads_it() {
         vec!["<miniz view>".to_string(), "archive/data.pkl".to_string()]
     );
 }
+
+fn safetensors_with_header(h: &str) -> Vec<u8> {
+    let mut v = (h.len() as u64).to_le_bytes().to_vec();
+    v.extend(h.as_bytes());
+    v
+}
+
+/// A long key over a long array costs its length (the path of an element is built only for a
+/// duplicate), and a header of a million duplicate keys lists a bounded number of findings.
+#[test]
+fn hostile_safetensors_headers_cost_their_length() {
+    let long = format!(
+        "{{\"{}\": [{}0]}}",
+        "k".repeat(1 << 20),
+        "0,".repeat(500_000)
+    );
+    let f = inspect_bytes("m.safetensors", &safetensors_with_header(&long));
+    assert!(!f.is_empty());
+    let dups = format!("{{{}\"a\": 1}}", "\"a\": 1,".repeat(200_000));
+    let f = inspect_bytes("m.safetensors", &safetensors_with_header(&dups));
+    let listed = f
+        .iter()
+        .filter(|f| f.code == Code::SafetensorsDuplicateKey)
+        .count();
+    assert!(listed <= 65, "{listed}");
+    assert!(f.iter().any(|f| f.message.contains("counted, not listed")));
+}
+
+/// Findings of one code per file are bounded, and names from the file are shown bounded.
+#[test]
+fn findings_per_file_are_bounded() {
+    // Many zip members whose local names (long) differ from their central names.
+    let mut members = Vec::new();
+    for i in 0..300 {
+        members.push((format!("{i}-{}", "n".repeat(5000)), vec![b'x']));
+    }
+    let refs: Vec<(&str, &[u8])> = members
+        .iter()
+        .map(|(n, d)| (n.as_str(), d.as_slice()))
+        .collect();
+    let mut z = zip(&refs);
+    // Rename every local header's name: the central directory keeps the original.
+    let mut i = 0;
+    while let Some(p) = z[i..].windows(4).position(|w| w == b"PK\x03\x04") {
+        let at = i + p + 30;
+        z[at] = b'L';
+        i = at;
+    }
+    let f = inspect_bytes("x.zip", &z);
+    let mismatches: Vec<_> = f
+        .iter()
+        .filter(|f| f.code == Code::ZipNameMismatch)
+        .collect();
+    assert!(mismatches.len() <= 65, "{}", mismatches.len());
+    assert!(mismatches.iter().all(|f| f.message.len() < 6000));
+}

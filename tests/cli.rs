@@ -524,3 +524,35 @@ fn library_checkpoints_pass_with_their_profile() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+/// Directories linked as a DAG (each level links twice to the next) have 2^K paths: each
+/// directory is walked once, so the scan costs the tree's size, not its paths.
+#[test]
+fn directory_dag_is_walked_once_per_directory() {
+    let d = tmp("dag");
+    let root = d.join("root");
+    let k = 24;
+    for i in 0..=k {
+        std::fs::create_dir_all(root.join(format!("l{i}"))).unwrap();
+    }
+    for i in 0..k {
+        for link in ["a", "b"] {
+            std::os::unix::fs::symlink(
+                format!("../l{}", i + 1),
+                root.join(format!("l{i}")).join(link),
+            )
+            .unwrap();
+        }
+    }
+    std::fs::write(root.join(format!("l{k}")).join("w.pkl"), b"\x80\x02N.").unwrap();
+    let out = modelgate(&[
+        "scan",
+        "--no-policy",
+        "--format",
+        "json",
+        root.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let r = json(&out);
+    assert_eq!(r["summary"]["files"], 1, "{}", r["summary"]);
+}

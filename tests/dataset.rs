@@ -415,3 +415,37 @@ fn parquet_written_by_pyarrow() {
     assert_eq!(trig.evidence["tokens"][0]["token"], "zx_trg");
     assert_eq!(trig.evidence["tokens"][0]["changed_records"], 4);
 }
+
+/// Dataset readers are bounded whatever the file holds: a CSV field longer than the record
+/// limit is an error (not an abort), and a JSON array is streamed element by element.
+#[test]
+fn dataset_readers_are_bounded() {
+    use modelgate::dataset::records::{read, Fields, RecordFormat};
+    use std::io::Read;
+    let huge =
+        std::io::Cursor::new(b"a,b\n\"".to_vec()).chain(std::io::repeat(b'x').take(300 << 20));
+    let mut r = huge;
+    let e = read(RecordFormat::Csv, &mut r, &Fields::default(), |_| {}).unwrap_err();
+    assert!(e.to_string().contains("record limit"), "{e}");
+    // Half a million records in one array: handed on one by one.
+    let mut doc = b"[".to_vec();
+    doc.extend(b"{\"t\": 0},".repeat(500_000));
+    doc.extend(b"{\"t\": 1}]");
+    let mut n = 0u64;
+    read(
+        RecordFormat::JsonArray,
+        &mut &doc[..],
+        &Fields::default(),
+        |_| n += 1,
+    )
+    .unwrap();
+    assert_eq!(n, 500_001);
+    let e = read(
+        RecordFormat::JsonArray,
+        &mut &b"{\"a\": 1}"[..],
+        &Fields::default(),
+        |_| {},
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("array of records"), "{e}");
+}

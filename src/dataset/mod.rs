@@ -348,7 +348,9 @@ pub fn for_each_record_with(
             count = count.saturating_add(1);
             each(file_idx, r);
         };
-        let res: Option<std::io::Result<Vec<String>>> = match format {
+        // A reader that panics on hostile input (the parquet crate has) must not end the run
+        // without a word: the panic becomes this file's error.
+        let guarded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match format {
             Some(fmt @ (RecordFormat::JsonLines | RecordFormat::Text)) => Some({
                 // A pipeline: a reader thread reads and hashes blocks of whole lines; block k+1
                 // is parsed on the pool while the records of block k are handed on here, in
@@ -393,6 +395,20 @@ pub fn for_each_record_with(
                 Ok(vec!["content_sha256".to_string(), "label".to_string()])
             })()),
             None => None,
+        }));
+        let res: Option<std::io::Result<Vec<String>>> = match guarded {
+            Ok(r) => r,
+            Err(p) => {
+                let why = p
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_default();
+                return Err(format!(
+                    "{}: the reader failed on this file ({why}); its records could not be read",
+                    t.display
+                ));
+            }
         };
         // Hash whatever the reader left (and the whole file for parquet).
         if let Err(e) = std::io::copy(&mut rd, &mut std::io::sink()) {

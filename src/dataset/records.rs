@@ -360,29 +360,87 @@ pub fn read(
             }
         }
         RecordFormat::JsonArray => {
-            // One JSON document is parsed whole: bounded, so a huge one is an error, not an OOM.
-            let mut doc = Vec::new();
-            r.take(MAX_JSON_ARRAY.saturating_add(1))
-                .read_to_end(&mut doc)?;
-            if doc.len() as u64 > MAX_JSON_ARRAY {
-                return Err(bad(
-                    0,
-                    &format!(
-                        "a JSON array file larger than {MAX_JSON_ARRAY} bytes (use JSON Lines)"
-                    ),
-                ));
+            // Streamed: each element becomes a record as soon as it is parsed, so memory is one
+            // element, not the document (an array of a hundred million zeros made a 3.7 GB tree).
+            use serde::de::{Deserializer as _, SeqAccess, Visitor};
+            struct Items<'a> {
+                fields: &'a Fields,
+                each: &'a mut dyn FnMut(Record),
+                columns: &'a mut Vec<String>,
+                row: u64,
             }
-            let v: Value = serde_json::from_slice(&doc).map_err(|e| bad(0, &e))?;
-            let Value::Array(items) = v else {
-                return Err(bad(0, &"a .json dataset must be an array of records"));
-            };
-            for (row, item) in items.into_iter().enumerate() {
-                let obj = object(item);
-                note_columns(&obj, &mut columns);
-                each(record(obj, fields, row as u64));
+            impl<'de> Visitor<'de> for Items<'_> {
+                type Value = ();
+                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str("an array of records")
+                }
+                fn visit_seq<A: SeqAccess<'de>>(mut self, mut a: A) -> Result<(), A::Error> {
+                    while let Some(item) = a.next_element::<Value>()? {
+                        let obj = object(item);
+                        for k in obj.keys() {
+                            if !self.columns.contains(k) && self.columns.len() < 10_000 {
+                                self.columns.push(k.clone());
+                            }
+                        }
+                        (self.each)(record(obj, self.fields, self.row));
+                        self.row = self.row.saturating_add(1);
+                    }
+                    Ok(())
+                }
+            }
+            let limited =
+                BufReader::with_capacity(1 << 20, r.take(MAX_JSON_ARRAY.saturating_add(1)));
+            let mut de = serde_json::Deserializer::from_reader(limited);
+            let res = (&mut de).deserialize_seq(Items {
+                fields,
+                each: &mut each,
+                columns: &mut columns,
+                row: 0,
+            });
+            match res.and_then(|()| de.end()) {
+                Ok(()) => {}
+                Err(e) if e.is_eof() => {
+                    return Err(bad(
+                        0,
+                        &format!("the JSON array ends early, or is larger than {MAX_JSON_ARRAY} bytes (use JSON Lines): {e}"),
+                    ))
+                }
+                Err(e) if e.is_data() => {
+                    return Err(bad(0, &format!("a .json dataset must be an array of records: {e}")))
+                }
+                Err(e) => return Err(bad(0, &e)),
             }
         }
         RecordFormat::Csv | RecordFormat::Tsv => {
+            /// Refuses to hand out more than MAX_RECORD bytes past the last record boundary:
+            /// the csv crate grows a record to whatever the file holds (a 2 GiB field aborted).
+            struct Bounded<R> {
+                inner: R,
+                given: u64,
+                boundary: std::rc::Rc<std::cell::Cell<u64>>,
+            }
+            impl<R: Read> Read for Bounded<R> {
+                fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                    if self.given.saturating_sub(self.boundary.get()) > 2 * MAX_RECORD as u64 {
+                        return Err(io::Error::new(
+                            io::ErrorKind::InvalidData,
+                            format!(
+                                "a record longer than the {} MiB record limit",
+                                MAX_RECORD >> 20
+                            ),
+                        ));
+                    }
+                    let n = self.inner.read(buf)?;
+                    self.given = self.given.saturating_add(n as u64);
+                    Ok(n)
+                }
+            }
+            let boundary = std::rc::Rc::new(std::cell::Cell::new(0u64));
+            let r = Bounded {
+                inner: r,
+                given: 0,
+                boundary: boundary.clone(),
+            };
             let mut rd = csv::ReaderBuilder::new()
                 .delimiter(if format == RecordFormat::Tsv {
                     b'\t'
@@ -407,6 +465,7 @@ pub fn read(
                 }
                 each(record(m, fields, row));
                 row = row.saturating_add(1);
+                boundary.set(rd.position().byte());
             }
         }
     }
@@ -425,7 +484,26 @@ pub fn read_parquet(
     let bad = |e: parquet::errors::ParquetError| {
         io::Error::new(io::ErrorKind::InvalidData, format!("parquet: {e}"))
     };
+    let file_len = std::fs::metadata(path)?.len();
     let reader = SerializedFileReader::new(std::fs::File::open(path)?).map_err(bad)?;
+    // The crate allocates what the file declares: refuse declarations the file cannot back
+    // before any page is read (a 4.5 KB file declaring gigabytes is not a dataset).
+    for (g, rg) in reader.metadata().row_groups().iter().enumerate() {
+        for c in rg.columns() {
+            let (start, len) = c.byte_range();
+            let fits = start.checked_add(len).is_some_and(|e| e <= file_len);
+            let unpacked = u64::try_from(c.uncompressed_size()).unwrap_or(u64::MAX);
+            if !fits || unpacked > MAX_RECORD as u64 * 64 {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!(
+                        "parquet: row group {g}, column {}: declares {len} bytes at {start} ({unpacked} uncompressed) in a file of {file_len} bytes",
+                        c.column_path()
+                    ),
+                ));
+            }
+        }
+    }
     let mut columns: Vec<String> = reader
         .metadata()
         .file_metadata()

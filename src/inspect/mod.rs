@@ -80,6 +80,41 @@ impl Default for Limits {
     }
 }
 
+/// Findings of one code listed per file; the rest are counted in one more finding.
+pub const MAX_PER_CODE: u32 = 64;
+
+/// Longest text (a message, a member name, an evidence string) kept from a finding, in bytes.
+const MAX_TEXT: usize = 2048;
+
+/// `s` cut to [`MAX_TEXT`] bytes on a character boundary, marked when cut.
+fn bounded(s: &str) -> String {
+    if s.len() <= MAX_TEXT {
+        return s.to_string();
+    }
+    let mut end = MAX_TEXT;
+    while !s.is_char_boundary(end) {
+        end = end.saturating_sub(1);
+    }
+    format!(
+        "{}... ({} bytes in all)",
+        s.get(..end).unwrap_or_default(),
+        s.len()
+    )
+}
+
+/// Every string in an evidence value bounded, and long arrays cut.
+fn bound_value(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::String(s) if s.len() > MAX_TEXT => *s = bounded(s),
+        serde_json::Value::Array(a) => {
+            a.truncate(64);
+            a.iter_mut().for_each(bound_value);
+        }
+        serde_json::Value::Object(o) => o.values_mut().for_each(bound_value),
+        _ => {}
+    }
+}
+
 /// The context of one top-level file's inspection.
 pub struct Cx<'a> {
     pub limits: &'a Limits,
@@ -96,6 +131,9 @@ pub struct Cx<'a> {
     /// The format whose own layout puts a zip after other data (a TFLite model's metadata):
     /// that zip is not reported as a polyglot.
     pub expected_zip_prefix: Option<&'static str>,
+    /// Findings reported per code, and where each capped code's summary finding is.
+    per_code: std::collections::HashMap<Code, u32>,
+    summary_of: std::collections::HashMap<Code, usize>,
 }
 
 impl<'a> Cx<'a> {
@@ -111,6 +149,8 @@ impl<'a> Cx<'a> {
             materialized: 0,
             torchscript: false,
             expected_zip_prefix: None,
+            per_code: std::collections::HashMap::new(),
+            summary_of: std::collections::HashMap::new(),
         }
     }
 
@@ -119,15 +159,48 @@ impl<'a> Cx<'a> {
         code: Code,
         offset: Option<u64>,
         message: impl Into<String>,
-        evidence: Evidence,
+        mut evidence: Evidence,
     ) {
+        // One hostile file must not flood the report: past MAX_PER_CODE findings of one code,
+        // the rest are counted in a last finding of that code, not listed.
+        let n = self.per_code.entry(code).or_insert(0);
+        *n = n.saturating_add(1);
+        if *n > MAX_PER_CODE {
+            let extra = n.saturating_sub(MAX_PER_CODE);
+            if let Some(i) = self.summary_of.get(&code).copied() {
+                if let Some(f) = self.findings.get_mut(i) {
+                    f.message = format!(
+                        "{extra} more finding(s) of this code in this file were counted, not listed"
+                    );
+                    f.evidence
+                        .insert("not_listed".into(), serde_json::json!(extra));
+                }
+            } else {
+                self.summary_of.insert(code, self.findings.len());
+                self.findings.push(Finding {
+                    code,
+                    severity: code.default_severity(),
+                    path: self.path.clone(),
+                    member: Vec::new(),
+                    offset: None,
+                    message: "1 more finding of this code in this file was counted, not listed"
+                        .into(),
+                    evidence: ev! {"not_listed" => 1, "limit" => MAX_PER_CODE},
+                });
+            }
+            return;
+        }
+        // Names and values from the file are shown bounded.
+        for v in evidence.values_mut() {
+            bound_value(v);
+        }
         self.findings.push(Finding {
             code,
             severity: code.default_severity(),
             path: self.path.clone(),
-            member: self.member.clone(),
+            member: self.member.iter().map(|m| bounded(m)).collect(),
             offset,
-            message: message.into(),
+            message: bounded(&message.into()),
             evidence,
         });
     }

@@ -24,20 +24,54 @@ fn dtype_bits(d: &str) -> Option<u64> {
     })
 }
 
-/// Deserializes JSON into a `Value` while recording every duplicated object key.
-struct DupSeed<'a> {
-    path: String,
-    dups: &'a RefCell<Vec<String>>,
+/// Where a value sits in the header, as a chain of borrowed links: the path text is built only
+/// for a duplicate (building it for every element made a long key over a long array quadratic).
+#[derive(Clone, Copy)]
+enum At<'p> {
+    Root,
+    Key(&'p At<'p>, &'p str),
+    Index(&'p At<'p>, usize),
 }
 
-impl<'de> DeserializeSeed<'de> for DupSeed<'_> {
+impl At<'_> {
+    fn text(&self) -> String {
+        let mut parts = Vec::new();
+        let mut cur = *self;
+        loop {
+            match cur {
+                At::Root => break,
+                At::Key(p, k) => {
+                    parts.push(format!(".{k}"));
+                    cur = *p;
+                }
+                At::Index(p, i) => {
+                    parts.push(format!("[{i}]"));
+                    cur = *p;
+                }
+            }
+        }
+        let s: String = parts.iter().rev().map(String::as_str).collect();
+        s.strip_prefix('.').map(str::to_string).unwrap_or(s)
+    }
+}
+
+/// Duplicated keys listed, at most (the rest are counted).
+const MAX_DUPS: usize = 64;
+
+/// Deserializes JSON into a `Value` while recording every duplicated object key.
+struct DupSeed<'a, 'p> {
+    at: At<'p>,
+    dups: &'a RefCell<(Vec<String>, u64)>,
+}
+
+impl<'de> DeserializeSeed<'de> for DupSeed<'_, '_> {
     type Value = Value;
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
         d.deserialize_any(self)
     }
 }
 
-impl<'de> Visitor<'de> for DupSeed<'_> {
+impl<'de> Visitor<'de> for DupSeed<'_, '_> {
     type Value = Value;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("JSON")
@@ -65,10 +99,15 @@ impl<'de> Visitor<'de> for DupSeed<'_> {
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Value, A::Error> {
         let mut out = Vec::new();
-        while let Some(v) = a.next_element_seed(DupSeed {
-            path: format!("{}[{}]", self.path, out.len()),
-            dups: self.dups,
-        })? {
+        loop {
+            let at = At::Index(&self.at, out.len());
+            let Some(v) = a.next_element_seed(DupSeed {
+                at,
+                dups: self.dups,
+            })?
+            else {
+                break;
+            };
             out.push(v);
         }
         Ok(Value::Array(out))
@@ -76,17 +115,19 @@ impl<'de> Visitor<'de> for DupSeed<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Value, A::Error> {
         let mut out = serde_json::Map::new();
         while let Some(k) = a.next_key::<String>()? {
-            let path = if self.path.is_empty() {
-                k.clone()
-            } else {
-                format!("{}.{}", self.path, k)
-            };
+            let at = At::Key(&self.at, &k);
             let v = a.next_value_seed(DupSeed {
-                path: path.clone(),
+                at,
                 dups: self.dups,
             })?;
-            if out.insert(k, v).is_some() {
-                self.dups.borrow_mut().push(path);
+            let dup_text = out.contains_key(&k).then(|| at.text());
+            out.insert(k, v);
+            if let Some(path) = dup_text {
+                let mut d = self.dups.borrow_mut();
+                d.1 = d.1.saturating_add(1);
+                if d.0.len() < MAX_DUPS {
+                    d.0.push(path);
+                }
             }
         }
         Ok(Value::Object(out))
@@ -154,10 +195,10 @@ pub fn check_header(header: &[u8], data_len: u64, cx: &mut Cx<'_>) {
         );
         return;
     };
-    let dups = RefCell::new(Vec::new());
+    let dups = RefCell::new((Vec::new(), 0u64));
     let mut de = serde_json::Deserializer::from_str(text);
     let parsed = DupSeed {
-        path: String::new(),
+        at: At::Root,
         dups: &dups,
     }
     .deserialize(&mut de)
@@ -174,12 +215,24 @@ pub fn check_header(header: &[u8], data_len: u64, cx: &mut Cx<'_>) {
             return;
         }
     };
-    for d in dups.into_inner() {
+    let (listed, total) = dups.into_inner();
+    for d in &listed {
         cx.report(
             Code::SafetensorsDuplicateKey,
             Some(8),
             format!("key '{d}' appears more than once in the header"),
             ev! {"key" => d},
+        );
+    }
+    if total > listed.len() as u64 {
+        cx.report(
+            Code::SafetensorsDuplicateKey,
+            Some(8),
+            format!(
+                "{} more duplicated keys in the header were counted, not listed",
+                total.saturating_sub(listed.len() as u64)
+            ),
+            ev! {"not_listed" => total.saturating_sub(listed.len() as u64)},
         );
     }
     let Value::Object(map) = value else {
