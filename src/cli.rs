@@ -334,6 +334,10 @@ A file that cannot be read or parsed is a finding that fails the gate."
         /// Never draw a progress bar
         #[arg(long)]
         no_progress: bool,
+        /// Seconds of decompression and reading one file may take before the rest of it is
+        /// reported as not inspected (limit-exceeded)
+        #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+        max_seconds_per_file: u64,
         /// Record digests of every file in the report (repeatable): sha256, blake2b, blake3
         #[arg(long = "digest", value_name = "ALG")]
         digests: Vec<String>,
@@ -1475,6 +1479,7 @@ pub fn main() -> i32 {
             atlas_data: atlas_file,
             jobs,
             no_progress,
+            max_seconds_per_file,
             digests,
             manifest,
             manifest_signature,
@@ -1571,12 +1576,13 @@ pub fn main() -> i32 {
                     complain!("{e}");
                 }
             }
-            let opts = ScanOptions {
+            let mut opts = ScanOptions {
                 fail_on,
                 progress: !no_progress,
                 digests: algs,
                 ..ScanOptions::default()
             };
+            opts.limits.max_seconds_per_file = max_seconds_per_file.max(1);
             let mut report = match scan(&paths, &opts) {
                 Ok(r) => r,
                 Err(e) => {

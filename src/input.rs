@@ -88,13 +88,42 @@ impl<R: Read> Limited<R> {
 
 /// The error kind a [`Limited`] reader raises; recognised by inspectors to report `limit-exceeded`.
 pub fn is_limit_error(e: &io::Error) -> bool {
-    e.kind() == io::ErrorKind::FileTooLarge
+    matches!(
+        e.kind(),
+        io::ErrorKind::FileTooLarge | io::ErrorKind::TimedOut
+    )
+}
+
+thread_local! {
+    /// When the file this thread inspects must be done (see [`with_deadline`]).
+    static DEADLINE: std::cell::Cell<Option<std::time::Instant>> = const { std::cell::Cell::new(None) };
+}
+
+/// Run `f` with a per-file time budget: every [`Limited`] read on this thread fails with
+/// `TimedOut` once it is spent (a small compressed bomb would otherwise cost minutes of CPU
+/// within its byte limits).
+pub fn with_deadline<T>(seconds: u64, f: impl FnOnce() -> T) -> T {
+    let at = std::time::Instant::now().checked_add(std::time::Duration::from_secs(seconds));
+    let was = DEADLINE.with(|d| d.replace(at));
+    let r = f();
+    DEADLINE.with(|d| d.set(was));
+    r
+}
+
+fn deadline_passed() -> bool {
+    DEADLINE.with(|d| d.get().is_some_and(|at| std::time::Instant::now() >= at))
 }
 
 impl<R: Read> Read for Limited<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if buf.is_empty() {
             return Ok(0);
+        }
+        if deadline_passed() {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the per-file time budget was spent",
+            ));
         }
         if self.produced >= self.limit {
             // Probe: is there really more? Only then is the limit exceeded.

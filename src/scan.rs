@@ -107,28 +107,31 @@ pub fn scan_file_with(task: &FileTask, limits: &Limits, digests: &[HashAlg]) -> 
             entry.size = Some(len);
             let name = task.name.clone();
             let before = file.metadata().ok().and_then(|m| m.modified().ok());
-            let r = catch_unwind(AssertUnwindSafe(|| {
-                let kept = if digests.is_empty() {
-                    None
-                } else {
-                    let (d, kept) = hash_content(&mut file, len, digests)?;
-                    entry.digests = d;
-                    kept
-                };
-                let id = match kept {
-                    Some(bytes) => {
-                        let n = bytes.len() as u64;
-                        let mut c = std::io::Cursor::new(bytes);
-                        let mut input = Input::seekable(&mut c, n)?;
-                        inspect(&mut input, &mut cx, Some(&name))
-                    }
-                    None => {
-                        let mut input = Input::seekable(&mut file, len)?;
-                        inspect(&mut input, &mut cx, Some(&name))
-                    }
-                };
-                Ok::<_, std::io::Error>(id)
-            }));
+            let seconds = limits.max_seconds_per_file;
+            let r = crate::input::with_deadline(seconds, || {
+                catch_unwind(AssertUnwindSafe(|| {
+                    let kept = if digests.is_empty() {
+                        None
+                    } else {
+                        let (d, kept) = hash_content(&mut file, len, digests)?;
+                        entry.digests = d;
+                        kept
+                    };
+                    let id = match kept {
+                        Some(bytes) => {
+                            let n = bytes.len() as u64;
+                            let mut c = std::io::Cursor::new(bytes);
+                            let mut input = Input::seekable(&mut c, n)?;
+                            inspect(&mut input, &mut cx, Some(&name))
+                        }
+                        None => {
+                            let mut input = Input::seekable(&mut file, len)?;
+                            inspect(&mut input, &mut cx, Some(&name))
+                        }
+                    };
+                    Ok::<_, std::io::Error>(id)
+                }))
+            });
             // Hashed and inspected in two reads (large files): they must be the same bytes.
             let after = file.metadata().ok().map(|m| (m.len(), m.modified().ok()));
             if !digests.is_empty() && len > READ_ONCE && after != Some((len, before)) {

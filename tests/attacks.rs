@@ -1065,3 +1065,18 @@ fn findings_per_file_are_bounded() {
     assert!(mismatches.len() <= 65, "{}", mismatches.len());
     assert!(mismatches.iter().all(|f| f.message.len() < 6000));
 }
+
+/// A per-file time budget: once spent, reading stops and the rest is `limit-exceeded` (a small
+/// compressed bomb can cost minutes of CPU within its byte limits).
+#[test]
+fn time_budget_ends_reading_with_a_finding() {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut e, &call("os", "system", "id")).unwrap();
+    let gz = e.finish().unwrap();
+    let f = modelgate::input::with_deadline(0, || inspect_bytes("x.pkl.gz", &gz));
+    let hit = f
+        .iter()
+        .find(|f| f.code == Code::LimitExceeded)
+        .unwrap_or_else(|| panic!("{f:#?}"));
+    assert_eq!(hit.evidence["limit"], "max_seconds_per_file");
+}

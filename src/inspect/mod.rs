@@ -61,6 +61,8 @@ pub struct Limits {
     pub max_config_parse: u64,
     /// Largest zip central directory read into memory.
     pub max_central_directory: u64,
+    /// Seconds of decompression and reading one top-level file may take.
+    pub max_seconds_per_file: u64,
     pub pickle: PickleLimits,
 }
 
@@ -75,6 +77,7 @@ impl Default for Limits {
             max_safetensors_header: 100 << 20,
             max_central_directory: 128 << 20,
             max_config_parse: 1 << 30,
+            max_seconds_per_file: 300,
             pickle: PickleLimits::default(),
         }
     }
@@ -257,7 +260,14 @@ impl<'a> Cx<'a> {
     }
 
     pub fn io_error(&mut self, code: Code, what: &str, e: &std::io::Error) {
-        if crate::input::is_limit_error(e) {
+        if e.kind() == std::io::ErrorKind::TimedOut {
+            self.report(
+                Code::LimitExceeded,
+                None,
+                format!("{what}: {e}; the rest of the file was not inspected"),
+                ev! {"limit" => "max_seconds_per_file", "value" => self.limits.max_seconds_per_file},
+            );
+        } else if crate::input::is_limit_error(e) {
             self.report(
                 Code::LimitExceeded,
                 None,

@@ -981,10 +981,17 @@ fn run_at_depth(src: &mut Src<'_>, lim: &PickleLimits, ev: &mut Events, depth: u
             offset: op_offset,
             reject,
         },
-        Err(Fail::Io(e)) if e.kind() == io::ErrorKind::FileTooLarge => End::Limit {
-            offset: op_offset,
-            message: e.to_string(),
-        },
+        Err(Fail::Io(e))
+            if matches!(
+                e.kind(),
+                io::ErrorKind::FileTooLarge | io::ErrorKind::TimedOut
+            ) =>
+        {
+            End::Limit {
+                offset: op_offset,
+                message: e.to_string(),
+            }
+        }
         Err(Fail::Io(e)) => End::Error {
             offset: op_offset,
             reject: Reject::Read(e.to_string()),
