@@ -1569,8 +1569,14 @@ pub fn main() -> i32 {
                 }
             }
             if let Some(j) = jobs {
+                // More threads than a few per core only cost memory and time: bounded.
+                let cores = std::thread::available_parallelism().map_or(1, usize::from);
+                let cap = cores.saturating_mul(4).clamp(4, 256);
+                if j > cap {
+                    complain!("--jobs {j} is more than {cap} (4 per core); using {cap}");
+                }
                 if let Err(e) = rayon::ThreadPoolBuilder::new()
-                    .num_threads(j.max(1))
+                    .num_threads(j.clamp(1, cap))
                     .build_global()
                 {
                     complain!("{e}");
@@ -1590,6 +1596,17 @@ pub fn main() -> i32 {
                     return 2;
                 }
             };
+            if report.summary.scanned == 0 {
+                let files = report.summary.files;
+                let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+                let shown = shown.join(", ");
+                report = report.with_findings(vec![crate::finding::Finding::new(
+                    Code::NothingInspected,
+                    shown.clone(),
+                    format!("no file was inspected under {shown}: an empty tree proves nothing"),
+                    crate::ev! {"files" => files},
+                )]);
+            }
             for (m, t) in trusted {
                 let extra = match t {
                     Err(f) => vec![f],

@@ -412,11 +412,15 @@ or narrow its path and evidence to what it is meant to cover.";
         "Expired waivers no longer apply: the findings they covered are reported again. Review them, then \
 renew the waiver with a new date or fix the cause.";
     PolicyNotApplied = "policy-not-applied", Warning, [],
-        "A modelgate.toml inside a scanned tree outside the working directory was not applied.",
-        "A policy can waive findings, so one that arrives with the files under scan (a downloaded model) \
-could waive its own malicious content. modelgate applies a policy given with --policy, found in the \
-working directory, or found in a scanned root inside the working directory (your project). Review this \
-one and pass it with --policy if you trust it.";
+        "A modelgate.toml inside a scanned tree was not applied.",
+        "A policy can waive findings, so one that arrives with the files under scan (a downloaded model, a \
+pull request) could waive its own malicious content. modelgate applies a policy named with --policy, or \
+modelgate.toml in the working directory when that file is outside every scanned root. Review this file; \
+if you trust it, pass it with --policy.";
+    NothingInspected = "nothing-inspected", Error, [],
+        "The run inspected no file at all.",
+        "An empty tree (a mistyped path in CI, a folder whose files were never fetched) passes nothing: a \
+gate that inspected nothing cannot say the model is safe. Check the path.";
 }
 
 impl Code {

@@ -358,30 +358,33 @@ pub fn find(explicit: Option<&Path>, roots: &[PathBuf]) -> Result<Found, String>
     if let Some(p) = explicit {
         return applied(p);
     }
-    let cwd = std::env::current_dir().ok();
-    // Named relative to the working directory, as the report names scanned files.
-    if Path::new(FILE_NAME).is_file() {
-        return applied(Path::new(FILE_NAME));
-    }
-    let Some(root) = roots.first() else {
-        return Ok(Found::default());
+    // Content under scan never decides its own verdict: a policy file inside any scanned root
+    // is part of what is scanned (a download can ship one that waives its payload), so it
+    // applies only when named with --policy; otherwise it is reported.
+    let canon_roots: Vec<PathBuf> = roots.iter().filter_map(|r| r.canonicalize().ok()).collect();
+    let under_a_root = |p: &Path| {
+        p.canonicalize()
+            .is_ok_and(|c| canon_roots.iter().any(|r| c.starts_with(r)))
     };
-    let p = root.join(FILE_NAME);
-    if !p.is_file() {
-        return Ok(Found::default());
-    }
-    let inside = match (cwd.and_then(|c| c.canonicalize().ok()), root.canonicalize()) {
-        (Some(c), Ok(r)) => r.starts_with(c),
-        _ => false,
-    };
-    if inside {
-        applied(&p)
-    } else {
-        Ok(Found {
+    let here = Path::new(FILE_NAME);
+    if here.is_file() {
+        if !under_a_root(here) {
+            // Named relative to the working directory, as the report names scanned files.
+            return applied(here);
+        }
+        return Ok(Found {
             policy: None,
-            ignored: Some(p),
-        })
+            ignored: Some(here.to_path_buf()),
+        });
     }
+    let ignored = roots
+        .iter()
+        .map(|r| r.join(FILE_NAME))
+        .find(|p| p.is_file());
+    Ok(Found {
+        policy: None,
+        ignored,
+    })
 }
 
 fn today() -> jiff::civil::Date {

@@ -556,3 +556,29 @@ fn directory_dag_is_walked_once_per_directory() {
     let r = json(&out);
     assert_eq!(r["summary"]["files"], 1, "{}", r["summary"]);
 }
+
+/// A run that inspected nothing (a mistyped or empty path) fails with a finding that says so;
+/// `--jobs` beyond a few per core is bounded, not obeyed.
+#[test]
+fn empty_tree_fails_and_jobs_are_bounded() {
+    let d = tmp("empty");
+    let out = modelgate(&[
+        "scan",
+        "--no-policy",
+        "--format",
+        "json",
+        d.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let r = json(&out);
+    assert_eq!(r["findings"][0]["code"], "nothing-inspected");
+    let out = modelgate(&[
+        "scan",
+        "--no-policy",
+        "--jobs",
+        "100000",
+        "testdata/benign/pickle",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("using"));
+}

@@ -454,19 +454,30 @@ fn a_policy_inside_a_downloaded_tree_is_not_applied() {
         3,
         "{found:?}"
     );
-    // Scanned from the project that holds it (CI in the repository): applied.
+    // Scanned from its parent, or from inside the download (where the file is the working
+    // directory's modelgate.toml): still part of the scanned tree, reported, never applied.
+    for (cwd, target) in [(d.join("project"), "models/evil"), (model.clone(), ".")] {
+        let out = modelgate(&cwd, &["scan", target, "--format", "json"]);
+        assert_eq!(out.status.code(), Some(1), "{:?}", codes(&out));
+        assert!(codes(&out).contains(&"policy-not-applied".to_string()));
+        assert!(!String::from_utf8_lossy(&out.stderr).contains("modelgate: policy"));
+    }
+    // Named with --policy, the person running the scan trusts it: applied.
     let out = modelgate(
         &d.join("project"),
-        &["scan", "models/evil", "--format", "json"],
+        &[
+            "scan",
+            "models/evil",
+            "--policy",
+            "models/evil/modelgate.toml",
+            "--format",
+            "json",
+        ],
     );
     assert_eq!(out.status.code(), Some(0), "{:?}", codes(&out));
-    assert!(String::from_utf8_lossy(&out.stderr)
-        .contains("modelgate: policy models/evil/modelgate.toml"));
-    // Scanned from inside the download: its policy would be the working directory's, unless
-    // --no-policy says no policy at all.
     let out = modelgate(&model, &["scan", ".", "--no-policy", "--format", "json"]);
     assert_eq!(out.status.code(), Some(1), "{:?}", codes(&out));
-    assert!(!String::from_utf8_lossy(&out.stderr).contains("modelgate: policy"));
+    assert!(!codes(&out).contains(&"policy-not-applied".to_string()));
     // A policy in the working directory applies to any tree scanned from there.
     std::fs::write(
         d.join("elsewhere/modelgate.toml"),
