@@ -246,6 +246,27 @@ impl Outputs {
         Ok(())
     }
 
+    /// Refuse, before anything is scanned, a report file that would land where it must not:
+    /// in a directory that does not exist, on a directory, inside a scanned root (it would
+    /// become part of the tree, or overwrite a model file), or on an input.
+    fn check_against(&self, inputs: &[PathBuf]) -> Result<(), i32> {
+        self.check()?;
+        let roots: Vec<PathBuf> = inputs
+            .iter()
+            .filter_map(|p| p.canonicalize().ok())
+            .collect();
+        for (_, file) in &self.formats {
+            let Some(file) = file.as_ref().or(self.output.as_ref()) else {
+                continue;
+            };
+            if let Err(e) = check_destination(file, &roots) {
+                complain!("{}: {e}", file.display());
+                return Err(2);
+            }
+        }
+        Ok(())
+    }
+
     /// Whether a BOM is among the formats (ATLAS M0023 is then evidenced).
     fn bom(&self) -> bool {
         self.formats
@@ -265,7 +286,9 @@ impl Outputs {
         for (format, file) in &self.formats {
             let body = render(report, *format, color && file.is_none());
             let written = match file.as_ref().or(self.output.as_ref()) {
-                Some(p) => std::fs::write(p, body).map_err(|e| {
+                // Through a temporary file and a rename: a failed write (a full disk) leaves
+                // no half report for a later step to upload.
+                Some(p) => crate::input::write_atomically(p, body.as_bytes()).map_err(|e| {
                     complain!("cannot write {}: {e}", p.display());
                     2
                 }),
@@ -279,6 +302,36 @@ impl Outputs {
         }
         code
     }
+}
+
+/// Whether `file` can receive an output: its directory exists, it is not a directory, and it
+/// lies outside every one of `roots` (canonical paths of what is read: scanned trees, inputs).
+pub fn check_destination(file: &std::path::Path, roots: &[PathBuf]) -> Result<(), String> {
+    let dir = match file.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    let dir = dir
+        .canonicalize()
+        .map_err(|e| format!("its directory cannot be used: {e}"))?;
+    if !dir.is_dir() {
+        return Err("its directory is not a directory".into());
+    }
+    if file.is_dir() {
+        return Err("is a directory".into());
+    }
+    let abs = match file.file_name() {
+        Some(n) => dir.join(n),
+        None => return Err("names no file".into()),
+    };
+    let abs = abs.canonicalize().unwrap_or(abs);
+    if let Some(r) = roots.iter().find(|r| abs.starts_with(r)) {
+        return Err(format!(
+            "is inside {}, which this run reads: writing there would change what is checked (or overwrite a model file); write it elsewhere",
+            r.display()
+        ));
+    }
+    Ok(())
 }
 
 /// ATLAS data: `--atlas-data FILE`, else the bundled extract.
@@ -421,6 +474,10 @@ loads another release."
         /// Writes OUTPUT.key (PKCS#8, mode 600) and OUTPUT.pub
         #[arg(long, short, value_name = "OUTPUT", default_value = "modelgate")]
         output: PathBuf,
+        /// Key type: ecdsa-p256 and ecdsa-p384 sign models (OpenSSF Model Signing) and
+        /// manifests; ed25519 signs modelgate's own manifests only
+        #[arg(long = "type", value_enum, default_value = "ecdsa-p256")]
+        key_type: KeyType,
         /// Overwrite existing files
         #[arg(long)]
         force: bool,
@@ -1065,7 +1122,23 @@ fn manifest_command(cmd: ManifestCommand) -> i32 {
                 },
                 None => None,
             };
-            let (m, _) = match manifest::create(&path, &algs, fail_on) {
+            // The output must not replace a file of the tree that is not a manifest.
+            if output.is_file() {
+                let previous = std::fs::read(&output).ok();
+                let is_manifest = previous
+                    .as_deref()
+                    .is_some_and(|b| serde_json::from_slice::<manifest::Manifest>(b).is_ok());
+                if !is_manifest {
+                    complain!(
+                        "{} exists and is not a manifest: refusing to overwrite it",
+                        output.display()
+                    );
+                    return 2;
+                }
+            }
+            let sig_path = manifest::default_signature(&output);
+            let exclude = [output.clone(), sig_path.clone()];
+            let (m, _) = match manifest::create(&path, &algs, fail_on, &exclude) {
                 Ok(x) => x,
                 Err(e) => {
                     complain!("{e}");
@@ -1073,13 +1146,13 @@ fn manifest_command(cmd: ManifestCommand) -> i32 {
                 }
             };
             let bytes = m.to_bytes();
-            if let Err(e) = std::fs::write(&output, &bytes) {
+            if let Err(e) = crate::input::write_atomically(&output, &bytes) {
                 complain!("cannot write {}: {e}", output.display());
                 return 2;
             }
             if let Some(sk) = signing {
-                let sig = manifest::default_signature(&output);
-                if let Err(e) = std::fs::write(&sig, manifest::sign(&bytes, &sk)) {
+                let sig = sig_path;
+                if let Err(e) = crate::input::write_atomically(&sig, &manifest::sign(&bytes, &sk)) {
                     complain!("cannot write {}: {e}", sig.display());
                     return 2;
                 }
@@ -1131,13 +1204,28 @@ fn manifest_command(cmd: ManifestCommand) -> i32 {
                     return 2;
                 }
             };
-            let findings = manifest::diff(&trusted, &path, &report);
+            let sig = trust
+                .signature
+                .clone()
+                .unwrap_or_else(|| manifest::default_signature(&mpath));
+            let findings = manifest::diff(&trusted, &path, &report, &[mpath.clone(), sig]);
             print_report(findings, path.to_string_lossy().into_owned(), &out)
         }
     }
 }
 
-fn keygen(output: PathBuf, force: bool) -> i32 {
+/// Key types `keygen` makes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum KeyType {
+    #[value(name = "ecdsa-p256")]
+    EcdsaP256,
+    #[value(name = "ecdsa-p384")]
+    EcdsaP384,
+    #[value(name = "ed25519")]
+    Ed25519,
+}
+
+fn keygen(output: PathBuf, key_type: KeyType, force: bool) -> i32 {
     use crate::signature::keys::SigningKey;
     let mut key_path = output.as_os_str().to_owned();
     key_path.push(".key");
@@ -1152,32 +1240,54 @@ fn keygen(output: PathBuf, force: bool) -> i32 {
         );
         return 2;
     }
-    let key = match SigningKey::generate_ed25519().and_then(|k| k.to_pem().map(|p| (k, p))) {
+    let generated = match key_type {
+        KeyType::EcdsaP256 => SigningKey::generate_ecdsa(256),
+        KeyType::EcdsaP384 => SigningKey::generate_ecdsa(384),
+        KeyType::Ed25519 => SigningKey::generate_ed25519(),
+    };
+    let key = match generated.and_then(|k| k.to_pem().map(|p| (k, p))) {
         Ok(x) => x,
         Err(e) => {
             complain!("{e}");
             return 2;
         }
     };
-    let write_private = || -> std::io::Result<()> {
+    // Both files are written to temporary files first (the private one created with mode
+    // 600), then renamed: never a key without its public half, never half a key.
+    let write = || -> std::io::Result<()> {
         use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&key_path)?;
-        f.write_all(key.1.as_bytes())
+        let dir = key_path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
+        let mut private = tempfile::NamedTempFile::new_in(dir)?;
+        private.write_all(key.1.as_bytes())?;
+        private.as_file().sync_all()?;
+        let mut public = tempfile::NamedTempFile::new_in(dir)?;
+        public.write_all(key.0.verifying_key().to_pem().as_bytes())?;
+        public.as_file().sync_all()?;
+        public.persist(&pub_path).map_err(|e| e.error)?;
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&pub_path, std::fs::Permissions::from_mode(0o644))?;
+        }
+        if let Err(e) = private.persist(&key_path) {
+            let _ = std::fs::remove_file(&pub_path);
+            return Err(e.error);
+        }
+        Ok(())
     };
-    if let Err(e) =
-        write_private().and_then(|()| std::fs::write(&pub_path, key.0.verifying_key().to_pem()))
-    {
+    if let Err(e) = write() {
         complain!("cannot write the key pair: {e}");
         return 2;
     }
+    let kind = match key_type {
+        KeyType::EcdsaP256 => "ECDSA P-256",
+        KeyType::EcdsaP384 => "ECDSA P-384",
+        KeyType::Ed25519 => "Ed25519",
+    };
     complain!(
-        "Ed25519 key pair: {} (private, mode 600), {}",
+        "{kind} key pair: {} (private, mode 600), {}",
         key_path.display(),
         pub_path.display()
     );
@@ -1428,7 +1538,11 @@ pub fn main() -> i32 {
         Command::Verify { method } => verify(method),
         Command::Manifest { command } => manifest_command(command),
         Command::Dataset { command } => dataset_command(command),
-        Command::Keygen { output, force } => keygen(output, force),
+        Command::Keygen {
+            output,
+            key_type,
+            force,
+        } => keygen(output, key_type, force),
         Command::Atlas {
             atlas_data: file,
             format,
@@ -1487,8 +1601,16 @@ pub fn main() -> i32 {
             allow_unsigned_manifest,
             suggest_policy,
         } => {
-            if let Err(c) = out.check() {
+            if let Err(c) = out.check_against(&paths) {
                 return c;
+            }
+            if let Some(dest) = suggest_policy.as_ref().filter(|d| d.as_os_str() != "-") {
+                let roots: Vec<PathBuf> =
+                    paths.iter().filter_map(|p| p.canonicalize().ok()).collect();
+                if let Err(e) = check_destination(dest, &roots) {
+                    complain!("{}: {e}", dest.display());
+                    return 2;
+                }
             }
             let atlas = match atlas_data(atlas_file.as_ref()) {
                 Ok(a) => a,
@@ -1530,6 +1652,7 @@ pub fn main() -> i32 {
                 complain!("a manifest (--manifest or the policy's [require.manifest]) needs exactly one PATH");
                 return 2;
             }
+            let manifest_signature_path = manifest_signature.clone();
             if let Some(m) = &manifest {
                 let trust = ManifestTrust {
                     signature: manifest_signature,
@@ -1611,7 +1734,9 @@ pub fn main() -> i32 {
                 let extra = match t {
                     Err(f) => vec![f],
                     Ok(t) => {
-                        let diff = crate::manifest::diff(&t, &paths[0], &report);
+                        let mut exclude = vec![m.clone(), crate::manifest::default_signature(&m)];
+                        exclude.extend(manifest_signature_path.clone());
+                        let diff = crate::manifest::diff(&t, &paths[0], &report, &exclude);
                         let files = report
                             .files
                             .iter()
@@ -1637,7 +1762,7 @@ pub fn main() -> i32 {
                 let text = crate::policy::suggest(&report);
                 if dest.as_os_str() == "-" {
                     eprint!("{text}");
-                } else if let Err(e) = crate::policy::write_atomically(dest, text.as_bytes()) {
+                } else if let Err(e) = crate::input::write_atomically(dest, text.as_bytes()) {
                     complain!("{}: {e}", dest.display());
                     return 2;
                 }

@@ -72,10 +72,13 @@ fn relative(root: &Path, shown: &str) -> String {
 }
 
 /// Scan `root` with digests and describe it. The scan report comes back too.
+/// The manifest and its signature are left out when they lie inside the tree (as OMS signing
+/// leaves out `model.sig`): `exclude` names them.
 pub fn create(
     root: &Path,
     algorithms: &[HashAlg],
     fail_on: Severity,
+    exclude: &[PathBuf],
 ) -> Result<(Manifest, Report), String> {
     let opts = ScanOptions {
         fail_on,
@@ -88,10 +91,11 @@ pub fn create(
         let w = worst.entry(f.path.as_str()).or_insert(Severity::Info);
         *w = (*w).max(f.severity);
     }
+    let left_out = excluded(exclude);
     let mut files: Vec<ManifestFile> = report
         .files
         .iter()
-        .filter(|f| f.status != FileStatus::Skipped)
+        .filter(|f| f.status != FileStatus::Skipped && !left_out(&f.path))
         .map(|f| ManifestFile {
             path: relative(root, &f.path),
             size: f.size.unwrap_or(0),
@@ -208,7 +212,28 @@ impl UnverifiedManifest {
 
 /// Compare a trusted manifest with the tree at `root` as described by `report` (a scan with
 /// the manifest's digests). Added, removed, modified and renamed files become findings.
-pub fn diff(trusted: &TrustedManifest, root: &Path, report: &Report) -> Vec<Finding> {
+/// A test of whether a scanned path (as the report shows it) is one of `exclude`.
+fn excluded(exclude: &[PathBuf]) -> impl Fn(&str) -> bool + '_ {
+    let canon: Vec<PathBuf> = exclude
+        .iter()
+        .filter_map(|p| p.canonicalize().ok())
+        .collect();
+    move |shown: &str| {
+        Path::new(shown)
+            .canonicalize()
+            .is_ok_and(|c| canon.contains(&c))
+    }
+}
+
+/// `exclude`: the manifest and its signature, left out of the comparison when they lie inside
+/// the tree.
+pub fn diff(
+    trusted: &TrustedManifest,
+    root: &Path,
+    report: &Report,
+    exclude: &[PathBuf],
+) -> Vec<Finding> {
+    let left_out = excluded(exclude);
     let shown_root = root.to_string_lossy().trim_end_matches('/').to_string();
     let at = |rel: &str| format!("{shown_root}/{rel}");
     let mut out = Vec::new();
@@ -221,7 +246,7 @@ pub fn diff(trusted: &TrustedManifest, root: &Path, report: &Report) -> Vec<Find
     let now: BTreeMap<String, (&BTreeMap<String, String>, u64)> = report
         .files
         .iter()
-        .filter(|f| f.status != FileStatus::Skipped)
+        .filter(|f| f.status != FileStatus::Skipped && !left_out(&f.path))
         .map(|f| (relative(root, &f.path), (&f.digests, f.size.unwrap_or(0))))
         .collect();
     let then: BTreeMap<&str, &ManifestFile> = trusted

@@ -639,21 +639,6 @@ fn toml_str(s: &str) -> String {
     toml::Value::String(s.to_string()).to_string()
 }
 
-/// Write `bytes` to `dest` through a temporary file in the same directory and a rename: the
-/// destination is either left as it was or holds all of it.
-pub fn write_atomically(dest: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let dir = dest
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(dest).map_err(|e| e.error)?;
-    Ok(())
-}
-
 /// The JSON Schema of the policy file, as committed in `schemas/policy.schema.json`.
 pub fn json_schema() -> String {
     let schema = schemars::schema_for!(Policy);

@@ -582,3 +582,160 @@ fn empty_tree_fails_and_jobs_are_bounded() {
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stderr).contains("using"));
 }
+
+/// Outputs never land where they would change or destroy what is checked: a report inside a
+/// scanned root (or on a model file) is refused before the scan; a manifest inside its own tree
+/// is left out of it (and verifies); `manifest create -o` never replaces a file that is not a
+/// manifest.
+#[test]
+fn outputs_never_overwrite_or_join_what_is_scanned() {
+    let d = tmp("outputs-safety");
+    let m = d.join("m");
+    std::fs::create_dir_all(&m).unwrap();
+    let weights = m.join("pytorch_model.bin");
+    std::fs::write(&weights, b"\x80\x02N.").unwrap();
+    let out = modelgate(&[
+        "scan",
+        "--no-policy",
+        m.to_str().unwrap(),
+        "-o",
+        weights.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(std::fs::read(&weights).unwrap(), b"\x80\x02N.");
+    let out = modelgate(&[
+        "scan",
+        "--no-policy",
+        m.to_str().unwrap(),
+        "--format",
+        &format!("sarif={}", m.join("r.sarif").display()),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!m.join("r.sarif").exists());
+    let missing = d.join("no/such/dir/r.json");
+    let out = modelgate(&[
+        "scan",
+        "--no-policy",
+        m.to_str().unwrap(),
+        "-o",
+        missing.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    // A report beside the tree is fine.
+    let out = modelgate(&[
+        "scan",
+        "--no-policy",
+        m.to_str().unwrap(),
+        "-o",
+        d.join("r.txt").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    // manifest create refuses to replace a model file, and leaves itself out of the tree.
+    let out = modelgate(&[
+        "manifest",
+        "create",
+        m.to_str().unwrap(),
+        "-o",
+        weights.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(std::fs::read(&weights).unwrap(), b"\x80\x02N.");
+    let man = m.join("manifest.json");
+    let out = modelgate(&[
+        "manifest",
+        "create",
+        m.to_str().unwrap(),
+        "-o",
+        man.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed = std::fs::read_to_string(&man).unwrap();
+    assert!(!listed.contains("manifest.json"), "{listed}");
+    // Created again over the previous manifest: allowed.
+    let out = modelgate(&[
+        "manifest",
+        "create",
+        m.to_str().unwrap(),
+        "-o",
+        man.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let out = modelgate(&[
+        "manifest",
+        "verify",
+        m.to_str().unwrap(),
+        "--manifest",
+        man.to_str().unwrap(),
+        "--allow-unsigned",
+        "--format",
+        "json",
+    ]);
+    let r = json(&out);
+    let codes: Vec<&str> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert!(!codes.contains(&"manifest-file-added"), "{codes:?}");
+}
+
+/// keygen makes ECDSA keys by default, which sign models (OpenSSF Model Signing) as well as
+/// manifests; Ed25519 on request. Both halves, the private one mode 600.
+#[test]
+fn keygen_types_sign_models() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = tmp("keygen-types");
+    let m = d.join("model");
+    std::fs::create_dir_all(&m).unwrap();
+    std::fs::write(m.join("w.bin"), b"weights").unwrap();
+    for (ty, ok) in [
+        ("ecdsa-p256", true),
+        ("ecdsa-p384", true),
+        ("ed25519", false),
+    ] {
+        let base = d.join(ty);
+        let out = modelgate(&["keygen", "-o", base.to_str().unwrap(), "--type", ty]);
+        assert_eq!(out.status.code(), Some(0), "{ty}");
+        let key = base.with_extension("key");
+        let public = base.with_extension("pub");
+        assert_eq!(
+            std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert!(public.exists());
+        let sig = d.join(format!("{ty}.sig"));
+        let out = modelgate(&[
+            "sign",
+            "key",
+            m.to_str().unwrap(),
+            "--private-key",
+            key.to_str().unwrap(),
+            "--signature",
+            sig.to_str().unwrap(),
+        ]);
+        assert_eq!(
+            out.status.success(),
+            ok,
+            "{ty}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if ok {
+            let out = modelgate(&[
+                "verify",
+                "key",
+                m.to_str().unwrap(),
+                "--public-key",
+                public.to_str().unwrap(),
+                "--signature",
+                sig.to_str().unwrap(),
+            ]);
+            assert_eq!(out.status.code(), Some(0), "{ty}");
+        }
+    }
+}

@@ -29,7 +29,7 @@ fn diff_codes(root: &Path, trusted: &manifest::TrustedManifest) -> Vec<Code> {
         ..ScanOptions::default()
     };
     let report = scan(&[root.to_path_buf()], &opts).unwrap();
-    let mut c: Vec<Code> = manifest::diff(trusted, root, &report)
+    let mut c: Vec<Code> = manifest::diff(trusted, root, &report, &[])
         .iter()
         .map(|f| f.code)
         .collect();
@@ -46,8 +46,13 @@ fn keypair() -> (SigningKey, VerifyingKey) {
 #[test]
 fn signed_manifest_round_trip_and_changes() {
     let root = tree("changes");
-    let (m, report) =
-        manifest::create(&root, &[HashAlg::Sha256, HashAlg::Blake3], Severity::Error).unwrap();
+    let (m, report) = manifest::create(
+        &root,
+        &[HashAlg::Sha256, HashAlg::Blake3],
+        Severity::Error,
+        &[],
+    )
+    .unwrap();
     assert_eq!(report.exit_code(), 0);
     let paths: Vec<&str> = m.files.iter().map(|f| f.path.as_str()).collect();
     assert_eq!(
@@ -59,10 +64,15 @@ fn signed_manifest_round_trip_and_changes() {
     let bytes = m.to_bytes();
     // Deterministic: the same tree gives the same bytes.
     assert_eq!(
-        manifest::create(&root, &[HashAlg::Sha256, HashAlg::Blake3], Severity::Error)
-            .unwrap()
-            .0
-            .to_bytes(),
+        manifest::create(
+            &root,
+            &[HashAlg::Sha256, HashAlg::Blake3],
+            Severity::Error,
+            &[]
+        )
+        .unwrap()
+        .0
+        .to_bytes(),
         bytes
     );
     let (sk, vk) = keypair();
@@ -90,7 +100,7 @@ fn signed_manifest_round_trip_and_changes() {
 #[test]
 fn trust_is_earned() {
     let root = tree("trust");
-    let (m, _) = manifest::create(&root, &[HashAlg::Sha256], Severity::Error).unwrap();
+    let (m, _) = manifest::create(&root, &[HashAlg::Sha256], Severity::Error, &[]).unwrap();
     let bytes = m.to_bytes();
     let (sk, _) = keypair();
     let (_, other) = keypair();

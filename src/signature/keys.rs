@@ -68,6 +68,28 @@ impl SigningKey {
         )))
     }
 
+    /// A fresh ECDSA key on P-256 (`bits` 256) or P-384 (384) from the operating system's
+    /// random source (a scalar out of range is drawn again).
+    pub fn generate_ecdsa(bits: u32) -> Result<SigningKey, String> {
+        use std::io::Read;
+        let mut f =
+            std::fs::File::open("/dev/urandom").map_err(|e| format!("no random source: {e}"))?;
+        for _ in 0..64 {
+            let mut seed = vec![0u8; if bits == 384 { 48 } else { 32 }];
+            f.read_exact(&mut seed)
+                .map_err(|e| format!("no random source: {e}"))?;
+            let key = if bits == 384 {
+                p384::ecdsa::SigningKey::from_slice(&seed).map(SigningKey::P384)
+            } else {
+                p256::ecdsa::SigningKey::from_slice(&seed).map(SigningKey::P256)
+            };
+            if let Ok(k) = key {
+                return Ok(k);
+            }
+        }
+        Err("no valid scalar drawn".into())
+    }
+
     /// The private key as PKCS#8 PEM.
     pub fn to_pem(&self) -> Result<String, String> {
         use p256::pkcs8::EncodePrivateKey;
