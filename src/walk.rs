@@ -199,7 +199,8 @@ fn walk_dir(
                     continue;
                 }
             };
-            if !target.starts_with(root) {
+            let into_blobs = hf_blobs(root).is_some_and(|b| target.starts_with(b));
+            if !target.starts_with(root) && !into_blobs {
                 note(
                     w,
                     &shown,
@@ -267,6 +268,28 @@ fn walk_dir(
             special(w, &shown, &ft);
         }
     }
+}
+
+/// When `root` is (inside) a revision of a Hugging Face cache repository
+/// (`models--org--name/snapshots/<rev>`, or `datasets--`/`spaces--`), that repository's
+/// `blobs/` folder, where the snapshot's links point: followed, and nothing further.
+fn hf_blobs(root: &Path) -> Option<PathBuf> {
+    let mut cur = root;
+    while let Some(parent) = cur.parent() {
+        if cur.file_name().is_some_and(|n| n == "snapshots") {
+            let repo = parent.file_name()?.to_str()?;
+            if ["models--", "datasets--", "spaces--"]
+                .iter()
+                .any(|p| repo.starts_with(p))
+            {
+                let blobs = parent.join("blobs");
+                return blobs.is_dir().then_some(blobs);
+            }
+            return None;
+        }
+        cur = parent;
+    }
+    None
 }
 
 /// The canonical form of a directory being walked (for loop detection), or the path itself.

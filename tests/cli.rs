@@ -739,3 +739,49 @@ fn keygen_types_sign_models() {
         }
     }
 }
+
+/// The folder `snapshot_download()` returns (`models--org--name/snapshots/<rev>`) links every
+/// file into the repository's `blobs/`: followed there, and nowhere further.
+#[test]
+fn hugging_face_snapshot_folder_follows_its_blobs() {
+    let d = tmp("hf-snapshot");
+    let repo = d.join("hub/models--org--toy");
+    std::fs::create_dir_all(repo.join("blobs")).unwrap();
+    std::fs::create_dir_all(repo.join("snapshots/abc123")).unwrap();
+    std::fs::write(repo.join("blobs/0f1e2d"), call("os", "system", "x")).unwrap();
+    std::fs::write(repo.join("blobs/77aa"), b"{\"model_type\": \"toy\"}").unwrap();
+    std::fs::write(d.join("secret.pkl"), call("os", "system", "y")).unwrap();
+    let snap = repo.join("snapshots/abc123");
+    std::os::unix::fs::symlink("../../blobs/0f1e2d", snap.join("pytorch_model.bin")).unwrap();
+    std::os::unix::fs::symlink("../../blobs/77aa", snap.join("config.json")).unwrap();
+    std::os::unix::fs::symlink("../../../../secret.pkl", snap.join("elsewhere.pkl")).unwrap();
+    let out = modelgate(&[
+        "scan",
+        "--no-policy",
+        "--format",
+        "json",
+        snap.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let v = json(&out);
+    let codes: Vec<(&str, &str)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["code"].as_str().unwrap(),
+                f["path"].as_str().unwrap().rsplit('/').next().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        codes.contains(&("pickle-dangerous-import", "pytorch_model.bin")),
+        "{codes:?}"
+    );
+    assert!(
+        codes.contains(&("symlink-outside-root", "elsewhere.pkl")),
+        "{codes:?}"
+    );
+    assert_eq!(v["summary"]["scanned"], 2, "{codes:?}");
+}
