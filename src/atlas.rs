@@ -304,8 +304,10 @@ pub fn section(atlas: &Atlas, report: &Report, cx: RunContext) -> Section {
             .collect();
         assessed.push((
             "AML.M0011",
-            if code_files.is_empty() { Status::Met } else { Status::Partial },
-            if code_files.is_empty() {
+            if scanned == 0 { Status::NotMet } else if code_files.is_empty() { Status::Met } else { Status::Partial },
+            if scanned == 0 {
+                "no file was inspected, so nothing is known of the loaders they need".to_string()
+            } else if code_files.is_empty() {
                 format!("none of the {total} files needs a loader that can run code")
             } else {
                 format!(
@@ -349,8 +351,13 @@ pub fn section(atlas: &Atlas, report: &Report, cx: RunContext) -> Section {
         let covered = &report.coverage;
         let (m14, m13) = match covered.first() {
             Some(_) => {
+                // Digests from an unsigned manifest vouch for nothing anyone could not edit:
+                // at most partial.
                 let m14 = (
-                    combined(covered.iter().map(coverage_status)),
+                    combined(covered.iter().map(|c| match coverage_status(c) {
+                        Status::Met if !c.signed => Status::Partial,
+                        s => s,
+                    })),
                     covered
                         .iter()
                         .map(|c| coverage_evidence(c, "match the digests of"))
@@ -414,6 +421,8 @@ pub fn section(atlas: &Atlas, report: &Report, cx: RunContext) -> Section {
             None => {
                 let m14 = if changed > 0 {
                     (Status::Partial, format!("{changed} files or records differ from their verified digests or are not covered"))
+                } else if unsigned {
+                    (Status::Partial, format!("{matched}, but the manifest was used without a signature (--allow-unsigned)"))
                 } else {
                     (Status::Met, matched)
                 };

@@ -402,8 +402,8 @@ A file that cannot be read or parsed is a finding that fails the gate."
         manifest_signature: Option<PathBuf>,
         /// The public key that signed the manifest
         #[arg(
-            long = "manifest-key",
-            alias = "key",
+            long = "public-key",
+            aliases = ["manifest-key", "key"],
             value_name = "FILE",
             group = "manifest_trust"
         )]
@@ -439,7 +439,7 @@ A file that cannot be read or parsed is a finding that fails the gate."
         #[command(flatten)]
         signer: SigstoreSigner,
         /// A managed public key (PEM) instead of a certificate identity
-        #[arg(long, value_name = "FILE", conflicts_with_all = ["identity", "identity_provider"])]
+        #[arg(long = "public-key", alias = "key", value_name = "FILE", conflicts_with_all = ["identity", "identity_provider"])]
         key: Option<PathBuf>,
         #[command(flatten)]
         out: Outputs,
@@ -594,7 +594,7 @@ impl SigstoreSigner {
                 issuer: issuer.clone(),
             },
             _ => {
-                complain!("give both --identity and --identity-provider (or a --key)");
+                complain!("give both --identity and --identity-provider (or a --public-key)");
                 return Err(2);
             }
         };
@@ -958,7 +958,12 @@ pub struct ManifestTrust {
     #[arg(long, value_name = "FILE")]
     pub signature: Option<PathBuf>,
     /// The public key that signed the manifest (Ed25519 or ECDSA, PEM)
-    #[arg(long, value_name = "FILE", required_unless_present = "allow_unsigned")]
+    #[arg(
+        long = "public-key",
+        alias = "key",
+        value_name = "FILE",
+        required_unless_present = "allow_unsigned"
+    )]
     pub key: Option<PathBuf>,
     /// Use the manifest without a signature (reported as manifest-unsigned)
     #[arg(long = "allow-unsigned", conflicts_with_all = ["key", "signature"])]
@@ -979,7 +984,7 @@ pub enum ManifestCommand {
         #[arg(long = "digest", value_name = "ALG", default_value = "sha256")]
         digests: Vec<String>,
         /// Sign the manifest with this private key (Ed25519 or ECDSA, PEM); writes OUTPUT.sig
-        #[arg(long, value_name = "FILE")]
+        #[arg(long = "private-key", alias = "key", value_name = "FILE")]
         key: Option<PathBuf>,
         /// Findings at or above this severity make a file's verdict "fail"
         #[arg(long, value_name = "SEVERITY", default_value = "error", value_parser = parse_severity)]
@@ -1209,7 +1214,25 @@ fn manifest_command(cmd: ManifestCommand) -> i32 {
                 .clone()
                 .unwrap_or_else(|| manifest::default_signature(&mpath));
             let findings = manifest::diff(&trusted, &path, &report, &[mpath.clone(), sig]);
-            print_report(findings, path.to_string_lossy().into_owned(), &out)
+            // What was compared, for the report and its ATLAS evidence: the manifest was
+            // checked even when files differ from it.
+            let files = report
+                .files
+                .iter()
+                .filter(|f| f.status != crate::report::FileStatus::Skipped)
+                .count() as u64;
+            let coverage = Coverage::of_manifest(&trusted, &mpath, files, &findings);
+            let cx = crate::atlas::RunContext {
+                verify: true,
+                ..Default::default()
+            };
+            print_report_cx(
+                findings,
+                path.to_string_lossy().into_owned(),
+                &out,
+                cx,
+                Some(coverage),
+            )
         }
     }
 }
@@ -1321,7 +1344,7 @@ pub enum DatasetCommand {
         #[command(flatten)]
         fields: DatasetFields,
         /// Sign the manifest with this private key (Ed25519 or ECDSA); writes OUTPUT.sig
-        #[arg(long = "signing-key", value_name = "FILE")]
+        #[arg(long = "private-key", alias = "signing-key", value_name = "FILE")]
         signing_key: Option<PathBuf>,
     },
     /// Compare a dataset with a trusted baseline manifest

@@ -384,7 +384,7 @@ assembled inconsistently or tampered with before signing.";
     ManifestUnsigned = "manifest-unsigned", Warning, [],
         "The manifest was used without a signature, by explicit request.",
         "Without a signature anyone who can edit the manifest can make any tree match it. Sign manifests \
-(`modelgate manifest create --key`) and verify them with the public key.";
+(`modelgate manifest create --private-key`) and verify them with the public key.";
     ManifestFileAdded = "manifest-file-added", Error, ["AML.T0010.003"],
         "A file is not in the manifest.",
         "The tree gained a file after the manifest was made.";

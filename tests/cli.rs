@@ -785,3 +785,91 @@ fn hugging_face_snapshot_folder_follows_its_blobs() {
     );
     assert_eq!(v["summary"]["scanned"], 2, "{codes:?}");
 }
+
+fn mitigation(r: &serde_json::Value, id: &str) -> (String, String) {
+    let m = r["atlas"]["mitigations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == id)
+        .unwrap();
+    (
+        m["status"].as_str().unwrap().to_string(),
+        m["evidence"].as_str().unwrap_or("").to_string(),
+    )
+}
+
+/// Reports claim what the run did and no more: a signed manifest that verified while one file
+/// changed is a partial M0014 with its coverage (not "nothing was checked"); an unsigned
+/// manifest never meets M0014; a run of no files meets no mitigation.
+#[test]
+fn reports_do_not_overclaim() {
+    let d = tmp("overclaim");
+    let m = d.join("m");
+    std::fs::create_dir_all(&m).unwrap();
+    std::fs::write(m.join("a.bin"), b"a").unwrap();
+    std::fs::write(m.join("b.bin"), b"b").unwrap();
+    let key = d.join("k");
+    assert!(modelgate(&["keygen", "-o", key.to_str().unwrap()])
+        .status
+        .success());
+    let man = d.join("manifest.json");
+    let out = modelgate(&[
+        "manifest",
+        "create",
+        m.to_str().unwrap(),
+        "-o",
+        man.to_str().unwrap(),
+        "--private-key",
+        key.with_extension("key").to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(m.join("b.bin"), b"changed").unwrap();
+    let out = modelgate(&[
+        "manifest",
+        "verify",
+        m.to_str().unwrap(),
+        "--manifest",
+        man.to_str().unwrap(),
+        "--public-key",
+        key.with_extension("pub").to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let r = json(&out);
+    assert_eq!(
+        r["coverage"][0]["not_covered"].as_array().unwrap().len(),
+        1,
+        "{}",
+        r["coverage"]
+    );
+    assert_eq!(mitigation(&r, "AML.M0014").0, "partial");
+    let out = modelgate(&[
+        "manifest",
+        "verify",
+        m.to_str().unwrap(),
+        "--manifest",
+        man.to_str().unwrap(),
+        "--allow-unsigned",
+        "--format",
+        "json",
+    ]);
+    assert_ne!(mitigation(&json(&out), "AML.M0014").0, "met");
+    let empty = d.join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let out = modelgate(&[
+        "scan",
+        "--no-policy",
+        "--format",
+        "json",
+        empty.to_str().unwrap(),
+    ]);
+    let r = json(&out);
+    for id in ["AML.M0016", "AML.M0011"] {
+        assert_eq!(mitigation(&r, id).0, "not-met", "{id}");
+    }
+}
