@@ -1007,11 +1007,17 @@ fn run_at_depth(src: &mut Src<'_>, lim: &PickleLimits, ev: &mut Events, depth: u
 /// stack when dropped. `cycles`: also empty shared dicts and object states (only once nothing
 /// will read them again), which breaks reference cycles.
 fn release(mut work: Vec<V>, cycles: bool) {
+    // With `cycles`, shared tuples and argument lists are walked too (each once: a DAG of
+    // shared tuples has exponentially many paths), so that every dict and object state below
+    // them is emptied, whatever else still holds them.
+    let mut seen: std::collections::HashSet<usize> = std::collections::HashSet::new();
     while let Some(v) = work.pop() {
         match v {
             V::Tuple(mut t) => {
                 if let Some(items) = Rc::get_mut(&mut t) {
                     work.extend(items.iter_mut().map(|x| std::mem::replace(x, V::None)));
+                } else if cycles && seen.insert(t.as_ptr() as usize) {
+                    work.extend(t.iter().cloned());
                 }
             }
             V::Dict(d) if cycles || Rc::strong_count(&d) == 1 => {
@@ -1034,7 +1040,11 @@ fn release(mut work: Vec<V>, cycles: bool) {
                     let mut args = std::mem::replace(&mut inst.args, Rc::from(Vec::new()));
                     if let Some(items) = Rc::get_mut(&mut args) {
                         work.extend(items.iter_mut().map(|x| std::mem::replace(x, V::None)));
+                    } else if cycles && seen.insert(args.as_ptr() as usize) {
+                        work.extend(args.iter().cloned());
                     }
+                } else if cycles && seen.insert(Rc::as_ptr(&inst) as usize) {
+                    work.extend(inst.args.iter().cloned());
                 }
             }
             _ => {}
