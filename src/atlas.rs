@@ -283,14 +283,28 @@ pub fn section(atlas: &Atlas, report: &Report, cx: RunContext) -> Section {
     let count = |c: Code| report.findings.iter().filter(|f| f.code == c).count();
     let total = report.summary.files;
     let scanned = report.summary.scanned;
+    // A file whose format was identified but not inspected (not-inspected on the file itself,
+    // not on a member) was read, but not checked for code: it does not count as inspected.
+    let uninspected: std::collections::BTreeSet<&str> = report
+        .findings
+        .iter()
+        .filter(|f| {
+            f.code == Code::NotInspected
+                && f.member.is_empty()
+                && f.evidence.get("whole_file") == Some(&serde_json::json!(true))
+        })
+        .map(|f| f.path.as_str())
+        .collect();
+    let not_inspected = uninspected.len() as u64;
+    let inspected = scanned.saturating_sub(not_inspected);
     let mut assessed: Vec<(&str, Status, String)> = Vec::new();
     if cx.scan {
-        let bad = report.summary.errors + report.summary.skipped;
+        let bad = report.summary.errors + report.summary.skipped + not_inspected;
         let failing = report.summary.findings.at_least(report.inputs.fail_on);
         assessed.push((
             "AML.M0016",
-            if bad == 0 && scanned > 0 { Status::Met } else if scanned > 0 { Status::Partial } else { Status::NotMet },
-            format!("{scanned} of {total} files inspected for embedded code without loading them; {bad} could not be read or were skipped; {failing} findings at or above '{}'", report.inputs.fail_on.as_str()),
+            if bad == 0 && inspected > 0 { Status::Met } else if inspected > 0 { Status::Partial } else { Status::NotMet },
+            format!("{inspected} of {total} files inspected for embedded code without loading them; {not_inspected} identified but not inspected; {} could not be read or were skipped; {failing} findings at or above '{}'", report.summary.errors + report.summary.skipped, report.inputs.fail_on.as_str()),
         ));
         let code_files: Vec<&str> = report
             .files

@@ -312,6 +312,15 @@ model, which this scan did not see.";
         "Part of an HDF5 file's structure could not be read (dense storage, a shared message, a broken structure).",
         "Attributes or groups there (a Keras model_config among them) were not inspected by structure; a text \
 search for configs was run instead.";
+    HfRemoteCode = "hf-remote-code", Error, ["AML.T0011.000", "AML.T0010.003"],
+        "A Hugging Face config maps a class to Python code shipped with the model (auto_map, custom_pipelines).",
+        "transformers imports that code when the model is loaded with trust_remote_code=True, which such models \
+require: whatever the files do runs in the loading process. modelgate does not judge Python; review the \
+files named (each is reported as python-code with its SHA-256) and approve exact ones by hash in the policy.";
+    PythonCode = "python-code", Error, ["AML.T0011.000"],
+        "A Python source file in a model tree: code that trust_remote_code, custom handlers or loaders run.",
+        "Model repositories carry Python for custom architectures, tokenizers and pipelines; loaders import it. \
+It is not analysed. Review it, and approve the exact file with a waiver whose evidence is its SHA-256.";
     GgufTemplateInjection = "gguf-template-injection", Critical, ["AML.T0011.000", "AML.T0010.003"],
         "A GGUF chat template reaches into Python internals (server-side template injection).",
         "Chat templates are Jinja2 rendered by the loader (e.g. llama-cpp-python, CVE-2024-34359). A template that \

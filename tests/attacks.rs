@@ -142,7 +142,14 @@ fn broken_pickle_without_imports_still_fails_closed() {
 
 #[test]
 fn text_files_are_not_pickles_but_payloads_without_magic_are() {
-    assert!(inspect_bytes("model.py", b"class Net(Module):\n    pass\n").is_empty());
+    // Python is code (reported as such, never as a pickle).
+    assert_eq!(
+        codes(&inspect_bytes(
+            "model.py",
+            b"class Net(Module):\n    pass\n"
+        )),
+        vec![Code::PythonCode]
+    );
     assert!(inspect_bytes("notes.txt", b"import os\nprint(1)\n").is_empty());
     let f = inspect_bytes("notes.txt", b"cos\nsystem\n(S'echo'\ntR.");
     assert_eq!(
@@ -1079,4 +1086,36 @@ fn time_budget_ends_reading_with_a_finding() {
         .find(|f| f.code == Code::LimitExceeded)
         .unwrap_or_else(|| panic!("{f:#?}"));
     assert_eq!(hit.evidence["limit"], "max_seconds_per_file");
+}
+
+/// Code shipped with a model: a config's auto_map names it (trust_remote_code imports it), a
+/// Python file is reported with its SHA-256 for approval by hash; formats identified but not
+/// inspected say so, and an archive that cannot be read fails.
+#[test]
+fn remote_code_and_uninspected_formats_are_reported() {
+    let cfg = br#"{"model_type": "toy", "auto_map": {"AutoModel": "modeling_toy.ToyModel", "AutoConfig": "configuration_toy.ToyConfig"}}"#;
+    let f = inspect_bytes("config.json", cfg);
+    assert_eq!(codes(&f), vec![Code::HfRemoteCode]);
+    assert!(f[0].message.contains("modeling_toy.ToyModel"));
+    let tok = br#"{"tokenizer_class": "ToyTokenizer", "auto_map": {"AutoTokenizer": ["tokenization_toy.ToyTokenizer", null]}}"#;
+    assert_eq!(
+        codes(&inspect_bytes("tokenizer_config.json", tok)),
+        vec![Code::HfRemoteCode]
+    );
+    let py = b"import os\nos.system('id')\n";
+    let f = inspect_bytes("modeling_toy.py", py);
+    assert_eq!(codes(&f), vec![Code::PythonCode]);
+    use sha2::Digest;
+    let want: String = sha2::Sha256::digest(py)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(f[0].evidence["sha256"], want);
+    let seven = b"7z\xbc\xaf\x27\x1c\x00\x04rest";
+    let f = inspect_bytes("weights.7z", seven);
+    assert_eq!(codes(&f), vec![Code::NotInspected]);
+    assert_eq!(f[0].severity, Severity::Error);
+    let f = inspect_bytes("model.onnx", b"\x08\x07\x12\x04toy");
+    assert_eq!(codes(&f), vec![Code::NotInspected]);
+    assert_eq!(f[0].severity, Severity::Info);
 }

@@ -306,11 +306,24 @@ pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>, name: Option<&str>) -> Id
         Format::TorchLegacy => pickle::inspect(input, cx, pickle::Kind::TorchLegacy),
         Format::Unknown => {
             let id = pickle::inspect(input, cx, pickle::Kind::Sniff);
-            if id.format == Format::Unknown && input.head.get(4..8) == Some(b"TFL3") {
-                Identified {
-                    format,
-                    label: "tflite",
+            let unread = if id.format == Format::Unknown {
+                unread_format(&input.head, name)
+            } else {
+                None
+            };
+            if let Some((label, fails, what)) = unread {
+                cx.report(
+                    Code::NotInspected,
+                    None,
+                    format!("{label}: {what}"),
+                    ev! {"format" => label, "whole_file" => true},
+                );
+                if fails {
+                    if let Some(f) = cx.findings.last_mut() {
+                        f.severity = crate::finding::Severity::Error;
+                    }
                 }
+                Identified { format, label }
             } else if id.format == Format::Unknown && keras_json(input, cx, name) {
                 Identified {
                     format,
@@ -378,6 +391,14 @@ pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>, name: Option<&str>) -> Id
         zip::inspect_trailing_zip(input, cx);
     }
     if let Some(name) = name {
+        // TorchScript's code/ members are compiled by TorchScript (reported on their own).
+        if found.format == Format::Unknown
+            && (name.ends_with(".py") || name.ends_with(".pyw"))
+            && found.label == Format::Unknown.label()
+            && !cx.torchscript
+        {
+            python_file(name, input, cx);
+        }
         if name.ends_with(".jinja") && found.format == Format::Unknown {
             // transformers reads chat_template.jinja (and additional_chat_templates/*.jinja)
             // by name and renders it.
@@ -440,6 +461,7 @@ fn keras_json(input: &mut Input<'_>, cx: &mut Cx<'_>, name: Option<&str>) -> boo
             for (key, t) in jinja::hf_templates(&text) {
                 check_chat_template(&key, &t, cx);
             }
+            hf_remote_code(&text, cx);
             match keras::check_doc(text.as_bytes(), cx, None, false) {
                 keras::Doc::Config => true,
                 keras::Doc::NotConfig => false,
@@ -453,6 +475,108 @@ fn keras_json(input: &mut Input<'_>, cx: &mut Cx<'_>, name: Option<&str>) -> boo
             cx.io_error(Code::ReadError, "reading json", &e);
             false
         }
+    }
+}
+
+/// Formats identified (by content, or by name where the format has no magic) that modelgate
+/// does not inspect: (label, whether that fails the gate, what is not checked). Archives whose
+/// members cannot be read fail; model formats whose risks are not checked are reported.
+fn unread_format(head: &[u8], name: Option<&str>) -> Option<(&'static str, bool, &'static str)> {
+    let ext = name
+        .and_then(|n| n.rsplit_once('.'))
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    Some(match head {
+        [b'7', b'z', 0xbc, 0xaf, 0x27, 0x1c, ..] => {
+            ("7z", true, "a 7z archive: its members cannot be read here, so they were not checked")
+        }
+        [b'R', b'a', b'r', b'!', 0x1a, 0x07, ..] => {
+            ("rar", true, "a RAR archive: its members cannot be read here, so they were not checked")
+        }
+        [_, _, _, _, b'T', b'F', b'L', b'3', ..] => (
+            "tflite",
+            false,
+            "a TFLite flatbuffer: its operators (custom ops included) are not inspected",
+        ),
+        [_, _, _, _, b'E', b'T', ..] if ext == "pte" => (
+            "executorch",
+            false,
+            "an ExecuTorch program: its operators are not inspected",
+        ),
+        _ => match ext.as_str() {
+            "onnx" => (
+                "onnx",
+                false,
+                "an ONNX model: its external-data locations and custom-op domains are not inspected",
+            ),
+            "pb" | "pbtxt" => (
+                "tensorflow-graph",
+                false,
+                "a TensorFlow graph: its operations (file I/O, py_func) are not inspected",
+            ),
+            "mlmodel" => ("coreml", false, "a Core ML model: not inspected"),
+            "pdmodel" => ("paddle", false, "a PaddlePaddle program: not inspected"),
+            "msgpack" => ("flax-msgpack", false, "a Flax msgpack checkpoint: not inspected"),
+            _ => return None,
+        },
+    })
+}
+
+/// Hugging Face configs that map classes to code shipped with the model: `auto_map` (config,
+/// tokenizer, processor and feature-extractor configs) and `custom_pipelines`.
+fn hf_remote_code(text: &str, cx: &mut Cx<'_>) {
+    if !(text.contains("auto_map") || text.contains("custom_pipelines")) {
+        return;
+    }
+    let Ok(serde_json::Value::Object(doc)) = serde_json::from_str::<serde_json::Value>(text) else {
+        return;
+    };
+    for key in ["auto_map", "custom_pipelines"] {
+        let Some(v) = doc.get(key) else { continue };
+        let mut refs: Vec<String> = Vec::new();
+        collect_strings(v, &mut refs);
+        refs.sort();
+        refs.dedup();
+        refs.truncate(32);
+        cx.report(
+            Code::HfRemoteCode,
+            None,
+            format!(
+                "'{key}' maps classes to code shipped with the model ({}): transformers imports it with trust_remote_code=True",
+                refs.join(", ")
+            ),
+            ev! {"key" => key, "references" => refs},
+        );
+    }
+}
+
+fn collect_strings(v: &serde_json::Value, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::String(s) if out.len() < 64 => out.push(s.clone()),
+        serde_json::Value::Array(a) => a.iter().for_each(|x| collect_strings(x, out)),
+        serde_json::Value::Object(o) => o.values().for_each(|x| collect_strings(x, out)),
+        _ => {}
+    }
+}
+
+/// A Python source file: reported with its SHA-256, so that a policy can approve exact files.
+fn python_file(name: &str, input: &mut Input<'_>, cx: &mut Cx<'_>) {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    let hashed = input
+        .reader()
+        .and_then(|mut r| std::io::copy(&mut r, &mut h));
+    match hashed {
+        Ok(n) => {
+            let sha = crate::digest::hex(&h.finalize());
+            cx.report(
+                Code::PythonCode,
+                None,
+                format!("Python source '{name}' (sha256 {sha}) runs when a loader imports it; it is not analysed"),
+                ev! {"sha256" => sha, "bytes" => n},
+            );
+        }
+        Err(e) => cx.io_error(Code::ReadError, "reading python source", &e),
     }
 }
 
