@@ -936,6 +936,9 @@ struct Machine<'a> {
     depth: u32,
     /// Times each imported global was put on the stack (see [`Import::pushes`]).
     pushes: HashMap<usize, u64>,
+    /// Every dict and object this machine made, to empty at teardown.
+    dicts: Vec<std::rc::Weak<RefCell<DictV>>>,
+    insts: Vec<std::rc::Weak<Inst>>,
 }
 
 /// Simulate one pickle from the current position of `src`, up to and including STOP.
@@ -959,6 +962,8 @@ fn run_at_depth(src: &mut Src<'_>, lim: &PickleLimits, ev: &mut Events, depth: u
         lim,
         depth,
         pushes: HashMap::new(),
+        dicts: Vec::new(),
+        insts: Vec::new(),
     };
     let mut op_offset = src.offset();
     let start = op_offset;
@@ -1237,6 +1242,43 @@ impl Machine<'_> {
         work.extend(std::mem::take(&mut self.memo).into_iter().flatten());
         work.extend(std::mem::take(&mut self.memo_sparse).into_values());
         release(work, true);
+        // Values an opcode had popped when the stream failed are held by nothing the walk
+        // above reaches: every dict and object state this machine made is emptied, so no
+        // reference cycle outlives it (LeakSanitizer found such cycles through the fuzzers).
+        for w in std::mem::take(&mut self.dicts) {
+            if let Some(d) = w.upgrade() {
+                let items = d
+                    .try_borrow_mut()
+                    .map(|mut d| std::mem::take(&mut d.items))
+                    .unwrap_or_default();
+                release(items.into_iter().flat_map(|(k, v)| [k, v]).collect(), true);
+            }
+        }
+        for w in std::mem::take(&mut self.insts) {
+            if let Some(i) = w.upgrade() {
+                let state = i.state.try_borrow_mut().ok().and_then(|mut s| s.take());
+                release(state.into_iter().collect(), true);
+            }
+        }
+    }
+
+    fn track_dict(&mut self, d: DictV) -> Rc<RefCell<DictV>> {
+        let rc = Rc::new(RefCell::new(d));
+        // Dropped ones are pruned as the list doubles: it holds about what is alive.
+        if self.dicts.len() >= 1024 && self.dicts.len().is_power_of_two() {
+            self.dicts.retain(|w| w.strong_count() > 0);
+        }
+        self.dicts.push(Rc::downgrade(&rc));
+        rc
+    }
+
+    fn track_inst(&mut self, i: Inst) -> Rc<Inst> {
+        let rc = Rc::new(i);
+        if self.insts.len() >= 1024 && self.insts.len().is_power_of_two() {
+            self.insts.retain(|w| w.strong_count() > 0);
+        }
+        self.insts.push(Rc::downgrade(&rc));
+        rc
     }
 
     /// A call's arguments: `_pickle.c` requires a tuple; the pure-Python unpickler calls
@@ -1522,7 +1564,7 @@ impl Machine<'_> {
                     _ => true,
                 };
                 V::Inst(
-                    Rc::new(Inst {
+                    self.track_inst(Inst {
                         class,
                         args,
                         state: RefCell::new(None),
@@ -1533,7 +1575,7 @@ impl Machine<'_> {
             V::Inst(..) | V::Opaque => {
                 ev.computed_calls = ev.computed_calls.saturating_add(1);
                 V::Inst(
-                    Rc::new(Inst {
+                    self.track_inst(Inst {
                         class: None,
                         args,
                         state: RefCell::new(None),
@@ -1786,7 +1828,8 @@ impl Machine<'_> {
                     self.extend_at(x)?;
                 }
                 op::EMPTY_DICT => {
-                    self.push(V::Dict(Rc::new(RefCell::new(DictV { items: Vec::new() }))))?
+                    let d = self.track_dict(DictV { items: Vec::new() });
+                    self.push(V::Dict(d))?
                 }
                 op::DICT => {
                     let items = self.pop_mark()?;
@@ -1802,7 +1845,8 @@ impl Machine<'_> {
                             release(vec![k, v], false);
                         }
                     }
-                    self.push(V::Dict(Rc::new(RefCell::new(d))))?;
+                    let d = self.track_dict(d);
+                    self.push(V::Dict(d))?;
                 }
                 op::SETITEM => {
                     let x = self.stack.len().saturating_sub(2);
