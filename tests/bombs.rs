@@ -33,23 +33,6 @@ fn gzip_zeros_after(prefix: &[u8], n: u64) -> Vec<u8> {
     e.finish().unwrap()
 }
 
-fn tar_header(name: &str, size: u64) -> Vec<u8> {
-    let mut h = [0u8; 512];
-    h[..name.len()].copy_from_slice(name.as_bytes());
-    h[100..108].copy_from_slice(b"0000644\0");
-    h[108..116].copy_from_slice(b"0000000\0");
-    h[116..124].copy_from_slice(b"0000000\0");
-    h[124..136].copy_from_slice(format!("{size:011o}\0").as_bytes());
-    h[136..148].copy_from_slice(b"00000000000\0");
-    h[156] = b'0';
-    h[257..263].copy_from_slice(b"ustar\0");
-    h[263..265].copy_from_slice(b"00");
-    h[148..156].copy_from_slice(b"        ");
-    let sum: u32 = h.iter().map(|b| u32::from(*b)).sum();
-    h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
-    h.to_vec()
-}
-
 /// The bombs: (file name, bytes, a code the scan must report).
 fn bombs() -> Vec<(&'static str, Vec<u8>, &'static str)> {
     let mut out = Vec::new();
@@ -72,7 +55,7 @@ fn bombs() -> Vec<(&'static str, Vec<u8>, &'static str)> {
     cyc.push(b'.');
     out.push(("cycles.pkl.gz", gzip(&cyc), ""));
     // A gzip'd tar whose member declares 8 GiB and holds 64 MiB.
-    let t = tar_header("big.bin", (8 << 30) - 1);
+    let t = common::tar_header("big.bin", (8 << 30) - 1);
     out.push((
         "huge_member.tar.gz",
         gzip_zeros_after(&t, 64 << 20),

@@ -168,9 +168,8 @@ fn cases() -> Vec<(&'static str, Vec<u8>)> {
     out
 }
 
-#[test]
-fn modelgate_inspects_every_member_tarfile_extracts() {
-    let cases = cases();
+/// What Python's tarfile reads of each case (tests/oracle/tar_oracle.py).
+fn tarfile_readings(cases: &[(&'static str, Vec<u8>)]) -> Vec<serde_json::Value> {
     let dir = tempfile::tempdir().unwrap();
     let paths: Vec<String> = cases
         .iter()
@@ -180,7 +179,13 @@ fn modelgate_inspects_every_member_tarfile_extracts() {
             p.display().to_string()
         })
         .collect();
-    let lines = common::run_oracle(Path::new("python3"), "tests/oracle/tar_oracle.py", paths);
+    common::run_oracle(Path::new("python3"), "tests/oracle/tar_oracle.py", paths)
+}
+
+#[test]
+fn modelgate_inspects_every_member_tarfile_extracts() {
+    let cases = cases();
+    let lines = tarfile_readings(&cases);
     let payload_hex: String = PAYLOAD.iter().map(|b| format!("{b:02x}")).collect();
     let mut misses = Vec::new();
     for ((name, data), v) in cases.iter().zip(&lines) {
@@ -248,16 +253,7 @@ fn consistent_pax_and_gnu_headers_pass() {
 fn webdataset_shards_are_read_as_tarfile_reads_them() {
     use modelgate::dataset::records::{read_webdataset, Fields};
     let cases = cases();
-    let dir = tempfile::tempdir().unwrap();
-    let paths: Vec<String> = cases
-        .iter()
-        .map(|(n, d)| {
-            let p = dir.path().join(format!("{n}.tar"));
-            std::fs::write(&p, d).unwrap();
-            p.display().to_string()
-        })
-        .collect();
-    let lines = common::run_oracle(Path::new("python3"), "tests/oracle/tar_oracle.py", paths);
+    let lines = tarfile_readings(&cases);
     let read = |data: &[u8]| {
         let mut recs = Vec::new();
         let fields = Fields::default();

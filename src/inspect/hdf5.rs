@@ -172,15 +172,23 @@ impl Rd<'_> {
         }
     }
 
+    /// A heap's header at `addr`, which must start with `sig`: its bytes after the signature
+    /// and the 4 bytes of version and reserved space.
+    fn heap_header(&mut self, addr: u64, sig: &[u8; 4], what: &str) -> R<Vec<u8>> {
+        let head = self.read(addr, 64, true)?;
+        if head.get(..4) != Some(&sig[..]) {
+            return Err(format!("no {what} at {addr:#x}"));
+        }
+        head.get(8..)
+            .map(<[u8]>::to_vec)
+            .ok_or_else(|| format!("short {what}"))
+    }
+
     /// One object of a global heap collection (a variable-length value).
     fn global_heap(&mut self, coll: u64, index: u32) -> R<Vec<u8>> {
         if !self.gheaps.contains_key(&coll) {
-            let head = self.read(coll, 16, true)?;
+            let head = self.heap_header(coll, b"GCOL", "global heap collection")?;
             let mut c = Cur::new(&head);
-            if c.take(4) != Some(b"GCOL") {
-                return Err(format!("no global heap collection at {coll:#x}"));
-            }
-            c.skip(4).ok_or("short global heap")?;
             let size = c.uint(self.sl).ok_or("short global heap")?;
             let data = self.read(coll, size, false)?;
             self.gheaps.insert(coll, data);
@@ -534,12 +542,8 @@ fn join(path: &str, name: &str) -> String {
 
 /// A local heap's data segment (the names of an old-style group's members).
 fn local_heap(rd: &mut Rd<'_>, addr: u64) -> R<Vec<u8>> {
-    let head = rd.read(addr, 64, true)?;
+    let head = rd.heap_header(addr, b"HEAP", "local heap")?;
     let mut c = Cur::new(&head);
-    if c.take(4) != Some(b"HEAP") {
-        return Err(format!("no local heap at {addr:#x}"));
-    }
-    c.skip(4).ok_or("short local heap")?;
     let size = c.uint(rd.sl).ok_or("short local heap")?;
     c.skip(rd.sl).ok_or("short local heap")?;
     let data = c.uint(rd.so).ok_or("short local heap")?;
