@@ -505,6 +505,11 @@ pub struct ModelArgs {
     /// Do not leave out .git, .gitattributes, .github and .gitignore
     #[arg(long = "no-ignore-git-paths", alias = "no_ignore_git_paths")]
     pub no_ignore_git_paths: bool,
+    /// (verify) Files of the model the signature does not list are left out of the
+    /// verification and of the coverage reported, instead of failing it (model_signing's
+    /// --ignore_unsigned_files)
+    #[arg(long = "ignore-unsigned-files", alias = "ignore_unsigned_files")]
+    pub ignore_unsigned_files: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -937,6 +942,24 @@ fn verify(method: VerifyMethod) -> i32 {
             )
         }
     };
+    let mut v = v;
+    if model.ignore_unsigned_files {
+        let before = v.findings.len();
+        v.findings.retain(|f| f.code != Code::UnsignedFile);
+        let ignored = before.saturating_sub(v.findings.len());
+        if ignored > 0 {
+            // Left out: not covered, and not counted as files the signature vouches for.
+            v.on_disk = v.on_disk.map(|n| n.saturating_sub(ignored));
+            if v.findings.is_empty() {
+                v.findings.push(crate::finding::Finding::new(
+                    Code::SignatureVerified,
+                    model.model.to_string_lossy().into_owned(),
+                    format!("signature verified: {} files; {ignored} files it does not list were left out (--ignore-unsigned-files)", v.covered),
+                    crate::ev! {"files" => v.covered, "ignored_unsigned_files" => ignored},
+                ));
+            }
+        }
+    }
     let cx = crate::atlas::RunContext {
         verify: true,
         ..Default::default()

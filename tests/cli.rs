@@ -873,3 +873,50 @@ fn reports_do_not_overclaim() {
         assert_eq!(mitigation(&r, id).0, "not-met", "{id}");
     }
 }
+
+/// Signing an empty model is refused (a model holds at least one file); a file added after
+/// signing fails verification unless --ignore-unsigned-files leaves it out.
+#[test]
+fn empty_models_are_not_signed_and_unsigned_files_can_be_ignored() {
+    let d = tmp("sign-empty");
+    let key = d.join("k");
+    assert!(modelgate(&["keygen", "-o", key.to_str().unwrap()])
+        .status
+        .success());
+    let m = d.join("m");
+    std::fs::create_dir_all(&m).unwrap();
+    let sig = d.join("m.sig");
+    let sign = |m: &Path| {
+        modelgate(&[
+            "sign",
+            "key",
+            m.to_str().unwrap(),
+            "--private-key",
+            key.with_extension("key").to_str().unwrap(),
+            "--signature",
+            sig.to_str().unwrap(),
+        ])
+    };
+    let out = sign(&m);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no file to sign"));
+    std::fs::write(m.join("w.bin"), b"weights").unwrap();
+    assert!(sign(&m).status.success());
+    std::fs::write(m.join("extra.txt"), b"added later").unwrap();
+    let public = key.with_extension("pub");
+    let verify = |extra: &[&str]| {
+        let mut args = vec![
+            "verify",
+            "key",
+            m.to_str().unwrap(),
+            "--public-key",
+            public.to_str().unwrap(),
+            "--signature",
+            sig.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        modelgate(&args)
+    };
+    assert_eq!(verify(&[]).status.code(), Some(1));
+    assert_eq!(verify(&["--ignore-unsigned-files"]).status.code(), Some(0));
+}

@@ -332,3 +332,40 @@ fn certificate_method() {
             .is_err()
     );
 }
+
+/// Bundles as other clients write them (the Go client before 1.0 leaves the key hint out or
+/// null, writes a null keyid and null tlogEntries) verify the same: the signature is checked
+/// with the key the verifier is given, the hint is only a label.
+#[test]
+fn bundle_forms_of_other_clients_verify() {
+    let dir = oms_dir();
+    let pk = VerifyingKey::from_pem(std::str::from_utf8(&read(dir.join("ec-p256.pub"))).unwrap())
+        .unwrap();
+    let original: serde_json::Value =
+        serde_json::from_slice(&read(dir.join("toy-model.key-p256.sig"))).unwrap();
+    type Form = Box<dyn Fn(&mut serde_json::Value)>;
+    let forms: Vec<Form> = vec![
+        Box::new(|b| {
+            b["verificationMaterial"]["publicKey"] = serde_json::json!({});
+        }),
+        Box::new(|b| {
+            b["verificationMaterial"]["publicKey"]["hint"] = serde_json::Value::Null;
+        }),
+        Box::new(|b| {
+            b["dsseEnvelope"]["signatures"][0]["keyid"] = serde_json::Value::Null;
+            b["verificationMaterial"]["tlogEntries"] = serde_json::Value::Null;
+        }),
+    ];
+    for (i, form) in forms.iter().enumerate() {
+        let mut b = original.clone();
+        form(&mut b);
+        let bytes = serde_json::to_vec(&b).unwrap();
+        let v = oms::verify_with_key(&dir.join("toy-model"), &bytes, &pk, None, &[]);
+        assert_eq!(
+            codes(&v),
+            vec![Code::SignatureVerified],
+            "form {i}: {:#?}",
+            v.findings
+        );
+    }
+}

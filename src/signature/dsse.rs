@@ -40,7 +40,7 @@ pub struct VerificationMaterial {
     pub x509_certificate_chain: Option<CertificateChain>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate: Option<RawBytes>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "vec_or_null")]
     pub tlog_entries: Vec<serde_json::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timestamp_verification_data: Option<serde_json::Value>,
@@ -48,7 +48,20 @@ pub struct VerificationMaterial {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct PublicKeyId {
+    /// Absent or null in bundles of some clients (the Go client before 1.0): the key is then
+    /// the one the verifier is given, as always; the hint is only a label.
+    #[serde(default, deserialize_with = "string_or_null")]
     pub hint: String,
+}
+
+/// A string field that some clients write as `null` (or leave out): read as empty.
+fn string_or_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Option::<String>::deserialize(d).map(Option::unwrap_or_default)
+}
+
+/// A list field that some clients write as `null`: read as empty.
+fn vec_or_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<serde_json::Value>, D::Error> {
+    Option::<Vec<serde_json::Value>>::deserialize(d).map(Option::unwrap_or_default)
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -73,7 +86,7 @@ pub struct Envelope {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Sig {
     pub sig: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "string_or_null")]
     pub keyid: String,
 }
 

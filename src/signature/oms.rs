@@ -325,13 +325,26 @@ pub fn statement(hashed: &Hashed, ser: &Serialization) -> Vec<u8> {
 }
 
 /// Sign `model` with `key`: the bundle JSON, ready to write to `model.sig`.
+/// The model hashed for signing: a model holds at least one file (the spec), so an empty one
+/// (a mistyped path, a folder never fetched) is refused rather than signed.
+fn signable(model: &Path, ser: &Serialization, signature: Option<&Path>) -> Result<Hashed, String> {
+    let files = list_files(model, ser, signature)?;
+    if files.is_empty() {
+        return Err(format!(
+            "{} holds no file to sign: a model holds at least one",
+            model.display()
+        ));
+    }
+    hash_model(model, ser, signature)
+}
+
 pub fn sign_with_key(
     model: &Path,
     ser: &Serialization,
     key: &SigningKey,
     signature: Option<&Path>,
 ) -> Result<Vec<u8>, String> {
-    let hashed = hash_model(model, ser, signature)?;
+    let hashed = signable(model, ser, signature)?;
     let payload = statement(&hashed, ser);
     let material = dsse::key_hint_material(&key.verifying_key());
     Ok(dsse::signed_bundle(
@@ -465,7 +478,7 @@ pub fn sign_with_certificate(
     if cert_key.to_pem() != key.verifying_key().to_pem() {
         return Err("the private key does not belong to the signing certificate".into());
     }
-    let hashed = hash_model(model, ser, signature)?;
+    let hashed = signable(model, ser, signature)?;
     let payload = statement(&hashed, ser);
     let material = VerificationMaterial {
         x509_certificate_chain: Some(super::dsse::CertificateChain {
