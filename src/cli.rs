@@ -283,6 +283,33 @@ impl Outputs {
             && io::stdout().is_terminal()
             && std::env::var_os("NO_COLOR").is_none();
         let mut code = report.exit_code();
+        // Every report going to a file leaves the log silent: the verdict is said on stderr.
+        if self
+            .formats
+            .iter()
+            .all(|(_, f)| f.is_some() || self.output.is_some())
+        {
+            let failing = report.summary.findings.at_least(report.inputs.fail_on);
+            let files: Vec<String> = self
+                .formats
+                .iter()
+                .filter_map(|(_, f)| f.as_ref().or(self.output.as_ref()))
+                .map(|p| p.display().to_string())
+                .collect();
+            match report.summary.verdict {
+                crate::report::Verdict::Pass => complain!(
+                    "PASS: no findings at or above {} (reports: {})",
+                    report.inputs.fail_on,
+                    files.join(", ")
+                ),
+                crate::report::Verdict::Fail => complain!(
+                    "FAIL: {failing} finding{} at or above {} (reports: {})",
+                    if failing == 1 { "" } else { "s" },
+                    report.inputs.fail_on,
+                    files.join(", ")
+                ),
+            }
+        }
         for (format, file) in &self.formats {
             let body = render(report, *format, color && file.is_none());
             let written = match file.as_ref().or(self.output.as_ref()) {

@@ -920,3 +920,28 @@ fn empty_models_are_not_signed_and_unsigned_files_can_be_ignored() {
     assert_eq!(verify(&[]).status.code(), Some(1));
     assert_eq!(verify(&["--ignore-unsigned-files"]).status.code(), Some(0));
 }
+
+/// With every report written to a file, the verdict still reaches the log (stderr); counts
+/// read as English.
+#[test]
+fn verdict_is_said_when_every_report_goes_to_a_file() {
+    let d = tmp("verdict");
+    let sarif = d.join("r.sarif");
+    let out = modelgate(&[
+        "scan",
+        "--no-policy",
+        "testdata/malicious/pickle/reduce_p4.pkl",
+        "--format",
+        &format!("sarif={}", sarif.display()),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("FAIL: ") && err.contains("r.sarif"), "{err}");
+    let out = modelgate(&[
+        "scan",
+        "--no-policy",
+        "testdata/malicious/pickle/reduce_p4.pkl",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(": 1 file under"), "{text}");
+}

@@ -53,6 +53,9 @@ type Tamper = (&'static str, fn(&Path), &'static str);
 
 #[test]
 fn round_trips_and_tampering_with_the_real_model_signing() {
+    if common::offline("the model_signing interop test") {
+        return;
+    }
     let keys = root().join("testdata/keys");
     let base = std::env::temp_dir().join(format!("modelgate-interop-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&base);
@@ -203,6 +206,9 @@ fn round_trips_and_tampering_with_the_real_model_signing() {
 
 #[test]
 fn certificate_round_trips_with_the_real_model_signing() {
+    if common::offline("the model_signing interop test") {
+        return;
+    }
     let keys = root().join("testdata/keys");
     let (sk, leaf, ca) = (
         keys.join("p256.key"),

@@ -23,6 +23,10 @@ fn python() -> &'static Path {
 }
 
 fn valid(schema: &str, doc: &Path) {
+    // The schema validator comes from PyPI: offline, the document is only parsed.
+    if common::offline("schema validation") {
+        return;
+    }
     let out = Command::new(python())
         .arg(root().join("tests/interop/validate.py"))
         .arg(root().join("testdata/schemas").join(schema))

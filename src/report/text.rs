@@ -61,14 +61,16 @@ pub fn render(r: &Report, color: bool) -> String {
         // Not a scan (e.g. a signature verification): no per-file counts to give.
         let _ = writeln!(o, "modelgate {}: {}", r.tool.version, roots);
     } else {
+        let plural =
+            |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
         let _ = writeln!(
             o,
-            "modelgate {}: {} files under {} ({} scanned, {} errors, {} skipped)",
+            "modelgate {}: {} under {} ({} scanned, {}, {} skipped)",
             r.tool.version,
-            r.summary.files,
+            plural(r.summary.files, "file", "files"),
             roots,
             r.summary.scanned,
-            r.summary.errors,
+            plural(r.summary.errors, "error", "errors"),
             r.summary.skipped
         );
     }

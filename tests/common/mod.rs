@@ -199,6 +199,16 @@ pub fn assert_committed_schema(file: &str, now: &str) {
     );
 }
 
+/// Whether tests that need PyPI packages are to be skipped (`MODELGATE_OFFLINE=1`); says so.
+#[allow(dead_code)]
+pub fn offline(what: &str) -> bool {
+    let off = std::env::var_os("MODELGATE_OFFLINE").is_some_and(|v| v == "1");
+    if off {
+        eprintln!("skipped: {what} needs PyPI packages, and MODELGATE_OFFLINE=1");
+    }
+    off
+}
+
 /// A Python venv under target/ with the pinned packages of `requirements` (relative to the
 /// crate), made or brought up to date on first use; returns the venv's directory.
 pub fn python_venv(name: &str, requirements: &str) -> std::path::PathBuf {
