@@ -321,6 +321,17 @@ files named (each is reported as python-code with its SHA-256) and approve exact
         "A Python source file in a model tree: code that trust_remote_code, custom handlers or loaders run.",
         "Model repositories carry Python for custom architectures, tokenizers and pipelines; loaders import it. \
 It is not analysed. Review it, and approve the exact file with a waiver whose evidence is its SHA-256.";
+    OnnxExternalData = "onnx-external-data", Critical, ["AML.T0010.003", "AML.T0011.000"],
+        "An ONNX tensor's external data points outside the model's folder (an absolute path, '..', or a link out).",
+        "onnxruntime opens the file a tensor's external-data location names when it loads the model: a model \
+can read any file the loading process can (and load it as weights, or leak it through outputs).";
+    OnnxCustomDomain = "onnx-custom-domain", Info, ["AML.T0011.000"],
+        "An ONNX model uses operators of a non-standard domain.",
+        "Custom operators are served by a library the runtime must load; the domain ai.onnx.contrib is \
+onnxruntime-extensions, whose PyOp runs Python (reported as an error).";
+    OnnxMalformed = "onnx-malformed", Error, [],
+        "An ONNX model could not be read as protobuf.",
+        "Its external-data locations and operator domains could not all be checked.";
     GgufTemplateInjection = "gguf-template-injection", Critical, ["AML.T0011.000", "AML.T0010.003"],
         "A GGUF chat template reaches into Python internals (server-side template injection).",
         "Chat templates are Jinja2 rendered by the loader (e.g. llama-cpp-python, CVE-2024-34359). A template that \

@@ -1107,7 +1107,7 @@ fn remote_code_and_uninspected_formats_are_reported() {
     let f = inspect_bytes("weights.7z", seven);
     assert_eq!(codes(&f), vec![Code::NotInspected]);
     assert_eq!(f[0].severity, Severity::Error);
-    let f = inspect_bytes("model.onnx", b"\x08\x07\x12\x04toy");
+    let f = inspect_bytes("saved_model.pb", b"\x0a\x07\x12\x04toy");
     assert_eq!(codes(&f), vec![Code::NotInspected]);
     assert_eq!(f[0].severity, Severity::Info);
 }

@@ -57,6 +57,7 @@ fn benign_formats_are_identified() {
     assert_eq!(fmt("keras/dense.h5"), "keras-h5");
     assert_eq!(fmt("hdf5/sequential.h5"), "keras-h5");
     assert_eq!(fmt("hdf5/sequential_latest.h5"), "keras-h5");
+    assert_eq!(fmt("onnx/add.onnx"), "onnx");
     assert_eq!(fmt("gguf/chatml.gguf"), "gguf");
     assert_eq!(report.exit_code(), 0);
     // The only findings on benign files are the expected warnings/info.
@@ -447,6 +448,9 @@ const EXPECT: &[(&str, Code, &[&str], &str)] = &[
         "",
     ),
     ("hdf5/external_link.h5", Code::Hdf5ExternalLink, &[], ""),
+    // ONNX (testdata/generate_onnx.py).
+    ("onnx/external_data.onnx", Code::OnnxExternalData, &[], ""),
+    ("onnx/pyop.onnx", Code::OnnxCustomDomain, &[], ""),
     (
         "keras/custom_module.keras",
         Code::KerasCustomObject,

@@ -16,6 +16,7 @@ pub mod hdf5;
 pub mod jinja;
 pub mod keras;
 pub mod numpy;
+pub mod onnx;
 pub mod pickle;
 pub mod pyliteral;
 pub mod safetensors;
@@ -306,12 +307,23 @@ pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>, name: Option<&str>) -> Id
         Format::TorchLegacy => pickle::inspect(input, cx, pickle::Kind::TorchLegacy),
         Format::Unknown => {
             let id = pickle::inspect(input, cx, pickle::Kind::Sniff);
-            let unread = if id.format == Format::Unknown {
+            let onnx_named = name.is_some_and(|n| n.to_ascii_lowercase().ends_with(".onnx"));
+            let unread = if id.format == Format::Unknown && !onnx_named {
                 unread_format(&input.head, name)
             } else {
                 None
             };
-            if let Some((label, fails, what)) = unread {
+            if id.format == Format::Unknown && onnx_named {
+                // External data resolves against the model file's own folder (on disk only).
+                let dir = (cx.member.is_empty())
+                    .then(|| {
+                        std::path::Path::new(&cx.path)
+                            .parent()
+                            .map(|p| p.to_path_buf())
+                    })
+                    .flatten();
+                onnx::inspect(input, cx, dir.as_deref())
+            } else if let Some((label, fails, what)) = unread {
                 cx.report(
                     Code::NotInspected,
                     None,

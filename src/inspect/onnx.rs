@@ -1,0 +1,281 @@
+//! ONNX models: a bounded protobuf wire reader over `ModelProto` that skips weights and looks
+//! at what onnxruntime acts on when it loads a model: tensors' external data (a file path the
+//! runtime opens) and operator-set domains (custom ops; `ai.onnx.contrib` runs Python through
+//! onnxruntime-extensions). Graphs nested in node attributes (If, Loop, Scan) and model-local
+//! functions are walked too.
+
+use super::{Cx, Identified};
+use crate::ev;
+use crate::finding::Code;
+use crate::identify::Format;
+use crate::input::{Input, ReadSeek};
+use std::io::{BufRead, BufReader, Read};
+
+/// Nesting of messages followed, at most.
+const MAX_DEPTH: u32 = 32;
+/// Strings kept (locations, domains), at most this long.
+const MAX_STR: u64 = 4096;
+
+struct Wire<'a> {
+    r: BufReader<&'a mut dyn ReadSeek>,
+    pos: u64,
+    fields: u64,
+}
+
+type R<T> = Result<T, String>;
+
+impl Wire<'_> {
+    fn byte(&mut self) -> R<u8> {
+        let mut b = [0u8; 1];
+        self.r
+            .read_exact(&mut b)
+            .map_err(|e| format!("at {}: {e}", self.pos))?;
+        self.pos = self.pos.saturating_add(1);
+        Ok(b[0])
+    }
+    fn varint(&mut self) -> R<u64> {
+        let mut v = 0u64;
+        for i in 0..10u32 {
+            let b = self.byte()?;
+            v |= u64::from(b & 0x7f).wrapping_shl(7u32.saturating_mul(i));
+            if b & 0x80 == 0 {
+                return Ok(v);
+            }
+        }
+        Err(format!("varint too long at {}", self.pos))
+    }
+    fn skip(&mut self, n: u64) -> R<()> {
+        let n_i = i64::try_from(n).map_err(|_| "length out of range".to_string())?;
+        self.r
+            .seek_relative(n_i)
+            .map_err(|e| format!("at {}: {e}", self.pos))?;
+        self.pos = self.pos.saturating_add(n);
+        // A skip past the end is found by the next read.
+        Ok(())
+    }
+    fn string(&mut self, n: u64) -> R<String> {
+        if n > MAX_STR {
+            self.skip(n)?;
+            return Ok(String::new());
+        }
+        let mut b = vec![0u8; usize::try_from(n).unwrap_or(0)];
+        self.r
+            .read_exact(&mut b)
+            .map_err(|e| format!("at {}: {e}", self.pos))?;
+        self.pos = self.pos.saturating_add(n);
+        Ok(String::from_utf8_lossy(&b).into_owned())
+    }
+    fn at_end(&mut self) -> bool {
+        self.r.fill_buf().map(|b| b.is_empty()).unwrap_or(true)
+    }
+}
+
+/// The message kinds walked.
+#[derive(Clone, Copy, PartialEq)]
+enum Msg {
+    Model,
+    Graph,
+    Node,
+    Attribute,
+    Tensor,
+    SparseTensor,
+    Entry,
+    OpsetId,
+    Function,
+}
+
+/// (field number, kind) pairs followed inside each message kind.
+fn child(of: Msg, field: u64) -> Option<Msg> {
+    use Msg::*;
+    Some(match (of, field) {
+        (Model, 7) => Graph,
+        (Model, 8) => OpsetId,
+        (Model, 25) => Function,
+        (Graph, 1) => Node,
+        (Graph, 5) => Tensor,
+        (Graph, 15) => SparseTensor,
+        (Node, 5) => Attribute,
+        (Attribute, 5) => Tensor,
+        (Attribute, 6) => Graph,
+        (Attribute, 10) => Tensor,
+        (Attribute, 11) => Graph,
+        (Attribute, 22) => SparseTensor,
+        (Tensor, 13) => Entry,
+        (SparseTensor, 1) | (SparseTensor, 2) => Tensor,
+        (Function, 4) => Node,
+        (Function, 7) => OpsetId,
+        _ => return None,
+    })
+}
+
+#[derive(Default)]
+struct Seen {
+    locations: Vec<String>,
+    domains: Vec<String>,
+}
+
+fn walk(w: &mut Wire<'_>, kind: Msg, end: Option<u64>, depth: u32, seen: &mut Seen) -> R<()> {
+    if depth > MAX_DEPTH {
+        return Err("messages nested too deep".into());
+    }
+    let mut key: Option<String> = None;
+    let mut value: Option<String> = None;
+    loop {
+        match end {
+            Some(e) if w.pos >= e => break,
+            None if w.at_end() => break,
+            _ => {}
+        }
+        w.fields = w.fields.saturating_add(1);
+        if w.fields > 50_000_000 {
+            return Err("more than 50 million fields".into());
+        }
+        let tag = w.varint()?;
+        let (field, wire) = (tag >> 3, tag & 7);
+        match wire {
+            0 => {
+                w.varint()?;
+            }
+            1 => w.skip(8)?,
+            5 => w.skip(4)?,
+            2 => {
+                let n = w.varint()?;
+                let stop = w.pos.checked_add(n).ok_or("length overflows")?;
+                if end.is_some_and(|e| stop > e) {
+                    return Err(format!(
+                        "a field of {n} bytes at {} runs past its message",
+                        w.pos
+                    ));
+                }
+                if let Some(c) = child(kind, field) {
+                    walk(w, c, Some(stop), depth.saturating_add(1), seen)?;
+                    if w.pos != stop {
+                        return Err(format!("a message ends at {} instead of {stop}", w.pos));
+                    }
+                } else if kind == Msg::Entry && (field == 1 || field == 2) {
+                    let s = w.string(n)?;
+                    if field == 1 {
+                        key = Some(s);
+                    } else {
+                        value = Some(s);
+                    }
+                } else if (kind == Msg::OpsetId && field == 1) || (kind == Msg::Node && field == 7)
+                {
+                    let d = w.string(n)?;
+                    if !seen.domains.contains(&d) && seen.domains.len() < 256 {
+                        seen.domains.push(d);
+                    }
+                } else {
+                    // Weights (raw_data) and everything else: skipped, never read.
+                    w.skip(n)?;
+                }
+            }
+            _ => return Err(format!("wire type {wire} at {} is not protobuf", w.pos)),
+        }
+    }
+    if kind == Msg::Entry && key.as_deref() == Some("location") {
+        if let Some(v) = value {
+            if seen.locations.len() < 1024 {
+                seen.locations.push(v);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Domains of the ONNX standard and of onnxruntime's own contributed operators.
+const STANDARD: &[&str] = &[
+    "",
+    "ai.onnx",
+    "ai.onnx.ml",
+    "ai.onnx.training",
+    "ai.onnx.preview.training",
+    "com.microsoft",
+    "com.microsoft.nchwc",
+    "com.microsoft.experimental",
+    "org.pytorch.aten",
+];
+
+/// Whether an external-data location leaves the model's folder by its text: absolute, a drive
+/// or UNC path, or a `..` component.
+fn escapes(loc: &str) -> bool {
+    let l = loc.replace('\\', "/");
+    l.starts_with('/') || l.as_bytes().get(1) == Some(&b':') || l.split('/').any(|c| c == "..")
+}
+
+pub fn inspect(
+    input: &mut Input<'_>,
+    cx: &mut Cx<'_>,
+    dir: Option<&std::path::Path>,
+) -> Identified {
+    let id = Identified {
+        format: Format::Unknown,
+        label: "onnx",
+    };
+    let Some(src) = input.source() else {
+        cx.report(
+            Code::NotInspected,
+            None,
+            "onnx: a model read as a stream is not inspected",
+            ev! {"format" => "onnx"},
+        );
+        return id;
+    };
+    if let Err(e) = src.rewind() {
+        cx.io_error(Code::ReadError, "reading onnx", &e);
+        return id;
+    }
+    let mut w = Wire {
+        r: BufReader::with_capacity(1 << 16, src),
+        pos: 0,
+        fields: 0,
+    };
+    let mut seen = Seen::default();
+    let res = walk(&mut w, Msg::Model, None, 0, &mut seen);
+    if let Err(e) = res {
+        cx.report(
+            Code::OnnxMalformed,
+            None,
+            format!("the ONNX model cannot be read as onnxruntime reads it: {e}"),
+            ev! {},
+        );
+    }
+    for loc in &seen.locations {
+        // Resolved against the model's folder: a link out of it is an escape as well.
+        let outside = dir.is_some_and(|d| {
+            let target = d.join(loc);
+            match (target.canonicalize(), d.canonicalize()) {
+                (Ok(t), Ok(base)) => !t.starts_with(base),
+                _ => false,
+            }
+        });
+        if escapes(loc) || outside {
+            cx.report(
+                Code::OnnxExternalData,
+                None,
+                format!("a tensor's external data is '{loc}': onnxruntime reads that file, outside the model's folder, when it loads the model"),
+                ev! {"location" => loc},
+            );
+        }
+    }
+    for d in &seen.domains {
+        if !STANDARD.contains(&d.as_str()) {
+            cx.report(
+                Code::OnnxCustomDomain,
+                None,
+                if d == "ai.onnx.contrib" {
+                    format!("operators of domain '{d}' (onnxruntime-extensions, whose PyOp runs Python)")
+                } else {
+                    format!("operators of the custom domain '{d}', served by a library the runtime must load")
+                },
+                ev! {"domain" => d},
+            );
+            if d == "ai.onnx.contrib" {
+                if let Some(f) = cx.findings.last_mut() {
+                    f.severity = crate::finding::Severity::Error;
+                }
+            }
+        }
+    }
+    id
+}
