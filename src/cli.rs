@@ -209,6 +209,18 @@ pub struct Outputs {
     /// Write the report (the one format without its own =FILE) to FILE instead of standard output
     #[arg(long, short, value_name = "FILE")]
     output: Option<PathBuf>,
+    /// Colour in the text report: auto (a terminal, unless NO_COLOR is set), always (CI logs
+    /// that render colour), never
+    #[arg(long, value_enum, default_value = "auto")]
+    color: ColorChoice,
+}
+
+/// When the text report is coloured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
 }
 
 impl Outputs {
@@ -280,8 +292,13 @@ impl Outputs {
             return c;
         }
         let color = self.output.is_none()
-            && io::stdout().is_terminal()
-            && std::env::var_os("NO_COLOR").is_none();
+            && match self.color {
+                ColorChoice::Always => true,
+                ColorChoice::Never => false,
+                ColorChoice::Auto => {
+                    io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+                }
+            };
         let mut code = report.exit_code();
         // Every report going to a file leaves the log silent: the verdict is said on stderr.
         if self

@@ -945,3 +945,14 @@ fn verdict_is_said_when_every_report_goes_to_a_file() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains(": 1 file under"), "{text}");
 }
+
+/// `--color always` colours the text report for CI logs, `never` (and NO_COLOR by default off a
+/// terminal) does not.
+#[test]
+fn color_choice() {
+    let p = "testdata/malicious/pickle/reduce_p4.pkl";
+    let out = modelgate(&["scan", "--no-policy", p, "--color", "always"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\u{1b}["));
+    let out = modelgate(&["scan", "--no-policy", p, "--color", "never"]);
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("\u{1b}["));
+}
