@@ -116,14 +116,14 @@ const REAL: &[&str] = &[
 
 #[test]
 fn modelgate_flags_every_template_that_reaches_python_internals() {
-    if common::offline("the jinja2 oracle") {
+    let Some(python) = common::oracle_python(
+        "the jinja2 oracle",
+        "jinja-venv",
+        "tests/oracle/jinja_requirements.txt",
+    ) else {
         return;
-    }
-    let venv = common::python_venv("jinja-venv", "tests/oracle/jinja_requirements.txt");
-    let cases: usize = std::env::var("MODELGATE_ORACLE_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1500);
+    };
+    let cases = common::oracle_cases(1500);
     let mut rng = Rng(0x6a69_6e6a_615f_6f72);
     let dir = tempfile::tempdir().unwrap();
     let mut templates = Vec::new();
@@ -149,11 +149,7 @@ fn modelgate_flags_every_template_that_reaches_python_internals() {
         std::fs::write(&p, t).unwrap();
         paths.push(p.display().to_string());
     }
-    let lines = common::run_oracle(
-        &venv.join("bin/python"),
-        "tests/oracle/jinja_oracle.py",
-        paths,
-    );
+    let lines = common::run_oracle(&python, "tests/oracle/jinja_oracle.py", paths);
     let (mut parsed, mut reaching, mut misses, mut false_alarms) = (0, 0, Vec::new(), Vec::new());
     for (t, o) in templates.iter().zip(&lines) {
         if o["parsed"] != true {

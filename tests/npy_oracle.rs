@@ -122,14 +122,14 @@ fn npy(header: &str) -> Vec<u8> {
 
 #[test]
 fn modelgate_reads_npy_headers_as_numpy_does() {
-    if common::offline("the numpy oracle") {
+    let Some(python) = common::oracle_python(
+        "the numpy oracle",
+        "npy-venv",
+        "tests/oracle/npy_requirements.txt",
+    ) else {
         return;
-    }
-    let venv = common::python_venv("npy-venv", "tests/oracle/npy_requirements.txt");
-    let cases: usize = std::env::var("MODELGATE_ORACLE_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2000);
+    };
+    let cases = common::oracle_cases(2000);
     let mut rng = Rng(0x6e70_795f_6f72_6163);
     let dir = tempfile::tempdir().unwrap();
     let mut files = Vec::new();
@@ -141,11 +141,7 @@ fn modelgate_reads_npy_headers_as_numpy_does() {
         files.push((p, h, data));
     }
     let paths = files.iter().map(|f| f.0.display().to_string()).collect();
-    let lines = common::run_oracle(
-        &venv.join("bin/python"),
-        "tests/oracle/npy_oracle.py",
-        paths,
-    );
+    let lines = common::run_oracle(&python, "tests/oracle/npy_oracle.py", paths);
     assert_eq!(lines.len(), files.len());
     let (mut read, mut objects, mut misses) = (0, 0, Vec::new());
     for ((_, h, data), o) in files.iter().zip(&lines) {

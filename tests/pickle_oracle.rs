@@ -312,10 +312,7 @@ fn check(name: &str, data: &[u8], paths: &[PathResult; 4]) -> Option<String> {
 
 #[test]
 fn modelgate_sees_every_import_each_reader_path_reaches() {
-    let cases: usize = std::env::var("MODELGATE_ORACLE_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1500);
+    let cases = common::oracle_cases(1500);
     let seeds = seeds();
     let mut all: Vec<(String, Vec<u8>)> = seeds.clone();
     let mut rng = Rng(0x6d6f_6465_6c67_6174);

@@ -209,6 +209,24 @@ pub fn offline(what: &str) -> bool {
     off
 }
 
+/// How many generated cases an oracle test tries: `MODELGATE_ORACLE_CASES`, else `default`.
+#[allow(dead_code)]
+pub fn oracle_cases(default: usize) -> usize {
+    std::env::var("MODELGATE_ORACLE_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// An oracle's Python (a venv under target/ with `requirements`), or `None` when offline.
+#[allow(dead_code)]
+pub fn oracle_python(what: &str, venv: &str, requirements: &str) -> Option<std::path::PathBuf> {
+    if offline(what) {
+        return None;
+    }
+    Some(python_venv(venv, requirements).join("bin/python"))
+}
+
 /// A Python venv under target/ with the pinned packages of `requirements` (relative to the
 /// crate), made or brought up to date on first use; returns the venv's directory.
 pub fn python_venv(name: &str, requirements: &str) -> std::path::PathBuf {
