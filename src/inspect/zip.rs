@@ -149,12 +149,12 @@ fn parse_cd(cd: &[u8], limit: u64) -> Result<(Vec<Entry>, Option<String>), Strin
         let extra_len = le16(h, 30) as usize;
         let comment_len = le16(h, 32) as usize;
         let name_start = p + 46;
-        let name_b = cd
-            .get(name_start..name_start + name_len)
-            .ok_or("entry name truncated")?;
-        let extra = cd
-            .get(name_start + name_len..name_start + name_len + extra_len)
-            .ok_or("entry extra field truncated")?;
+        // zipfile reads the directory from memory: a name or extra field running past its end
+        // is read short, not refused (the entry still loads).
+        let clip =
+            |a: usize, b: usize| cd.get(a.min(cd.len())..b.min(cd.len())).unwrap_or_default();
+        let name_b = clip(name_start, name_start + name_len);
+        let extra = clip(name_start + name_len, name_start + name_len + extra_len);
         let flags = le16(h, 8);
         let name = if flags & 0x800 != 0 {
             String::from_utf8_lossy(name_b).into_owned()
@@ -577,6 +577,10 @@ fn member(
     local: u64,
     storage: bool,
 ) -> Option<(u64, u64)> {
+    let mut e = Entry {
+        name: e.name.clone(),
+        ..*e
+    };
     let mut lh = [0u8; 30];
     if read_at(src, local, &mut lh).is_err() || &lh[..4] != LOC_SIG {
         cx.report(
@@ -637,7 +641,7 @@ fn member(
         .saturating_add(30)
         .saturating_add(lname_len)
         .saturating_add(lextra_len);
-    let end = data.saturating_add(e.csize);
+    let mut end = data.saturating_add(e.csize);
     if end > len {
         cx.report(
             Code::ZipMalformed,
@@ -645,7 +649,14 @@ fn member(
             format!("member '{}' extends past the end of the file", e.name),
             ev! {"name" => e.name, "compressed_size" => e.csize},
         );
-        return None;
+        // A stored member: zipfile reads its uncompressed size and stops there, whatever the
+        // compressed size says. Those bytes are what it loads.
+        let short = data.saturating_add(e.usize);
+        if e.method != 0 || short > len {
+            return None;
+        }
+        e.csize = e.usize;
+        end = short;
     }
     if storage || e.name.ends_with('/') && e.usize == 0 {
         return Some((local, end));
