@@ -257,41 +257,10 @@ pub fn tar_number(field: &[u8]) -> Option<i64> {
                     .map_or(body.get(2..)?, |r| r),
                 _ => body,
             };
-            if digits.is_empty()
-                || digits.starts_with('_')
-                || digits.ends_with('_')
-                || digits.contains("__")
-            {
-                return None;
-            }
-            let clean: String = digits.chars().filter(|c| *c != '_').collect();
-            let v = i64::from_str_radix(&clean, 8).ok()?;
+            let v = modelgate_pickle::python_digits(digits, 8)?;
             Some(if neg { v.checked_neg()? } else { v })
         }
     }
-}
-
-/// Parse a NUL/space terminated octal field as tar writes it.
-pub fn parse_octal(field: &[u8]) -> Option<u64> {
-    let s: Vec<u8> = field
-        .iter()
-        .copied()
-        .skip_while(|b| *b == b' ')
-        .take_while(|b| *b != 0 && *b != b' ')
-        .collect();
-    if s.is_empty() {
-        return None;
-    }
-    let mut v: u64 = 0;
-    for b in s {
-        if !(b'0'..=b'7').contains(&b) {
-            return None;
-        }
-        v = v
-            .checked_mul(8)?
-            .checked_add(u64::from(b.wrapping_sub(b'0')))?;
-    }
-    Some(v)
 }
 
 fn is_safetensors(head: &[u8], len: Option<u64>) -> bool {
@@ -405,10 +374,9 @@ mod tests {
 
     #[test]
     fn octal_fields() {
-        assert_eq!(parse_octal(b"0000644\0"), Some(0o644));
-        assert_eq!(parse_octal(b"   12 \0"), Some(0o12));
-        assert_eq!(parse_octal(b"\0\0"), None);
-        assert_eq!(parse_octal(b"89"), None);
+        assert_eq!(tar_number(b"0000644\0"), Some(0o644));
+        assert_eq!(tar_number(b"   12 \0"), Some(0o12));
+        assert_eq!(tar_number(b"89"), None);
     }
 
     #[test]

@@ -1096,6 +1096,17 @@ fn c_long(l: &[u8], any_base: bool) -> Option<i64> {
         .strip_prefix('_')
         .filter(|_| radix != 10)
         .unwrap_or(digits);
+    let v = python_digits(digits, radix)?;
+    if neg {
+        v.checked_neg()
+    } else {
+        Some(v)
+    }
+}
+
+/// The digits of a Python integer literal as `int(text, radix)` takes them, its prefix and
+/// sign already removed: underscores only singly and between digits.
+pub fn python_digits(digits: &str, radix: u32) -> Option<i64> {
     if digits.is_empty()
         || digits.starts_with('_')
         || digits.ends_with('_')
@@ -1104,12 +1115,7 @@ fn c_long(l: &[u8], any_base: bool) -> Option<i64> {
         return None;
     }
     let clean: String = digits.chars().filter(|c| *c != '_').collect();
-    let v = i64::from_str_radix(&clean, radix).ok()?;
-    if neg {
-        v.checked_neg()
-    } else {
-        Some(v)
-    }
+    i64::from_str_radix(&clean, radix).ok()
 }
 
 /// Python's `codecs.escape_decode` as the STRING opcode uses it (latin-1 result).
