@@ -1111,3 +1111,12 @@ fn remote_code_and_uninspected_formats_are_reported() {
     assert_eq!(codes(&f), vec![Code::NotInspected]);
     assert_eq!(f[0].severity, Severity::Info);
 }
+
+/// An ONNX model whose last field runs past the end of the file does not load (onnx raises
+/// DecodeError): reported, never taken for a clean model.
+#[test]
+fn truncated_onnx_is_malformed() {
+    let d = std::fs::read("testdata/benign/onnx/add.onnx").unwrap();
+    let f = inspect_bytes("model.onnx", &d[..d.len() - 10]);
+    assert_eq!(codes(&f), vec![Code::OnnxMalformed]);
+}

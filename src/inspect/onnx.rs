@@ -9,7 +9,7 @@ use crate::ev;
 use crate::finding::Code;
 use crate::identify::Format;
 use crate::input::{Input, ReadSeek};
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufReader, Read};
 
 /// Nesting of messages followed, at most.
 const MAX_DEPTH: u32 = 32;
@@ -19,6 +19,8 @@ const MAX_STR: u64 = 4096;
 struct Wire<'a> {
     r: BufReader<&'a mut dyn ReadSeek>,
     pos: u64,
+    /// The file's length: a field that runs past it is an error, as protobuf parsing is.
+    len: u64,
     fields: u64,
 }
 
@@ -50,7 +52,12 @@ impl Wire<'_> {
             .seek_relative(n_i)
             .map_err(|e| format!("at {}: {e}", self.pos))?;
         self.pos = self.pos.saturating_add(n);
-        // A skip past the end is found by the next read.
+        if self.pos > self.len {
+            return Err(format!(
+                "a field runs past the end of the file ({})",
+                self.len
+            ));
+        }
         Ok(())
     }
     fn string(&mut self, n: u64) -> R<String> {
@@ -64,9 +71,6 @@ impl Wire<'_> {
             .map_err(|e| format!("at {}: {e}", self.pos))?;
         self.pos = self.pos.saturating_add(n);
         Ok(String::from_utf8_lossy(&b).into_owned())
-    }
-    fn at_end(&mut self) -> bool {
-        self.r.fill_buf().map(|b| b.is_empty()).unwrap_or(true)
     }
 }
 
@@ -121,10 +125,8 @@ fn walk(w: &mut Wire<'_>, kind: Msg, end: Option<u64>, depth: u32, seen: &mut Se
     let mut key: Option<String> = None;
     let mut value: Option<String> = None;
     loop {
-        match end {
-            Some(e) if w.pos >= e => break,
-            None if w.at_end() => break,
-            _ => {}
+        if w.pos >= end.unwrap_or(w.len) {
+            break;
         }
         w.fields = w.fields.saturating_add(1);
         if w.fields > 50_000_000 {
@@ -212,6 +214,7 @@ pub fn inspect(
         format: Format::Unknown,
         label: "onnx",
     };
+    let len = input.len.unwrap_or(0);
     let Some(src) = input.source() else {
         cx.report(
             Code::NotInspected,
@@ -228,6 +231,7 @@ pub fn inspect(
     let mut w = Wire {
         r: BufReader::with_capacity(1 << 16, src),
         pos: 0,
+        len,
         fields: 0,
     };
     let mut seen = Seen::default();
