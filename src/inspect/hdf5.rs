@@ -23,6 +23,8 @@ const MAX_READ: u64 = 256 << 20;
 const MAX_TOTAL: u64 = 1 << 30;
 /// Attribute values kept per file, at most.
 const MAX_VALUES: usize = 100_000;
+/// Bytes of global heap collections kept in memory at once, at most.
+const MAX_HEAP_CACHE: usize = 64 << 20;
 /// Depth of a version-1 B-tree, at most.
 const MAX_BTREE_DEPTH: u32 = 64;
 
@@ -117,6 +119,8 @@ struct Rd<'r> {
     sl: usize,
     spent: u64,
     gheaps: HashMap<u64, Vec<u8>>,
+    /// Bytes held in `gheaps`.
+    gheap_bytes: usize,
 }
 
 type R<T> = Result<T, String>;
@@ -191,6 +195,13 @@ impl Rd<'_> {
             let mut c = Cur::new(&head);
             let size = c.uint(self.sl).ok_or("short global heap")?;
             let data = self.read(coll, size, false)?;
+            // Collections are kept for the next value in them, within a bound: past it the
+            // cache starts again (a file of many large collections would hold them all).
+            if self.gheap_bytes.saturating_add(data.len()) > MAX_HEAP_CACHE {
+                self.gheaps.clear();
+                self.gheap_bytes = 0;
+            }
+            self.gheap_bytes = self.gheap_bytes.saturating_add(data.len());
             self.gheaps.insert(coll, data);
         }
         let sl = self.sl;
@@ -286,6 +297,7 @@ pub fn walk(src: &mut dyn ReadSeek, len: u64) -> R<Walked> {
         sl: usize::from(sl),
         spent: 0,
         gheaps: HashMap::new(),
+        gheap_bytes: 0,
     };
     let mut w = Walked {
         superblock_at: at,
@@ -454,8 +466,13 @@ fn message(
             let btree = c.uint(so).ok_or_else(short)?;
             let heap = c.uint(so).ok_or_else(short)?;
             let names = local_heap(rd, heap)?;
-            let mut visited = HashSet::new();
-            btree_v1(rd, btree, &names, path, w, children, 0, &mut visited)?;
+            let mut g = Group {
+                names: &names,
+                path,
+                children,
+                visited: HashSet::new(),
+            };
+            btree_v1(rd, btree, &mut g, w, 0)?;
         }
         // Link: a new-style group's member.
         0x06 => {
@@ -559,19 +576,18 @@ fn heap_name(names: &[u8], off: u64) -> String {
     String::from_utf8_lossy(s.get(..end).unwrap_or_default()).into_owned()
 }
 
+/// An old-style group being read: its local heap's names, its path, the members found, and
+/// the B-tree nodes already visited.
+struct Group<'g> {
+    names: &'g [u8],
+    path: &'g str,
+    children: &'g mut Vec<(u64, String)>,
+    visited: HashSet<u64>,
+}
+
 /// A version-1 B-tree of group nodes, down to its symbol table nodes.
-#[allow(clippy::too_many_arguments)]
-fn btree_v1(
-    rd: &mut Rd<'_>,
-    addr: u64,
-    names: &[u8],
-    path: &str,
-    w: &mut Walked,
-    children: &mut Vec<(u64, String)>,
-    depth: u32,
-    visited: &mut HashSet<u64>,
-) -> R<()> {
-    if depth > MAX_BTREE_DEPTH || !visited.insert(addr) {
+fn btree_v1(rd: &mut Rd<'_>, addr: u64, g: &mut Group<'_>, w: &mut Walked, depth: u32) -> R<()> {
+    if depth > MAX_BTREE_DEPTH || !g.visited.insert(addr) {
         return Err(format!("group B-tree at {addr:#x} loops or is too deep"));
     }
     let (so, sl) = (rd.so, rd.sl);
@@ -603,36 +619,20 @@ fn btree_v1(
     }
     for kid in kids {
         let r = if level > 0 {
-            btree_v1(
-                rd,
-                kid,
-                names,
-                path,
-                w,
-                children,
-                depth.saturating_add(1),
-                visited,
-            )
+            btree_v1(rd, kid, g, w, depth.saturating_add(1))
         } else {
-            symbol_node(rd, kid, names, path, w, children)
+            symbol_node(rd, kid, g, w)
         };
         if let Err(e) = r {
-            w.problems.push(format!("group '{path}': {e}"));
+            w.problems.push(format!("group '{}': {e}", g.path));
         }
     }
     Ok(())
 }
 
-fn symbol_node(
-    rd: &mut Rd<'_>,
-    addr: u64,
-    names: &[u8],
-    path: &str,
-    w: &mut Walked,
-    children: &mut Vec<(u64, String)>,
-) -> R<()> {
-    let (so, sl) = (rd.so, rd.sl);
-    let _ = sl;
+fn symbol_node(rd: &mut Rd<'_>, addr: u64, g: &mut Group<'_>, w: &mut Walked) -> R<()> {
+    let so = rd.so;
+    let (names, path) = (g.names, g.path);
     let head = rd.read(addr, 8, false)?;
     let mut c = Cur::new(&head);
     if c.take(4) != Some(b"SNOD") {
@@ -658,7 +658,7 @@ fn symbol_node(
                 target: heap_name(names, u64::from(off)),
             });
         } else {
-            children.push((obj, name));
+            g.children.push((obj, name));
         }
     }
     Ok(())
