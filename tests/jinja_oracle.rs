@@ -180,15 +180,5 @@ fn modelgate_flags_every_template_that_reaches_python_internals() {
         "real templates flagged:\n{}",
         false_alarms.join("\n")
     );
-    assert!(
-        misses.is_empty(),
-        "{} misses:\n{}",
-        misses.len(),
-        misses
-            .iter()
-            .take(8)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
+    common::assert_no_misses(&misses, 8);
 }

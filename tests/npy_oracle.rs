@@ -169,15 +169,5 @@ fn modelgate_reads_npy_headers_as_numpy_does() {
         read > files.len() / 2,
         "most generated headers should be valid"
     );
-    assert!(
-        misses.is_empty(),
-        "{} misses:\n{}",
-        misses.len(),
-        misses
-            .iter()
-            .take(5)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
+    common::assert_no_misses(&misses, 5);
 }

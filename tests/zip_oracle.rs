@@ -141,15 +141,5 @@ fn modelgate_inspects_every_member_zipfile_reads() {
         read > all.len() / 2,
         "most cases should carry a readable payload"
     );
-    assert!(
-        misses.is_empty(),
-        "{} misses:\n{}",
-        misses.len(),
-        misses
-            .iter()
-            .take(3)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
+    common::assert_no_misses(&misses, 3);
 }

@@ -209,6 +209,22 @@ pub fn offline(what: &str) -> bool {
     off
 }
 
+/// Fail an oracle test on its misses, showing the first `show`.
+#[allow(dead_code)]
+pub fn assert_no_misses(misses: &[String], show: usize) {
+    assert!(
+        misses.is_empty(),
+        "{} misses:\n{}",
+        misses.len(),
+        misses
+            .iter()
+            .take(show)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
 /// How many generated cases an oracle test tries: `MODELGATE_ORACLE_CASES`, else `default`.
 #[allow(dead_code)]
 pub fn oracle_cases(default: usize) -> usize {
