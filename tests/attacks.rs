@@ -1120,3 +1120,40 @@ fn truncated_onnx_is_malformed() {
     let f = inspect_bytes("model.onnx", &d[..d.len() - 10]);
     assert_eq!(codes(&f), vec![Code::OnnxMalformed]);
 }
+
+/// Past the per-code cap, a finding reported with its own severity must not change another:
+/// 80 members of an unknown type (warnings) before a payload member leave the payload critical.
+#[test]
+fn capped_findings_never_change_another_findings_severity() {
+    let mut t = Vec::new();
+    let mut member = |name: &str, kind: u8, data: &[u8]| {
+        let mut h = common::tar_header(name, data.len() as u64);
+        h[156] = kind;
+        h[148..156].copy_from_slice(b"        ");
+        let sum: u32 = h.iter().map(|b| u32::from(*b)).sum();
+        h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+        t.extend(h);
+        t.extend(data);
+        t.resize(t.len().div_ceil(512) * 512, 0);
+    };
+    let payload = call("os", "system", "id");
+    for i in 0..80 {
+        member(&format!("odd{i}.pkl"), b'Z', &payload);
+    }
+    t.extend([0u8; 1024]);
+    let f = inspect_bytes("x.tar", &t);
+    let dangerous: Vec<_> = f
+        .iter()
+        .filter(|f| f.code == Code::PickleDangerousImport)
+        .collect();
+    assert!(!dangerous.is_empty());
+    assert!(
+        dangerous.iter().all(|f| f.severity == Severity::Critical),
+        "{dangerous:#?}"
+    );
+    let odd: Vec<_> = f.iter().filter(|f| f.code == Code::TarMalformed).collect();
+    assert!(
+        odd.iter().all(|f| f.severity == Severity::Warning),
+        "{odd:#?}"
+    );
+}

@@ -163,6 +163,20 @@ impl<'a> Cx<'a> {
         code: Code,
         offset: Option<u64>,
         message: impl Into<String>,
+        evidence: Evidence,
+    ) {
+        self.report_as(code, code.default_severity(), offset, message, evidence);
+    }
+
+    /// [`Cx::report`] with a severity other than the code's default (an oddity the loader
+    /// resolves leniently, a domain known to run code). Setting it on the last finding after
+    /// the fact would hit another finding once this code's findings are capped.
+    pub fn report_as(
+        &mut self,
+        code: Code,
+        severity: crate::finding::Severity,
+        offset: Option<u64>,
+        message: impl Into<String>,
         mut evidence: Evidence,
     ) {
         // One hostile file must not flood the report: past MAX_PER_CODE findings of one code,
@@ -173,6 +187,8 @@ impl<'a> Cx<'a> {
             let extra = n.saturating_sub(MAX_PER_CODE);
             if let Some(i) = self.summary_of.get(&code).copied() {
                 if let Some(f) = self.findings.get_mut(i) {
+                    // As severe as the worst of the findings it counts.
+                    f.severity = f.severity.max(severity);
                     f.message = format!(
                         "{extra} more finding(s) of this code in this file were counted, not listed"
                     );
@@ -183,7 +199,7 @@ impl<'a> Cx<'a> {
                 self.summary_of.insert(code, self.findings.len());
                 self.findings.push(Finding {
                     code,
-                    severity: code.default_severity(),
+                    severity,
                     path: self.path.clone(),
                     member: Vec::new(),
                     offset: None,
@@ -200,7 +216,7 @@ impl<'a> Cx<'a> {
         }
         self.findings.push(Finding {
             code,
-            severity: code.default_severity(),
+            severity,
             path: self.path.clone(),
             member: self.member.iter().map(|m| bounded(m)).collect(),
             offset,
@@ -324,17 +340,18 @@ pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>, name: Option<&str>) -> Id
                     .flatten();
                 onnx::inspect(input, cx, dir.as_deref())
             } else if let Some((label, fails, what)) = unread {
-                cx.report(
+                let severity = if fails {
+                    crate::finding::Severity::Error
+                } else {
+                    Code::NotInspected.default_severity()
+                };
+                cx.report_as(
                     Code::NotInspected,
+                    severity,
                     None,
                     format!("{label}: {what}"),
                     ev! {"format" => label, "whole_file" => true},
                 );
-                if fails {
-                    if let Some(f) = cx.findings.last_mut() {
-                        f.severity = crate::finding::Severity::Error;
-                    }
-                }
                 Identified { format, label }
             } else if id.format == Format::Unknown && keras_json(input, cx, name) {
                 Identified {

@@ -264,21 +264,24 @@ pub fn inspect(
     }
     for d in &seen.domains {
         if !STANDARD.contains(&d.as_str()) {
-            cx.report(
+            let (severity, message) = if d == "ai.onnx.contrib" {
+                (
+                    crate::finding::Severity::Error,
+                    format!("operators of domain '{d}' (onnxruntime-extensions, whose PyOp runs Python)"),
+                )
+            } else {
+                (
+                    Code::OnnxCustomDomain.default_severity(),
+                    format!("operators of the custom domain '{d}', served by a library the runtime must load"),
+                )
+            };
+            cx.report_as(
                 Code::OnnxCustomDomain,
+                severity,
                 None,
-                if d == "ai.onnx.contrib" {
-                    format!("operators of domain '{d}' (onnxruntime-extensions, whose PyOp runs Python)")
-                } else {
-                    format!("operators of the custom domain '{d}', served by a library the runtime must load")
-                },
+                message,
                 ev! {"domain" => d},
             );
-            if d == "ai.onnx.contrib" {
-                if let Some(f) = cx.findings.last_mut() {
-                    f.severity = crate::finding::Severity::Error;
-                }
-            }
         }
     }
     id

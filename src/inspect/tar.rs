@@ -32,13 +32,13 @@ struct Scan<'c, 'a> {
 
 impl Visit for Scan<'_, '_> {
     fn odd(&mut self, at: u64, message: String, warn: bool) {
+        let severity = if warn {
+            crate::finding::Severity::Warning
+        } else {
+            Code::TarMalformed.default_severity()
+        };
         self.cx
-            .report(Code::TarMalformed, Some(at), message, ev! {});
-        if warn {
-            if let Some(f) = self.cx.findings.last_mut() {
-                f.severity = crate::finding::Severity::Warning;
-            }
-        }
+            .report_as(Code::TarMalformed, severity, Some(at), message, ev! {});
     }
     fn member(&mut self, src: &mut Src<'_>, at: u64, size: u64, name: &str, _kind: u8) -> bool {
         if !self.cx.count_entry() {

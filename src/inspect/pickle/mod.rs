@@ -459,12 +459,13 @@ fn plain_reading(
         let how = format!(
             "pickle.load instead of joblib.load: hidden in joblib array data ({why}){note}"
         );
-        reading_import(cx, imp, code, why, &how, "pickle.load", None);
-        if shared_memo {
-            if let Some(f) = cx.findings.last_mut() {
-                f.severity = crate::finding::Severity::Info;
-            }
-        }
+        let severity = if shared_memo {
+            crate::finding::Severity::Info
+        } else {
+            code.default_severity()
+        };
+        let what = (why, how.as_str(), "pickle.load");
+        reading_import(cx, imp, code, severity, what, None);
     }
     ev.frames
 }
@@ -512,7 +513,15 @@ fn other_reading(
                 continue;
             };
             let how = format!("{how} ({why})");
-            reading_import(cx, imp, code, why, &how, reading, Some(index));
+            let severity = code.default_severity();
+            reading_import(
+                cx,
+                imp,
+                code,
+                severity,
+                (why, how.as_str(), reading),
+                Some(index),
+            );
             found = found.saturating_add(1);
         }
         // A complete stream is a pickle to this reader, imports or not.
@@ -569,22 +578,24 @@ fn import_evidence(imp: &machine::Import, why: &str) -> super::Evidence {
 }
 
 /// Report an import that only another reading of the stream reaches.
+/// `what`: why the import is reported, how the reading reaches it, and the reading's name.
 fn reading_import(
     cx: &mut Cx<'_>,
     imp: &machine::Import,
     code: Code,
-    why: &str,
-    how: &str,
-    reading: &str,
+    severity: crate::finding::Severity,
+    what: (&str, &str, &str),
     pickle: Option<u32>,
 ) {
+    let (why, how, reading) = what;
     let mut e = import_evidence(imp, why);
     e.insert("reading".into(), serde_json::json!(reading));
     if let Some(i) = pickle {
         e.insert("pickle".into(), serde_json::json!(i));
     }
-    cx.report(
+    cx.report_as(
         code,
+        severity,
         Some(imp.offset),
         format!("imports {}.{} when read by {how}", imp.module, imp.name),
         e,
