@@ -449,3 +449,48 @@ fn dataset_readers_are_bounded() {
     .unwrap_err();
     assert!(e.to_string().contains("array of records"), "{e}");
 }
+
+/// A page header that declares more than its page can hold is refused before the parquet crate
+/// sizes a buffer from it: the first page of pyarrow's file, re-encoded to declare 2^30 values
+/// (the crate would `resize` a dictionary of 24-byte values to that), is an error naming the
+/// page, not an allocation of tens of gigabytes.
+#[test]
+fn parquet_page_headers_are_checked_before_the_crate_trusts_them() {
+    use modelgate::dataset::parquet_pages::read_header;
+    let src =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/datasets/parquet-base/train.parquet");
+    let bytes = std::fs::read(src).unwrap();
+    assert_eq!(&bytes[..4], b"PAR1");
+    let h = read_header(&mut &bytes[4..]).unwrap();
+    assert!(h.num_values > 0 && h.num_values < 1000, "{h:?}");
+    // Compact protocol: fields 1-3 (type, sizes) as i32, then field 7 or 5 (a struct) whose
+    // field 1 is num_values.
+    fn zz(v: i64, out: &mut Vec<u8>) {
+        let mut u = ((v << 1) ^ (v >> 63)) as u64;
+        while u >= 0x80 {
+            out.push((u as u8) | 0x80);
+            u >>= 7;
+        }
+        out.push(u as u8);
+    }
+    let mut hdr = Vec::new();
+    for v in [h.kind, h.uncompressed, h.compressed] {
+        hdr.push(0x15);
+        zz(v, &mut hdr);
+    }
+    let sub = if h.kind == 2 { 7 } else { 5 };
+    hdr.extend([((sub - 3) << 4) | 12, 0x15]);
+    zz(1 << 30, &mut hdr);
+    hdr.extend([0, 0]);
+    let mut evil = bytes[..4].to_vec();
+    evil.extend(&hdr);
+    evil.extend(&bytes[4 + h.header_len as usize..]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("train.parquet"), &evil).unwrap();
+    let e = match dataset::create(dir.path(), &fields()) {
+        Err(e) => e.to_string(),
+        Ok(_) => panic!("a page declaring 2^30 values was read"),
+    };
+    assert!(e.contains("train.parquet"), "{e}");
+    assert!(e.contains("1073741824 values"), "{e}");
+}

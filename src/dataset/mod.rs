@@ -9,6 +9,7 @@
 
 pub mod canon;
 mod diff;
+pub mod parquet_pages;
 pub mod records;
 pub mod sort;
 

@@ -504,6 +504,20 @@ pub fn read_parquet(
             }
         }
     }
+    // And every page header, for what the crate sizes from them (dictionary entries, page
+    // buffers): `parquet_pages` reads them first, bounded.
+    let mut pages = io::BufReader::new(std::fs::File::open(path)?);
+    for (g, rg) in reader.metadata().row_groups().iter().enumerate() {
+        for c in rg.columns() {
+            let (start, len) = c.byte_range();
+            super::parquet_pages::check_chunk(&mut pages, start, len).map_err(|e| {
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("parquet: row group {g}, column {}: {e}", c.column_path()),
+                )
+            })?;
+        }
+    }
     let mut columns: Vec<String> = reader
         .metadata()
         .file_metadata()
