@@ -9,8 +9,6 @@
 
 use crate::finding::{Code, Severity};
 use crate::report::{Coverage, CoverageKind, Report};
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 use yaml_rust2::{Yaml, YamlLoader};
@@ -136,55 +134,7 @@ pub fn bundled() -> Atlas {
     parse(BUNDLED).unwrap_or_default()
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum Status {
-    Met,
-    Partial,
-    NotMet,
-    NotAssessed,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Met => "met",
-            Status::Partial => "partial",
-            Status::NotMet => "not met",
-            Status::NotAssessed => "not assessed",
-        }
-    }
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
-pub struct MitigationStatus {
-    pub id: String,
-    pub name: String,
-    pub status: Status,
-    /// What this run saw that supports the status.
-    pub evidence: String,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
-pub struct TechniqueHits {
-    pub id: String,
-    pub name: String,
-    /// Findings in this run that evidence the technique.
-    pub findings: u64,
-    /// Their codes (each code's techniques are fixed: `modelgate explain CODE` lists them).
-    pub codes: Vec<String>,
-}
-
-/// The `atlas` section of a report.
-#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
-pub struct Section {
-    pub data_version: String,
-    pub attribution: String,
-    /// Every mitigation in the data: those a run can evidence first.
-    pub mitigations: Vec<MitigationStatus>,
-    /// Techniques evidenced by this run's findings.
-    pub techniques: Vec<TechniqueHits>,
-}
+pub use crate::report::atlas::{MitigationStatus, Section, Status, TechniqueHits};
 
 /// What kind of run produced the report, beyond its findings.
 #[derive(Clone, Debug, Default)]

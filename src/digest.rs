@@ -10,10 +10,15 @@ const BUF: usize = 1 << 20;
 /// Above this, BLAKE3 hashes each buffer with rayon.
 const BLAKE3_PARALLEL: usize = 1 << 20;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// A digest algorithm; on the command line, `--hash`/`--digest` take these names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, clap::ValueEnum)]
 pub enum HashAlg {
+    /// SHA-256 (the default; what CycloneDX BOMs list)
     Sha256,
+    /// BLAKE2b-512
+    #[value(aliases = ["blake2", "blake2b_512"])]
     Blake2b,
+    /// BLAKE3
     Blake3,
 }
 

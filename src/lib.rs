@@ -8,6 +8,7 @@ pub mod cli;
 pub mod dataset;
 pub mod digest;
 pub mod finding;
+pub mod gate;
 pub mod identify;
 pub mod input;
 pub mod inspect;

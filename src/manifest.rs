@@ -151,6 +151,7 @@ pub struct UnverifiedManifest {
 }
 
 /// A manifest whose bytes were verified (or explicitly accepted unsigned).
+#[derive(Debug)]
 pub struct TrustedManifest {
     pub manifest: Manifest,
     /// SHA-256 of the manifest bytes.

@@ -14,6 +14,7 @@ use std::io::{Read, Seek};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 
+#[derive(Debug, Clone)]
 pub struct ScanOptions {
     pub fail_on: Severity,
     pub limits: Limits,

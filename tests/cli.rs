@@ -956,3 +956,147 @@ fn color_choice() {
     let out = modelgate(&["scan", "--no-policy", p, "--color", "never"]);
     assert!(!String::from_utf8_lossy(&out.stdout).contains("\u{1b}["));
 }
+
+/// Issue 14, item 9: every error that ends a run (exit 2) names the file it is about, and
+/// output destinations are refused before any work. Item 3: `sign --signature` does not
+/// replace a file that is not a signature.
+#[test]
+fn errors_name_their_file_and_come_before_the_work() {
+    let d = tmp("errors-name-paths");
+    let m = d.join("m");
+    std::fs::create_dir_all(&m).unwrap();
+    std::fs::write(m.join("w.pkl"), b"\x80\x02N.").unwrap();
+    let s = |p: &str| d.join(p).to_str().unwrap().to_string();
+    let (m_, nodir) = (s("m"), s("nodir/out.json"));
+    let cases: Vec<(Vec<String>, String)> = vec![
+        (vec!["scan".into(), s("nope")], s("nope")),
+        (
+            vec!["scan".into(), m_.clone(), "-o".into(), nodir.clone()],
+            nodir.clone(),
+        ),
+        (
+            vec!["scan".into(), m_.clone(), "--policy".into(), s("nope.toml")],
+            s("nope.toml"),
+        ),
+        (
+            vec![
+                "scan".into(),
+                m_.clone(),
+                "--atlas-data".into(),
+                s("nope.yaml"),
+            ],
+            s("nope.yaml"),
+        ),
+        (
+            vec![
+                "scan".into(),
+                m_.clone(),
+                "--suggest-policy".into(),
+                nodir.clone(),
+            ],
+            nodir.clone(),
+        ),
+        (
+            vec![
+                "scan".into(),
+                m_.clone(),
+                "--manifest".into(),
+                s("nope.json"),
+                "--allow-unsigned-manifest".into(),
+            ],
+            s("nope.json"),
+        ),
+        (
+            vec![
+                "manifest".into(),
+                "verify".into(),
+                m_.clone(),
+                "--manifest".into(),
+                s("nope.json"),
+                "--allow-unsigned".into(),
+            ],
+            s("nope.json"),
+        ),
+        (
+            vec![
+                "manifest".into(),
+                "create".into(),
+                m_.clone(),
+                "-o".into(),
+                nodir.clone(),
+            ],
+            nodir.clone(),
+        ),
+        (
+            vec![
+                "verify".into(),
+                "key".into(),
+                m_.clone(),
+                "--signature".into(),
+                s("nope.sig"),
+                "--public-key".into(),
+                s("k.pub"),
+            ],
+            s("nope.sig"),
+        ),
+        (
+            vec![
+                "sign".into(),
+                "key".into(),
+                m_.clone(),
+                "--private-key".into(),
+                s("nope.key"),
+            ],
+            s("nope.key"),
+        ),
+        (
+            vec!["keygen".into(), "-o".into(), s("nodir/k")],
+            s("nodir/k.key"),
+        ),
+        (
+            vec![
+                "dataset".into(),
+                "diff".into(),
+                m_.clone(),
+                "--baseline".into(),
+                s("nope.json"),
+                "--allow-unsigned".into(),
+            ],
+            s("nope.json"),
+        ),
+        (
+            vec![
+                "dataset".into(),
+                "manifest".into(),
+                m_.clone(),
+                "-o".into(),
+                nodir.clone(),
+            ],
+            nodir.clone(),
+        ),
+    ];
+    for (args, path) in cases {
+        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = modelgate(&a);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(&path), "{args:?} does not name {path}: {err}");
+    }
+    assert!(!d.join("nodir").exists());
+    // A signature path naming the model's weights is refused; the weights stay.
+    let key = s("k");
+    assert_eq!(modelgate(&["keygen", "-o", &key]).status.code(), Some(0));
+    let weights = m.join("w.pkl");
+    let out = modelgate(&[
+        "sign",
+        "key",
+        &m_,
+        "--private-key",
+        &format!("{key}.key"),
+        "--signature",
+        weights.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a signature bundle"));
+    assert_eq!(std::fs::read(&weights).unwrap(), b"\x80\x02N.");
+}

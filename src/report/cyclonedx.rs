@@ -4,8 +4,8 @@
 //! `declarations` (conformance 1 met, 0.5 partial, 0 not met; not assessed is left out).
 
 use super::{CoverageKind, FileStatus, Report};
-use crate::atlas::Status;
 use crate::finding::Code;
+use crate::report::atlas::Status;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;

@@ -156,7 +156,7 @@ pub fn render(r: &Report) -> String {
         for m in a
             .mitigations
             .iter()
-            .filter(|m| m.status != crate::atlas::Status::NotAssessed)
+            .filter(|m| m.status != crate::report::atlas::Status::NotAssessed)
         {
             props.push((
                 format!("atlas.{}", m.id),

@@ -1,15 +1,15 @@
 //! The report: one serde struct. JSON is this struct; every other format is a conversion of it.
 
+pub mod atlas;
 pub mod cyclonedx;
 pub mod junit;
 pub mod sarif;
 pub mod text;
 
-use crate::finding::{Code, Finding, Severity};
+use crate::finding::{Finding, Severity};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::path::Path;
 
 /// Bumped when the JSON shape changes incompatibly.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -30,7 +30,7 @@ pub struct Report {
     /// MITRE ATLAS: the data version, the mitigations this run evidences and the techniques its
     /// findings evidence.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub atlas: Option<crate::atlas::Section>,
+    pub atlas: Option<atlas::Section>,
     /// What vouched for the files' digests in this run: signatures (a policy's required
     /// signature, `verify`) and manifests (`--manifest`, a policy's required manifest).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -65,58 +65,6 @@ pub struct Coverage {
     pub not_covered: Vec<String>,
     /// Files the digests list that are missing.
     pub missing: u64,
-}
-
-impl Coverage {
-    /// The coverage a model-signature verification found.
-    pub fn of_signature(v: &crate::signature::oms::Verification, signature: &Path) -> Coverage {
-        Coverage {
-            kind: CoverageKind::Signature,
-            source: signature.to_string_lossy().into_owned(),
-            signed: v.on_disk.is_some(),
-            checked: v.on_disk.is_some(),
-            files: v.on_disk.unwrap_or(0) as u64,
-            not_covered: paths(&v.findings, &[Code::UnsignedFile, Code::SignedFileModified]),
-            missing: paths(&v.findings, &[Code::SignedFileMissing]).len() as u64,
-        }
-    }
-
-    /// The coverage a comparison with a trusted manifest found (`diff`: its findings).
-    pub fn of_manifest(
-        trusted: &crate::manifest::TrustedManifest,
-        manifest: &Path,
-        files: u64,
-        diff: &[Finding],
-    ) -> Coverage {
-        Coverage {
-            kind: CoverageKind::Manifest,
-            source: manifest.to_string_lossy().into_owned(),
-            signed: trusted.signer.is_some(),
-            checked: true,
-            files,
-            not_covered: paths(
-                diff,
-                &[
-                    Code::ManifestFileAdded,
-                    Code::ManifestFileModified,
-                    Code::ManifestFileRenamed,
-                ],
-            ),
-            missing: paths(diff, &[Code::ManifestFileRemoved]).len() as u64,
-        }
-    }
-}
-
-/// The paths of the findings with these codes, sorted, once each.
-fn paths(findings: &[Finding], codes: &[Code]) -> Vec<String> {
-    let mut v: Vec<String> = findings
-        .iter()
-        .filter(|f| codes.contains(&f.code))
-        .map(|f| f.path.clone())
-        .collect();
-    v.sort();
-    v.dedup();
-    v
 }
 
 /// A finding covered by a policy waiver.

@@ -1,8 +1,8 @@
 //! The human report: findings grouped by file, then a summary table.
 
 use super::{FileStatus, Report, Verdict};
-use crate::atlas::Status;
 use crate::finding::{Finding, Severity};
+use crate::report::atlas::Status;
 use std::fmt::Write;
 
 fn paint(s: &str, sev: Severity, color: bool) -> String {

@@ -1,0 +1,137 @@
+//! The command line: one module per subcommand (its arguments and its run), the report
+//! outputs they share, and the dispatch. Exit codes: 0 pass, 1 policy failed, 2 could not run.
+//! What decides a verdict lives in [`crate::gate`]; this layer parses, prints and writes.
+
+use crate::gate::Error;
+use clap::{Parser, Subcommand};
+use std::io::{self, Write};
+
+/// A `modelgate: …` line on standard error. Control characters and bidi overrides are shown
+/// escaped: the line can quote a path or an error from the tree under scan.
+macro_rules! complain {
+    ($($arg:tt)*) => {
+        eprintln!("modelgate: {}", $crate::report::text::Safe(&format!($($arg)*)))
+    };
+}
+
+mod atlas;
+mod dataset;
+mod explain;
+mod keygen;
+mod manifest;
+mod outputs;
+mod scan;
+mod sign;
+mod verify;
+
+pub use explain::{codes_table, explain_text};
+pub use outputs::{check_destination, render, ColorChoice, OutputFormat, Outputs};
+
+/// What a subcommand's run returns: its exit code (0 or 1), or why it could not run (2).
+pub type Exit = Result<i32, Error>;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "modelgate",
+    version,
+    about = "Guards the ML supply chain: finds code hidden in model files without ever loading them.",
+    long_about = "Guards the ML supply chain: finds code hidden in model files without ever loading them.\n\n\
+Exit codes: 0 = no finding at or above the fail threshold; 1 = findings at or above it;\n\
+2 = the run could not happen (bad arguments, a path that does not exist)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Scan files and directories for code that runs when a model is loaded
+    #[command(
+        long_about = "Scan files and directories for code that runs when a model is loaded.\n\n\
+Every regular file is inspected by content, whatever its name: pickles (protocols 0-5), PyTorch\n\
+checkpoints (zip, legacy and TorchScript), NumPy .npy/.npz, joblib (raw and compressed),\n\
+safetensors, and archives and compressed streams around them. Nothing is loaded or executed.\n\
+A file that cannot be read or parsed is a finding that fails the gate."
+    )]
+    Scan(scan::Args),
+    /// Sign a model in the OpenSSF Model Signing format (as `model_signing sign`)
+    Sign {
+        #[command(subcommand)]
+        method: sign::Method,
+    },
+    /// Verify a model's OpenSSF Model Signing signature (as `model_signing verify`)
+    Verify {
+        #[command(subcommand)]
+        method: verify::Method,
+    },
+    /// Verify any Sigstore bundle (v0.1-v0.3, message signature or DSSE) offline
+    #[command(name = "verify-bundle")]
+    VerifyBundle(verify::BundleArgs),
+    /// Create and verify auditor manifests of a tree, signed or not
+    Manifest {
+        #[command(subcommand)]
+        command: manifest::Command,
+    },
+    /// Record-level dataset manifests, and a diff that finds poisoned records
+    Dataset {
+        #[command(subcommand)]
+        command: dataset::Command,
+    },
+    /// MITRE ATLAS: the mitigations modelgate can evidence and the techniques its findings map to
+    #[command(
+        long_about = "MITRE ATLAS: the mitigations a modelgate run can evidence (each report's `atlas`\n\
+section gives their status for that run) and the techniques each finding code maps to.\n\
+Uses MITRE ATLAS data (Apache-2.0, Copyright MITRE), bundled as a 5.6.0 extract; --atlas-data\n\
+loads another release."
+    )]
+    Atlas(atlas::Args),
+    /// Make an Ed25519 key pair for signing manifests
+    Keygen(keygen::Args),
+    /// Explain a finding code, or list all codes
+    Explain(explain::Args),
+}
+
+/// Write to stdout; a closed pipe is not an error (`modelgate scan ... | head`).
+pub(crate) fn emit(s: &str) -> Result<(), Error> {
+    let mut out = io::stdout().lock();
+    match out.write_all(s.as_bytes()).and_then(|_| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Error::file("output", std::path::Path::new("<stdout>"), e)),
+    }
+}
+
+pub(crate) fn parse_severity(s: &str) -> Result<crate::finding::Severity, String> {
+    s.parse()
+}
+
+/// Run the command line; returns the exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let run = match cli.command {
+        Command::Scan(a) => scan::run(a),
+        Command::Sign { method } => sign::run(method),
+        Command::Verify { method } => verify::run(method),
+        Command::VerifyBundle(a) => verify::run_bundle(a),
+        Command::Manifest { command } => manifest::run(command),
+        Command::Dataset { command } => dataset::run(command),
+        Command::Atlas(a) => atlas::run(a),
+        Command::Keygen(a) => keygen::run(a),
+        Command::Explain(a) => explain::run(a),
+    };
+    match run {
+        Ok(code) => code,
+        Err(e) => {
+            complain!("{e}");
+            2
+        }
+    }
+}

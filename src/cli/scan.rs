@@ -1,0 +1,145 @@
+//! `modelgate scan`.
+
+use super::outputs::{canonical, check_destination};
+use super::{parse_severity, Exit, Outputs};
+use crate::digest::HashAlg;
+use crate::finding::Severity;
+use crate::gate::{Error, ManifestTrust, PolicyChoice, ScanRequest};
+use crate::scan::ScanOptions;
+use std::path::PathBuf;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Files or directories to scan (symlinks are followed only inside each root)
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    #[command(flatten)]
+    out: Outputs,
+    /// Fail (exit 1) on findings at or above this severity [default: the policy's, else error]
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+    fail_on: Option<Severity>,
+    /// Policy file [default: modelgate.toml in the working directory, else in the first PATH
+    /// if that is inside the working directory; one in a tree elsewhere is reported, not applied]
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
+    /// Apply no policy, not even modelgate.toml in the working directory (e.g. when scanning a
+    /// download from inside it)
+    #[arg(long, conflicts_with = "policy")]
+    no_policy: bool,
+    /// MITRE ATLAS data to use instead of the bundled 5.6.0 extract (ATLAS.yaml of a release)
+    #[arg(long, value_name = "FILE")]
+    atlas_data: Option<PathBuf>,
+    /// Files inspected in parallel (default: one per core)
+    #[arg(long, short = 'j', value_name = "N")]
+    jobs: Option<usize>,
+    /// Never draw a progress bar
+    #[arg(long)]
+    no_progress: bool,
+    /// Seconds of decompression and reading one file may take before the rest of it is
+    /// reported as not inspected (limit-exceeded)
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    max_seconds_per_file: u64,
+    /// Record digests of every file in the report (repeatable, or comma-separated)
+    #[arg(long = "digest", value_name = "ALG", value_enum, value_delimiter = ',')]
+    digests: Vec<HashAlg>,
+    /// Also compare the tree with this manifest (one root only)
+    #[arg(long, value_name = "FILE", requires = "manifest_trust")]
+    manifest: Option<PathBuf>,
+    /// The manifest's signature (default: MANIFEST.sig)
+    #[arg(long = "manifest-signature", alias = "signature", value_name = "FILE")]
+    manifest_signature: Option<PathBuf>,
+    /// The public key that signed the manifest
+    #[arg(
+        long = "public-key",
+        aliases = ["manifest-key", "key"],
+        value_name = "FILE",
+        group = "manifest_trust"
+    )]
+    manifest_key: Option<PathBuf>,
+    /// Use the manifest without a signature (reported as manifest-unsigned)
+    #[arg(long = "allow-unsigned-manifest", group = "manifest_trust")]
+    allow_unsigned_manifest: bool,
+    /// Write the policy entries this scan's unknown pickle globals would need (a profile
+    /// where one covers them, else allow_globals), for a person to review: to FILE, or to
+    /// standard error without one. Denylisted imports are never suggested.
+    #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "-")]
+    suggest_policy: Option<PathBuf>,
+}
+
+/// ATLAS data: `--atlas-data FILE`, else the bundled extract.
+pub(super) fn atlas_data(path: Option<&PathBuf>) -> Result<crate::atlas::Atlas, Error> {
+    match path {
+        None => Ok(crate::atlas::bundled()),
+        Some(p) => std::fs::read_to_string(p)
+            .map_err(|e| e.to_string())
+            .and_then(|t| crate::atlas::parse(&t))
+            .map_err(|e| Error::file("ATLAS data", p, e)),
+    }
+}
+
+/// At most four threads per core: more only cost memory and time.
+fn set_jobs(jobs: usize) {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let cap = cores.saturating_mul(4).clamp(4, 256);
+    if jobs > cap {
+        complain!("--jobs {jobs} is more than {cap} (4 per core); using {cap}");
+    }
+    if let Err(e) = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs.clamp(1, cap))
+        .build_global()
+    {
+        complain!("{e}");
+    }
+}
+
+pub fn run(a: Args) -> Exit {
+    // Every destination is checked before the scan, which can take long.
+    a.out.check_against(&a.paths)?;
+    let suggest_to = a.suggest_policy.as_ref().filter(|d| d.as_os_str() != "-");
+    if let Some(dest) = suggest_to {
+        check_destination(dest, &canonical(&a.paths))
+            .map_err(|e| Error::file("policy suggestion", dest, e))?;
+    }
+    let atlas = atlas_data(a.atlas_data.as_ref())?;
+    if let Some(j) = a.jobs {
+        set_jobs(j);
+    }
+    let mut options = ScanOptions {
+        progress: !a.no_progress,
+        ..ScanOptions::default()
+    };
+    options.limits.max_seconds_per_file = a.max_seconds_per_file.max(1);
+    let req = ScanRequest {
+        paths: a.paths,
+        fail_on: a.fail_on,
+        policy: match (a.no_policy, a.policy) {
+            (true, _) => PolicyChoice::None,
+            (false, Some(p)) => PolicyChoice::File(p),
+            (false, None) => PolicyChoice::Discover,
+        },
+        manifest: a.manifest.map(|m| {
+            let trust = ManifestTrust {
+                signature: a.manifest_signature,
+                key: a.manifest_key,
+                allow_unsigned: a.allow_unsigned_manifest,
+            };
+            (m, trust)
+        }),
+        digests: a.digests,
+        bom: a.out.bom(),
+        options,
+    };
+    let scanned = crate::gate::scan(&req, &atlas)?;
+    if let Some(p) = &scanned.policy {
+        complain!("policy {}", p.display());
+    }
+    if let Some(dest) = &a.suggest_policy {
+        let text = crate::policy::suggest(&scanned.report);
+        match suggest_to {
+            None => eprint!("{text}"),
+            Some(_) => crate::input::write_atomically(dest, text.as_bytes())
+                .map_err(|e| Error::file("cannot write policy suggestion", dest, e))?,
+        }
+    }
+    a.out.write(&scanned.report)
+}
