@@ -22,13 +22,14 @@ printf '\n|---|---|'
 for _ in "$@"; do printf '%s' '---:|---:|---|'; done
 printf '\n'
 
-while IFS=$'\t' read -r name kind what; do
+while IFS=$'\t' read -r name kind what extra; do
     printf '| %s | %s |' "$name" "$what"
     for b in "$@"; do
         bin=${b#*=}
         rm -f "$out/report" "$out/manifest.json"
         if [ "$kind" = scan ]; then
-            cmd=("$bin" scan --no-policy --no-progress --format json "$dir/$name")
+            # shellcheck disable=SC2206
+            cmd=("$bin" scan --no-policy --no-progress --format json $extra "$dir/$name")
         else
             cmd=("$bin" dataset manifest "$dir/$name" -o "$out/manifest.json")
         fi

@@ -24,7 +24,7 @@ os.makedirs(out, exist_ok=True)
 rows = []
 
 
-def bomb(name, kind, what):
+def bomb(name, kind, what, extra=""):
     """A bomb in its own directory beside an ordinary file, so that a scan runs it on the
     thread pool (smaller stacks than the main thread)."""
     d = os.path.join(out, name)
@@ -32,7 +32,7 @@ def bomb(name, kind, what):
     if kind == "scan":
         with open(os.path.join(d, "other.pkl"), "wb") as f:
             f.write(b"\x80\x02N.")
-    rows.append((name, kind, what))
+    rows.append((name, kind, what, extra))
     return d
 
 
@@ -171,13 +171,23 @@ hdr = b"".join(b"\x15" + zz(vals[i]) for i in (1, 2, 3))
 hdr += bytes([((7 if kind == 2 else 5) - 3) << 4 | 12, 0x15]) + zz(1 << 30) + b"\0\0"
 write(d, "train.parquet", src[:4] + hdr + src[hend:])
 
-# 8. Slow to decompress: concatenated bz2 and xz streams of zeros (16 GiB and more each).
-d = bomb("bz2_slow", "scan", "bz2 streams of zeros, 18 GB decompressed")
-one = bz2.compress(b"\0" * 45_000_000, 9)
-write(d, "model.pkl.bz2", one * 400)
-d = bomb("xz_slow", "scan", "xz streams of zeros, 17 GB decompressed")
-one = lzma.compress(b"\0" * (256 << 20), preset=9)
-write(d, "model.pkl.xz", one * 68)
+# 8. Slow to decompress: a pickle whose BINBYTES8 holds 18 GB of zeros (the reader has to go
+# through them to the STOP opcode), as concatenated bz2 and xz streams. The second of each is
+# scanned with a 10-second per-file budget.
+zeros_bz2 = bz2.compress(b"\0" * 45_000_000, 9)
+n = 400
+head = b"\x80\x04\x8e" + struct.pack("<Q", n * 45_000_000)
+body = bz2.compress(head, 9) + zeros_bz2 * n + bz2.compress(b".", 9)
+for name, extra in (("bz2_slow", ""), ("bz2_slow_budget", "--max-seconds-per-file 10")):
+    d = bomb(name, "scan", "bz2: pickle bytes of 18 GB zeros" + (" (10 s budget)" if extra else ""), extra)
+    write(d, "model.pkl.bz2", body)
+zeros_xz = lzma.compress(b"\0" * (256 << 20), preset=9)
+n = 68
+head = b"\x80\x04\x8e" + struct.pack("<Q", n * (256 << 20))
+body = lzma.compress(head) + zeros_xz * n + lzma.compress(b".")
+for name, extra in (("xz_slow", ""), ("xz_slow_budget", "--max-seconds-per-file 10")):
+    d = bomb(name, "scan", "xz: pickle bytes of 18 GB zeros" + (" (10 s budget)" if extra else ""), extra)
+    write(d, "model.pkl.xz", body)
 
 with open(os.path.join(out, "bombs.tsv"), "w") as f:
     for r in rows:

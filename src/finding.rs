@@ -332,6 +332,29 @@ onnxruntime-extensions, whose PyOp runs Python (reported as an error).";
     OnnxMalformed = "onnx-malformed", Error, [],
         "An ONNX model could not be read as protobuf.",
         "Its external-data locations and operator domains could not all be checked.";
+    TfPythonOp = "tf-python-op", Error, ["AML.T0011.000"],
+        "A TensorFlow graph uses an op that calls Python (PyFunc, PyFuncStateless, EagerPyFunc).",
+        "These ops call a Python function registered in the process that runs the graph: a model that uses \
+them runs whatever that process has registered under the names it gives. Real exported models do not use them.";
+    TfFileOp = "tf-file-op", Warning, ["AML.T0010.003"],
+        "A TensorFlow graph uses an op that reads or writes files at paths the graph supplies (ReadFile, WriteFile, readers, datasets, summary writers).",
+        "Running the graph opens those paths: a model can read any file the serving process can, or write \
+one. Text models read vocabulary assets this way; check that the paths are the model's own assets. The \
+checkpoint ops every SavedModel uses (SaveV2, RestoreV2, MergeV2Checkpoints) are not reported.";
+    TfGraphMalformed = "tf-graph-malformed", Error, [],
+        "A TensorFlow graph (.pb) could not be read as protobuf.",
+        "Its ops could not all be checked.";
+    ConfigCodeReference = "config-code-reference", Error, ["AML.T0011.000", "AML.T0010.003"],
+        "A model config names code its loader imports and calls: a Hydra _target_ outside the frameworks' classes, a PyYAML python tag, an MLflow loader_module.",
+        "NeMo and other Hydra-configured models are built by hydra.utils.instantiate, which imports the \
+_target_ and calls it with the entry's arguments (CVE-2025-23304): `_target_: os.system` runs a command. \
+Classes of NeMo, PyTorch, Lightning, transformers and a few other frameworks pass; functions and other \
+modules are reported (critical for denylisted modules). PyYAML's unsafe loaders construct !!python tags; \
+mlflow.pyfunc.load_model imports the MLmodel's loader_module.";
+    ConfigMalformed = "config-malformed", Warning, [],
+        "A YAML config could not be parsed; its entries were not all checked.",
+        "Loaders that read it may still accept it; the _target_ and loader_module entries past the error were \
+not checked.";
     GgufTemplateInjection = "gguf-template-injection", Critical, ["AML.T0011.000", "AML.T0010.003"],
         "A GGUF chat template reaches into Python internals (server-side template injection).",
         "Chat templates are Jinja2 rendered by the loader (e.g. llama-cpp-python, CVE-2024-34359). A template that \

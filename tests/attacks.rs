@@ -1107,9 +1107,52 @@ fn remote_code_and_uninspected_formats_are_reported() {
     let f = inspect_bytes("weights.7z", seven);
     assert_eq!(codes(&f), vec![Code::NotInspected]);
     assert_eq!(f[0].severity, Severity::Error);
+    // A SavedModel is read (its ops walked); a graph in text format is not.
+    let f = inspect_bytes("saved_model.pb", b"\x08\x01\x12\x00");
+    assert_eq!(codes(&f), vec![]);
     let f = inspect_bytes("saved_model.pb", b"\x0a\x07\x12\x04toy");
+    assert_eq!(
+        codes(&f),
+        vec![Code::TfGraphMalformed],
+        "a field past the end"
+    );
+    let f = inspect_bytes("graph.pbtxt", b"node { name: 'a' op: 'ReadFile' }");
     assert_eq!(codes(&f), vec![Code::NotInspected]);
     assert_eq!(f[0].severity, Severity::Info);
+}
+
+/// Issue 15: what TensorFlow graphs and YAML configs make their loaders run is reported.
+#[test]
+fn graph_ops_and_config_targets() {
+    fn ld(field: u8, body: &[u8]) -> Vec<u8> {
+        let mut o = vec![field << 3 | 2, body.len() as u8];
+        o.extend_from_slice(body);
+        o
+    }
+    let node = [ld(1, b"n"), ld(2, b"EagerPyFunc")].concat();
+    let graph = ld(1, &node);
+    let saved = [vec![0x08, 0x01], ld(2, &ld(2, &graph))].concat();
+    assert_eq!(
+        codes(&inspect_bytes("m/saved_model.pb", &saved)),
+        vec![Code::TfPythonOp]
+    );
+    assert_eq!(
+        codes(&inspect_bytes("frozen.pb", &graph)),
+        vec![Code::TfPythonOp]
+    );
+    let nemo = b"model:\n  encoder:\n    _target_: os.system\n    command: id\n";
+    let f = inspect_bytes("model_config.yaml", nemo);
+    assert_eq!(codes(&f), vec![Code::ConfigCodeReference]);
+    assert_eq!(f[0].severity, Severity::Critical);
+    let ml = b"flavors:\n  python_function:\n    loader_module: loader\n    code: code\n";
+    assert_eq!(
+        codes(&inspect_bytes("MLmodel", ml)),
+        vec![Code::ConfigCodeReference]
+    );
+    // A name that promises a binary format its content is not: an error.
+    let f = inspect_bytes("model.safetensors", b"\x80\x02N.");
+    let m = f.iter().find(|f| f.code == Code::FormatMismatch).unwrap();
+    assert_eq!(m.severity, Severity::Error);
 }
 
 /// An ONNX model whose last field runs past the end of the file does not load (onnx raises

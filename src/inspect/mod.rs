@@ -18,9 +18,12 @@ pub mod keras;
 pub mod numpy;
 pub mod onnx;
 pub mod pickle;
+pub mod protobuf;
 pub mod pyliteral;
 pub mod safetensors;
 pub mod tar;
+pub mod tensorflow;
+pub mod yamlcfg;
 pub mod zip;
 
 use crate::finding::{Code, Finding};
@@ -324,7 +327,10 @@ pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>, name: Option<&str>) -> Id
         Format::Unknown => {
             let id = pickle::inspect(input, cx, pickle::Kind::Sniff);
             let onnx_named = name.is_some_and(|n| n.to_ascii_lowercase().ends_with(".onnx"));
-            let unread = if id.format == Format::Unknown && !onnx_named {
+            let tf_graph = name
+                .filter(|n| n.to_ascii_lowercase().ends_with(".pb"))
+                .map(|n| tensorflow::kind_of(n, &input.head));
+            let unread = if id.format == Format::Unknown && !onnx_named && tf_graph.is_none() {
                 unread_format(&input.head, name)
             } else {
                 None
@@ -339,6 +345,8 @@ pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>, name: Option<&str>) -> Id
                     })
                     .flatten();
                 onnx::inspect(input, cx, dir.as_deref())
+            } else if let (Format::Unknown, Some(kind)) = (id.format, tf_graph) {
+                tensorflow::inspect(input, cx, kind)
             } else if let Some((label, fails, what)) = unread {
                 let severity = if fails {
                     crate::finding::Severity::Error
@@ -442,10 +450,39 @@ pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>, name: Option<&str>) -> Id
                 check_chat_template(name, &String::from_utf8_lossy(&bytes), cx);
             }
         }
+        let base = name.rsplit('/').next().unwrap_or(name);
+        let yaml = name.ends_with(".yaml") || name.ends_with(".yml") || base == "MLmodel";
+        if yaml && found.format == Format::Unknown && found.label == Format::Unknown.label() {
+            // Hydra configs (NeMo's model_config.yaml), MLflow's MLmodel: read whole.
+            let mut bytes = Vec::new();
+            let read = input.len.is_some_and(|l| l <= yamlcfg::MAX_YAML)
+                && input
+                    .reader()
+                    .and_then(|r| r.take(yamlcfg::MAX_YAML).read_to_end(&mut bytes))
+                    .is_ok();
+            if read {
+                yamlcfg::check(&String::from_utf8_lossy(&bytes), name, cx);
+            } else {
+                cx.report(
+                    Code::NotInspected,
+                    None,
+                    format!("{name}: a YAML config larger than {} bytes (or unreadable) was not inspected", yamlcfg::MAX_YAML),
+                    ev! {"format" => "yaml", "whole_file" => true},
+                );
+            }
+        }
         if let Some(expected) = expected_formats(name) {
             if !expected.contains(&found.format) {
-                cx.report(
+                // A name that promises a binary format the content is not: an error (the
+                // loader that name selects would read something else).
+                let severity = if expected.contains(&Format::Unknown) {
+                    Code::FormatMismatch.default_severity()
+                } else {
+                    crate::finding::Severity::Error
+                };
+                cx.report_as(
                     Code::FormatMismatch,
+                    severity,
                     None,
                     format!(
                         "content is {}, but the name '{name}' says otherwise",
@@ -538,10 +575,10 @@ fn unread_format(head: &[u8], name: Option<&str>) -> Option<(&'static str, bool,
                 false,
                 "an ONNX model: its external-data locations and custom-op domains are not inspected",
             ),
-            "pb" | "pbtxt" => (
-                "tensorflow-graph",
+            "pbtxt" => (
+                "tensorflow-graph-text",
                 false,
-                "a TensorFlow graph: its operations (file I/O, py_func) are not inspected",
+                "a TensorFlow graph in text format: its operations (file I/O, py_func) are not inspected",
             ),
             "mlmodel" => ("coreml", false, "a Core ML model: not inspected"),
             "pdmodel" => ("paddle", false, "a PaddlePaddle program: not inspected"),

@@ -4,75 +4,16 @@
 //! onnxruntime-extensions). Graphs nested in node attributes (If, Loop, Scan) and model-local
 //! functions are walked too.
 
+use super::protobuf::{Wire, R};
 use super::{Cx, Identified};
 use crate::ev;
 use crate::finding::Code;
 use crate::identify::Format;
-use crate::input::{Input, ReadSeek};
-use std::io::{BufReader, Read};
+use crate::input::Input;
+use std::io::BufReader;
 
 /// Nesting of messages followed, at most.
 const MAX_DEPTH: u32 = 32;
-/// Strings kept (locations, domains), at most this long.
-const MAX_STR: u64 = 4096;
-
-struct Wire<'a> {
-    r: BufReader<&'a mut dyn ReadSeek>,
-    pos: u64,
-    /// The file's length: a field that runs past it is an error, as protobuf parsing is.
-    len: u64,
-    fields: u64,
-}
-
-type R<T> = Result<T, String>;
-
-impl Wire<'_> {
-    fn byte(&mut self) -> R<u8> {
-        let mut b = [0u8; 1];
-        self.r
-            .read_exact(&mut b)
-            .map_err(|e| format!("at {}: {e}", self.pos))?;
-        self.pos = self.pos.saturating_add(1);
-        Ok(b[0])
-    }
-    fn varint(&mut self) -> R<u64> {
-        let mut v = 0u64;
-        for i in 0..10u32 {
-            let b = self.byte()?;
-            v |= u64::from(b & 0x7f).wrapping_shl(7u32.saturating_mul(i));
-            if b & 0x80 == 0 {
-                return Ok(v);
-            }
-        }
-        Err(format!("varint too long at {}", self.pos))
-    }
-    fn skip(&mut self, n: u64) -> R<()> {
-        let n_i = i64::try_from(n).map_err(|_| "length out of range".to_string())?;
-        self.r
-            .seek_relative(n_i)
-            .map_err(|e| format!("at {}: {e}", self.pos))?;
-        self.pos = self.pos.saturating_add(n);
-        if self.pos > self.len {
-            return Err(format!(
-                "a field runs past the end of the file ({})",
-                self.len
-            ));
-        }
-        Ok(())
-    }
-    fn string(&mut self, n: u64) -> R<String> {
-        if n > MAX_STR {
-            self.skip(n)?;
-            return Ok(String::new());
-        }
-        let mut b = vec![0u8; usize::try_from(n).unwrap_or(0)];
-        self.r
-            .read_exact(&mut b)
-            .map_err(|e| format!("at {}: {e}", self.pos))?;
-        self.pos = self.pos.saturating_add(n);
-        Ok(String::from_utf8_lossy(&b).into_owned())
-    }
-}
 
 /// The message kinds walked.
 #[derive(Clone, Copy, PartialEq)]
@@ -228,12 +169,7 @@ pub fn inspect(
         cx.io_error(Code::ReadError, "reading onnx", &e);
         return id;
     }
-    let mut w = Wire {
-        r: BufReader::with_capacity(1 << 16, src),
-        pos: 0,
-        len,
-        fields: 0,
-    };
+    let mut w = Wire::new(BufReader::with_capacity(1 << 16, src), len);
     let mut seen = Seen::default();
     let res = walk(&mut w, Msg::Model, None, 0, &mut seen);
     if let Err(e) = res {

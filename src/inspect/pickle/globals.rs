@@ -531,7 +531,8 @@ static DANGEROUS_NAMES: &[&str] = &[
     "system",
 ];
 
-fn deny_module(m: &str) -> Option<&'static str> {
+/// Why a module (or a module under it) is denylisted, if it is.
+pub fn deny_module(m: &str) -> Option<&'static str> {
     DENY_MODULES.iter().find_map(|(d, why)| {
         let under = m
             .strip_prefix(d)

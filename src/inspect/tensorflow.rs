@@ -1,0 +1,329 @@
+//! TensorFlow graphs: a SavedModel's `saved_model.pb` (`SavedModel` → `MetaGraphDef` →
+//! `GraphDef`), a frozen `GraphDef` `.pb`, and a Keras SavedModel's `keras_metadata.pb`, read
+//! with the bounded protobuf wire reader (no TensorFlow, no schema compiled in).
+//!
+//! What TensorFlow runs when the graph runs is its ops: every `NodeDef.op` of the graph and of
+//! its function library is collected. Ops that call back into the loading process's Python
+//! (`PyFunc`, `EagerPyFunc`) are `tf-python-op`; ops that read or write files named by the graph
+//! (`ReadFile`, `WriteFile`, readers, datasets, summary writers) are `tf-file-op`. The
+//! checkpoint ops every SavedModel's saver uses (`SaveV2`, `RestoreV2`, `MergeV2Checkpoints`)
+//! are not reported. `keras_metadata.pb` holds each layer's Keras config as JSON: each goes
+//! through the Keras config checks.
+
+use super::protobuf::{Wire, R};
+use super::{Cx, Identified};
+use crate::ev;
+use crate::finding::{Code, Severity};
+use crate::identify::Format;
+use crate::input::Input;
+use std::collections::BTreeMap;
+use std::io::BufReader;
+
+/// Nesting of messages followed, at most.
+const MAX_DEPTH: u32 = 32;
+/// A Keras metadata JSON document kept, at most this long.
+const MAX_METADATA: u64 = 64 << 20;
+/// Distinct op names kept.
+const MAX_OPS: usize = 4096;
+
+/// Which message a file holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    SavedModel,
+    GraphDef,
+    KerasMetadata,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Msg {
+    SavedModel,
+    MetaGraph,
+    Graph,
+    Library,
+    Function,
+    Node,
+    SavedMetadata,
+    SavedObject,
+}
+
+/// (field number, kind) pairs followed inside each message kind.
+fn child(of: Msg, field: u64) -> Option<Msg> {
+    use Msg::*;
+    Some(match (of, field) {
+        (SavedModel, 2) => MetaGraph,
+        (MetaGraph, 2) => Graph,
+        (Graph, 1) => Node,
+        (Graph, 2) => Library,
+        (Library, 1) => Function,
+        (Function, 3) => Node,
+        (SavedMetadata, 1) => SavedObject,
+        _ => return None,
+    })
+}
+
+#[derive(Default)]
+struct Seen {
+    /// Op name → nodes using it.
+    ops: BTreeMap<String, u64>,
+    metadata: Vec<String>,
+}
+
+fn walk(w: &mut Wire<'_>, kind: Msg, end: Option<u64>, depth: u32, seen: &mut Seen) -> R<()> {
+    if depth > MAX_DEPTH {
+        return Err("messages nested too deep".into());
+    }
+    loop {
+        if w.pos >= end.unwrap_or(w.len) {
+            return Ok(());
+        }
+        w.fields = w.fields.saturating_add(1);
+        if w.fields > 50_000_000 {
+            return Err("more than 50 million fields".into());
+        }
+        let tag = w.varint()?;
+        let (field, wire) = (tag >> 3, tag & 7);
+        match wire {
+            0 => {
+                w.varint()?;
+            }
+            1 => w.skip(8)?,
+            5 => w.skip(4)?,
+            2 => {
+                let n = w.varint()?;
+                let stop = w.pos.checked_add(n).ok_or("length overflows")?;
+                if stop > end.unwrap_or(w.len) {
+                    return Err(format!(
+                        "a field of {n} bytes at {} runs past its message",
+                        w.pos
+                    ));
+                }
+                if let Some(c) = child(kind, field) {
+                    walk(w, c, Some(stop), depth.saturating_add(1), seen)?;
+                    if w.pos != stop {
+                        return Err(format!("a message ends at {} instead of {stop}", w.pos));
+                    }
+                } else if kind == Msg::Node && field == 2 {
+                    let op = w.string(n)?;
+                    if seen.ops.len() < MAX_OPS || seen.ops.contains_key(&op) {
+                        let n = seen.ops.entry(op).or_default();
+                        *n = n.saturating_add(1);
+                    }
+                } else if kind == Msg::SavedObject && field == 5 {
+                    let m = w.string_max(n, MAX_METADATA)?;
+                    if !m.is_empty() {
+                        seen.metadata.push(m);
+                    }
+                } else {
+                    w.skip(n)?;
+                }
+            }
+            _ => return Err(format!("wire type {wire} at {} is not protobuf", w.pos)),
+        }
+    }
+}
+
+/// Ops that call Python functions of the loading process.
+const PYTHON_OPS: &[&str] = &["PyFunc", "PyFuncStateless", "EagerPyFunc"];
+
+/// Ops that open files (or write them) at paths the graph supplies.
+const FILE_OPS: &[&str] = &[
+    "ReadFile",
+    "WriteFile",
+    "MatchingFiles",
+    "Save",
+    "SaveSlices",
+    "Restore",
+    "RestoreSlice",
+    "ImmutableConst",
+    "CreateSummaryFileWriter",
+    "CreateSummaryDbWriter",
+    "TFRecordDataset",
+    "TFRecordDatasetV2",
+    "TextLineDataset",
+    "FixedLengthRecordDataset",
+    "FixedLengthRecordDatasetV2",
+    "CSVDataset",
+    "CSVDatasetV2",
+    "ExperimentalCSVDataset",
+    "LoadDataset",
+    "SaveDataset",
+    "SaveDatasetV2",
+    "DatasetToTFRecord",
+    "ExperimentalDatasetToTFRecord",
+    "WholeFileReader",
+    "WholeFileReaderV2",
+    "TextLineReader",
+    "TextLineReaderV2",
+    "TFRecordReader",
+    "TFRecordReaderV2",
+    "FixedLengthRecordReader",
+    "FixedLengthRecordReaderV2",
+    "LMDBReader",
+    "LMDBDataset",
+    "DebugIdentity",
+    "DebugIdentityV2",
+    "DebugIdentityV3",
+    "DebugNumericSummary",
+    "DebugNumericSummaryV2",
+];
+
+/// Which kind a `.pb` holds: `keras_metadata.pb` and `saved_model.pb` by name; otherwise a
+/// `SavedModel` starts with its schema version (field 1, a varint) and a `GraphDef` with
+/// nodes (field 1, length-delimited).
+pub fn kind_of(name: &str, head: &[u8]) -> Kind {
+    let base = name.rsplit('/').next().unwrap_or(name).to_ascii_lowercase();
+    if base == "keras_metadata.pb" {
+        Kind::KerasMetadata
+    } else if base == "saved_model.pb" || head.first() == Some(&0x08) {
+        Kind::SavedModel
+    } else {
+        Kind::GraphDef
+    }
+}
+
+pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>, kind: Kind) -> Identified {
+    let label = match kind {
+        Kind::SavedModel => "tf-saved-model",
+        Kind::GraphDef => "tf-graph",
+        Kind::KerasMetadata => "keras-metadata",
+    };
+    let id = Identified {
+        format: Format::Unknown,
+        label,
+    };
+    let len = input.len.unwrap_or(0);
+    let Some(src) = input.source() else {
+        cx.report(
+            Code::NotInspected,
+            None,
+            format!("{label}: a graph read as a stream is not inspected"),
+            ev! {"format" => label},
+        );
+        return id;
+    };
+    if let Err(e) = src.rewind() {
+        cx.io_error(Code::ReadError, "reading a TensorFlow graph", &e);
+        return id;
+    }
+    let mut w = Wire::new(BufReader::with_capacity(1 << 16, src), len);
+    let mut seen = Seen::default();
+    let top = match kind {
+        Kind::SavedModel => Msg::SavedModel,
+        Kind::GraphDef => Msg::Graph,
+        Kind::KerasMetadata => Msg::SavedMetadata,
+    };
+    if let Err(e) = walk(&mut w, top, None, 0, &mut seen) {
+        cx.report(
+            Code::TfGraphMalformed,
+            None,
+            format!("the {label} cannot be read as TensorFlow reads it: {e}; its ops were not all checked"),
+            ev! {"format" => label},
+        );
+    }
+    for (op, nodes) in &seen.ops {
+        let (code, what) = if PYTHON_OPS.contains(&op.as_str()) {
+            (
+                Code::TfPythonOp,
+                "calls a Python function of the process that runs the graph",
+            )
+        } else if FILE_OPS.contains(&op.as_str()) {
+            (
+                Code::TfFileOp,
+                "reads or writes a file at a path the graph supplies",
+            )
+        } else {
+            continue;
+        };
+        cx.report(
+            code,
+            None,
+            format!(
+                "op {op} ({nodes} node{}) {what}",
+                if *nodes == 1 { "" } else { "s" }
+            ),
+            ev! {"op" => op, "nodes" => nodes},
+        );
+    }
+    for m in &seen.metadata {
+        if let super::keras::Doc::NotJson = super::keras::check_doc(m.as_bytes(), cx, None, false) {
+            cx.report_as(
+                Code::KerasConfigMalformed,
+                Severity::Error,
+                None,
+                "a layer's metadata in keras_metadata.pb is not JSON Keras can read",
+                ev! {},
+            );
+        }
+    }
+    id
+}
+
+#[cfg(test)]
+#[allow(
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::unwrap_used,
+    clippy::panic
+)]
+mod tests {
+    use super::*;
+
+    fn ld(field: u64, body: &[u8]) -> Vec<u8> {
+        let mut o = vec![(field << 3 | 2) as u8];
+        let mut n = body.len() as u64;
+        while n >= 0x80 {
+            o.push((n as u8) | 0x80);
+            n >>= 7;
+        }
+        o.push(n as u8);
+        o.extend_from_slice(body);
+        o
+    }
+
+    fn node(name: &str, op: &str) -> Vec<u8> {
+        [ld(1, name.as_bytes()), ld(2, op.as_bytes())].concat()
+    }
+
+    fn findings(bytes: &[u8], kind: Kind) -> Vec<crate::finding::Finding> {
+        let mut c = std::io::Cursor::new(bytes);
+        let mut input = Input::seekable(&mut c, bytes.len() as u64).unwrap();
+        let limits = super::super::Limits::default();
+        let mut cx = Cx::new(&limits, "m.pb".into());
+        inspect(&mut input, &mut cx, kind);
+        cx.findings
+    }
+
+    #[test]
+    fn ops_in_graphs_and_function_libraries() {
+        // GraphDef: a ReadFile node, and a function whose body calls PyFunc.
+        let function = ld(3, &node("f", "PyFunc"));
+        let graph = [
+            ld(1, &node("r", "ReadFile")),
+            ld(1, &node("s", "SaveV2")),
+            ld(2, &ld(1, &function)),
+        ]
+        .concat();
+        let f = findings(&graph, Kind::GraphDef);
+        let codes: Vec<Code> = f.iter().map(|f| f.code).collect();
+        assert_eq!(codes, vec![Code::TfPythonOp, Code::TfFileOp], "{f:#?}");
+        // The same graph inside a SavedModel (schema version, then a MetaGraphDef).
+        let saved = [vec![0x08, 0x01], ld(2, &ld(2, &graph))].concat();
+        assert_eq!(kind_of("x.pb", &saved), Kind::SavedModel);
+        assert_eq!(findings(&saved, Kind::SavedModel).len(), 2);
+    }
+
+    #[test]
+    fn truncated_graphs_are_reported() {
+        let graph = ld(1, &node("r", "Identity"));
+        let f = findings(&graph[..graph.len() - 2], Kind::GraphDef);
+        assert_eq!(f[0].code, Code::TfGraphMalformed);
+    }
+
+    #[test]
+    fn keras_metadata_configs_are_checked() {
+        let json = br#"{"class_name": "Lambda", "config": {"function": "lambda"}}"#;
+        let meta = ld(1, &ld(5, json));
+        let f = findings(&meta, Kind::KerasMetadata);
+        assert!(!f.is_empty(), "{f:#?}");
+    }
+}

@@ -1,0 +1,269 @@
+//! YAML configs that loaders turn into code: Hydra/OmegaConf `_target_` entries (NeMo's
+//! `model_config.yaml`, and any Hydra config shipped with a model: `hydra.utils.instantiate`
+//! imports and calls the named callable, CVE-2025-23304), PyYAML `!!python/...` tags (which
+//! PyYAML's unsafe loaders construct), and an MLflow `MLmodel`'s `loader_module` (the module
+//! `mlflow.pyfunc.load_model` imports).
+//!
+//! Read as events (the parser's, never building a tree), so aliases are resolved by anchor
+//! without being expanded: a "billion laughs" document costs its length, not its expansion.
+
+use super::pickle::globals::deny_module;
+use super::Cx;
+use crate::ev;
+use crate::finding::{Code, Severity};
+use std::collections::HashMap;
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
+use yaml_rust2::scanner::Marker;
+
+/// Largest YAML read.
+pub const MAX_YAML: u64 = 16 << 20;
+
+/// Module prefixes whose classes a model config may instantiate: the frameworks whose
+/// checkpoints ship Hydra configs. Only class-like names (an upper-case first letter) pass;
+/// functions (`torch.load`, `torch.hub.load`) do not.
+const TARGET_PREFIXES: &[&str] = &[
+    "nemo",
+    "nemo_text_processing",
+    "torch",
+    "torchaudio",
+    "torchvision",
+    "torchmetrics",
+    "pytorch_lightning",
+    "lightning",
+    "lightning_fabric",
+    "omegaconf",
+    "transformers",
+    "megatron",
+    "apex",
+    "timm",
+    "diffusers",
+];
+
+/// Whether `_target_` names a class of a listed framework.
+fn target_allowed(t: &str) -> bool {
+    let Some((module, name)) = t.rsplit_once('.') else {
+        return false;
+    };
+    let top = module.split('.').next().unwrap_or("");
+    TARGET_PREFIXES.contains(&top)
+        && name.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+        && !name.contains("__")
+}
+
+#[derive(Default)]
+struct Walk {
+    /// Per open container: `Some(key)` in a mapping (the key just read, `None` before one);
+    /// `None` for a sequence.
+    stack: Vec<Option<Option<String>>>,
+    /// Scalars that carry an anchor, by anchor id.
+    anchors: HashMap<usize, String>,
+    /// (key, value, line) of the mapping entries asked for.
+    entries: Vec<(String, String, usize)>,
+    /// PyYAML python tags (tag, line).
+    tags: Vec<(String, usize)>,
+    events: u64,
+}
+
+const KEYS: &[&str] = &["_target_", "loader_module"];
+
+impl Walk {
+    /// A scalar (or an alias resolved to one) in the current container.
+    fn scalar(&mut self, value: Option<String>, line: usize) {
+        let Some(Some(slot)) = self.stack.last_mut() else {
+            return;
+        };
+        match slot.take() {
+            None => *slot = Some(value.unwrap_or_default()),
+            Some(key) => {
+                if let Some(v) = value {
+                    if KEYS.contains(&key.as_str()) && self.entries.len() < 4096 {
+                        self.entries.push((key, v, line));
+                    }
+                }
+            }
+        }
+    }
+
+    /// A container opens: as a value, it completes the pending key.
+    fn open(&mut self, mapping: bool) {
+        if let Some(Some(slot)) = self.stack.last_mut() {
+            // A container as a key, or as a value: either way the next scalar is a key again
+            // after it.
+            if slot.is_some() {
+                *slot = None;
+            } else {
+                *slot = Some(String::new());
+            }
+        }
+        self.stack.push(if mapping { Some(None) } else { None });
+    }
+}
+
+impl MarkedEventReceiver for Walk {
+    fn on_event(&mut self, ev: Event, mark: Marker) {
+        self.events = self.events.saturating_add(1);
+        let line = mark.line();
+        match ev {
+            Event::Scalar(v, _, anchor, tag) => {
+                if let Some(t) = &tag {
+                    let full = format!("{}{}", t.handle, t.suffix);
+                    if full.contains("python/") && self.tags.len() < 64 {
+                        self.tags.push((full, line));
+                    }
+                }
+                if anchor > 0 && self.anchors.len() < 100_000 {
+                    self.anchors.insert(anchor, v.clone());
+                }
+                self.scalar(Some(v), line);
+            }
+            Event::Alias(id) => {
+                let v = self.anchors.get(&id).cloned();
+                self.scalar(v.or(Some(String::new())), line);
+            }
+            Event::MappingStart(_, ref tag) | Event::SequenceStart(_, ref tag) => {
+                if let Some(t) = &tag {
+                    let full = format!("{}{}", t.handle, t.suffix);
+                    if full.contains("python/") && self.tags.len() < 64 {
+                        self.tags.push((full, line));
+                    }
+                }
+                self.open(matches!(ev, Event::MappingStart(..)));
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                self.stack.pop();
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Inspect a YAML document named `name`: `mlmodel` when it is an MLflow `MLmodel` file.
+pub fn check(text: &str, name: &str, cx: &mut Cx<'_>) {
+    let mlmodel = name.rsplit('/').next() == Some("MLmodel");
+    let mut w = Walk::default();
+    let mut parser = Parser::new_from_str(text);
+    if let Err(e) = parser.load(&mut w, true) {
+        cx.report(
+            Code::ConfigMalformed,
+            None,
+            format!("{name} is not YAML a loader can read ({e}); its entries were not all checked"),
+            ev! {},
+        );
+    }
+    for (tag, line) in &w.tags {
+        let line = line.saturating_add(1);
+        cx.report(
+            Code::ConfigCodeReference,
+            None,
+            format!(
+                "line {line}: the tag {tag} makes PyYAML's unsafe loaders import and call Python"
+            ),
+            ev! {"tag" => tag, "line" => line},
+        );
+    }
+    for (key, value, line) in &w.entries {
+        let line = line.saturating_add(1);
+        let module = value.rsplit_once('.').map_or(value.as_str(), |(m, _)| m);
+        if key == "_target_" {
+            if target_allowed(value) {
+                continue;
+            }
+            let denied = deny_module(module).or_else(|| deny_module(value));
+            let severity = if denied.is_some() {
+                Severity::Critical
+            } else {
+                Severity::Error
+            };
+            cx.report_as(
+                Code::ConfigCodeReference,
+                severity,
+                None,
+                format!(
+                    "line {line}: _target_ '{value}': Hydra's instantiate imports and calls it when the config is loaded{}",
+                    denied.map(|w| format!(" ({w})")).unwrap_or_default()
+                ),
+                ev! {"key" => key, "target" => value, "line" => line},
+            );
+        } else if mlmodel && !value.starts_with("mlflow.") {
+            cx.report(
+                Code::ConfigCodeReference,
+                None,
+                format!("line {line}: loader_module '{value}': mlflow.pyfunc.load_model imports it (code shipped with the model, or any installed module)"),
+                ev! {"key" => key, "target" => value, "line" => line},
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::unwrap_used,
+    clippy::panic
+)]
+mod tests {
+    use super::*;
+
+    fn run(text: &str, name: &str) -> Vec<(Code, Severity, String)> {
+        let limits = super::super::Limits::default();
+        let mut cx = Cx::new(&limits, name.into());
+        check(text, name, &mut cx);
+        cx.findings
+            .into_iter()
+            .map(|f| (f.code, f.severity, f.message))
+            .collect()
+    }
+
+    #[test]
+    fn hydra_targets() {
+        let clean = "model:\n  _target_: nemo.collections.asr.models.EncDecCTCModel\n  optim:\n    _target_: torch.optim.AdamW\n";
+        assert!(run(clean, "model_config.yaml").is_empty());
+        let f = run(
+            "a:\n  _target_: os.system\n  _args_: [id]\n",
+            "model_config.yaml",
+        );
+        assert_eq!(f[0].0, Code::ConfigCodeReference);
+        assert_eq!(f[0].1, Severity::Critical, "{f:?}");
+        let f = run("{x: {_target_: torch.load, f: /etc/passwd}}", "c.yaml");
+        assert_eq!(f[0].1, Severity::Error, "{f:?}");
+        // Through an alias and a quoted key.
+        let f = run("v: &t builtins.exec\nm:\n  \"_target_\": *t\n", "c.yaml");
+        assert!(f[0].2.contains("builtins.exec"), "{f:?}");
+        // A sequence of mappings.
+        let f = run("l:\n  - _target_: subprocess.run\n", "c.yaml");
+        assert_eq!(f.len(), 1, "{f:?}");
+    }
+
+    #[test]
+    fn python_tags_and_mlflow() {
+        let f = run("x: !!python/object/apply:os.system [id]\n", "c.yaml");
+        assert_eq!(f[0].0, Code::ConfigCodeReference);
+        let f = run(
+            "flavors:\n  python_function:\n    loader_module: mycode.loader\n    code: code\n",
+            "m/MLmodel",
+        );
+        assert_eq!(f.len(), 1, "{f:?}");
+        let f = run(
+            "flavors:\n  python_function:\n    loader_module: mlflow.sklearn\n",
+            "m/MLmodel",
+        );
+        assert!(f.is_empty());
+    }
+
+    #[test]
+    fn aliases_are_not_expanded() {
+        let mut t = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..40 {
+            t.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n",
+                p = if i == 1 {
+                    String::new()
+                } else {
+                    (i - 1).to_string()
+                }
+            ));
+        }
+        assert!(run(&t, "c.yaml").is_empty());
+    }
+}
