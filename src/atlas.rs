@@ -235,17 +235,7 @@ pub fn section(atlas: &Atlas, report: &Report, cx: RunContext) -> Section {
     let scanned = report.summary.scanned;
     // A file whose format was identified but not inspected (not-inspected on the file itself,
     // not on a member) was read, but not checked for code: it does not count as inspected.
-    let uninspected: std::collections::BTreeSet<&str> = report
-        .findings
-        .iter()
-        .filter(|f| {
-            f.code == Code::NotInspected
-                && f.member.is_empty()
-                && f.evidence.get("whole_file") == Some(&serde_json::json!(true))
-        })
-        .map(|f| f.path.as_str())
-        .collect();
-    let not_inspected = uninspected.len() as u64;
+    let not_inspected = report.summary.not_inspected;
     let inspected = scanned.saturating_sub(not_inspected);
     let mut assessed: Vec<(&str, Status, String)> = Vec::new();
     if cx.scan {
@@ -262,7 +252,7 @@ pub fn section(atlas: &Atlas, report: &Report, cx: RunContext) -> Section {
             .filter(|f| {
                 f.format
                     .as_deref()
-                    .is_some_and(|x| crate::identify::Format::CODE_LABELS.contains(&x))
+                    .is_some_and(crate::identify::Format::is_code_label)
             })
             .map(|f| f.path.as_str())
             .collect();

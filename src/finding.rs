@@ -351,6 +351,11 @@ _target_ and calls it with the entry's arguments (CVE-2025-23304): `_target_: os
 Classes of NeMo, PyTorch, Lightning, transformers and a few other frameworks pass; functions and other \
 modules are reported (critical for denylisted modules). PyYAML's unsafe loaders construct !!python tags; \
 mlflow.pyfunc.load_model imports the MLmodel's loader_module.";
+    NativeCode = "native-code", Error, ["AML.T0011.000", "AML.T0010.003"],
+        "A native shared library or executable (ELF, Mach-O, PE) in a model tree.",
+        "Model folders ship native code for custom operators and runtime extensions (OpenVINO extensions, \
+ONNX Runtime custom-op libraries, compiled Python modules); whatever loads it runs it, unchecked by any \
+model scanner. Approve exact files by hash in the policy, or remove them.";
     ConfigMalformed = "config-malformed", Warning, [],
         "A YAML config could not be parsed; its entries were not all checked.",
         "Loaders that read it may still accept it; the _target_ and loader_module entries past the error were \

@@ -42,74 +42,348 @@ pub enum Format {
 }
 
 impl Format {
+    /// This format's row of [`FORMATS`].
+    pub fn info(self) -> &'static FormatInfo {
+        // Every variant has one row (a test checks it); the fallback cannot be reached.
+        FORMATS
+            .iter()
+            .find(|r| r.format == self)
+            .unwrap_or(&UNKNOWN_ROW)
+    }
+
     pub fn label(self) -> &'static str {
-        match self {
-            Format::Pickle => "pickle",
-            Format::TorchLegacy => "torch-legacy",
-            Format::Zip => "zip",
-            Format::Tar => "tar",
-            Format::Gzip => "gzip",
-            Format::Bzip2 => "bzip2",
-            Format::Xz => "xz",
-            Format::Lzma => "lzma",
-            Format::Zstd => "zstd",
-            Format::Zlib => "zlib",
-            Format::Lz4 => "lz4",
-            Format::JoblibZfile => "joblib-zfile",
-            Format::Npy => "npy",
-            Format::Safetensors => "safetensors",
-            Format::LfsPointer => "lfs-pointer",
-            Format::Hdf5 => "hdf5",
-            Format::Gguf => "gguf",
-            Format::Empty => "empty",
-            Format::Unknown => "unknown",
-        }
+        self.info().label
     }
 
     /// Report labels (the `format` of a file entry) of artifacts whose usual loader runs code:
     /// pickle and everything that wraps one.
-    pub const CODE_LABELS: &'static [&'static str] = &[
-        "pickle",
-        "pickle-compressed",
-        "joblib",
-        "joblib-compressed",
-        "joblib-zfile",
-        "torch-zip",
-        "torch-legacy",
-        "torch-legacy-tar",
-        "torchscript",
-    ];
-
-    /// Report labels of model artifacts that hold data only (weights, or a model whose
-    /// loader does not unpickle).
-    pub const WEIGHT_LABELS: &'static [&'static str] = &[
-        "npy",
-        "npz",
-        "safetensors",
-        "keras",
-        "keras-h5",
-        "hdf5",
-        "gguf",
-    ];
+    pub fn code_labels() -> impl Iterator<Item = &'static str> {
+        all_labels()
+            .filter(|(_, l)| *l == Loader::RunsCode)
+            .map(|(n, _)| n)
+    }
 
     /// A report label of a model artifact (weights or a whole model), for the ML-BOM.
     pub fn is_model_label(label: &str) -> bool {
-        Self::CODE_LABELS.contains(&label) || Self::WEIGHT_LABELS.contains(&label)
+        all_labels().any(|(n, l)| n == label && matches!(l, Loader::RunsCode | Loader::Data))
+    }
+
+    /// A report label whose usual loader runs code (see [`Loader::RunsCode`]).
+    pub fn is_code_label(label: &str) -> bool {
+        all_labels().any(|(n, l)| n == label && l == Loader::RunsCode)
     }
 
     pub fn is_compression(self) -> bool {
-        matches!(
-            self,
-            Format::Gzip
-                | Format::Bzip2
-                | Format::Xz
-                | Format::Lzma
-                | Format::Zstd
-                | Format::Zlib
-                | Format::Lz4
-                | Format::JoblibZfile
-        )
+        self.info().loader == Loader::Stream
     }
+}
+
+/// What a format's usual loader does with it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Loader {
+    /// A model artifact whose loader can run code: pickle and everything that wraps one.
+    RunsCode,
+    /// A model artifact whose loader reads data (weights, a graph of operators).
+    Data,
+    /// A compressed stream around other content.
+    Stream,
+    /// A container of other files, or not a model artifact.
+    Other,
+}
+
+/// The content test of a format: the first bytes (up to 4 KiB) and the total length if known.
+pub type Magic = fn(&[u8], Option<u64>) -> bool;
+
+/// One row per [`Format`]: the format registry. To add a format: a variant, a row here (in
+/// the order content tests run), an arm in `inspect::inspect`; see CONTRIBUTING.md.
+pub struct FormatInfo {
+    pub format: Format,
+    /// The name reports use.
+    pub label: &'static str,
+    /// The content test; `None` for formats decided otherwise (empty, unknown).
+    pub magic: Option<Magic>,
+    /// Extensions whose files should hold this format (compared, never deciding).
+    pub extensions: &'static [&'static [&'static str]],
+    pub loader: Loader,
+}
+
+/// Names under which pickles (and what wraps them) are saved.
+const PICKLE_EXTS: &[&str] = &[
+    "pkl", "pickle", "joblib", "dill", "pt", "pth", "ckpt", "sav", "jl",
+];
+/// Names of text and other files that hold no binary model format.
+const TEXT_EXTS: &[&str] = &[
+    "json", "txt", "md", "yaml", "yml", "csv", "tsv", "jsonl", "py", "cfg", "toml", "model", "spm",
+    "vocab", "png", "jpg", "jpeg",
+];
+
+const UNKNOWN_ROW: FormatInfo = FormatInfo {
+    format: Format::Unknown,
+    label: "unknown",
+    magic: None,
+    extensions: &[PICKLE_EXTS, TEXT_EXTS],
+    loader: Loader::Other,
+};
+
+/// The registry, in the order content tests run (the first match decides): the legacy torch
+/// magic before the pickle it starts with, magics before the looser checks (tar checksum,
+/// safetensors header, zlib, lzma), and HDF5 last: its superblock may follow a user block of
+/// any content (a tar, a pickle), which is then read as what it starts with.
+pub const FORMATS: &[FormatInfo] = &[
+    FormatInfo {
+        format: Format::Empty,
+        label: "empty",
+        magic: Some(|h, _| h.is_empty()),
+        extensions: &[PICKLE_EXTS, TEXT_EXTS],
+        loader: Loader::Other,
+    },
+    FormatInfo {
+        format: Format::TorchLegacy,
+        label: "torch-legacy",
+        magic: Some(|h, _| h.starts_with(TORCH_LEGACY_MAGIC)),
+        extensions: &[PICKLE_EXTS],
+        loader: Loader::RunsCode,
+    },
+    FormatInfo {
+        format: Format::Pickle,
+        label: "pickle",
+        magic: Some(|h, _| matches!(h, [0x80, p, ..] if *p <= 5)),
+        extensions: &[PICKLE_EXTS],
+        loader: Loader::RunsCode,
+    },
+    FormatInfo {
+        format: Format::Zip,
+        label: "zip",
+        magic: Some(|h, _| h.starts_with(b"PK\x03\x04") || h.starts_with(b"PK\x05\x06")),
+        extensions: &[PICKLE_EXTS, &["npz", "zip", "keras", "mar", "pt2"]],
+        loader: Loader::Other,
+    },
+    FormatInfo {
+        format: Format::Gzip,
+        label: "gzip",
+        magic: Some(|h, _| h.starts_with(&[0x1f, 0x8b])),
+        extensions: &[PICKLE_EXTS, &["gz", "tgz", "nemo"]],
+        loader: Loader::Stream,
+    },
+    FormatInfo {
+        format: Format::Bzip2,
+        label: "bzip2",
+        magic: Some(|h, _| matches!(h, [b'B', b'Z', b'h', b'1'..=b'9', ..])),
+        extensions: &[PICKLE_EXTS, &["bz2"]],
+        loader: Loader::Stream,
+    },
+    FormatInfo {
+        format: Format::Xz,
+        label: "xz",
+        magic: Some(|h, _| h.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0])),
+        extensions: &[PICKLE_EXTS, &["xz", "lzma"]],
+        loader: Loader::Stream,
+    },
+    FormatInfo {
+        format: Format::Zstd,
+        label: "zstd",
+        magic: Some(|h, _| h.starts_with(&[0x28, 0xb5, 0x2f, 0xfd])),
+        extensions: &[PICKLE_EXTS, &["zst", "zstd"]],
+        loader: Loader::Stream,
+    },
+    FormatInfo {
+        format: Format::Lz4,
+        label: "lz4",
+        magic: Some(|h, _| h.starts_with(&[0x04, 0x22, 0x4d, 0x18])),
+        extensions: &[PICKLE_EXTS, &["lz4"]],
+        loader: Loader::Stream,
+    },
+    FormatInfo {
+        format: Format::Npy,
+        label: "npy",
+        magic: Some(|h, _| h.starts_with(b"\x93NUMPY")),
+        extensions: &[&["npy"]],
+        loader: Loader::Data,
+    },
+    FormatInfo {
+        format: Format::Gguf,
+        label: "gguf",
+        magic: Some(|h, _| h.starts_with(b"GGUF")),
+        extensions: &[&["gguf"]],
+        loader: Loader::Data,
+    },
+    FormatInfo {
+        format: Format::JoblibZfile,
+        label: "joblib-zfile",
+        magic: Some(|h, _| h.starts_with(b"ZF") && is_zfile(h)),
+        extensions: &[PICKLE_EXTS],
+        loader: Loader::RunsCode,
+    },
+    FormatInfo {
+        format: Format::LfsPointer,
+        label: "lfs-pointer",
+        magic: Some(|h, _| h.starts_with(LFS_PREFIX)),
+        extensions: &[TEXT_EXTS],
+        loader: Loader::Other,
+    },
+    FormatInfo {
+        format: Format::Tar,
+        label: "tar",
+        magic: Some(|h, _| is_tar(h)),
+        extensions: &[&["tar", "nemo"]],
+        loader: Loader::Other,
+    },
+    FormatInfo {
+        format: Format::Safetensors,
+        label: "safetensors",
+        magic: Some(is_safetensors),
+        extensions: &[&["safetensors"]],
+        loader: Loader::Data,
+    },
+    FormatInfo {
+        format: Format::Zlib,
+        label: "zlib",
+        magic: Some(|h, _| is_zlib(h)),
+        extensions: &[PICKLE_EXTS],
+        loader: Loader::Stream,
+    },
+    FormatInfo {
+        format: Format::Lzma,
+        label: "lzma",
+        magic: Some(|h, _| is_lzma_alone(h)),
+        extensions: &[PICKLE_EXTS, &["lzma"]],
+        loader: Loader::Stream,
+    },
+    FormatInfo {
+        format: Format::Hdf5,
+        label: "hdf5",
+        magic: Some(|h, _| h.starts_with(b"\x89HDF\r\n\x1a\n") || hdf5_after_user_block(h)),
+        extensions: &[&["h5", "hdf5"]],
+        loader: Loader::Data,
+    },
+    UNKNOWN_ROW,
+];
+
+/// Labels inspectors give on top of a format's (a zip that is a PyTorch checkpoint, a pickle
+/// that joblib wrote, an unknown file that is an ONNX model...), with what their loaders do.
+pub const REFINED_LABELS: &[(&str, Loader)] = &[
+    ("pickle-compressed", Loader::RunsCode),
+    ("joblib", Loader::RunsCode),
+    ("joblib-compressed", Loader::RunsCode),
+    ("torch-zip", Loader::RunsCode),
+    ("torch-legacy-tar", Loader::RunsCode),
+    ("torchscript", Loader::RunsCode),
+    ("npz", Loader::Data),
+    ("keras", Loader::Data),
+    ("keras-h5", Loader::Data),
+    ("onnx", Loader::Data),
+    ("tf-saved-model", Loader::Data),
+    ("tf-graph", Loader::Data),
+    ("keras-metadata", Loader::Other),
+    ("keras-config", Loader::Other),
+    ("native-code", Loader::Other),
+];
+
+/// Formats identified (by content, or by name where the content has no magic) that no
+/// inspector reads: reported as `not-inspected`, an error where the format holds other files
+/// that could not be checked.
+pub struct Uninspected {
+    pub label: &'static str,
+    /// The content test; `None`: the extension identifies it (content otherwise unknown).
+    pub magic: Option<fn(&[u8]) -> bool>,
+    pub extensions: &'static [&'static str],
+    /// Whether the finding fails the gate (archives whose members went unchecked).
+    pub fails: bool,
+    pub what: &'static str,
+    pub loader: Loader,
+}
+
+pub const UNINSPECTED: &[Uninspected] = &[
+    Uninspected {
+        label: "7z",
+        magic: Some(|h| h.starts_with(&[b'7', b'z', 0xbc, 0xaf, 0x27, 0x1c])),
+        extensions: &["7z"],
+        fails: true,
+        what: "a 7z archive: its members cannot be read here, so they were not checked",
+        loader: Loader::Other,
+    },
+    Uninspected {
+        label: "rar",
+        magic: Some(|h| h.starts_with(b"Rar!\x1a\x07")),
+        extensions: &["rar"],
+        fails: true,
+        what: "a RAR archive: its members cannot be read here, so they were not checked",
+        loader: Loader::Other,
+    },
+    Uninspected {
+        label: "tflite",
+        magic: Some(|h| h.get(4..8) == Some(b"TFL3")),
+        extensions: &["tflite", "lite"],
+        fails: false,
+        what: "a TFLite flatbuffer: its operators (custom ops included) are not inspected",
+        loader: Loader::Data,
+    },
+    Uninspected {
+        label: "executorch",
+        magic: None,
+        extensions: &["pte"],
+        fails: false,
+        what: "an ExecuTorch program: its operators are not inspected",
+        loader: Loader::Data,
+    },
+    Uninspected {
+        label: "tensorflow-graph-text",
+        magic: None,
+        extensions: &["pbtxt"],
+        fails: false,
+        what: "a TensorFlow graph in text format: its operations (file I/O, py_func) are not inspected",
+        loader: Loader::Data,
+    },
+    Uninspected {
+        label: "coreml",
+        magic: None,
+        extensions: &["mlmodel"],
+        fails: false,
+        what: "a Core ML model: not inspected",
+        loader: Loader::Data,
+    },
+    Uninspected {
+        label: "paddle",
+        magic: None,
+        extensions: &["pdmodel"],
+        fails: false,
+        what: "a PaddlePaddle program: not inspected",
+        loader: Loader::Data,
+    },
+    Uninspected {
+        label: "flax-msgpack",
+        magic: None,
+        extensions: &["msgpack"],
+        fails: false,
+        what: "a Flax msgpack checkpoint: not inspected",
+        loader: Loader::Data,
+    },
+];
+
+/// The uninspected format `head` (content otherwise unknown) and `name` identify.
+pub fn uninspected(head: &[u8], name: Option<&str>) -> Option<&'static Uninspected> {
+    let ext = name
+        .and_then(|n| n.rsplit_once('.'))
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    UNINSPECTED
+        .iter()
+        .find(|u| u.magic.is_some_and(|m| m(head)))
+        .or_else(|| {
+            UNINSPECTED
+                .iter()
+                .find(|u| u.magic.is_none() && u.extensions.contains(&ext.as_str()))
+        })
+}
+
+/// Every report label with what its loader does: the formats', the refined ones, the
+/// uninspected ones.
+fn all_labels() -> impl Iterator<Item = (&'static str, Loader)> {
+    FORMATS
+        .iter()
+        .map(|r| (r.label, r.loader))
+        .chain(REFINED_LABELS.iter().copied())
+        .chain(UNINSPECTED.iter().map(|u| (u.label, u.loader)))
 }
 
 /// The magic of the legacy PyTorch format: PROTO 2, LONG1 of 10 bytes 0x1950a86a20f9469cfc6c.
@@ -117,47 +391,13 @@ pub const TORCH_LEGACY_MAGIC: &[u8] = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20
 
 const LFS_PREFIX: &[u8] = b"version https://git-lfs.github.com/spec/";
 
-/// Identify from the first bytes of the content and its total length, when known.
+/// Identify from the first bytes of the content and its total length, when known: the first
+/// row of [`FORMATS`] whose content test matches.
 pub fn identify(head: &[u8], len: Option<u64>) -> Format {
-    if head.is_empty() {
-        return Format::Empty;
-    }
-    if head.starts_with(TORCH_LEGACY_MAGIC) {
-        return Format::TorchLegacy;
-    }
-    match head {
-        [0x80, p, ..] if *p <= 5 => return Format::Pickle,
-        [b'P', b'K', 3, 4, ..] | [b'P', b'K', 5, 6, ..] => return Format::Zip,
-        [0x1f, 0x8b, ..] => return Format::Gzip,
-        [b'B', b'Z', b'h', b'1'..=b'9', ..] => return Format::Bzip2,
-        [0xfd, b'7', b'z', b'X', b'Z', 0, ..] => return Format::Xz,
-        [0x28, 0xb5, 0x2f, 0xfd, ..] => return Format::Zstd,
-        [0x04, 0x22, 0x4d, 0x18, ..] => return Format::Lz4,
-        [0x93, b'N', b'U', b'M', b'P', b'Y', ..] => return Format::Npy,
-        [0x89, b'H', b'D', b'F', b'\r', b'\n', 0x1a, b'\n', ..] => return Format::Hdf5,
-        [b'G', b'G', b'U', b'F', ..] => return Format::Gguf,
-        [b'Z', b'F', ..] if is_zfile(head) => return Format::JoblibZfile,
-        _ => {}
-    }
-    if head.starts_with(LFS_PREFIX) {
-        return Format::LfsPointer;
-    }
-    if is_tar(head) {
-        return Format::Tar;
-    }
-    if is_safetensors(head, len) {
-        return Format::Safetensors;
-    }
-    if is_zlib(head) {
-        return Format::Zlib;
-    }
-    if is_lzma_alone(head) {
-        return Format::Lzma;
-    }
-    if hdf5_after_user_block(head) {
-        return Format::Hdf5;
-    }
-    Format::Unknown
+    FORMATS
+        .iter()
+        .find(|r| r.magic.is_some_and(|m| m(head, len)))
+        .map_or(Format::Unknown, |r| r.format)
 }
 
 /// An HDF5 superblock after a user block (the library looks at 512, 1024, 2048, ... bytes).
@@ -291,46 +531,16 @@ fn is_lzma_alone(head: &[u8]) -> bool {
     head.starts_with(&[0x5d, 0x00])
 }
 
-/// Formats an extension promises, for the `format-mismatch` check. `None`: no expectation.
-pub fn expected_formats(name: &str) -> Option<&'static [Format]> {
-    use Format::*;
+/// Formats an extension promises, for the `format-mismatch` check: every row that lists it.
+/// `None`: no expectation.
+pub fn expected_formats(name: &str) -> Option<Vec<Format>> {
     let ext = name.rsplit_once('.')?.1.to_ascii_lowercase();
-    const PICKLE_LIKE: &[Format] = &[
-        Pickle,
-        TorchLegacy,
-        Zip,
-        Gzip,
-        Bzip2,
-        Xz,
-        Lzma,
-        Zstd,
-        Zlib,
-        Lz4,
-        JoblibZfile,
-        Unknown,
-        Empty,
-    ];
-    Some(match ext.as_str() {
-        "safetensors" => &[Safetensors],
-        "npy" => &[Npy],
-        "npz" => &[Zip],
-        "pkl" | "pickle" | "joblib" | "dill" | "pt" | "pth" | "ckpt" | "sav" | "jl" => PICKLE_LIKE,
-        "zip" | "keras" => &[Zip],
-        "tar" => &[Tar],
-        "gz" | "tgz" => &[Gzip],
-        "bz2" => &[Bzip2],
-        "xz" => &[Xz],
-        "lzma" => &[Lzma, Xz],
-        "zst" | "zstd" => &[Zstd],
-        "lz4" => &[Lz4],
-        "h5" | "hdf5" => &[Hdf5],
-        "gguf" => &[Gguf],
-        "json" | "txt" | "md" | "yaml" | "yml" | "csv" | "tsv" | "jsonl" | "py" | "cfg"
-        | "toml" | "model" | "spm" | "vocab" | "png" | "jpg" | "jpeg" => {
-            &[Unknown, Empty, LfsPointer]
-        }
-        _ => return None,
-    })
+    let v: Vec<Format> = FORMATS
+        .iter()
+        .filter(|r| r.extensions.iter().any(|g| g.contains(&ext.as_str())))
+        .map(|r| r.format)
+        .collect();
+    (!v.is_empty()).then_some(v)
 }
 
 #[cfg(test)]
@@ -379,11 +589,103 @@ mod tests {
         assert_eq!(tar_number(b"89"), None);
     }
 
+    /// Every variant, once: the compiler makes `index` list each (no wildcard arm).
+    const ALL: [Format; 19] = [
+        Format::Pickle,
+        Format::TorchLegacy,
+        Format::Zip,
+        Format::Tar,
+        Format::Gzip,
+        Format::Bzip2,
+        Format::Xz,
+        Format::Lzma,
+        Format::Zstd,
+        Format::Zlib,
+        Format::Lz4,
+        Format::JoblibZfile,
+        Format::Npy,
+        Format::Safetensors,
+        Format::LfsPointer,
+        Format::Hdf5,
+        Format::Gguf,
+        Format::Empty,
+        Format::Unknown,
+    ];
+
+    fn index(f: Format) -> usize {
+        match f {
+            Format::Pickle => 0,
+            Format::TorchLegacy => 1,
+            Format::Zip => 2,
+            Format::Tar => 3,
+            Format::Gzip => 4,
+            Format::Bzip2 => 5,
+            Format::Xz => 6,
+            Format::Lzma => 7,
+            Format::Zstd => 8,
+            Format::Zlib => 9,
+            Format::Lz4 => 10,
+            Format::JoblibZfile => 11,
+            Format::Npy => 12,
+            Format::Safetensors => 13,
+            Format::LfsPointer => 14,
+            Format::Hdf5 => 15,
+            Format::Gguf => 16,
+            Format::Empty => 17,
+            Format::Unknown => 18,
+        }
+    }
+
+    #[test]
+    fn every_format_has_one_row_and_every_label_one_meaning() {
+        for (i, f) in ALL.iter().enumerate() {
+            assert_eq!(index(*f), i);
+            assert_eq!(
+                FORMATS.iter().filter(|r| r.format == *f).count(),
+                1,
+                "{f:?}"
+            );
+        }
+        assert_eq!(FORMATS.len(), ALL.len());
+        let mut labels: Vec<&str> = all_labels().map(|(l, _)| l).collect();
+        let n = labels.len();
+        labels.sort_unstable();
+        labels.dedup();
+        assert_eq!(labels.len(), n, "a label is listed twice");
+        assert_eq!(
+            Format::code_labels().collect::<Vec<_>>(),
+            vec![
+                "torch-legacy",
+                "pickle",
+                "joblib-zfile",
+                "pickle-compressed",
+                "joblib",
+                "joblib-compressed",
+                "torch-zip",
+                "torch-legacy-tar",
+                "torchscript"
+            ]
+        );
+    }
+
+    #[test]
+    fn uninspected_formats() {
+        assert_eq!(
+            uninspected(b"7z\xbc\xaf\x27\x1c\0\x04", Some("x.bin")).map(|u| u.label),
+            Some("7z")
+        );
+        assert_eq!(
+            uninspected(b"....", Some("m.PDMODEL")).map(|u| u.label),
+            Some("paddle")
+        );
+        assert!(uninspected(b"....", Some("m.bin")).is_none());
+    }
+
     #[test]
     fn extension_expectations() {
         assert_eq!(
             expected_formats("a.SafeTensors"),
-            Some(&[Format::Safetensors][..])
+            Some(vec![Format::Safetensors])
         );
         assert!(expected_formats("noext").is_none());
         assert!(expected_formats("x.bin").is_none());

@@ -331,7 +331,7 @@ pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>, name: Option<&str>) -> Id
                 .filter(|n| n.to_ascii_lowercase().ends_with(".pb"))
                 .map(|n| tensorflow::kind_of(n, &input.head));
             let unread = if id.format == Format::Unknown && !onnx_named && tf_graph.is_none() {
-                unread_format(&input.head, name)
+                crate::identify::uninspected(&input.head, name)
             } else {
                 None
             };
@@ -347,8 +347,20 @@ pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>, name: Option<&str>) -> Id
                 onnx::inspect(input, cx, dir.as_deref())
             } else if let (Format::Unknown, Some(kind)) = (id.format, tf_graph) {
                 tensorflow::inspect(input, cx, kind)
-            } else if let Some((label, fails, what)) = unread {
-                let severity = if fails {
+            } else if let (Format::Unknown, Some(kind)) = (id.format, native_code(&input.head)) {
+                cx.report(
+                    Code::NativeCode,
+                    None,
+                    format!("a native {kind}: whatever loads it (an OpenVINO or ONNX Runtime extension, a custom op library, ctypes) runs its code; it is not inspected"),
+                    ev! {"kind" => kind},
+                );
+                Identified {
+                    format,
+                    label: "native-code",
+                }
+            } else if let Some(u) = unread {
+                let (label, what) = (u.label, u.what);
+                let severity = if u.fails {
                     crate::finding::Severity::Error
                 } else {
                     Code::NotInspected.default_severity()
@@ -544,48 +556,23 @@ fn keras_json(input: &mut Input<'_>, cx: &mut Cx<'_>, name: Option<&str>) -> boo
     }
 }
 
-/// Formats identified (by content, or by name where the format has no magic) that modelgate
-/// does not inspect: (label, whether that fails the gate, what is not checked). Archives whose
-/// members cannot be read fail; model formats whose risks are not checked are reported.
-fn unread_format(head: &[u8], name: Option<&str>) -> Option<(&'static str, bool, &'static str)> {
-    let ext = name
-        .and_then(|n| n.rsplit_once('.'))
-        .map(|(_, e)| e.to_ascii_lowercase())
-        .unwrap_or_default();
-    Some(match head {
-        [b'7', b'z', 0xbc, 0xaf, 0x27, 0x1c, ..] => {
-            ("7z", true, "a 7z archive: its members cannot be read here, so they were not checked")
+/// A native executable or shared library: ELF, Mach-O (thin), or PE (an MZ stub whose header
+/// offset points at a PE signature).
+fn native_code(head: &[u8]) -> Option<&'static str> {
+    match head {
+        [0x7f, b'E', b'L', b'F', ..] => Some("ELF library or executable"),
+        [0xcf, 0xfa, 0xed, 0xfe, ..]
+        | [0xce, 0xfa, 0xed, 0xfe, ..]
+        | [0xfe, 0xed, 0xfa, 0xcf, ..]
+        | [0xfe, 0xed, 0xfa, 0xce, ..] => Some("Mach-O library or executable"),
+        [b'M', b'Z', ..] => {
+            let at: [u8; 4] = head.get(0x3c..0x40)?.try_into().ok()?;
+            let at = usize::try_from(u32::from_le_bytes(at)).ok()?;
+            (head.get(at..at.checked_add(4)?)? == b"PE\0\0")
+                .then_some("PE (Windows) DLL or executable")
         }
-        [b'R', b'a', b'r', b'!', 0x1a, 0x07, ..] => {
-            ("rar", true, "a RAR archive: its members cannot be read here, so they were not checked")
-        }
-        [_, _, _, _, b'T', b'F', b'L', b'3', ..] => (
-            "tflite",
-            false,
-            "a TFLite flatbuffer: its operators (custom ops included) are not inspected",
-        ),
-        [_, _, _, _, b'E', b'T', ..] if ext == "pte" => (
-            "executorch",
-            false,
-            "an ExecuTorch program: its operators are not inspected",
-        ),
-        _ => match ext.as_str() {
-            "onnx" => (
-                "onnx",
-                false,
-                "an ONNX model: its external-data locations and custom-op domains are not inspected",
-            ),
-            "pbtxt" => (
-                "tensorflow-graph-text",
-                false,
-                "a TensorFlow graph in text format: its operations (file I/O, py_func) are not inspected",
-            ),
-            "mlmodel" => ("coreml", false, "a Core ML model: not inspected"),
-            "pdmodel" => ("paddle", false, "a PaddlePaddle program: not inspected"),
-            "msgpack" => ("flax-msgpack", false, "a Flax msgpack checkpoint: not inspected"),
-            _ => return None,
-        },
-    })
+        _ => None,
+    }
 }
 
 /// Hugging Face configs that map classes to code shipped with the model: `auto_map` (config,

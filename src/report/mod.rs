@@ -147,7 +147,13 @@ pub enum Verdict {
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct Summary {
     pub files: u64,
+    /// Files read (status scanned); `not_inspected` of them were identified but not checked
+    /// for code.
     pub scanned: u64,
+    /// Scanned files whose format was identified but not inspected (a `not-inspected` finding
+    /// on the whole file): read, not checked for code.
+    #[serde(default)]
+    pub not_inspected: u64,
     pub errors: u64,
     pub skipped: u64,
     pub findings: Counts,
@@ -201,6 +207,7 @@ impl Report {
         let summary = Summary {
             files: files.len() as u64,
             scanned: count(FileStatus::Scanned),
+            not_inspected: not_inspected(&findings),
             errors: count(FileStatus::Error),
             skipped: count(FileStatus::Skipped),
             findings: counts,
@@ -270,4 +277,19 @@ pub fn json_schema() -> String {
     let mut s = serde_json::to_string_pretty(&schema).unwrap_or_default();
     s.push('\n');
     s
+}
+
+/// Files with a `not-inspected` finding on the whole file (not on a member): identified, read,
+/// not checked for code.
+pub fn not_inspected(findings: &[Finding]) -> u64 {
+    let files: std::collections::BTreeSet<&str> = findings
+        .iter()
+        .filter(|f| {
+            f.code == crate::finding::Code::NotInspected
+                && f.member.is_empty()
+                && f.evidence.get("whole_file") == Some(&serde_json::json!(true))
+        })
+        .map(|f| f.path.as_str())
+        .collect();
+    files.len() as u64
 }

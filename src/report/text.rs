@@ -65,11 +65,12 @@ pub fn render(r: &Report, color: bool) -> String {
             |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
         let _ = writeln!(
             o,
-            "modelgate {}: {} under {} ({} scanned, {}, {} skipped)",
+            "modelgate {}: {} under {} ({} inspected, {} not inspected, {}, {} skipped)",
             r.tool.version,
             plural(r.summary.files, "file", "files"),
             roots,
-            r.summary.scanned,
+            r.summary.scanned.saturating_sub(r.summary.not_inspected),
+            r.summary.not_inspected,
             plural(r.summary.errors, "error", "errors"),
             r.summary.skipped
         );
