@@ -119,11 +119,10 @@ def zz(v):
     return o + bytes([u])
 
 
-def read_header(b, at):
-    """The first three i32 fields of a PageHeader and where the header ends (compact protocol;
-    only what this generator needs: fields are i32 or structs of i32s, booleans, binaries)."""
-    vals = {}
-
+def num_values_span(b, at):
+    """Where the first page header's num_values (field 1 of its data, dictionary or v2 page
+    header, fields 5, 7 or 8) sits: (start, end) of its varint. The compact protocol, as far as
+    page headers need it: i32/i64 varints, booleans, binaries, structs."""
     def varint(p):
         v = s = 0
         while True:
@@ -134,7 +133,10 @@ def read_header(b, at):
             if c < 0x80:
                 return v, p
 
-    def struct_(p, top):
+    span = []
+    top = {}
+
+    def struct_(p, path):
         fid = 0
         while True:
             h = b[p]
@@ -148,28 +150,44 @@ def read_header(b, at):
                 v, p = varint(p)
                 fid = (v >> 1) ^ -(v & 1)
             if t in (5, 6):
+                start = p
                 v, p = varint(p)
-                if top:
-                    vals[fid] = (v >> 1) ^ -(v & 1)
+                if not path:
+                    top[fid] = (v >> 1) ^ -(v & 1)
+                if len(path) == 1 and path[0] in (5, 7, 8) and fid == 1 and not span:
+                    span.append((start, p))
             elif t in (1, 2):
                 pass
             elif t == 8:
                 n, p = varint(p)
                 p += n
             elif t == 12:
-                p = struct_(p, False)
+                p = struct_(p, path + [fid])
             else:
                 raise SystemExit(f"gen-bombs: page header field type {t} not handled")
-    return vals, struct_(at, True)
+    end = struct_(at, [])
+    return (span[0] if span else None), top, end
+
+
+def text_dictionary_page(b):
+    """The num_values span of the largest dictionary page (the text column's, whose values the
+    crate holds as 24-byte ByteArrays): pages are walked from the start to the footer."""
+    footer = len(b) - 8 - struct.unpack("<I", b[-8:-4])[0]
+    at, best = 4, None
+    while at < footer:
+        span, top, end = num_values_span(b, at)
+        if top.get(1) == 2 and span and (best is None or top[2] > best[0]):
+            best = (top[2], span)
+        at = end + top[3]
+    return best[1]
 
 
 d = bomb("parquet_dict_2g", "dataset", "parquet page declaring 2^30 values")
 src = open(parquet_src, "rb").read()
-vals, hend = read_header(src, 4)
-kind = vals[1]
-hdr = b"".join(b"\x15" + zz(vals[i]) for i in (1, 2, 3))
-hdr += bytes([((7 if kind == 2 else 5) - 3) << 4 | 12, 0x15]) + zz(1 << 30) + b"\0\0"
-write(d, "train.parquet", src[:4] + hdr + src[hend:])
+start, end = text_dictionary_page(src)
+# The page header keeps every field; only num_values grows (the pages after it shift by a few
+# bytes, but the crate sizes its buffers from this first header before it gets there).
+write(d, "train.parquet", src[:start] + zz(1 << 30) + src[end:])
 
 # 8. Slow to decompress: a pickle whose BINBYTES8 holds 18 GB of zeros (the reader has to go
 # through them to the STOP opcode), as concatenated bz2 and xz streams. The second of each is

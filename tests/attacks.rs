@@ -1200,3 +1200,48 @@ fn capped_findings_never_change_another_findings_severity() {
         "{odd:#?}"
     );
 }
+
+/// Central entries that share one local header are read once and reported as overlapping
+/// (zipfile reads the same bytes under every name); a flood of them costs no more than one.
+#[test]
+fn zip_entries_sharing_a_local_header_are_reported() {
+    let body = common::call("os", "system", "id");
+    let crc = crc32fast::hash(&body);
+    let mut z = Vec::new();
+    let name = b"a.pkl";
+    z.extend(0x04034b50u32.to_le_bytes());
+    z.extend([20, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    z.extend(crc.to_le_bytes());
+    z.extend((body.len() as u32).to_le_bytes());
+    z.extend((body.len() as u32).to_le_bytes());
+    z.extend((name.len() as u16).to_le_bytes());
+    z.extend(0u16.to_le_bytes());
+    z.extend(name);
+    z.extend(&body);
+    let cd_at = z.len() as u32;
+    let n = 1000u16;
+    for _ in 0..n {
+        z.extend(0x02014b50u32.to_le_bytes());
+        z.extend([20, 0, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        z.extend(crc.to_le_bytes());
+        z.extend((body.len() as u32).to_le_bytes());
+        z.extend((body.len() as u32).to_le_bytes());
+        z.extend((name.len() as u16).to_le_bytes());
+        z.extend([0u8; 12]);
+        z.extend(0u32.to_le_bytes());
+        z.extend(name);
+    }
+    let cd_len = z.len() as u32 - cd_at;
+    z.extend(0x06054b50u32.to_le_bytes());
+    z.extend([0, 0, 0, 0]);
+    z.extend(n.to_le_bytes());
+    z.extend(n.to_le_bytes());
+    z.extend(cd_len.to_le_bytes());
+    z.extend(cd_at.to_le_bytes());
+    z.extend([0, 0]);
+    let f = inspect_bytes("m.zip", &z);
+    let count = |c: Code| f.iter().filter(|x| x.code == c).count();
+    assert_eq!(count(Code::PickleDangerousImport), 1, "{f:#?}");
+    // 64 listed, the rest counted in one more.
+    assert_eq!(count(Code::ZipOverlap), 65);
+}

@@ -505,6 +505,8 @@ fn inspect_view(
         })
     };
     let mut seen: HashMap<&str, u32> = HashMap::new();
+    // Local header offset -> the first entry naming it, in this view.
+    let mut shared: HashMap<u64, usize> = HashMap::new();
     let mut spans: Vec<(u64, u64, usize)> = Vec::new();
     let mut first_local = u64::MAX;
     let was_ts = cx.torchscript;
@@ -528,6 +530,21 @@ fn inspect_view(
         }
         let local = e.offset.saturating_add(concat);
         first_local = first_local.min(local);
+        let first = *shared.entry(local).or_insert(idx);
+        if first != idx {
+            // Entries that name one local header: zipfile reads the same bytes under each
+            // name. Read once; reported, never silently merged.
+            let a = entries.get(first).map(|e| e.name.as_str()).unwrap_or("?");
+            cx.report(
+                Code::ZipOverlap,
+                Some(local),
+                format!(
+                    "members '{a}' and '{}' share the local header at offset {local}",
+                    e.name
+                ),
+                ev! {"first" => a, "second" => e.name, "offset" => local},
+            );
+        }
         if !done.insert(local) {
             continue;
         }
