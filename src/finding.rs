@@ -351,6 +351,12 @@ _target_ and calls it with the entry's arguments (CVE-2025-23304): `_target_: os
 Classes of NeMo, PyTorch, Lightning, transformers and a few other frameworks pass; functions and other \
 modules are reported (critical for denylisted modules). PyYAML's unsafe loaders construct !!python tags; \
 mlflow.pyfunc.load_model imports the MLmodel's loader_module.";
+    CertificateCaLeaf = "certificate-ca-leaf", Warning, ["AML.T0010.003"],
+        "A model's signing certificate is itself a CA certificate (basicConstraints CA:TRUE).",
+        "A CA certificate can issue others: whoever holds its key can mint signing certificates that chain to \
+your anchors. model_signing and the Go client accept such signers, so modelgate verifies the chain by the \
+same rules (validity, the code-signing usage, each signature up to an anchor) and says so; raise this code's \
+severity in the policy to refuse them.";
     NativeCode = "native-code", Error, ["AML.T0011.000", "AML.T0010.003"],
         "A native shared library or executable (ELF, Mach-O, PE) in a model tree.",
         "Model folders ship native code for custom operators and runtime extensions (OpenVINO extensions, \

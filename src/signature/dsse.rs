@@ -6,6 +6,43 @@ use serde::{Deserialize, Serialize};
 pub const BUNDLE_V03: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
 pub const PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
 
+/// What model_signing 0.2 signed instead of the PAE (a bug it shipped, which model_signing
+/// and the Go client still accept, with SHA-256 whatever the key): `DSSEV1`, and the payload
+/// as Python's `repr` of bytes (`b'...'`), formatted into text.
+pub fn pae_v02(payload_type: &str, payload: &[u8]) -> Vec<u8> {
+    let quote = if payload.contains(&b'\'') && !payload.contains(&b'"') {
+        b'"'
+    } else {
+        b'\''
+    };
+    let mut r = Vec::with_capacity(payload.len().saturating_mul(2).saturating_add(64));
+    r.extend_from_slice(b"b");
+    r.push(quote);
+    for &c in payload {
+        match c {
+            b'\\' => r.extend_from_slice(b"\\\\"),
+            b'\t' => r.extend_from_slice(b"\\t"),
+            b'\n' => r.extend_from_slice(b"\\n"),
+            b'\r' => r.extend_from_slice(b"\\r"),
+            c if c == quote => {
+                r.push(b'\\');
+                r.push(c);
+            }
+            0x20..=0x7e => r.push(c),
+            c => r.extend_from_slice(format!("\\x{c:02x}").as_bytes()),
+        }
+    }
+    r.push(quote);
+    let mut v = format!(
+        "DSSEV1 {} {payload_type} {} ",
+        payload_type.len(),
+        payload.len()
+    )
+    .into_bytes();
+    v.extend_from_slice(&r);
+    v
+}
+
 /// DSSE v1 pre-authentication encoding: the bytes that are signed.
 pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
     let mut v = Vec::with_capacity(payload.len().saturating_add(64));
@@ -212,6 +249,18 @@ impl Bundle {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pae_v02_is_pythons_repr() {
+        assert_eq!(
+            pae_v02("t", b"a'b\\\n\x00\xff"),
+            b"DSSEV1 1 t 7 b\"a'b\\\\\\n\\x00\\xff\"".to_vec()
+        );
+        assert_eq!(
+            pae_v02("t", b"{\"x\"}"),
+            b"DSSEV1 1 t 5 b'{\"x\"}'".to_vec()
+        );
+    }
 
     #[test]
     fn pae_matches_the_spec_example() {

@@ -204,6 +204,29 @@ impl VerifyingKey {
         r.unwrap_or_default()
     }
 
+    /// Verify an ECDSA signature over the SHA-256 digest of `msg`, whatever the curve: what
+    /// model_signing 0.2 signed (it hard-coded SHA-256). Ed25519 keys never verify here.
+    pub fn verify_sha256(&self, msg: &[u8], sig: &[u8]) -> bool {
+        use p256::ecdsa::signature::hazmat::PrehashVerifier;
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(msg);
+        match self {
+            VerifyingKey::P256(k) => p256::ecdsa::Signature::from_der(sig)
+                .or_else(|_| p256::ecdsa::Signature::from_slice(sig))
+                .is_ok_and(|s| {
+                    k.verify_prehash(&digest, &s.normalize_s().unwrap_or(s))
+                        .is_ok()
+                }),
+            VerifyingKey::P384(k) => p384::ecdsa::Signature::from_der(sig)
+                .or_else(|_| p384::ecdsa::Signature::from_slice(sig))
+                .is_ok_and(|s| {
+                    k.verify_prehash(&digest, &s.normalize_s().unwrap_or(s))
+                        .is_ok()
+                }),
+            VerifyingKey::P521(_) | VerifyingKey::Ed25519(_) => false,
+        }
+    }
+
     /// Verify a DER (or fixed-size) signature over `msg`. High-S signatures are accepted, as
     /// OpenSSL accepts them.
     pub fn verify(&self, msg: &[u8], sig: &[u8]) -> bool {

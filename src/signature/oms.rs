@@ -18,6 +18,8 @@ use std::path::{Path, PathBuf};
 
 pub const STATEMENT_TYPE: &str = "https://in-toto.io/Statement/v1";
 pub const PREDICATE_TYPE: &str = "https://model_signing/signature/v1.0";
+/// The predicate of model_signing 0.2 statements, which verifiers still accept.
+pub const PREDICATE_TYPE_V01: &str = "https://model_signing/Digests/v0.1";
 /// What model_signing ignores by default, in the order its 1.1.1 release wrote them.
 pub const DEFAULT_IGNORE: &[&str] = &[".github", ".gitattributes", ".git", ".gitignore"];
 
@@ -388,7 +390,8 @@ pub fn verify_with_certificate(
     extra_ignore: &[String],
 ) -> Verification {
     let mut key = None;
-    verify_signed(model, bundle_bytes, signature, extra_ignore, |bundle| {
+    let mut accepted = None;
+    let mut v = verify_signed(model, bundle_bytes, signature, extra_ignore, |bundle| {
         let vm = &bundle.verification_material;
         let certs: Vec<Vec<u8>> = match (&vm.x509_certificate_chain, &vm.certificate) {
             (Some(chain), _) => chain
@@ -404,10 +407,20 @@ pub fn verify_with_certificate(
             Code::SignatureMalformed,
             "empty certificate chain".to_string(),
         ))?;
-        let k = super::chain::verify_chain(leaf, rest, anchors, at)
+        let (k, how) = super::chain::verify_chain(leaf, rest, anchors, at)
             .map_err(|e| (Code::SignatureInvalid, e))?;
+        accepted = Some(how);
         Ok(&*key.insert(k))
-    })
+    });
+    if accepted == Some(super::chain::Accepted::CaLeaf) {
+        v.findings.push(Finding::new(
+            Code::CertificateCaLeaf,
+            model.to_string_lossy().into_owned(),
+            "the signing certificate is a CA certificate (basicConstraints CA:TRUE) used as the signer; accepted as model_signing accepts it",
+            ev! {},
+        ));
+    }
+    v
 }
 
 /// The shared path: parse the bundle, find the key (`key_for` may validate a certificate
@@ -449,7 +462,14 @@ fn verify_signed<'k>(
         Err((code, e)) => return fail(code, e, ev! {}),
     };
     let pae = dsse::pae(&env.payload_type, &env.payload);
-    if !env.signatures.iter().any(|s| key.verify(&pae, s)) {
+    // Signatures of model_signing 0.2 (and the Go client that reads them) were made over a
+    // mis-encoded PAE with SHA-256: accepted as those verifiers accept them.
+    let v02 = dsse::pae_v02(&env.payload_type, &env.payload);
+    if !env
+        .signatures
+        .iter()
+        .any(|s| key.verify(&pae, s) || key.verify_sha256(&v02, s))
+    {
         return fail(
             Code::SignatureInvalid,
             format!("the signature does not verify with the {} key", key.curve()),
@@ -580,27 +600,54 @@ pub fn verify_payload(
             "payload is not an in-toto Statement v1".into(),
         );
     }
-    if st.get("predicateType").and_then(Value::as_str) != Some(PREDICATE_TYPE) {
+    // model_signing 0.2's statement (predicate Digests/v0.1): one subject per file with its
+    // SHA-256, no root digest; read as model_signing reads it (files, sha256, no symlinks).
+    let compat = st.get("predicateType").and_then(Value::as_str) == Some(PREDICATE_TYPE_V01);
+    if !compat && st.get("predicateType").and_then(Value::as_str) != Some(PREDICATE_TYPE) {
         return fail(
             Code::SignatureMalformed,
             format!("predicate type is not {PREDICATE_TYPE}"),
         );
     }
-    let subject = st
-        .get("subject")
-        .and_then(Value::as_array)
-        .filter(|s| s.len() == 1)
-        .and_then(|s| s.first())
-        .and_then(|s| s.pointer("/digest/sha256"))
-        .and_then(Value::as_str)
-        .and_then(unhex);
-    let Some(subject) = subject else {
-        return fail(
-            Code::SignatureMalformed,
-            "statement needs exactly one subject with a sha256 digest".into(),
-        );
+    let (subject, pred) = if compat {
+        let Some(subjects) = st.get("subject").and_then(Value::as_array) else {
+            return fail(Code::SignatureMalformed, "statement has no subjects".into());
+        };
+        let resources: Vec<Value> = subjects
+            .iter()
+            .map(|s| {
+                serde_json::json!({
+                    "name": s.get("name").cloned().unwrap_or(Value::Null),
+                    "algorithm": "sha256",
+                    "digest": s.pointer("/digest/sha256").cloned().unwrap_or(Value::Null),
+                })
+            })
+            .collect();
+        let pred = serde_json::json!({
+            "serialization": {"method": "files", "hash_type": "sha256", "allow_symlinks": false},
+            "resources": resources,
+        });
+        (None, pred)
+    } else {
+        let subject = st
+            .get("subject")
+            .and_then(Value::as_array)
+            .filter(|s| s.len() == 1)
+            .and_then(|s| s.first())
+            .and_then(|s| s.pointer("/digest/sha256"))
+            .and_then(Value::as_str)
+            .and_then(unhex);
+        let Some(subject) = subject else {
+            return fail(
+                Code::SignatureMalformed,
+                "statement needs exactly one subject with a sha256 digest".into(),
+            );
+        };
+        (
+            Some(subject),
+            st.get("predicate").cloned().unwrap_or(Value::Null),
+        )
     };
-    let pred = st.get("predicate").cloned().unwrap_or(Value::Null);
     let mut ser = match pred.get("serialization").map(Serialization::from_json) {
         Some(Ok(s)) => s,
         Some(Err(e)) => return fail(Code::SignatureMalformed, e),
@@ -664,7 +711,7 @@ pub fn verify_payload(
         };
     }
     let root = root_digest(&resources);
-    if root[..] != subject[..] {
+    if let Some(subject) = subject.filter(|s| root[..] != s[..]) {
         return Verification {
             findings: vec![Finding::new(
                 Code::SignatureSubjectMismatch,
