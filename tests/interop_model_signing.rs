@@ -307,3 +307,59 @@ fn certificate_round_trips_with_the_real_model_signing() {
     }
     let _ = std::fs::remove_dir_all(&base);
 }
+
+/// The real model_signing signs with a signing certificate that is a CA (as the OMS
+/// conformance suite's is); modelgate verifies it as model_signing does, with a warning.
+#[test]
+fn ca_signing_certificate_from_the_real_model_signing() {
+    if common::offline("the model_signing interop test") {
+        return;
+    }
+    let keys = root().join("testdata/keys");
+    let dir = std::env::temp_dir().join(format!("modelgate-interop-caleaf-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let model = dir.join("model");
+    copy_dir(&root().join("testdata/interop/oms/toy-model"), &model);
+    let sig = dir.join("model.sig");
+    let signed = ms(&[
+        "sign",
+        "certificate",
+        s(&model),
+        "--private_key",
+        s(&keys.join("p256.key")),
+        "--signing_certificate",
+        s(&keys.join("leaf-ca-under-int-p256.pem")),
+        "--certificate_chain",
+        s(&keys.join("int-p384.pem")),
+        "--signature",
+        s(&sig),
+    ]);
+    assert!(
+        signed.status.success(),
+        "model_signing sign: {}",
+        show(&signed)
+    );
+    let ca = keys.join("ca-p384.pem");
+    let b = ms(&[
+        "verify",
+        "certificate",
+        s(&model),
+        "--certificate_chain",
+        s(&ca),
+        "--signature",
+        s(&sig),
+    ]);
+    assert!(b.status.success(), "model_signing verify: {}", show(&b));
+    let a = modelgate(&[
+        "verify",
+        "certificate",
+        s(&model),
+        "--certificate-chain",
+        s(&ca),
+        "--signature",
+        s(&sig),
+    ]);
+    assert_eq!(a.status.code(), Some(0), "{}", show(&a));
+    assert!(show(&a).contains("certificate-ca-leaf"), "{}", show(&a));
+    let _ = std::fs::remove_dir_all(&dir);
+}

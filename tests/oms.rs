@@ -369,3 +369,156 @@ fn bundle_forms_of_other_clients_verify() {
         );
     }
 }
+
+/// A signing certificate that is itself a CA (CA:TRUE, code-signing usage), as the OMS
+/// conformance suite's and some vendors' are: accepted (model_signing and the Go client accept
+/// it) with a certificate-ca-leaf warning, directly under the anchor or through an
+/// intermediate; still refused without the code-signing usage or without a path to an anchor.
+#[test]
+fn ca_signing_certificates_are_accepted_with_a_warning() {
+    let dir = oms_dir();
+    let keys = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/keys");
+    let model = dir.join("toy-model");
+    let root = pem_file(&keys.join("ca-p384.pem"));
+    let sk = SigningKey::from_pem(&key("p256.key")).unwrap();
+    let now = modelgate::signature::chain::now();
+    let cases: [(&str, &[&str], &[Vec<u8>], Vec<Code>); 4] = [
+        (
+            "leaf-ca-p256.pem",
+            &[],
+            &root,
+            vec![Code::SignatureVerified, Code::CertificateCaLeaf],
+        ),
+        (
+            "leaf-ca-under-int-p256.pem",
+            &["int-p384.pem"],
+            &root,
+            vec![Code::SignatureVerified, Code::CertificateCaLeaf],
+        ),
+        (
+            "leaf-ca-tls-p256.pem",
+            &[],
+            &root,
+            vec![Code::SignatureInvalid],
+        ),
+        // The intermediate is not an anchor and the chain does not carry it: no path.
+        (
+            "leaf-ca-under-int-p256.pem",
+            &[],
+            &root,
+            vec![Code::SignatureInvalid],
+        ),
+    ];
+    for (leaf, rest, anchors, want) in cases {
+        let mut chain = pem_file(&keys.join(leaf));
+        for r in rest {
+            chain.extend(pem_file(&keys.join(r)));
+        }
+        let bundle =
+            oms::sign_with_certificate(&model, &Serialization::default(), &sk, &chain, None)
+                .unwrap();
+        let v = oms::verify_with_certificate(&model, &bundle, anchors, now, None, &[]);
+        assert_eq!(codes(&v), want, "{leaf} {rest:?}: {:#?}", v.findings);
+    }
+    // Past the leaf's validity: refused.
+    let chain = pem_file(&keys.join("leaf-ca-p256.pem"));
+    let bundle =
+        oms::sign_with_certificate(&model, &Serialization::default(), &sk, &chain, None).unwrap();
+    let late = modelgate::signature::chain::parse_time("2200-01-01T00:00:00Z").unwrap();
+    let v = oms::verify_with_certificate(&model, &bundle, &root, late, None, &[]);
+    assert_eq!(codes(&v), vec![Code::SignatureInvalid], "{:#?}", v.findings);
+}
+
+/// model_signing 0.2 signed a mis-encoded PAE (`DSSEV1`, the payload as Python's bytes repr)
+/// with SHA-256 whatever the curve, over a Digests/v0.1 statement of one subject per file;
+/// model_signing and the Go client still verify such bundles, and so does modelgate. Changing
+/// a file still fails it.
+#[test]
+fn model_signing_0_2_bundles_verify() {
+    use base64::Engine;
+    use p384::ecdsa::signature::hazmat::PrehashSigner;
+    use p384::pkcs8::DecodePrivateKey;
+    use sha2::Digest;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let dir = tmp("v02");
+    copy_dir(&oms_dir().join("toy-model"), &dir);
+    let mut subjects = Vec::new();
+    let mut names: Vec<String> = Vec::new();
+    for e in walk(&dir) {
+        names.push(e);
+    }
+    names.sort();
+    for n in &names {
+        let digest = sha2::Sha256::digest(read(dir.join(n)));
+        subjects.push(serde_json::json!({
+            "name": n,
+            "digest": {"sha256": digest.iter().map(|b| format!("{b:02x}")).collect::<String>()},
+            "annotations": {"actual_hash_algorithm": "file-sha256"},
+        }));
+    }
+    let statement = serde_json::json!({
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": subjects,
+        "predicateType": "https://model_signing/Digests/v0.1",
+        "predicate": {"unused": "Unused, just passed due to API requirements"},
+    });
+    let payload = serde_json::to_vec_pretty(&statement).unwrap();
+    let pt = "application/vnd.in-toto+json";
+    let msg = modelgate::signature::dsse::pae_v02(pt, &payload);
+    let sk = p384::ecdsa::SigningKey::from(
+        p384::SecretKey::from_pkcs8_pem(&key("p384.key"))
+            .or_else(|_| p384::SecretKey::from_sec1_pem(&key("p384.key")))
+            .unwrap(),
+    );
+    let sig: p384::ecdsa::Signature = sk.sign_prehash(&sha2::Sha256::digest(&msg)).unwrap();
+    let bundle = serde_json::json!({
+        "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+        "verificationMaterial": {"publicKey": {"hint": ""}, "tlogEntries": []},
+        "dsseEnvelope": {
+            "payload": b64.encode(&payload),
+            "payloadType": pt,
+            "signatures": [{"sig": b64.encode(sig.to_der().as_bytes()), "keyid": ""}],
+        },
+    });
+    let bytes = serde_json::to_vec(&bundle).unwrap();
+    let pk = VerifyingKey::from_pem(&key("p384.pub")).unwrap();
+    let v = oms::verify_with_key(&dir, &bytes, &pk, None, &[]);
+    assert_eq!(
+        codes(&v),
+        vec![Code::SignatureVerified],
+        "{:#?}",
+        v.findings
+    );
+    std::fs::write(dir.join(&names[0]), b"changed").unwrap();
+    let v = oms::verify_with_key(&dir, &bytes, &pk, None, &[]);
+    assert!(
+        codes(&v).contains(&Code::SignedFileModified),
+        "{:#?}",
+        v.findings
+    );
+    // The same signature over the proper PAE with SHA-384 is not what was signed.
+    let other = modelgate::signature::dsse::pae(pt, &payload);
+    assert!(!pk.verify(&other, sig.to_der().as_bytes()));
+}
+
+/// Files under `root`, relative, with '/'.
+fn walk(root: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(
+                    p.strip_prefix(root)
+                        .unwrap()
+                        .to_string_lossy()
+                        .replace('\\', "/"),
+                );
+            }
+        }
+    }
+    out
+}
