@@ -168,7 +168,7 @@ mod ca_leaf {
         Ok(out)
     }
 
-    fn ext<'a>(exts: &'a [(Oid, Vec<u8>)], id: Oid) -> Option<&'a [u8]> {
+    fn ext(exts: &[(Oid, Vec<u8>)], id: Oid) -> Option<&[u8]> {
         exts.iter()
             .find(|(o, _)| *o == id)
             .map(|(_, v)| v.as_slice())
@@ -256,7 +256,7 @@ mod ca_leaf {
             .map(|a| parse(a, "intermediate certificate"))
             .collect::<Result<_, _>>()?;
         // A signing certificate given as an anchor itself is pinned.
-        if anchors.iter().any(|a| *a == cert) {
+        if anchors.contains(&cert) {
             return Ok(());
         }
         let mut current = cert;
