@@ -382,7 +382,9 @@ fn ca_signing_certificates_are_accepted_with_a_warning() {
     let root = pem_file(&keys.join("ca-p384.pem"));
     let sk = SigningKey::from_pem(&key("p256.key")).unwrap();
     let now = modelgate::signature::chain::now();
-    let cases: [(&str, &[&str], &[Vec<u8>], Vec<Code>); 4] = [
+    /// (signing certificate, certificates after it in the bundle, anchors, findings)
+    type Case<'a> = (&'a str, &'a [&'a str], &'a [Vec<u8>], Vec<Code>);
+    let cases: [Case<'_>; 4] = [
         (
             "leaf-ca-p256.pem",
             &[],
