@@ -563,6 +563,75 @@ impl Finding {
     }
 }
 
+impl Code {
+    /// What to do about a finding of this code, in one line (the text report prints it under
+    /// the first finding of each code; `explain` says more).
+    pub fn remedy(self) -> &'static str {
+        use Code::*;
+        match self {
+            PickleDangerousImport | PickleExtensionCode | PickleBuildOnGlobal | PickleNested
+            | KerasLambdaLayer | KerasTorchModule | GgufTemplateInjection
+            | ChatTemplateInjection | TfPythonOp | OnnxExternalData => {
+                "do not load this file; get the model from its publisher in a data-only format (safetensors, GGUF, ONNX without external paths)"
+            }
+            PickleUnknownImport | KerasCustomObject | KerasUnlistedObject => {
+                "review the import; if harmless, allow it in the policy (a profile or allow_globals: `modelgate scan --suggest-policy`)"
+            }
+            HfRemoteCode | PythonCode | NativeCode | TorchScriptCode | ConfigCodeReference => {
+                "review the code it names; approve the exact files by SHA-256 with a policy waiver, or do not load the model"
+            }
+            PickleParseError | PickleReaderDivergence | PickleOddStructure | PickleTrailingData
+            | ZipMalformed | ZipCrcMismatch | ZipNameMismatch | ZipDuplicateMember
+            | ZipFlagAnomaly | ZipPrefixData | ZipTrailingData | ZipOverlap | TarMalformed
+            | NpyMalformed | Hdf5Malformed | KerasConfigMalformed | OnnxMalformed
+            | TfGraphMalformed | GgufMalformed | SafetensorsHeader
+            | SafetensorsDuplicateKey | SafetensorsDtype | SafetensorsSizeMismatch
+            | SafetensorsOffsets | SafetensorsTrailing | SafetensorsMetadata
+            | CompressionError | FormatMismatch | ConfigMalformed => {
+                "loaders may read this file differently from what was checked: re-export it with the library that made it"
+            }
+            ZipEncrypted | NotInspected | LimitExceeded | ReadError | InspectorPanic => {
+                "part of the file was not checked: extract or re-export it, or raise the limit (`--max-seconds-per-file`), and scan again"
+            }
+            NonUtf8Path => "rename it to a UTF-8 name: tools disagree on what this file is called",
+            SymlinkOutsideRoot | SymlinkBroken | SpecialFile | LfsPointer => {
+                "fetch the real files (git lfs pull) or remove the entry, and scan again"
+            }
+            NothingInspected => "check the path: an empty tree proves nothing",
+            NpyObjectArray => "load with allow_pickle=False, or re-save the array with a numeric dtype",
+            TorchLegacyFormat => "re-save with torch.save (zip format) or, better, as safetensors",
+            KerasExternalReference | Hdf5ExternalLink | TfFileOp | OnnxCustomDomain => {
+                "check that every path it names is the model's own file; ship the files inside the model"
+            }
+            SignatureInvalid | SignatureMalformed | SignatureSubjectMismatch
+            | SignatureUnsafeName | SignedFileModified | SignedFileMissing | UnsignedFile
+            | CertificateCaLeaf => {
+                "do not use the files until a signature from the publisher verifies over all of them"
+            }
+            ManifestUnsigned | ManifestFileAdded | ManifestFileRemoved | ManifestFileModified
+            | ManifestFileRenamed => {
+                "compare with the publisher's release; re-create the manifest only from a trusted copy"
+            }
+            PolicySignatureRequired => "sign the model (`modelgate sign key`) or fix the policy's [require] paths",
+            PolicyWaiverUnused | PolicyWaiverExpired => "remove or renew the waiver in the policy",
+            PolicyNotApplied => "pass your own policy with --policy; a policy shipped with the files is not trusted",
+            DatasetRecordsInserted | DatasetRecordsRemoved | DatasetRecordsModified
+            | DatasetLabelFlip | DatasetDuplicateInjection | DatasetNearDuplicates
+            | DatasetLabelShift | DatasetTriggerToken | DatasetInvisibleText
+            | DatasetMixedScript | DatasetSchemaDrift | DatasetFileChanged => {
+                "inspect the rows listed before training; restore them from the trusted baseline"
+            }
+            SignatureVerified | ManifestVerified | DatasetUnchanged => "",
+        }
+    }
+}
+
+/// `n` and the noun, singular when `n` is 1 ("1 file", "3 files").
+pub fn plural(n: impl Into<u64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

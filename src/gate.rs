@@ -8,7 +8,7 @@ use crate::digest::HashAlg;
 use crate::finding::{Code, Finding, Severity};
 use crate::manifest::TrustedManifest;
 use crate::policy::{Found, Loaded, RequireManifest, RequireSignature};
-use crate::report::{Coverage, CoverageKind, FileStatus, Report};
+use crate::report::{Coverage, CoverageKind, FileStatus, Report, TrustRef};
 use crate::scan::ScanOptions;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -76,6 +76,23 @@ pub struct ManifestTrust {
     pub signature: Option<PathBuf>,
     pub key: Option<PathBuf>,
     pub allow_unsigned: bool,
+}
+
+/// The files a manifest's trust rests on: the manifest, and (when signed) its signature and
+/// the public key.
+pub fn manifest_refs(manifest: &Path, trust: &ManifestTrust) -> Vec<TrustRef> {
+    let mut v = vec![TrustRef::of("manifest", manifest)];
+    if !trust.allow_unsigned {
+        let sig = trust
+            .signature
+            .clone()
+            .unwrap_or_else(|| crate::manifest::default_signature(manifest));
+        v.push(TrustRef::of("signature", &sig));
+        if let Some(k) = &trust.key {
+            v.push(TrustRef::of("public-key", k));
+        }
+    }
+    v
 }
 
 /// A manifest and what came of trusting it: the manifest, or the finding that explains why it
@@ -368,10 +385,25 @@ pub fn scan(req: &ScanRequest, atlas: &Atlas) -> Result<Scanned, Error> {
     }
     // Trusted manifests to check the tree against: the one asked for, and the policy's.
     let mut trusted: Vec<Trusted> = Vec::new();
+    let mut refs: Vec<TrustRef> = Vec::new();
     if let Some((m, trust)) = &req.manifest {
         trusted.push(trusted_manifest(m, trust)?);
+        refs.extend(manifest_refs(m, trust));
     }
     if let Some((p, r)) = required {
+        let base = p.path.parent().unwrap_or(Path::new("."));
+        let m = base.join(&r.path);
+        let trust = ManifestTrust {
+            signature: Some(
+                r.signature
+                    .as_ref()
+                    .map(|s| base.join(s))
+                    .unwrap_or_else(|| crate::manifest::default_signature(&m)),
+            ),
+            key: Some(base.join(&r.public_key)),
+            allow_unsigned: false,
+        };
+        refs.extend(manifest_refs(&m, &trust));
         trusted.push(required_manifest(p, r)?);
     }
     let mut algs = req.digests.clone();
@@ -421,6 +453,13 @@ pub fn scan(req: &ScanRequest, atlas: &Atlas) -> Result<Scanned, Error> {
     }
     if let Some(p) = &policy {
         if let Some(r) = p.policy.require.as_ref().and_then(|r| r.signature.as_ref()) {
+            let base = p.path.parent().unwrap_or(Path::new("."));
+            refs.push(TrustRef::of("public-key", &base.join(&r.public_key)));
+            let sig = r
+                .signature
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("model.sig"));
+            refs.push(TrustRef::of("signature", &req.paths[0].join(sig)));
             let (extra, coverage) = required_signature(p, r, &req.paths[0]);
             report = report.with_findings(extra);
             report.coverage.extend(coverage);
@@ -442,6 +481,7 @@ pub fn scan(req: &ScanRequest, atlas: &Atlas) -> Result<Scanned, Error> {
         ..Default::default()
     };
     report.atlas = Some(crate::atlas::section(atlas, &report, cx));
+    report.inputs.trusted = refs;
     Ok(Scanned {
         report,
         policy: policy.map(|p| p.path),
@@ -501,7 +541,9 @@ pub fn verify_manifest(
     let findings = crate::manifest::diff(&t, root, &scanned, &[m.clone(), sig]);
     // The manifest was checked even when files differ from it: the coverage says so.
     let coverage = manifest_coverage(&t, &m, compared(&scanned), &findings);
-    Ok(checked(findings, shown, cx, Some(coverage)))
+    let mut report = checked(findings, shown, cx, Some(coverage));
+    report.inputs.trusted = manifest_refs(&m, trust);
+    Ok(report)
 }
 
 /// `--ignore-unsigned-files`: files the signature does not list are left out of the

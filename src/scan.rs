@@ -96,7 +96,10 @@ pub fn scan_file_with(task: &FileTask, limits: &Limits, digests: &[HashAlg]) -> 
         reason: None,
         digests: BTreeMap::new(),
         same_as: None,
+        verdict: crate::report::Verdict::Pass,
+        seconds: None,
     };
+    let started = std::time::Instant::now();
     let opened = File::open(&task.fs_path).and_then(|f| f.metadata().map(|m| (f, m.len())));
     match opened {
         Err(e) => {
@@ -179,6 +182,7 @@ pub fn scan_file_with(task: &FileTask, limits: &Limits, digests: &[HashAlg]) -> 
         entry.status = FileStatus::Error;
         entry.reason = Some("read error".into());
     }
+    entry.seconds = Some(started.elapsed().as_secs_f64());
     FileResult {
         entry,
         findings: cx.findings,
@@ -226,6 +230,8 @@ pub fn scan(roots: &[PathBuf], opts: &ScanOptions) -> Result<Report, String> {
                 reason: Some(note.code.to_string()),
                 digests: BTreeMap::new(),
                 same_as: None,
+                verdict: crate::report::Verdict::Pass,
+                seconds: None,
             });
         }
     }

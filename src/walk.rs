@@ -143,7 +143,7 @@ fn walk_dir(
     entries.sort_by(|a, b| a.file_name().as_bytes().cmp(b.file_name().as_bytes()));
     for entry in entries {
         let os_name = entry.file_name();
-        let name = os_name.to_string_lossy().into_owned();
+        let name = escaped_name(os_name.as_bytes());
         let shown = format!("{display}/{name}");
         if std::str::from_utf8(os_name.as_bytes()).is_err() {
             let hex: String = os_name
@@ -155,7 +155,10 @@ fn walk_dir(
                 w,
                 &shown,
                 Code::NonUtf8Path,
-                "file name is not valid UTF-8; shown with replacement characters".into(),
+                format!(
+                    "file name is not valid UTF-8; its other bytes are shown as \\xNN (in a shell: {})",
+                    shell_quoted(os_name.as_bytes())
+                ),
                 ev! {"name_hex" => hex},
                 false,
             );
@@ -317,4 +320,33 @@ fn special(w: &mut Walked, shown: &str, ft: &fs::FileType) {
         ev! {"kind" => kind},
         true,
     );
+}
+
+/// A file name for reports: UTF-8 as it is, each byte of an invalid sequence as `\xNN` (never
+/// U+FFFD, which would make two names look alike and cannot be typed back).
+pub fn escaped_name(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
+}
+
+/// A name as a POSIX shell reads it back, byte for byte: `$'...'` with every byte outside
+/// printable ASCII (and `'`, `\\`) escaped.
+pub fn shell_quoted(bytes: &[u8]) -> String {
+    let mut out = String::from("$'");
+    for &b in bytes {
+        match b {
+            b'\'' => out.push_str("\\'"),
+            b'\\' => out.push_str("\\\\"),
+            0x20..=0x7e => out.push(char::from(b)),
+            b => out.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    out.push('\'');
+    out
 }

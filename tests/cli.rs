@@ -320,6 +320,31 @@ fn help_and_codes_snapshots() {
     insta::assert_snapshot!("help", String::from_utf8_lossy(&help.stdout));
     let scan_help = modelgate(&["scan", "--help"]);
     insta::assert_snapshot!("scan_help", String::from_utf8_lossy(&scan_help.stdout));
+    // Every subcommand's --help: what a user reads first.
+    for cmd in [
+        &["sign", "key"][..],
+        &["sign", "certificate"],
+        &["verify", "key"],
+        &["verify", "certificate"],
+        &["verify", "sigstore"],
+        &["verify-bundle"],
+        &["manifest", "create"],
+        &["manifest", "verify"],
+        &["dataset", "manifest"],
+        &["dataset", "diff"],
+        &["atlas"],
+        &["keygen"],
+        &["explain"],
+    ] {
+        let mut args = cmd.to_vec();
+        args.push("--help");
+        let out = modelgate(&args);
+        assert_eq!(out.status.code(), Some(0), "{cmd:?}");
+        insta::assert_snapshot!(
+            format!("help_{}", cmd.join("_").replace('-', "_")),
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
     let codes = modelgate(&["explain"]);
     insta::assert_snapshot!("codes", String::from_utf8_lossy(&codes.stdout));
     let one = modelgate(&["explain", "pickle-dangerous-import"]);
@@ -1099,4 +1124,29 @@ fn errors_name_their_file_and_come_before_the_work() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a signature bundle"));
     assert_eq!(std::fs::read(&weights).unwrap(), b"\x80\x02N.");
+}
+
+/// The README's code table is the codes' own: generated, compared here (rewritten with
+/// MODELGATE_UPDATE_SCHEMAS=1, like the schemas).
+#[test]
+fn committed_readme_code_table_is_current() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
+    let readme = std::fs::read_to_string(&path).unwrap();
+    let (start, end) = ("<!-- codes:start -->\n", "<!-- codes:end -->");
+    let a = readme
+        .find(start)
+        .expect("README has no codes:start marker")
+        + start.len();
+    let b = readme.find(end).expect("README has no codes:end marker");
+    let want = modelgate::cli::codes_markdown();
+    if std::env::var_os("MODELGATE_UPDATE_SCHEMAS").is_some() {
+        let new = format!("{}{}{}", &readme[..a], want, &readme[b..]);
+        std::fs::write(&path, new).unwrap();
+        return;
+    }
+    assert_eq!(
+        &readme[a..b],
+        want,
+        "README's code table is stale: MODELGATE_UPDATE_SCHEMAS=1 cargo test --test cli committed"
+    );
 }

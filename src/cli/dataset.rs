@@ -117,7 +117,11 @@ pub fn run(cmd: Command) -> Exit {
                 crate::input::write_atomically(&sig, &signed)
                     .map_err(|e| Error::file("cannot write signature", &sig, e))?;
             }
-            complain!("{} records in {} files", header.records, header.files.len());
+            complain!(
+                "{} in {}",
+                crate::finding::plural(header.records, "record", "records"),
+                crate::finding::plural(header.files.len() as u64, "file", "files")
+            );
             complain!("dataset manifest -> {}", output.display());
             Ok(0)
         }
@@ -135,6 +139,7 @@ pub fn run(cmd: Command) -> Exit {
             let (head, body_len) = dataset::read_header_line(&baseline)
                 .map_err(|e| Error::Usage(format!("cannot read {e}")))?;
             let mut findings = Vec::new();
+            let mut trusted = vec![crate::report::TrustRef::of("baseline", &baseline)];
             let base = if allow_unsigned {
                 findings.push(Finding::new(
                     Code::ManifestUnsigned,
@@ -154,6 +159,8 @@ pub fn run(cmd: Command) -> Exit {
                 )?;
                 let sig =
                     signature.unwrap_or_else(|| crate::manifest::default_signature(&baseline));
+                trusted.push(crate::report::TrustRef::of("signature", &sig));
+                trusted.push(crate::report::TrustRef::of("public-key", &pk));
                 let b = crate::input::read_small(&sig, crate::input::SIGNATURE_LIMIT)
                     .map_err(|e| Error::file("signature", &sig, e))?;
                 dataset::verify_header(&head, &b, &key).and_then(|()| {
@@ -176,7 +183,9 @@ pub fn run(cmd: Command) -> Exit {
                 ..Default::default()
             };
             let root = dir.to_string_lossy().into_owned();
-            out.write(&crate::gate::checked(findings, root, cx, None))
+            let mut report = crate::gate::checked(findings, root, cx, None);
+            report.inputs.trusted = trusted;
+            out.write(&report)
         }
     }
 }

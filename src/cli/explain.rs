@@ -37,6 +37,21 @@ pub fn codes_table() -> String {
     s
 }
 
+/// The README's table of codes (between `<!-- codes:start -->` and `<!-- codes:end -->`):
+/// generated from the codes themselves, and checked by a test.
+pub fn codes_markdown() -> String {
+    let mut s = String::from("| code | severity | what it means |\n|---|---|---|\n");
+    for c in CODES {
+        s.push_str(&format!(
+            "| `{}` | {} | {} |\n",
+            c.name,
+            c.severity.as_str(),
+            c.summary.replace('|', "\\|")
+        ));
+    }
+    s
+}
+
 fn profiles() -> String {
     let mut t = String::from("Framework profiles (policy: profiles = [\"NAME\", ...]). A profile accepts, in its\nmodules, pickle globals whose name starts with an upper-case letter (classes, enums);\nfunctions, dotted names and denylisted imports stay reported.\n\n");
     for p in crate::policy::PROFILES {

@@ -120,13 +120,17 @@ pub fn run(cmd: Command) -> Exit {
                     crate::input::write_atomically(&sig_path, &manifest::sign(&bytes, &sk))
                         .map_err(|e| Error::file("cannot write signature", &sig_path, e))?;
                     complain!(
-                        "{} files -> {} (signed: {})",
-                        m.files.len(),
+                        "{} -> {} (signed: {})",
+                        crate::finding::plural(m.files.len() as u64, "file", "files"),
                         output.display(),
                         sig_path.display()
                     );
                 }
-                None => complain!("{} files -> {} (unsigned)", m.files.len(), output.display()),
+                None => complain!(
+                    "{} -> {} (unsigned)",
+                    crate::finding::plural(m.files.len() as u64, "file", "files"),
+                    output.display()
+                ),
             }
             Ok(0)
         }

@@ -24,7 +24,7 @@ mod scan;
 mod sign;
 mod verify;
 
-pub use explain::{codes_table, explain_text};
+pub use explain::{codes_markdown, codes_table, explain_text};
 pub use outputs::{check_destination, render, ColorChoice, OutputFormat, Outputs};
 
 /// What a subcommand's run returns: its exit code (0 or 1), or why it could not run (2).

@@ -890,14 +890,20 @@ pub fn diff(root: &Path, base: &Baseline) -> Result<Vec<Finding>, String> {
     if ins.count > 0 {
         finding(
             Code::DatasetRecordsInserted,
-            format!("{} records are not in the baseline", ins.count),
+            format!(
+                "{} not in the baseline",
+                crate::finding::plural(ins.count, "record is", "records are")
+            ),
             ev! {"count" => ins.count, "first" => locs(&now_files, ins.first.sorted())},
         );
     }
     if rem.count > 0 {
         finding(
             Code::DatasetRecordsRemoved,
-            format!("{} baseline records are gone", rem.count),
+            format!(
+                "{} gone",
+                crate::finding::plural(rem.count, "baseline record is", "baseline records are")
+            ),
             ev! {"count" => rem.count, "first_in_baseline" => locs(base_files, rem.first.sorted())},
         );
     }
@@ -914,7 +920,10 @@ pub fn diff(root: &Path, base: &Baseline) -> Result<Vec<Finding>, String> {
             .collect();
         finding(
             Code::DatasetRecordsModified,
-            format!("{} records changed under the same key", modified.count),
+            format!(
+                "{} under the same key",
+                crate::finding::plural(modified.count, "record changed", "records changed")
+            ),
             ev! {"count" => modified.count, "key_field" => fields.key, "first" => first},
         );
     }
@@ -932,7 +941,10 @@ pub fn diff(root: &Path, base: &Baseline) -> Result<Vec<Finding>, String> {
             .collect();
         finding(
             Code::DatasetLabelFlip,
-            format!("{} records kept their input but changed label", flips.count),
+            format!(
+                "{} their input but changed label",
+                crate::finding::plural(flips.count, "record kept", "records kept")
+            ),
             ev! {"count" => flips.count, "label_field" => fields.label, "first" => first},
         );
     }
@@ -1021,8 +1033,12 @@ pub fn diff(root: &Path, base: &Baseline) -> Result<Vec<Finding>, String> {
         finding(
             Code::DatasetTriggerToken,
             format!(
-                "{} candidate trigger tokens: rare elsewhere, concentrated in changed records (e.g. '{}')",
-                candidates.len(),
+                "{}: rare elsewhere, concentrated in changed records (e.g. '{}')",
+                crate::finding::plural(
+                    candidates.len() as u64,
+                    "candidate trigger token",
+                    "candidate trigger tokens"
+                ),
                 candidates.first().map(|t| t.0.as_str()).unwrap_or("")
             ),
             evidence,

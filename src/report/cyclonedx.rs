@@ -82,7 +82,9 @@ pub fn render(r: &Report) -> String {
     let mut serial = Sha256::new();
     // A file named twice (overlapping roots) is listed twice; bom-refs must stay unique.
     let mut seen: HashMap<&str, usize> = HashMap::new();
-    let components: Vec<Value> = r
+    // Components borrow from the report (no JSON tree per file): a BOM of 100k files costs
+    // about what the other formats do.
+    let components: Vec<Component<'_>> = r
         .files
         .iter()
         .filter(|f| f.status != FileStatus::Skipped)
@@ -94,29 +96,38 @@ pub fn render(r: &Report) -> String {
                 1 => format!("file:{}", f.path),
                 n => format!("file:{}#{n}", f.path),
             };
-            let mut c = json!({
-                "type": kind(&f.path, f.format.as_deref()),
-                "bom-ref": bom_ref,
-                "name": f.path,
-            });
-            if let Some(d) = f.digests.get("sha256") {
+            let hashes = f.digests.get("sha256").map(|d| {
                 serial.update(d.as_bytes());
-                c["hashes"] = json!([{"alg": "SHA-256", "content": d}]);
-            }
-            let (findings, not_covered) = per_path.get(f.path.as_str()).copied().unwrap_or_default();
-            let mut props = vec![
-                json!({"name": "modelgate:status", "value": format!("{:?}", f.status).to_lowercase()}),
-                json!({"name": "modelgate:findings", "value": findings.to_string()}),
-                json!({"name": "modelgate:signature", "value": signature_status(r, &f.path, not_covered, covered)}),
-            ];
+                [Hash {
+                    alg: "SHA-256",
+                    content: d,
+                }]
+            });
+            let (findings, not_covered) =
+                per_path.get(f.path.as_str()).copied().unwrap_or_default();
+            let mut properties = Vec::with_capacity(5);
             if let Some(fmt) = &f.format {
-                props.insert(0, json!({"name": "modelgate:format", "value": fmt}));
+                properties.push(Prop::new("modelgate:format", fmt.clone()));
             }
+            properties.push(Prop::new(
+                "modelgate:status",
+                format!("{:?}", f.status).to_lowercase(),
+            ));
+            properties.push(Prop::new("modelgate:findings", findings.to_string()));
+            properties.push(Prop::new(
+                "modelgate:signature",
+                signature_status(r, &f.path, not_covered, covered).to_string(),
+            ));
             if let Some(s) = f.size {
-                props.push(json!({"name": "modelgate:size", "value": s.to_string()}));
+                properties.push(Prop::new("modelgate:size", s.to_string()));
             }
-            c["properties"] = json!(props);
-            c
+            Component {
+                kind: kind(&f.path, f.format.as_deref()),
+                bom_ref,
+                name: &f.path,
+                hashes,
+                properties,
+            }
         })
         .collect();
     let d = serial.finalize();
@@ -141,12 +152,18 @@ pub fn render(r: &Report) -> String {
         "version": 1,
         "metadata": {
             "tools": {"components": [{"type": "application", "name": "modelgate", "version": r.tool.version}]},
+            // What the BOM describes: the scanned tree (a model when it holds one).
+            "component": {
+                "type": if components.iter().any(|c| c.kind == "machine-learning-model") { "machine-learning-model" } else { "data" },
+                "bom-ref": "root",
+                "name": r.inputs.roots.join(", "),
+            },
             "properties": [
                 {"name": "modelgate:roots", "value": r.inputs.roots.join(", ")},
                 {"name": "modelgate:verdict", "value": format!("{:?}", r.summary.verdict).to_lowercase()},
             ],
         },
-        "components": components,
+        "components": [],
     });
     if let Some(p) = &r.inputs.policy {
         if let Some(props) = bom["metadata"]["properties"].as_array_mut() {
@@ -208,9 +225,67 @@ pub fn render(r: &Report) -> String {
             "claims": claims,
         });
     }
-    let mut s = serde_json::to_string_pretty(&bom).unwrap_or_default();
+    let out = Bom {
+        head: &bom,
+        components: &components,
+    };
+    let mut s = serde_json::to_string_pretty(&out).unwrap_or_default();
     s.push('\n');
     s
+}
+
+#[derive(serde::Serialize)]
+struct Hash<'a> {
+    alg: &'static str,
+    content: &'a str,
+}
+
+#[derive(serde::Serialize)]
+struct Prop {
+    name: &'static str,
+    value: String,
+}
+
+impl Prop {
+    fn new(name: &'static str, value: String) -> Prop {
+        Prop { name, value }
+    }
+}
+
+#[derive(serde::Serialize)]
+struct Component<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(rename = "bom-ref")]
+    bom_ref: String,
+    name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hashes: Option<[Hash<'a>; 1]>,
+    properties: Vec<Prop>,
+}
+
+/// The BOM: its JSON head with the components serialized in place.
+struct Bom<'a> {
+    head: &'a Value,
+    components: &'a [Component<'a>],
+}
+
+impl serde::Serialize for Bom<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let Some(obj) = self.head.as_object() else {
+            return self.head.serialize(s);
+        };
+        let mut m = s.serialize_map(Some(obj.len()))?;
+        for (k, v) in obj {
+            if k == "components" {
+                m.serialize_entry(k, self.components)?;
+            } else {
+                m.serialize_entry(k, v)?;
+            }
+        }
+        m.end()
+    }
 }
 
 #[cfg(test)]
@@ -228,6 +303,8 @@ mod tests {
             reason: None,
             digests: Default::default(),
             same_as: None,
+            verdict: crate::report::Verdict::Pass,
+            seconds: None,
         }
     }
 

@@ -1,4 +1,5 @@
-//! JUnit XML for CI dashboards: one test case per scanned file; a file fails when it has
+//! JUnit XML for CI dashboards: one test case per scanned file (class: its folder; time: the
+//! seconds spent inspecting it); a file fails when it has
 //! findings at or above the fail threshold, is skipped when it was not read. Findings on paths
 //! that are not scanned files (a manifest, a signature) get a test case of their own. Findings
 //! below the threshold and those a policy waived go to the case's `system-out`.
@@ -41,21 +42,22 @@ pub fn render(r: &Report) -> String {
             .or_default()
             .push(w);
     }
-    let mut cases: Vec<(String, Option<FileStatus>)> = r
+    let mut cases: Vec<(String, Option<FileStatus>, f64)> = r
         .files
         .iter()
-        .map(|f| (f.path.clone(), Some(f.status)))
+        .map(|f| (f.path.clone(), Some(f.status), f.seconds.unwrap_or(0.0)))
         .collect();
     let files: std::collections::HashSet<&str> = r.files.iter().map(|f| f.path.as_str()).collect();
     for p in by_path.keys() {
         if !files.contains(p) {
-            cases.push((p.to_string(), None));
+            cases.push((p.to_string(), None, 0.0));
         }
     }
+    let total: f64 = cases.iter().map(|c| c.2).sum();
     cases.sort_by(|a, b| a.0.cmp(&b.0));
     let (mut failures, mut skipped) = (0, 0);
     let mut body = String::new();
-    for (path, status) in &cases {
+    for (path, status, seconds) in &cases {
         let fs = by_path.get(path.as_str()).cloned().unwrap_or_default();
         let waived = waived_by_path
             .get(path.as_str())
@@ -64,9 +66,15 @@ pub fn render(r: &Report) -> String {
         let mut failing: Vec<_> = fs.iter().filter(|f| f.severity >= threshold).collect();
         // The most severe first: it names the failure.
         failing.sort_by_key(|f| std::cmp::Reverse(f.severity));
+        // The class is the file's folder (CI dashboards group test cases by it).
+        let class = match path.rsplit_once('/') {
+            Some((dir, _)) if !dir.is_empty() => dir,
+            _ => ".",
+        };
         let _ = write!(
             body,
-            "    <testcase classname=\"modelgate\" name=\"{}\"",
+            "    <testcase classname=\"{}\" name=\"{}\" time=\"{seconds:.3}\"",
+            esc(class),
             esc(path)
         );
         if fs.is_empty() && waived.is_empty() && status != &Some(FileStatus::Skipped) {
@@ -129,12 +137,12 @@ pub fn render(r: &Report) -> String {
     let mut o = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         o,
-        "<testsuites name=\"modelgate\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\">",
+        "<testsuites name=\"modelgate\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\" time=\"{total:.3}\">",
         cases.len()
     );
     let _ = writeln!(
         o,
-        "  <testsuite name=\"modelgate {}\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\">",
+        "  <testsuite name=\"modelgate {}\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\" time=\"{total:.3}\">",
         esc(&r.inputs.roots.join(", ")),
         cases.len()
     );

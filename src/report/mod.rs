@@ -92,6 +92,47 @@ pub struct Inputs {
     /// The policy file applied to the findings (none when no policy was applied).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<PolicyRef>,
+    /// The files this run trusted or checked against (keys, certificate anchors, signatures,
+    /// manifests, baselines), each with the SHA-256 of the bytes read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trusted: Vec<TrustRef>,
+}
+
+/// A file a run relied on, named so that a reader of the report can check it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct TrustRef {
+    /// What it was: `public-key`, `certificate-anchor`, `signature`, `manifest`, `baseline`,
+    /// `trusted-root`, `bundle`.
+    pub role: String,
+    pub path: String,
+    /// SHA-256 of the file as read (empty when it could not be read).
+    pub sha256: String,
+}
+
+impl TrustRef {
+    /// `path` in `role`, fingerprinted. Only a regular file is opened (a FIFO planted in its
+    /// place would block the open forever); the first GiB is hashed.
+    pub fn of(role: &str, path: &std::path::Path) -> TrustRef {
+        use sha2::Digest;
+        let regular = std::fs::metadata(path).is_ok_and(|m| m.is_file());
+        let opened = if regular {
+            std::fs::File::open(path)
+        } else {
+            Err(std::io::Error::other("not a regular file"))
+        };
+        let sha256 = opened
+            .and_then(|f| {
+                let mut h = sha2::Sha256::new();
+                std::io::copy(&mut std::io::Read::take(f, 1 << 30), &mut h)?;
+                Ok(crate::digest::hex(&h.finalize()))
+            })
+            .unwrap_or_default();
+        TrustRef {
+            role: role.into(),
+            path: path.to_string_lossy().into_owned(),
+            sha256,
+        }
+    }
 }
 
 /// Which policy decided the verdict, so that a reader of the report can check it.
@@ -188,6 +229,18 @@ pub struct FileEntry {
     /// The same file (same device and inode) was scanned under this path; its findings apply here too.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub same_as: Option<String>,
+    /// This file's verdict: `fail` when a finding on it (or inside it) is at or above the
+    /// threshold.
+    #[serde(default = "pass")]
+    pub verdict: Verdict,
+    /// Seconds spent reading and inspecting it (in JUnit reports; not in JSON, which stays
+    /// the same from run to run).
+    #[serde(skip)]
+    pub seconds: Option<f64>,
+}
+
+fn pass() -> Verdict {
+    Verdict::Pass
 }
 
 impl Report {
@@ -199,6 +252,18 @@ impl Report {
     ) -> Report {
         files.sort_by(|a, b| a.path.cmp(&b.path));
         findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        let failing: std::collections::HashSet<&str> = findings
+            .iter()
+            .filter(|f| f.severity >= fail_on)
+            .map(|f| f.path.as_str())
+            .collect();
+        for f in &mut files {
+            f.verdict = if failing.contains(f.path.as_str()) {
+                Verdict::Fail
+            } else {
+                Verdict::Pass
+            };
+        }
         let mut counts = Counts::default();
         for f in &findings {
             counts.add(f.severity);
@@ -227,6 +292,7 @@ impl Report {
                 roots,
                 fail_on,
                 policy: None,
+                trusted: Vec::new(),
             },
             summary,
             files,
@@ -250,6 +316,7 @@ impl Report {
     pub fn rebuilt(self, findings: Vec<Finding>, fail_on: Severity) -> Report {
         let mut r = Report::new(self.inputs.roots, fail_on, self.files, findings);
         r.inputs.policy = self.inputs.policy;
+        r.inputs.trusted = self.inputs.trusted;
         r.waived = self.waived;
         r.atlas = self.atlas;
         r.coverage = self.coverage;

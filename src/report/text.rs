@@ -18,8 +18,9 @@ fn paint(s: &str, sev: Severity, color: bool) -> String {
     format!("\x1b[{code}m{s}\x1b[0m")
 }
 
-/// One finding: severity, code and where, then the message.
-fn finding(o: &mut String, f: &Finding, color: bool) {
+/// One finding: severity, code and where, then the message; the rows a dataset finding
+/// names; and, the first time a code appears (`remedy`), what to do about it.
+fn finding(o: &mut String, f: &Finding, color: bool, remedy: bool) {
     let mut loc = String::new();
     for m in &f.member {
         let _ = write!(loc, " !{}", Safe(m));
@@ -30,6 +31,49 @@ fn finding(o: &mut String, f: &Finding, color: bool) {
     let sev = paint(&format!("{:<8}", f.severity.as_str()), f.severity, color);
     let _ = writeln!(o, "  {sev} {}{loc}", f.code);
     let _ = writeln!(o, "           {}", Safe(&f.message));
+    // Dataset findings list their first rows (file and 0-based row) in the evidence.
+    for key in ["first", "first_in_baseline"] {
+        let Some(rows) = f.evidence.get(key).and_then(|v| v.as_array()) else {
+            continue;
+        };
+        let shown: Vec<String> = rows
+            .iter()
+            .take(5)
+            .filter_map(|r| {
+                let file = r.get("file")?.as_str()?;
+                let row = r.get("row")?.as_u64()?;
+                let change = match (
+                    r.get("from").and_then(|v| v.as_str()),
+                    r.get("to").and_then(|v| v.as_str()),
+                ) {
+                    (Some(a), Some(b)) => format!(" ({a} -> {b})"),
+                    _ => String::new(),
+                };
+                Some(format!("{}:{row}{change}", Safe(file)))
+            })
+            .collect();
+        if !shown.is_empty() {
+            let more = rows.len().saturating_sub(shown.len());
+            let _ = writeln!(
+                o,
+                "           rows{}: {}{}",
+                if key == "first_in_baseline" {
+                    " in the baseline"
+                } else {
+                    ""
+                },
+                shown.join(", "),
+                if more > 0 {
+                    format!(" and {more} more in the JSON report")
+                } else {
+                    String::new()
+                }
+            );
+        }
+    }
+    if remedy && !f.code.remedy().is_empty() {
+        let _ = writeln!(o, "           fix: {}", f.code.remedy());
+    }
 }
 
 /// Text from files, the command line or ATLAS data, safe for a terminal: control characters
@@ -85,19 +129,40 @@ pub fn render(r: &Report, color: bool) -> String {
             if r.waived.len() == 1 { "" } else { "s" }
         );
     }
+    // What the marks mean, when they appear.
+    let members = r.findings.iter().any(|f| !f.member.is_empty());
+    let offsets = r.findings.iter().any(|f| f.offset.is_some());
+    let rows = r
+        .findings
+        .iter()
+        .any(|f| f.evidence.contains_key("first") || f.evidence.contains_key("first_in_baseline"));
+    let mut legend = Vec::new();
+    if members {
+        legend.push("!NAME: a member inside an archive or container (nested: one ! each)");
+    }
+    if offsets {
+        legend.push("@N: the byte offset in the file, or in the member");
+    }
+    if rows {
+        legend.push("rows: FILE:ROW, rows counted from 0");
+    }
+    if !legend.is_empty() {
+        let _ = writeln!(o, "({})", legend.join("; "));
+    }
     let mut last_path: Option<&str> = None;
+    let mut explained = std::collections::HashSet::new();
     for f in &r.findings {
         if last_path != Some(f.path.as_str()) {
             let _ = writeln!(o, "\n{}", Safe(&f.path));
             last_path = Some(f.path.as_str());
         }
-        finding(&mut o, f, color);
+        finding(&mut o, f, color, explained.insert(f.code));
     }
     if !r.waived.is_empty() {
         let _ = writeln!(o, "\nwaived by the policy (not counted):");
         for w in &r.waived {
             let _ = writeln!(o, "\n{}", Safe(&w.finding.path));
-            finding(&mut o, &w.finding, false);
+            finding(&mut o, &w.finding, false, false);
             let until = w
                 .expires
                 .as_deref()
@@ -122,7 +187,25 @@ pub fn render(r: &Report, color: bool) -> String {
             );
         }
     }
-    if let Some(a) = &r.atlas {
+    if let Some(a) = r
+        .atlas
+        .as_ref()
+        .filter(|_| r.summary.verdict == Verdict::Pass)
+    {
+        // A passing run: one line (the evidence is in the JSON and SARIF reports).
+        let assessed: Vec<String> = a
+            .mitigations
+            .iter()
+            .filter(|m| m.status != Status::NotAssessed)
+            .map(|m| format!("{} {}", Safe(&m.id), m.status.as_str()))
+            .collect();
+        let _ = writeln!(
+            o,
+            "\nMITRE ATLAS {}: {} (evidence: --format json)",
+            Safe(&a.data_version),
+            assessed.join(", ")
+        );
+    } else if let Some(a) = &r.atlas {
         let assessed: Vec<_> = a
             .mitigations
             .iter()
