@@ -351,6 +351,12 @@ _target_ and calls it with the entry's arguments (CVE-2025-23304): `_target_: os
 Classes of NeMo, PyTorch, Lightning, transformers and a few other frameworks pass; functions and other \
 modules are reported (critical for denylisted modules). PyYAML's unsafe loaders construct !!python tags; \
 mlflow.pyfunc.load_model imports the MLmodel's loader_module.";
+    SignatureTimestamp = "signature-timestamp", Info, ["AML.T0010.003"],
+        "What a bundle's RFC 3161 timestamps establish: verified (info), not checked (warning), or not verifying (error).",
+        "A trusted time-stamping authority's token over the signature proves when it was made: the signing \
+certificate's chain is then validated at that time, so a model signed before its certificate expired still \
+verifies. Give the authority's certificates with --tsa-certificate-chain; without them the timestamps are not \
+checked and the chain is validated at the current time.";
     CertificateCaLeaf = "certificate-ca-leaf", Warning, ["AML.T0010.003"],
         "A model's signing certificate is itself a CA certificate (basicConstraints CA:TRUE).",
         "A CA certificate can issue others: whoever holds its key can mint signing certificates that chain to \
@@ -608,6 +614,7 @@ impl Code {
             | CertificateCaLeaf => {
                 "do not use the files until a signature from the publisher verifies over all of them"
             }
+            SignatureTimestamp => "give the time-stamping authority's certificates (--tsa-certificate-chain) to check the timestamps",
             ManifestUnsigned | ManifestFileAdded | ManifestFileRemoved | ManifestFileModified
             | ManifestFileRenamed => {
                 "compare with the publisher's release; re-create the manifest only from a trusted copy"

@@ -524,3 +524,88 @@ fn walk(root: &Path) -> Vec<String> {
     }
     out
 }
+
+/// RFC 3161 timestamps (as the Go client 1.5 writes them into certificate bundles): a trusted
+/// TSA's token over the signature makes the chain validate at the attested time, so a bundle
+/// whose signing certificate expired three minutes after signing (testdata/generate_tsa.sh)
+/// still verifies; without the TSA, or with a token that does not verify, the chain is
+/// validated now and the expired leaf fails.
+#[test]
+fn rfc3161_timestamps_validate_the_chain_at_the_attested_time() {
+    use modelgate::finding::Severity;
+    let dir = oms_dir();
+    let keys = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/keys");
+    let model = dir.join("toy-model");
+    let root = pem_file(&keys.join("ca-p384.pem"));
+    let bundle = read(dir.join("toy-model.cert-ts.sig"));
+    let mut tsa_chain = pem_file(&keys.join("tsa-p256.pem"));
+    tsa_chain.extend(root.clone());
+    let tsa = oms::tsa_from_chain(&tsa_chain).unwrap();
+    let v = oms::verify_with_certificate_ts(
+        &model,
+        &bundle,
+        &root,
+        None,
+        std::slice::from_ref(&tsa),
+        None,
+        &[],
+    );
+    assert_eq!(
+        codes(&v),
+        vec![Code::SignatureVerified, Code::SignatureTimestamp],
+        "{:#?}",
+        v.findings
+    );
+    assert_eq!(v.findings[1].severity, Severity::Info);
+    // Without the TSA: not checked (a warning), and the leaf has expired since.
+    let v = oms::verify_with_certificate_ts(&model, &bundle, &root, None, &[], None, &[]);
+    assert_eq!(
+        codes(&v),
+        vec![Code::SignatureInvalid, Code::SignatureTimestamp],
+        "{:#?}",
+        v.findings
+    );
+    assert_eq!(v.findings[1].severity, Severity::Warning);
+    // A TSA the token is not from, and a token whose bytes were changed: an error, and the
+    // chain validated now.
+    let other = oms::tsa_from_chain(&pem_file(&keys.join("leaf-p256.pem"))).unwrap();
+    let v = oms::verify_with_certificate_ts(&model, &bundle, &root, None, &[other], None, &[]);
+    assert_eq!(
+        codes(&v),
+        vec![Code::SignatureInvalid, Code::SignatureTimestamp]
+    );
+    assert_eq!(v.findings[1].severity, Severity::Error);
+    let mut b: serde_json::Value = serde_json::from_slice(&bundle).unwrap();
+    let t = b["verificationMaterial"]["timestampVerificationData"]["rfc3161Timestamps"][0]
+        ["signedTimestamp"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // The token's message imprint (SHA-256 of the signature) changed: it no longer covers
+    // this signature.
+    use base64::Engine;
+    use sha2::Digest;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut token = b64.decode(&t).unwrap();
+    let sig = b64
+        .decode(b["dsseEnvelope"]["signatures"][0]["sig"].as_str().unwrap())
+        .unwrap();
+    let imprint = sha2::Sha256::digest(&sig);
+    let at_imprint = token
+        .windows(32)
+        .position(|w| w == &imprint[..])
+        .expect("the token carries the signature's digest");
+    token[at_imprint] ^= 1;
+    b["verificationMaterial"]["timestampVerificationData"]["rfc3161Timestamps"][0]
+        ["signedTimestamp"] = b64.encode(&token).into();
+    let tampered = serde_json::to_vec(&b).unwrap();
+    let v = oms::verify_with_certificate_ts(&model, &tampered, &root, None, &[tsa], None, &[]);
+    assert_eq!(
+        codes(&v),
+        vec![Code::SignatureInvalid, Code::SignatureTimestamp]
+    );
+    // An explicit validation time still wins.
+    let at = modelgate::signature::chain::parse_time("2026-12-01T21:21:00Z").unwrap();
+    let v = oms::verify_with_certificate_ts(&model, &bundle, &root, Some(at), &[], None, &[]);
+    assert_eq!(codes(&v)[0], Code::SignatureVerified, "{:#?}", v.findings);
+}

@@ -86,7 +86,7 @@ Uses MITRE ATLAS data (Apache-2.0, Copyright MITRE), bundled as a 5.6.0 extract;
 loads another release."
     )]
     Atlas(atlas::Args),
-    /// Make an Ed25519 key pair for signing manifests
+    /// Make a key pair for signing models and manifests (ECDSA P-256 by default)
     Keygen(keygen::Args),
     /// Explain a finding code, or list all codes
     Explain(explain::Args),

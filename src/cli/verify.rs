@@ -6,6 +6,7 @@ use super::{Exit, Outputs};
 use crate::atlas::RunContext;
 use crate::finding::{Code, Finding};
 use crate::gate::{read_text, Error};
+use crate::report::TrustRef;
 use std::path::PathBuf;
 
 /// The expected Sigstore signer and the trust root.
@@ -59,6 +60,34 @@ impl SigstoreSigner {
     }
 }
 
+/// Time-stamping authorities for the RFC 3161 timestamps a bundle carries.
+#[derive(clap::Args, Debug)]
+pub struct TsaArgs {
+    /// A time-stamping authority's certificates, PEM, TSA certificate first and root last
+    /// (repeat for several authorities); the bundle's RFC 3161 timestamps are checked with them
+    #[arg(long = "tsa-certificate-chain", value_name = "FILE")]
+    tsa_certificate_chain: Vec<PathBuf>,
+}
+
+impl TsaArgs {
+    fn load(&self) -> Result<Vec<crate::signature::oms::Tsa>, Error> {
+        self.tsa_certificate_chain
+            .iter()
+            .map(|f| {
+                let chain = pem_chain(std::slice::from_ref(f))?;
+                crate::signature::oms::tsa_from_chain(&chain)
+                    .ok_or_else(|| Error::file("TSA certificates", f, "no certificate"))
+            })
+            .collect()
+    }
+
+    fn refs(&self) -> impl Iterator<Item = TrustRef> + '_ {
+        self.tsa_certificate_chain
+            .iter()
+            .map(|t| TrustRef::of("tsa-certificates", t))
+    }
+}
+
 #[derive(clap::Subcommand, Debug)]
 pub enum Method {
     /// Verify with an ECDSA public key (SubjectPublicKeyInfo PEM)
@@ -69,6 +98,8 @@ pub enum Method {
         #[arg(long = "public-key", alias = "public_key", value_name = "FILE")]
         public_key: PathBuf,
         #[command(flatten)]
+        tsa: TsaArgs,
+        #[command(flatten)]
         out: Outputs,
     },
     /// Verify a certificate signature against trust anchors you supply (never system roots)
@@ -78,9 +109,12 @@ pub enum Method {
         /// Trusted certificates (roots, or intermediates you trust), PEM (repeatable)
         #[arg(long = "certificate-chain", alias = "certificate_chain", value_name = "FILE", num_args = 1.., required = true)]
         certificate_chain: Vec<PathBuf>,
-        /// Validate the chain at this time (RFC 3339 or seconds since 1970; default: now)
+        /// Validate the chain at this time (RFC 3339 or seconds since 1970; default: the time a
+        /// trusted RFC 3161 timestamp attests, else now)
         #[arg(long = "validation-time", value_name = "TIME")]
         validation_time: Option<String>,
+        #[command(flatten)]
+        tsa: TsaArgs,
         #[command(flatten)]
         out: Outputs,
     },
@@ -120,22 +154,28 @@ pub fn run(method: Method) -> Exit {
         .collect();
     let sig = Some(model.signature.as_path());
     let mut v = match &method {
-        Method::Key { public_key, .. } => {
+        Method::Key {
+            public_key, tsa, ..
+        } => {
             let key = crate::gate::load_key(public_key, "public key", VerifyingKey::from_pem)?;
-            oms::verify_with_key(&model.model, &bundle, &key, sig, &extra)
+            oms::verify_with_key_ts(&model.model, &bundle, &key, &tsa.load()?, sig, &extra)
         }
         Method::Certificate {
             certificate_chain,
             validation_time,
+            tsa,
             ..
         } => {
             let anchors = pem_chain(certificate_chain)?;
             let at = match validation_time.as_deref() {
-                None => crate::signature::chain::now(),
-                Some(t) => crate::signature::chain::parse_time(t)
-                    .map_err(|e| Error::Usage(format!("--validation-time: {e}")))?,
+                None => None,
+                Some(t) => Some(
+                    crate::signature::chain::parse_time(t)
+                        .map_err(|e| Error::Usage(format!("--validation-time: {e}")))?,
+                ),
             };
-            oms::verify_with_certificate(&model.model, &bundle, &anchors, at, sig, &extra)
+            let tsa = tsa.load()?;
+            oms::verify_with_certificate_ts(&model.model, &bundle, &anchors, at, &tsa, sig, &extra)
         }
         Method::Sigstore { signer, .. } => {
             let (signer, root) = signer.load(None)?;
@@ -152,7 +192,37 @@ pub fn run(method: Method) -> Exit {
         ..Default::default()
     };
     let root = model.model.to_string_lossy().into_owned();
-    out.write(&crate::gate::checked(v.findings, root, cx, Some(coverage)))
+    let mut report = crate::gate::checked(v.findings, root, cx, Some(coverage));
+    let mut refs = Vec::new();
+    match &method {
+        Method::Key {
+            public_key, tsa, ..
+        } => {
+            refs.push(TrustRef::of("public-key", public_key));
+            refs.extend(tsa.refs());
+        }
+        Method::Certificate {
+            certificate_chain,
+            tsa,
+            ..
+        } => {
+            refs.extend(
+                certificate_chain
+                    .iter()
+                    .map(|c| TrustRef::of("certificate-anchor", c)),
+            );
+            refs.extend(tsa.refs());
+        }
+        Method::Sigstore { signer, .. } => refs.extend(
+            signer
+                .trusted_root
+                .iter()
+                .map(|r| TrustRef::of("trusted-root", r)),
+        ),
+    }
+    refs.push(TrustRef::of("signature", &model.signature));
+    report.inputs.trusted = refs;
+    out.write(&report)
 }
 
 #[derive(clap::Args, Debug)]
@@ -220,10 +290,20 @@ pub fn run_bundle(a: BundleArgs) -> Exit {
         bom: a.out.bom(),
         ..Default::default()
     };
-    a.out.write(&crate::gate::checked(
-        vec![finding],
-        a.artifact.clone(),
-        cx,
-        None,
-    ))
+    let mut report = crate::gate::checked(vec![finding], a.artifact.clone(), cx, None);
+    report
+        .inputs
+        .trusted
+        .push(TrustRef::of("bundle", &a.bundle));
+    report
+        .inputs
+        .trusted
+        .extend(a.key.iter().map(|k| TrustRef::of("public-key", k)));
+    report.inputs.trusted.extend(
+        a.signer
+            .trusted_root
+            .iter()
+            .map(|r| TrustRef::of("trusted-root", r)),
+    );
+    a.out.write(&report)
 }

@@ -71,7 +71,7 @@ fn finding(o: &mut String, f: &Finding, color: bool, remedy: bool) {
             );
         }
     }
-    if remedy && !f.code.remedy().is_empty() {
+    if remedy && f.severity > Severity::Info && !f.code.remedy().is_empty() {
         let _ = writeln!(o, "           fix: {}", f.code.remedy());
     }
 }

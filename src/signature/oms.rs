@@ -7,7 +7,7 @@ use super::dsse::{self, Bundle, VerificationMaterial};
 use super::keys::{SigningKey, VerifyingKey};
 use crate::digest::{self, hex, unhex, HashAlg};
 use crate::ev;
-use crate::finding::{Code, Finding};
+use crate::finding::{Code, Finding, Severity};
 use crate::inspect::Evidence;
 use rayon::prelude::*;
 use serde_json::{json, Value};
@@ -367,6 +367,107 @@ pub struct Verification {
     pub on_disk: Option<usize>,
 }
 
+/// Time-stamping authorities trusted for the RFC 3161 timestamps a bundle carries.
+pub type Tsa = sigstore_verify::tsa::TsaAuthority;
+
+/// A TSA from its certificates, leaf first and root last (one certificate: both).
+pub fn tsa_from_chain(chain: &[Vec<u8>]) -> Option<Tsa> {
+    use sigstore_verify::types::DerCertificate;
+    let (leaf, rest) = chain.split_first()?;
+    let (root, middle) = match rest.split_last() {
+        Some((root, middle)) => (root.clone(), middle.to_vec()),
+        None => (leaf.clone(), Vec::new()),
+    };
+    Some(Tsa::new(
+        DerCertificate::new(leaf.clone()),
+        middle.into_iter().map(DerCertificate::new).collect(),
+        DerCertificate::new(root),
+        None,
+    ))
+}
+
+/// What the RFC 3161 timestamps of a bundle (verificationMaterial.timestampVerificationData,
+/// as the Go client writes them) establish: the earliest time a trusted TSA attests the
+/// signature existed, and the finding that says so (or why not).
+fn timestamps(bundle: &Bundle, tsa: &[Tsa], shown: &str) -> (Option<u64>, Option<Finding>) {
+    use sigstore_verify::types::{SignatureBytes, TimestampToken};
+    let tokens: Vec<Vec<u8>> = bundle
+        .verification_material
+        .timestamp_verification_data
+        .as_ref()
+        .and_then(|t| t.get("rfc3161Timestamps"))
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|t| t.get("signedTimestamp").and_then(Value::as_str))
+                .filter_map(|b| dsse::unb64(b).ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    if tokens.is_empty() {
+        return (None, None);
+    }
+    let sig = bundle
+        .dsse_envelope
+        .as_ref()
+        .and_then(|e| e.signatures.first())
+        .and_then(|s| dsse::unb64(&s.sig).ok())
+        .unwrap_or_default();
+    let finding = |severity: Severity, message: String, evidence: Evidence| {
+        let mut f = Finding::new(Code::SignatureTimestamp, shown, message, evidence);
+        f.severity = severity;
+        f
+    };
+    if tsa.is_empty() {
+        let f = finding(
+            Severity::Warning,
+            format!("the bundle carries {} RFC 3161 timestamp(s), not checked: no time-stamping authority was given (--tsa-certificate-chain); the certificate chain was validated at the current time", tokens.len()),
+            ev! {"timestamps" => tokens.len()},
+        );
+        return (None, Some(f));
+    }
+    let mut best: Option<u64> = None;
+    let mut errors = Vec::new();
+    for t in &tokens {
+        for a in tsa {
+            match sigstore_verify::tsa::verify_timestamp_for_authority(
+                &TimestampToken::new(t.clone()),
+                &SignatureBytes::from_bytes(&sig),
+                a,
+            ) {
+                Ok(time) => {
+                    let secs = u64::try_from(time.as_second()).unwrap_or(0);
+                    best = Some(best.map_or(secs, |b| b.min(secs)));
+                }
+                Err(e) => errors.push(e.to_string()),
+            }
+        }
+    }
+    match best {
+        Some(at) => {
+            let when = jiff::Timestamp::from_second(i64::try_from(at).unwrap_or(0))
+                .map(|t| t.to_string())
+                .unwrap_or_default();
+            let f = finding(
+                Severity::Info,
+                format!("a trusted time-stamping authority attests the signature existed at {when}; the certificate chain was validated at that time"),
+                ev! {"time" => when, "unix" => at},
+            );
+            (Some(at), Some(f))
+        }
+        None => {
+            errors.sort();
+            errors.dedup();
+            let f = finding(
+                Severity::Error,
+                format!("no RFC 3161 timestamp of the bundle verifies with the given time-stamping authorities: {}", errors.join("; ")),
+                ev! {"errors" => errors},
+            );
+            (None, Some(f))
+        }
+    }
+}
+
 /// Verify `model` against a bundle with a public key: the signature over the PAE first, then
 /// the subject digest over the listed resources, then every name → digest against the model.
 pub fn verify_with_key(
@@ -376,7 +477,27 @@ pub fn verify_with_key(
     signature: Option<&Path>,
     extra_ignore: &[String],
 ) -> Verification {
-    verify_signed(model, bundle_bytes, signature, extra_ignore, |_| Ok(key))
+    verify_with_key_ts(model, bundle_bytes, key, &[], signature, extra_ignore)
+}
+
+/// As [`verify_with_key`], with the bundle's RFC 3161 timestamps checked against `tsa` and
+/// reported (`signature-timestamp`).
+pub fn verify_with_key_ts(
+    model: &Path,
+    bundle_bytes: &[u8],
+    key: &VerifyingKey,
+    tsa: &[Tsa],
+    signature: Option<&Path>,
+    extra_ignore: &[String],
+) -> Verification {
+    let shown = model.to_string_lossy().into_owned();
+    let mut stamped = None;
+    let mut v = verify_signed(model, bundle_bytes, signature, extra_ignore, |bundle| {
+        stamped = timestamps(bundle, tsa, &shown).1;
+        Ok(key)
+    });
+    v.findings.extend(stamped);
+    v
 }
 
 /// Verify `model` against a bundle whose signing certificate must chain to one of `anchors`
@@ -389,9 +510,38 @@ pub fn verify_with_certificate(
     signature: Option<&Path>,
     extra_ignore: &[String],
 ) -> Verification {
+    verify_with_certificate_ts(
+        model,
+        bundle_bytes,
+        anchors,
+        Some(at),
+        &[],
+        signature,
+        extra_ignore,
+    )
+}
+
+/// As [`verify_with_certificate`], with the bundle's RFC 3161 timestamps checked against
+/// `tsa`: when `at` is `None`, the chain is validated at the earliest trusted timestamp (so a
+/// leaf that has since expired still verifies when a TSA proves it signed in time), else at
+/// the current time.
+pub fn verify_with_certificate_ts(
+    model: &Path,
+    bundle_bytes: &[u8],
+    anchors: &[Vec<u8>],
+    at: Option<u64>,
+    tsa: &[Tsa],
+    signature: Option<&Path>,
+    extra_ignore: &[String],
+) -> Verification {
+    let shown = model.to_string_lossy().into_owned();
     let mut key = None;
     let mut accepted = None;
+    let mut stamped = None;
     let mut v = verify_signed(model, bundle_bytes, signature, extra_ignore, |bundle| {
+        let (ts_time, ts_finding) = timestamps(bundle, tsa, &shown);
+        stamped = ts_finding;
+        let at = at.or(ts_time).unwrap_or_else(super::chain::now);
         let vm = &bundle.verification_material;
         let certs: Vec<Vec<u8>> = match (&vm.x509_certificate_chain, &vm.certificate) {
             (Some(chain), _) => chain
@@ -412,6 +562,7 @@ pub fn verify_with_certificate(
         accepted = Some(how);
         Ok(&*key.insert(k))
     });
+    v.findings.extend(stamped);
     if accepted == Some(super::chain::Accepted::CaLeaf) {
         v.findings.push(Finding::new(
             Code::CertificateCaLeaf,
