@@ -609,3 +609,71 @@ fn rfc3161_timestamps_validate_the_chain_at_the_attested_time() {
     let v = oms::verify_with_certificate_ts(&model, &bundle, &root, Some(at), &[], None, &[]);
     assert_eq!(codes(&v)[0], Code::SignatureVerified, "{:#?}", v.findings);
 }
+
+/// The OMS conformance suite's model shapes, reproduced: dotfiles and hidden folders are
+/// signed, `.git` is left out by default, names with spaces and non-ASCII characters, empty and
+/// binary files, a signature inside the model, ignore paths; the statement is the same on
+/// every run; links (a cycle, one out of the model) are refused by default.
+#[test]
+fn model_shapes_of_the_conformance_suite() {
+    use std::os::unix::fs::symlink;
+    let dir = tmp("shapes");
+    let m = dir.join("model");
+    let files: [(&str, &[u8]); 8] = [
+        ("model.bin", b"weights"),
+        (".config", b"dot"),
+        (".cache/weights.bin", b"hidden"),
+        ("path with spaces/model.bin", b"spaces"),
+        ("\u{6a21}\u{578b}.bin", b"unicode"),
+        ("empty.bin", b""),
+        ("binary.bin", &[0, 255, 1, 254, 0, 0]),
+        (".git/HEAD", b"ref: refs/heads/main"),
+    ];
+    for (name, data) in files {
+        let p = m.join(name);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, data).unwrap();
+    }
+    let sk = SigningKey::from_pem(&key("p256.key")).unwrap();
+    let pk = sk.verifying_key();
+    let sig = m.join("model.sig");
+    let bundle = oms::sign_with_key(&m, &Serialization::default(), &sk, Some(&sig)).unwrap();
+    let again = oms::sign_with_key(&m, &Serialization::default(), &sk, Some(&sig)).unwrap();
+    let payload = |b: &[u8]| {
+        let v: serde_json::Value = serde_json::from_slice(b).unwrap();
+        v["dsseEnvelope"]["payload"].as_str().unwrap().to_string()
+    };
+    assert_eq!(
+        payload(&bundle),
+        payload(&again),
+        "the statement is deterministic"
+    );
+    std::fs::write(&sig, &bundle).unwrap();
+    let v = oms::verify_with_key(&m, &bundle, &pk, Some(&sig), &[]);
+    assert_eq!(
+        codes(&v),
+        vec![Code::SignatureVerified],
+        "{:#?}",
+        v.findings
+    );
+    assert_eq!(v.covered, 7, "every file but .git/HEAD: {:#?}", v.findings);
+    // An ignored path is left out of signing and verifying.
+    let mut ser = Serialization::default();
+    ser.ignore_paths.push("empty.bin".into());
+    let b2 = oms::sign_with_key(&m, &ser, &sk, Some(&sig)).unwrap();
+    let v = oms::verify_with_key(&m, &b2, &pk, Some(&sig), &[]);
+    assert_eq!(
+        codes(&v),
+        vec![Code::SignatureVerified],
+        "{:#?}",
+        v.findings
+    );
+    assert_eq!(v.covered, 6);
+    // Links: one out of the model, and a cycle, are refused by default.
+    symlink("/etc/hostname", m.join("outside")).unwrap();
+    assert!(oms::sign_with_key(&m, &Serialization::default(), &sk, Some(&sig)).is_err());
+    std::fs::remove_file(m.join("outside")).unwrap();
+    symlink(".", m.join("loop")).unwrap();
+    assert!(oms::sign_with_key(&m, &Serialization::default(), &sk, Some(&sig)).is_err());
+    let _ = std::fs::remove_dir_all(&dir);
+}
