@@ -69,6 +69,20 @@ pub fn load_key<K>(
     parse(&read_text(path, what)?).map_err(|e| Error::file(what, path, e))
 }
 
+/// The private key that signs a manifest, when one is given (Ed25519 or ECDSA, PEM).
+pub fn manifest_signing_key(
+    path: Option<&Path>,
+) -> Result<Option<crate::signature::keys::SigningKey>, Error> {
+    path.map(|k| {
+        load_key(
+            k,
+            "private key",
+            crate::signature::keys::SigningKey::from_pem_any,
+        )
+    })
+    .transpose()
+}
+
 /// How a manifest is trusted: its signature checked with a public key, or explicitly not at all.
 #[derive(Debug, Clone, Default)]
 pub struct ManifestTrust {

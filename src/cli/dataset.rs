@@ -78,16 +78,7 @@ pub fn run(cmd: Command) -> Exit {
                 text: fields.text_field,
                 keep_text: false,
             };
-            let key = signing_key
-                .as_ref()
-                .map(|k| {
-                    load_key(
-                        k,
-                        "private key",
-                        crate::signature::keys::SigningKey::from_pem_any,
-                    )
-                })
-                .transpose()?;
+            let key = crate::gate::manifest_signing_key(signing_key.as_deref())?;
             let roots = super::outputs::canonical(std::slice::from_ref(&dir));
             super::check_destination(&output, &roots)
                 .map_err(|e| Error::file("manifest", &output, e))?;

@@ -3,7 +3,7 @@
 use super::{parse_severity, Exit, Outputs};
 use crate::digest::HashAlg;
 use crate::finding::Severity;
-use crate::gate::{load_key, Error, ManifestTrust};
+use crate::gate::{Error, ManifestTrust};
 use std::path::PathBuf;
 
 /// How a manifest is trusted: a signature with a public key, or explicitly not at all.
@@ -82,16 +82,7 @@ pub fn run(cmd: Command) -> Exit {
                     algs.push(a);
                 }
             }
-            let signing = key
-                .as_ref()
-                .map(|k| {
-                    load_key(
-                        k,
-                        "private key",
-                        crate::signature::keys::SigningKey::from_pem_any,
-                    )
-                })
-                .transpose()?;
+            let signing = crate::gate::manifest_signing_key(key.as_deref())?;
             // Checked before the tree is read (it may be inside it: it is then left out).
             super::check_destination(&output, &[])
                 .map_err(|e| Error::file("manifest", &output, e))?;

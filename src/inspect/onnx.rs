@@ -4,16 +4,13 @@
 //! onnxruntime-extensions). Graphs nested in node attributes (If, Loop, Scan) and model-local
 //! functions are walked too.
 
-use super::protobuf::{Wire, R};
+use super::protobuf::{message, Wire, R};
 use super::{Cx, Identified};
 use crate::ev;
 use crate::finding::Code;
 use crate::identify::Format;
 use crate::input::Input;
 use std::io::BufReader;
-
-/// Nesting of messages followed, at most.
-const MAX_DEPTH: u32 = 32;
 
 /// The message kinds walked.
 #[derive(Clone, Copy, PartialEq)]
@@ -60,62 +57,29 @@ struct Seen {
 }
 
 fn walk(w: &mut Wire<'_>, kind: Msg, end: Option<u64>, depth: u32, seen: &mut Seen) -> R<()> {
-    if depth > MAX_DEPTH {
-        return Err("messages nested too deep".into());
-    }
     let mut key: Option<String> = None;
     let mut value: Option<String> = None;
-    loop {
-        if w.pos >= end.unwrap_or(w.len) {
-            break;
-        }
-        w.fields = w.fields.saturating_add(1);
-        if w.fields > 50_000_000 {
-            return Err("more than 50 million fields".into());
-        }
-        let tag = w.varint()?;
-        let (field, wire) = (tag >> 3, tag & 7);
-        match wire {
-            0 => {
-                w.varint()?;
+    message(w, end, depth, |w, field, n, stop| {
+        if let Some(c) = child(kind, field) {
+            walk(w, c, Some(stop), depth.saturating_add(1), seen)?;
+        } else if kind == Msg::Entry && (field == 1 || field == 2) {
+            let s = w.string(n)?;
+            if field == 1 {
+                key = Some(s);
+            } else {
+                value = Some(s);
             }
-            1 => w.skip(8)?,
-            5 => w.skip(4)?,
-            2 => {
-                let n = w.varint()?;
-                let stop = w.pos.checked_add(n).ok_or("length overflows")?;
-                if end.is_some_and(|e| stop > e) {
-                    return Err(format!(
-                        "a field of {n} bytes at {} runs past its message",
-                        w.pos
-                    ));
-                }
-                if let Some(c) = child(kind, field) {
-                    walk(w, c, Some(stop), depth.saturating_add(1), seen)?;
-                    if w.pos != stop {
-                        return Err(format!("a message ends at {} instead of {stop}", w.pos));
-                    }
-                } else if kind == Msg::Entry && (field == 1 || field == 2) {
-                    let s = w.string(n)?;
-                    if field == 1 {
-                        key = Some(s);
-                    } else {
-                        value = Some(s);
-                    }
-                } else if (kind == Msg::OpsetId && field == 1) || (kind == Msg::Node && field == 7)
-                {
-                    let d = w.string(n)?;
-                    if !seen.domains.contains(&d) && seen.domains.len() < 256 {
-                        seen.domains.push(d);
-                    }
-                } else {
-                    // Weights (raw_data) and everything else: skipped, never read.
-                    w.skip(n)?;
-                }
+        } else if (kind == Msg::OpsetId && field == 1) || (kind == Msg::Node && field == 7) {
+            let d = w.string(n)?;
+            if !seen.domains.contains(&d) && seen.domains.len() < 256 {
+                seen.domains.push(d);
             }
-            _ => return Err(format!("wire type {wire} at {} is not protobuf", w.pos)),
+        } else {
+            // Weights (raw_data) and everything else: skipped, never read.
+            return Ok(false);
         }
-    }
+        Ok(true)
+    })?;
     if kind == Msg::Entry && key.as_deref() == Some("location") {
         if let Some(v) = value {
             if seen.locations.len() < 1024 {

@@ -79,3 +79,60 @@ impl<'a> Wire<'a> {
         self.string_max(n, MAX_STR)
     }
 }
+
+/// Nesting of messages followed, at most.
+pub const MAX_DEPTH: u32 = 32;
+/// Fields read in one file, at most.
+const MAX_FIELDS: u64 = 50_000_000;
+
+/// Walk the fields of one message, which ends at `end` (`None`: at the end of the file), at
+/// nesting `depth`. Varints and fixed-size fields are skipped; each length-delimited field is
+/// handed to `len_field(w, field number, length, where it ends)`, which either reads exactly
+/// those bytes (a string, or a nested message it walks) and returns true, or returns false to
+/// have them skipped unread. A field that runs past its message, or a nested read that does not
+/// end where its field does, is an error, as protobuf parsing is.
+pub fn message(
+    w: &mut Wire<'_>,
+    end: Option<u64>,
+    depth: u32,
+    mut len_field: impl FnMut(&mut Wire<'_>, u64, u64, u64) -> R<bool>,
+) -> R<()> {
+    if depth > MAX_DEPTH {
+        return Err("messages nested too deep".into());
+    }
+    let end = end.unwrap_or(w.len);
+    while w.pos < end {
+        w.fields = w.fields.saturating_add(1);
+        if w.fields > MAX_FIELDS {
+            return Err(format!("more than {MAX_FIELDS} fields"));
+        }
+        let tag = w.varint()?;
+        let (field, wire) = (tag >> 3, tag & 7);
+        match wire {
+            0 => {
+                w.varint()?;
+            }
+            1 => w.skip(8)?,
+            5 => w.skip(4)?,
+            2 => {
+                let n = w.varint()?;
+                let stop = w.pos.checked_add(n).ok_or("length overflows")?;
+                if stop > end {
+                    return Err(format!(
+                        "a field of {n} bytes at {} runs past its message",
+                        w.pos
+                    ));
+                }
+                if len_field(w, field, n, stop)? {
+                    if w.pos != stop {
+                        return Err(format!("a message ends at {} instead of {stop}", w.pos));
+                    }
+                } else {
+                    w.skip(n)?;
+                }
+            }
+            _ => return Err(format!("wire type {wire} at {} is not protobuf", w.pos)),
+        }
+    }
+    Ok(())
+}

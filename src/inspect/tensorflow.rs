@@ -10,7 +10,7 @@
 //! are not reported. `keras_metadata.pb` holds each layer's Keras config as JSON: each goes
 //! through the Keras config checks.
 
-use super::protobuf::{Wire, R};
+use super::protobuf::{message, Wire, R};
 use super::{Cx, Identified};
 use crate::ev;
 use crate::finding::{Code, Severity};
@@ -19,8 +19,6 @@ use crate::input::Input;
 use std::collections::BTreeMap;
 use std::io::BufReader;
 
-/// Nesting of messages followed, at most.
-const MAX_DEPTH: u32 = 32;
 /// A Keras metadata JSON document kept, at most this long.
 const MAX_METADATA: u64 = 64 << 20;
 /// Distinct op names kept.
@@ -69,57 +67,25 @@ struct Seen {
 }
 
 fn walk(w: &mut Wire<'_>, kind: Msg, end: Option<u64>, depth: u32, seen: &mut Seen) -> R<()> {
-    if depth > MAX_DEPTH {
-        return Err("messages nested too deep".into());
-    }
-    loop {
-        if w.pos >= end.unwrap_or(w.len) {
-            return Ok(());
-        }
-        w.fields = w.fields.saturating_add(1);
-        if w.fields > 50_000_000 {
-            return Err("more than 50 million fields".into());
-        }
-        let tag = w.varint()?;
-        let (field, wire) = (tag >> 3, tag & 7);
-        match wire {
-            0 => {
-                w.varint()?;
+    message(w, end, depth, |w, field, n, stop| {
+        if let Some(c) = child(kind, field) {
+            walk(w, c, Some(stop), depth.saturating_add(1), seen)?;
+        } else if kind == Msg::Node && field == 2 {
+            let op = w.string(n)?;
+            if seen.ops.len() < MAX_OPS || seen.ops.contains_key(&op) {
+                let count = seen.ops.entry(op).or_default();
+                *count = count.saturating_add(1);
             }
-            1 => w.skip(8)?,
-            5 => w.skip(4)?,
-            2 => {
-                let n = w.varint()?;
-                let stop = w.pos.checked_add(n).ok_or("length overflows")?;
-                if stop > end.unwrap_or(w.len) {
-                    return Err(format!(
-                        "a field of {n} bytes at {} runs past its message",
-                        w.pos
-                    ));
-                }
-                if let Some(c) = child(kind, field) {
-                    walk(w, c, Some(stop), depth.saturating_add(1), seen)?;
-                    if w.pos != stop {
-                        return Err(format!("a message ends at {} instead of {stop}", w.pos));
-                    }
-                } else if kind == Msg::Node && field == 2 {
-                    let op = w.string(n)?;
-                    if seen.ops.len() < MAX_OPS || seen.ops.contains_key(&op) {
-                        let n = seen.ops.entry(op).or_default();
-                        *n = n.saturating_add(1);
-                    }
-                } else if kind == Msg::SavedObject && field == 5 {
-                    let m = w.string_max(n, MAX_METADATA)?;
-                    if !m.is_empty() {
-                        seen.metadata.push(m);
-                    }
-                } else {
-                    w.skip(n)?;
-                }
+        } else if kind == Msg::SavedObject && field == 5 {
+            let m = w.string_max(n, MAX_METADATA)?;
+            if !m.is_empty() {
+                seen.metadata.push(m);
             }
-            _ => return Err(format!("wire type {wire} at {} is not protobuf", w.pos)),
+        } else {
+            return Ok(false);
         }
-    }
+        Ok(true)
+    })
 }
 
 /// Ops that call Python functions of the loading process.
@@ -284,13 +250,14 @@ mod tests {
         [ld(1, name.as_bytes()), ld(2, op.as_bytes())].concat()
     }
 
+    /// The findings of a file named for `kind` (the name selects the reading).
     fn findings(bytes: &[u8], kind: Kind) -> Vec<crate::finding::Finding> {
-        let mut c = std::io::Cursor::new(bytes);
-        let mut input = Input::seekable(&mut c, bytes.len() as u64).unwrap();
-        let limits = super::super::Limits::default();
-        let mut cx = Cx::new(&limits, "m.pb".into());
-        inspect(&mut input, &mut cx, kind);
-        cx.findings
+        let name = match kind {
+            Kind::SavedModel => "saved_model.pb",
+            Kind::GraphDef => "frozen.pb",
+            Kind::KerasMetadata => "keras_metadata.pb",
+        };
+        super::super::inspect_bytes(name, bytes, &Default::default())
     }
 
     #[test]

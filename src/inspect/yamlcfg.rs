@@ -206,10 +206,7 @@ mod tests {
     use super::*;
 
     fn run(text: &str, name: &str) -> Vec<(Code, Severity, String)> {
-        let limits = super::super::Limits::default();
-        let mut cx = Cx::new(&limits, name.into());
-        check(text, name, &mut cx);
-        cx.findings
+        super::super::inspect_bytes(name, text.as_bytes(), &Default::default())
             .into_iter()
             .map(|f| (f.code, f.severity, f.message))
             .collect()
