@@ -274,6 +274,7 @@ pub const REFINED_LABELS: &[(&str, Loader)] = &[
     ("onnx", Loader::Data),
     ("tf-saved-model", Loader::Data),
     ("tf-graph", Loader::Data),
+    ("tflite", Loader::Data),
     ("keras-metadata", Loader::Other),
     ("keras-config", Loader::Other),
     ("native-code", Loader::Other),
@@ -309,14 +310,6 @@ pub const UNINSPECTED: &[Uninspected] = &[
         fails: true,
         what: "a RAR archive: its members cannot be read here, so they were not checked",
         loader: Loader::Other,
-    },
-    Uninspected {
-        label: "tflite",
-        magic: Some(|h| h.get(4..8) == Some(b"TFL3")),
-        extensions: &["tflite", "lite"],
-        fails: false,
-        what: "a TFLite flatbuffer: its operators (custom ops included) are not inspected",
-        loader: Loader::Data,
     },
     Uninspected {
         label: "executorch",

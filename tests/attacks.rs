@@ -1147,7 +1147,7 @@ fn graph_ops_and_config_targets() {
     let ml = b"flavors:\n  python_function:\n    loader_module: loader\n    code: code\n";
     assert_eq!(
         codes(&inspect_bytes("MLmodel", ml)),
-        vec![Code::ConfigCodeReference]
+        vec![Code::ConfigCodeReference, Code::ConfigCodeReference]
     );
     // A name that promises a binary format its content is not: an error.
     let f = inspect_bytes("model.safetensors", b"\x80\x02N.");

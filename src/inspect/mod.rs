@@ -23,6 +23,7 @@ pub mod pyliteral;
 pub mod safetensors;
 pub mod tar;
 pub mod tensorflow;
+pub mod tflite;
 pub mod yamlcfg;
 pub mod zip;
 
@@ -347,6 +348,8 @@ pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>, name: Option<&str>) -> Id
                 onnx::inspect(input, cx, dir.as_deref())
             } else if let (Format::Unknown, Some(kind)) = (id.format, tf_graph) {
                 tensorflow::inspect(input, cx, kind)
+            } else if id.format == Format::Unknown && input.head.get(4..8) == Some(b"TFL3") {
+                tflite::inspect(input, cx)
             } else if let (Format::Unknown, Some(kind)) = (id.format, native_code(&input.head)) {
                 cx.report(
                     Code::NativeCode,

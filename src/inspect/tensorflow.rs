@@ -89,10 +89,10 @@ fn walk(w: &mut Wire<'_>, kind: Msg, end: Option<u64>, depth: u32, seen: &mut Se
 }
 
 /// Ops that call Python functions of the loading process.
-const PYTHON_OPS: &[&str] = &["PyFunc", "PyFuncStateless", "EagerPyFunc"];
+pub(crate) const PYTHON_OPS: &[&str] = &["PyFunc", "PyFuncStateless", "EagerPyFunc"];
 
 /// Ops that open files (or write them) at paths the graph supplies.
-const FILE_OPS: &[&str] = &[
+pub(crate) const FILE_OPS: &[&str] = &[
     "ReadFile",
     "WriteFile",
     "MatchingFiles",

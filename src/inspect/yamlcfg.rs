@@ -64,7 +64,7 @@ struct Walk {
     events: u64,
 }
 
-const KEYS: &[&str] = &["_target_", "loader_module"];
+const KEYS: &[&str] = &["_target_", "loader_module", "code"];
 
 impl Walk {
     /// A scalar (or an alias resolved to one) in the current container.
@@ -184,6 +184,16 @@ pub fn check(text: &str, name: &str, cx: &mut Cx<'_>) {
                 ),
                 ev! {"key" => key, "target" => value, "line" => line},
             );
+        } else if key == "code" {
+            // MLflow puts a model's `code` paths on sys.path before it imports the loader.
+            if mlmodel && !value.is_empty() && value != "null" {
+                cx.report(
+                    Code::ConfigCodeReference,
+                    None,
+                    format!("line {line}: code path '{value}': mlflow.pyfunc.load_model puts it on sys.path and imports from it (code shipped with the model)"),
+                    ev! {"key" => key, "target" => value, "line" => line},
+                );
+            }
         } else if mlmodel && !value.starts_with("mlflow.") {
             cx.report(
                 Code::ConfigCodeReference,
@@ -240,7 +250,9 @@ mod tests {
             "flavors:\n  python_function:\n    loader_module: mycode.loader\n    code: code\n",
             "m/MLmodel",
         );
-        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f.len(), 2, "{f:?}");
+        // `code` means something else outside MLmodel files.
+        assert!(run("code: 3\n", "c.yaml").is_empty());
         let f = run(
             "flavors:\n  python_function:\n    loader_module: mlflow.sklearn\n",
             "m/MLmodel",
