@@ -1149,6 +1149,26 @@ fn graph_ops_and_config_targets() {
         codes(&inspect_bytes("MLmodel", ml)),
         vec![Code::ConfigCodeReference, Code::ConfigCodeReference]
     );
+    // A TorchServe archive whose handler is its own Python.
+    let manifest =
+        br#"{"runtime": "python", "model": {"modelName": "m", "handler": "handler.py"}}"#;
+    let mar = common::zip(&[
+        ("MAR-INF/MANIFEST.json", &manifest[..]),
+        (
+            "handler.py",
+            b"import os
+",
+        ),
+    ]);
+    let f = inspect_bytes("m.mar", &mar);
+    assert!(codes(&f).contains(&Code::ConfigCodeReference), "{f:#?}");
+    assert!(codes(&f).contains(&Code::PythonCode), "{f:#?}");
+    let builtin = br#"{"model": {"handler": "image_classifier"}}"#;
+    let f = inspect_bytes(
+        "m.mar",
+        &common::zip(&[("MAR-INF/MANIFEST.json", &builtin[..])]),
+    );
+    assert!(!codes(&f).contains(&Code::ConfigCodeReference), "{f:#?}");
     // A name that promises a binary format its content is not: an error.
     let f = inspect_bytes("model.safetensors", b"\x80\x02N.");
     let m = f.iter().find(|f| f.code == Code::FormatMismatch).unwrap();

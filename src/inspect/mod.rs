@@ -543,6 +543,9 @@ fn keras_json(input: &mut Input<'_>, cx: &mut Cx<'_>, name: Option<&str>) -> boo
                 check_chat_template(&key, &t, cx);
             }
             hf_remote_code(&text, cx);
+            if name.is_some_and(|n| n.ends_with("MAR-INF/MANIFEST.json")) {
+                torchserve_manifest(&text, cx);
+            }
             match keras::check_doc(text.as_bytes(), cx, None, false) {
                 keras::Doc::Config => true,
                 keras::Doc::NotConfig => false,
@@ -604,6 +607,34 @@ fn hf_remote_code(text: &str, cx: &mut Cx<'_>) {
             ev! {"key" => key, "references" => refs},
         );
     }
+}
+
+/// TorchServe's default handlers, which ship with TorchServe rather than with the model.
+const TORCHSERVE_HANDLERS: &[&str] = &[
+    "image_classifier",
+    "image_segmenter",
+    "object_detector",
+    "text_classifier",
+];
+
+/// A TorchServe `.mar` archive's `MAR-INF/MANIFEST.json`: a handler that is not one of
+/// TorchServe's own is Python shipped in the archive, imported when the model is served.
+fn torchserve_manifest(text: &str, cx: &mut Cx<'_>) {
+    let Ok(doc) = serde_json::from_str::<serde_json::Value>(text) else {
+        return;
+    };
+    let Some(handler) = doc.pointer("/model/handler").and_then(|h| h.as_str()) else {
+        return;
+    };
+    if TORCHSERVE_HANDLERS.contains(&handler) {
+        return;
+    }
+    cx.report(
+        Code::ConfigCodeReference,
+        None,
+        format!("TorchServe handler '{handler}': torchserve imports it from the archive and runs it to serve the model"),
+        ev! {"key" => "handler", "target" => handler},
+    );
 }
 
 fn collect_strings(v: &serde_json::Value, out: &mut Vec<String>) {
