@@ -341,8 +341,8 @@ them runs whatever that process has registered under the names it gives. Real ex
         "Running the graph opens those paths: a model can read any file the serving process can, or write \
 one. Text models read vocabulary assets this way; check that the paths are the model's own assets. The \
 checkpoint ops every SavedModel uses (SaveV2, RestoreV2, MergeV2Checkpoints) are not reported.";
-    TfliteCustomOp = "tflite-custom-op", Info, [],
-        "A TFLite model uses a custom operator.",
+    CustomOperator = "custom-operator", Info, [],
+        "A TFLite or ExecuTorch model uses a custom operator (or an ExecuTorch backend delegate).",
         "The interpreter runs whatever the application registered under that name (the model cannot carry the \
 code); listed so that a reviewer knows which implementations the model needs. Flex operators that call Python \
 or open files are reported as tf-python-op and tf-file-op.";
@@ -612,7 +612,7 @@ impl Code {
             NpyObjectArray => "load with allow_pickle=False, or re-save the array with a numeric dtype",
             TorchLegacyFormat => "re-save with torch.save (zip format) or, better, as safetensors",
             KerasExternalReference | Hdf5ExternalLink | TfFileOp | OnnxCustomDomain
-            | TfliteCustomOp => {
+            | CustomOperator => {
                 "check that every path it names is the model's own file; ship the files inside the model"
             }
             SignatureInvalid | SignatureMalformed | SignatureSubjectMismatch

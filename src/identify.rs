@@ -275,6 +275,7 @@ pub const REFINED_LABELS: &[(&str, Loader)] = &[
     ("tf-saved-model", Loader::Data),
     ("tf-graph", Loader::Data),
     ("tflite", Loader::Data),
+    ("executorch", Loader::Data),
     ("keras-metadata", Loader::Other),
     ("keras-config", Loader::Other),
     ("native-code", Loader::Other),
@@ -310,14 +311,6 @@ pub const UNINSPECTED: &[Uninspected] = &[
         fails: true,
         what: "a RAR archive: its members cannot be read here, so they were not checked",
         loader: Loader::Other,
-    },
-    Uninspected {
-        label: "executorch",
-        magic: None,
-        extensions: &["pte"],
-        fails: false,
-        what: "an ExecuTorch program: its operators are not inspected",
-        loader: Loader::Data,
     },
     Uninspected {
         label: "tensorflow-graph-text",

@@ -11,6 +11,7 @@
 )]
 
 pub mod compress;
+pub mod executorch;
 pub mod gguf;
 pub mod hdf5;
 pub mod jinja;
@@ -350,6 +351,14 @@ pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>, name: Option<&str>) -> Id
                 tensorflow::inspect(input, cx, kind)
             } else if id.format == Format::Unknown && input.head.get(4..8) == Some(b"TFL3") {
                 tflite::inspect(input, cx)
+            } else if id.format == Format::Unknown
+                && input.head.get(4..6) == Some(b"ET")
+                && input
+                    .head
+                    .get(6..8)
+                    .is_some_and(|v| v.iter().all(u8::is_ascii_digit))
+            {
+                executorch::inspect(input, cx)
             } else if let (Format::Unknown, Some(kind)) = (id.format, native_code(&input.head)) {
                 cx.report(
                     Code::NativeCode,

@@ -1,6 +1,6 @@
 //! TFLite / LiteRT models: the flatbuffer's operator codes, read by hand (no schema compiled in)
 //! and bounded by the file. A custom operator is resolved by name in the interpreter's op
-//! resolver, so the file cannot carry its code: each is listed (`tflite-custom-op`, info). Flex
+//! resolver, so the file cannot carry its code: each is listed (`custom-operator`, info). Flex
 //! operators (`Flex` + a TensorFlow op name) run TensorFlow ops through the Flex delegate: those
 //! that call Python or open files are reported as the TensorFlow graph inspector reports them.
 
@@ -16,9 +16,9 @@ const MAX_OPS: u32 = 1 << 16;
 /// A custom operator's name, at most this long.
 const MAX_NAME: u32 = 1024;
 
-struct Fb<'a> {
-    src: &'a mut dyn ReadSeek,
-    len: u64,
+pub(super) struct Fb<'a> {
+    pub src: &'a mut dyn ReadSeek,
+    pub len: u64,
 }
 
 impl Fb<'_> {
@@ -34,14 +34,14 @@ impl Fb<'_> {
             .map_err(|e| format!("at {at}: {e}"))?;
         Ok(b)
     }
-    fn u32(&mut self, at: u64) -> Result<u32, String> {
+    pub(super) fn u32(&mut self, at: u64) -> Result<u32, String> {
         self.bytes::<4>(at).map(u32::from_le_bytes)
     }
     fn u16(&mut self, at: u64) -> Result<u16, String> {
         self.bytes::<2>(at).map(u16::from_le_bytes)
     }
     /// Where field `i` of the table at `table` is, if present.
-    fn field(&mut self, table: u64, i: u64) -> Result<Option<u64>, String> {
+    pub(super) fn field(&mut self, table: u64, i: u64) -> Result<Option<u64>, String> {
         let soff = i64::from(i32::from_le_bytes(self.bytes::<4>(table)?));
         let vt = i64::try_from(table)
             .ok()
@@ -60,10 +60,10 @@ impl Fb<'_> {
         Ok((off != 0).then(|| table.saturating_add(off)))
     }
     /// The target of the offset stored at `at`.
-    fn follow(&mut self, at: u64) -> Result<u64, String> {
+    pub(super) fn follow(&mut self, at: u64) -> Result<u64, String> {
         Ok(at.saturating_add(u64::from(self.u32(at)?)))
     }
-    fn string(&mut self, at: u64) -> Result<String, String> {
+    pub(super) fn string(&mut self, at: u64) -> Result<String, String> {
         let s = self.follow(at)?;
         let n = self.u32(s)?.min(MAX_NAME);
         let start = s.saturating_add(4);
@@ -138,7 +138,7 @@ pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>) -> Identified {
                     (Code::TfFileOp, "a Flex (TensorFlow) op that opens files")
                 } else {
                     (
-                        Code::TfliteCustomOp,
+                        Code::CustomOperator,
                         "a custom operator: the interpreter runs whatever the application registered under this name",
                     )
                 };
@@ -219,7 +219,7 @@ mod tests {
         assert_eq!(codes(&model(&[])), vec![]);
         assert_eq!(
             codes(&model(&["MyOp", "", "FlexReadFile", "FlexEagerPyFunc"])),
-            vec![Code::TfliteCustomOp, Code::TfFileOp, Code::TfPythonOp]
+            vec![Code::CustomOperator, Code::TfFileOp, Code::TfPythonOp]
         );
         // Offsets out of the file: not inspected, never a panic.
         let mut m = model(&["MyOp"]);
