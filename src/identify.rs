@@ -274,6 +274,7 @@ pub const REFINED_LABELS: &[(&str, Loader)] = &[
     ("onnx", Loader::Data),
     ("tf-saved-model", Loader::Data),
     ("tf-graph", Loader::Data),
+    ("tf-meta-graph", Loader::Data),
     ("tflite", Loader::Data),
     ("executorch", Loader::Data),
     ("keras-metadata", Loader::Other),
@@ -318,6 +319,17 @@ pub const UNINSPECTED: &[Uninspected] = &[
         extensions: &["pbtxt"],
         fails: false,
         what: "a TensorFlow graph in text format: its operations (file I/O, py_func) are not inspected",
+        loader: Loader::Data,
+    },
+    Uninspected {
+        label: "openvino-ir",
+        magic: Some(|h| {
+            let t = h.get(..h.len().min(1024)).unwrap_or(h);
+            t.starts_with(b"<?xml") && memchr::memmem::find(t, b"<net ").is_some()
+        }),
+        extensions: &[],
+        fails: false,
+        what: "an OpenVINO IR: its layer types are not inspected (custom layers need an extension library, reported as native-code where it ships with the model)",
         loader: Loader::Data,
     },
     Uninspected {
@@ -665,6 +677,12 @@ mod tests {
             Some("paddle")
         );
         assert!(uninspected(b"....", Some("m.bin")).is_none());
+        let ir = b"<?xml version=\"1.0\"?>\n<net name=\"m\" version=\"11\">";
+        assert_eq!(
+            uninspected(ir, Some("m.xml")).map(|u| u.label),
+            Some("openvino-ir")
+        );
+        assert!(uninspected(b"<?xml version=\"1.0\"?><svg/>", Some("a.xml")).is_none());
     }
 
     #[test]

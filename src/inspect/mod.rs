@@ -330,7 +330,10 @@ pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>, name: Option<&str>) -> Id
             let id = pickle::inspect(input, cx, pickle::Kind::Sniff);
             let onnx_named = name.is_some_and(|n| n.to_ascii_lowercase().ends_with(".onnx"));
             let tf_graph = name
-                .filter(|n| n.to_ascii_lowercase().ends_with(".pb"))
+                .filter(|n| {
+                    let n = n.to_ascii_lowercase();
+                    n.ends_with(".pb") || n.ends_with(".meta")
+                })
                 .map(|n| tensorflow::kind_of(n, &input.head));
             let unread = if id.format == Format::Unknown && !onnx_named && tf_graph.is_none() {
                 crate::identify::uninspected(&input.head, name)

@@ -29,6 +29,8 @@ const MAX_OPS: usize = 4096;
 pub enum Kind {
     SavedModel,
     GraphDef,
+    /// A TF1 `.meta` file: one `MetaGraphDef` (what `tf.train.import_meta_graph` loads).
+    MetaGraph,
     KerasMetadata,
 }
 
@@ -140,6 +142,8 @@ pub fn kind_of(name: &str, head: &[u8]) -> Kind {
     let base = name.rsplit('/').next().unwrap_or(name).to_ascii_lowercase();
     if base == "keras_metadata.pb" {
         Kind::KerasMetadata
+    } else if base.ends_with(".meta") {
+        Kind::MetaGraph
     } else if base == "saved_model.pb" || head.first() == Some(&0x08) {
         Kind::SavedModel
     } else {
@@ -151,6 +155,7 @@ pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>, kind: Kind) -> Identified
     let label = match kind {
         Kind::SavedModel => "tf-saved-model",
         Kind::GraphDef => "tf-graph",
+        Kind::MetaGraph => "tf-meta-graph",
         Kind::KerasMetadata => "keras-metadata",
     };
     let id = Identified {
@@ -176,6 +181,7 @@ pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>, kind: Kind) -> Identified
     let top = match kind {
         Kind::SavedModel => Msg::SavedModel,
         Kind::GraphDef => Msg::Graph,
+        Kind::MetaGraph => Msg::MetaGraph,
         Kind::KerasMetadata => Msg::SavedMetadata,
     };
     if let Err(e) = walk(&mut w, top, None, 0, &mut seen) {
@@ -255,6 +261,7 @@ mod tests {
         let name = match kind {
             Kind::SavedModel => "saved_model.pb",
             Kind::GraphDef => "frozen.pb",
+            Kind::MetaGraph => "model.ckpt.meta",
             Kind::KerasMetadata => "keras_metadata.pb",
         };
         super::super::inspect_bytes(name, bytes, &Default::default())
@@ -274,6 +281,8 @@ mod tests {
         let codes: Vec<Code> = f.iter().map(|f| f.code).collect();
         assert_eq!(codes, vec![Code::TfPythonOp, Code::TfFileOp], "{f:#?}");
         // The same graph inside a SavedModel (schema version, then a MetaGraphDef).
+        // A TF1 meta graph: the MetaGraphDef alone.
+        assert_eq!(findings(&ld(2, &graph), Kind::MetaGraph).len(), 2);
         let saved = [vec![0x08, 0x01], ld(2, &ld(2, &graph))].concat();
         assert_eq!(kind_of("x.pb", &saved), Kind::SavedModel);
         assert_eq!(findings(&saved, Kind::SavedModel).len(), 2);
