@@ -8,7 +8,6 @@ use super::tflite::Fb;
 use super::{Cx, Identified};
 use crate::ev;
 use crate::finding::Code;
-use crate::identify::Format;
 use crate::input::Input;
 
 /// Operator namespaces of ExecuTorch's own kernels.
@@ -64,31 +63,10 @@ fn program(fb: &mut Fb<'_>) -> Result<(Vec<String>, Vec<String>), String> {
 }
 
 pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>) -> Identified {
-    let id = Identified {
-        format: Format::Unknown,
-        label: "executorch",
-    };
-    let len = input.len.unwrap_or(0);
-    let Some(src) = input.source() else {
-        cx.report(
-            Code::NotInspected,
-            None,
-            "executorch: a program read as a stream is not inspected",
-            ev! {"format" => "executorch"},
-        );
-        return id;
-    };
-    let mut fb = Fb { src, len };
-    match program(&mut fb) {
-        Err(e) => cx.report(
-            Code::NotInspected,
-            None,
-            format!(
-                "executorch: the program's operators cannot be read ({e}); they were not checked"
-            ),
-            ev! {"format" => "executorch", "whole_file" => true},
-        ),
-        Ok((ops, delegates)) => {
+    let (id, found) = super::tflite::read_model(input, cx, "executorch", program);
+    match found {
+        None => {}
+        Some((ops, delegates)) => {
             for op in ops {
                 cx.report(
                     Code::CustomOperator,

@@ -104,32 +104,47 @@ fn custom_ops(fb: &mut Fb<'_>) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
-pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>) -> Identified {
+/// Read a flatbuffer model with `read`: `label` for the report; what `read` cannot read (or a
+/// model that arrives as a stream) is `not-inspected`, and `None` is returned.
+pub(super) fn read_model<T>(
+    input: &mut Input<'_>,
+    cx: &mut Cx<'_>,
+    label: &'static str,
+    read: impl FnOnce(&mut Fb<'_>) -> Result<T, String>,
+) -> (Identified, Option<T>) {
     let id = Identified {
         format: Format::Unknown,
-        label: "tflite",
+        label,
     };
     let len = input.len.unwrap_or(0);
     let Some(src) = input.source() else {
         cx.report(
             Code::NotInspected,
             None,
-            "tflite: a model read as a stream is not inspected",
-            ev! {"format" => "tflite"},
+            format!("{label}: a model read as a stream is not inspected"),
+            ev! {"format" => label},
         );
-        return id;
+        return (id, None);
     };
-    let mut fb = Fb { src, len };
-    match custom_ops(&mut fb) {
-        Err(e) => cx.report(
-            Code::NotInspected,
-            None,
-            format!(
-                "tflite: the operator codes cannot be read ({e}); its operators were not checked"
-            ),
-            ev! {"format" => "tflite", "whole_file" => true},
-        ),
-        Ok(ops) => {
+    match read(&mut Fb { src, len }) {
+        Ok(t) => (id, Some(t)),
+        Err(e) => {
+            cx.report(
+                Code::NotInspected,
+                None,
+                format!("{label}: its operators cannot be read ({e}); they were not checked"),
+                ev! {"format" => label, "whole_file" => true},
+            );
+            (id, None)
+        }
+    }
+}
+
+pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>) -> Identified {
+    let (id, ops) = read_model(input, cx, "tflite", custom_ops);
+    match ops {
+        None => {}
+        Some(ops) => {
             for op in ops {
                 let tf_op = op.strip_prefix("Flex").unwrap_or("");
                 let (code, what) = if super::tensorflow::PYTHON_OPS.contains(&tf_op) {
