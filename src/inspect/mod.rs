@@ -574,6 +574,25 @@ fn keras_json(input: &mut Input<'_>, cx: &mut Cx<'_>, name: Option<&str>) -> boo
     }
 }
 
+/// The seekable source a model reader needs (`label` names the format); a model that arrives
+/// as a stream (inside a compressed stream) is reported as not inspected, and `None` returned.
+pub(crate) fn model_source<'i>(
+    input: &'i mut Input<'_>,
+    cx: &mut Cx<'_>,
+    label: &str,
+) -> Option<&'i mut dyn crate::input::ReadSeek> {
+    let src = input.source();
+    if src.is_none() {
+        cx.report(
+            Code::NotInspected,
+            None,
+            format!("{label}: a model read as a stream is not inspected"),
+            ev! {"format" => label},
+        );
+    }
+    src
+}
+
 /// A native executable or shared library: ELF, Mach-O (thin), or PE (an MZ stub whose header
 /// offset points at a PE signature).
 fn native_code(head: &[u8]) -> Option<&'static str> {

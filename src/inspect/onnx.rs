@@ -120,13 +120,7 @@ pub fn inspect(
         label: "onnx",
     };
     let len = input.len.unwrap_or(0);
-    let Some(src) = input.source() else {
-        cx.report(
-            Code::NotInspected,
-            None,
-            "onnx: a model read as a stream is not inspected",
-            ev! {"format" => "onnx"},
-        );
+    let Some(src) = super::model_source(input, cx, "onnx") else {
         return id;
     };
     if let Err(e) = src.rewind() {

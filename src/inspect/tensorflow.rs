@@ -163,13 +163,7 @@ pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>, kind: Kind) -> Identified
         label,
     };
     let len = input.len.unwrap_or(0);
-    let Some(src) = input.source() else {
-        cx.report(
-            Code::NotInspected,
-            None,
-            format!("{label}: a graph read as a stream is not inspected"),
-            ev! {"format" => label},
-        );
+    let Some(src) = super::model_source(input, cx, label) else {
         return id;
     };
     if let Err(e) = src.rewind() {

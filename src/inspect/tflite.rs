@@ -117,13 +117,7 @@ pub(super) fn read_model<T>(
         label,
     };
     let len = input.len.unwrap_or(0);
-    let Some(src) = input.source() else {
-        cx.report(
-            Code::NotInspected,
-            None,
-            format!("{label}: a model read as a stream is not inspected"),
-            ev! {"format" => label},
-        );
+    let Some(src) = super::model_source(input, cx, label) else {
         return (id, None);
     };
     match read(&mut Fb { src, len }) {
