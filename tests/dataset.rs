@@ -494,3 +494,22 @@ fn parquet_page_headers_are_checked_before_the_crate_trusts_them() {
     assert!(e.contains("train.parquet"), "{e}");
     assert!(e.contains("1073741824 values"), "{e}");
 }
+
+/// Fuzzing found footers of a few bytes declaring lists of hundreds of millions of elements,
+/// on which the parquet crate spent seconds (170 bytes: 4 s): the footer is now checked by
+/// structure first, and such a file is an error at once.
+#[test]
+fn parquet_footers_declaring_impossible_lists_are_refused() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/regressions/parquet");
+    let mut n = 0;
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        let e = modelgate::dataset::records::read_parquet(&p, &fields(), |_| {}).unwrap_err();
+        assert!(e.to_string().starts_with("parquet: "), "{e}");
+        n += 1;
+    }
+    assert!(n >= 2);
+    // The real files still read.
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/datasets/parquet-base");
+    assert!(dataset::create(&data, &fields()).is_ok());
+}

@@ -16,8 +16,8 @@ pub const MAX_PAGE_BYTES: i64 = 256 << 20;
 pub const MAX_PAGE_VALUES: i64 = 1 << 24;
 /// Largest page header (statistics included).
 const MAX_HEADER_BYTES: u64 = 16 << 20;
-/// Deepest nesting of Thrift structs and containers in a header.
-const MAX_DEPTH: u32 = 16;
+/// Deepest nesting of Thrift structs and containers in a header or footer.
+const MAX_DEPTH: u32 = 32;
 
 /// What a page header declares, as far as the limits need it.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -39,14 +39,14 @@ fn bad(msg: String) -> io::Error {
 struct Compact<'a, R: Read> {
     r: &'a mut R,
     read: u64,
+    /// Bytes the message may take at most.
+    limit: u64,
 }
 
 impl<R: Read> Compact<'_, R> {
     fn byte(&mut self) -> io::Result<u8> {
-        if self.read >= MAX_HEADER_BYTES {
-            return Err(bad(format!(
-                "page header longer than {MAX_HEADER_BYTES} bytes"
-            )));
+        if self.read >= self.limit {
+            return Err(bad(format!("message longer than {} bytes", self.limit)));
         }
         let mut b = [0u8; 1];
         self.r.read_exact(&mut b)?;
@@ -72,10 +72,8 @@ impl<R: Read> Compact<'_, R> {
     }
 
     fn skip_bytes(&mut self, n: u64) -> io::Result<()> {
-        if n > MAX_HEADER_BYTES.saturating_sub(self.read) {
-            return Err(bad(format!(
-                "page header longer than {MAX_HEADER_BYTES} bytes"
-            )));
+        if n > self.limit.saturating_sub(self.read) {
+            return Err(bad(format!("message longer than {} bytes", self.limit)));
         }
         let got = io::copy(&mut (&mut *self.r).take(n), &mut io::sink())?;
         self.read += got;
@@ -123,6 +121,14 @@ impl<R: Read> Compact<'_, R> {
     }
 
     fn skip_elements(&mut self, n: u64, types: &[u8], depth: u32) -> io::Result<()> {
+        // Every element takes at least one byte: a count the message cannot hold is refused
+        // before it is iterated (the parquet crate spends seconds on such counts).
+        if n > self.limit.saturating_sub(self.read) {
+            return Err(bad(format!(
+                "a list of {n} elements in a message of {} bytes",
+                self.limit
+            )));
+        }
         for _ in 0..n {
             for &t in types {
                 // A boolean element of a container is one byte.
@@ -177,7 +183,11 @@ impl<R: Read> Compact<'_, R> {
 
 /// Reads one `PageHeader` from `r`.
 pub fn read_header(r: &mut impl Read) -> io::Result<PageHeader> {
-    let mut c = Compact { r, read: 0 };
+    let mut c = Compact {
+        r,
+        read: 0,
+        limit: MAX_HEADER_BYTES,
+    };
     let mut h = PageHeader::default();
     c.fields(0, |c, id, ty| {
         match (id, ty) {
@@ -200,6 +210,39 @@ pub fn read_header(r: &mut impl Read) -> io::Result<PageHeader> {
     })?;
     h.header_len = c.read;
     Ok(h)
+}
+
+/// Checks the file's footer (the Thrift `FileMetaData` before the trailing length and `PAR1`)
+/// by structure before the parquet crate decodes it: every field within the footer's bytes,
+/// nesting bounded, and no list declaring more elements than the bytes left could hold.
+pub fn check_footer<R: Read + Seek>(r: &mut R, file_len: u64) -> io::Result<()> {
+    if file_len < 12 {
+        return Err(bad(format!("{file_len} bytes is too short for parquet")));
+    }
+    r.seek(SeekFrom::Start(file_len - 8))?;
+    let mut tail = [0u8; 8];
+    r.read_exact(&mut tail)?;
+    let footer_len = u64::from(u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]));
+    if &tail[4..] != b"PAR1" {
+        return Err(bad("the file does not end with PAR1".into()));
+    }
+    let start = (file_len - 8)
+        .checked_sub(footer_len)
+        .filter(|s| *s >= 4)
+        .ok_or_else(|| {
+            bad(format!(
+                "a footer of {footer_len} bytes in a file of {file_len}"
+            ))
+        })?;
+    r.seek(SeekFrom::Start(start))?;
+    let mut limited = r.take(footer_len);
+    let mut c = Compact {
+        r: &mut limited,
+        read: 0,
+        limit: footer_len,
+    };
+    c.fields(0, |_, _, _| Ok(false))
+        .map_err(|e| bad(format!("footer: {e}")))
 }
 
 /// Walks the pages of the column chunk at `start..start+len`: each header is read and
@@ -318,6 +361,19 @@ mod tests {
         f.extend_from_slice(&[2; 3]);
         let len = f.len() as u64;
         assert_eq!(check_chunk(&mut io::Cursor::new(f), 0, len).unwrap(), 2);
+    }
+
+    #[test]
+    fn footers_whose_lists_cannot_fit_are_refused() {
+        // FileMetaData { 1: version i32 = 1, 2: schema list of 2^28 structs }: 9 bytes.
+        let footer = [0x15, 0x02, 0x19, 0xfc, 0x80, 0x80, 0x80, 0x80, 0x01];
+        let mut f = b"PAR1".to_vec();
+        f.extend(footer);
+        f.extend((footer.len() as u32).to_le_bytes());
+        f.extend(b"PAR1");
+        let len = f.len() as u64;
+        let e = check_footer(&mut io::Cursor::new(f), len).unwrap_err();
+        assert!(e.to_string().contains("268435456 elements"), "{e}");
     }
 
     #[test]

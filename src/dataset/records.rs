@@ -485,6 +485,13 @@ pub fn read_parquet(
         io::Error::new(io::ErrorKind::InvalidData, format!("parquet: {e}"))
     };
     let file_len = std::fs::metadata(path)?.len();
+    // The footer by structure first: the crate spends seconds on list counts a footer of a few
+    // bytes declares.
+    super::parquet_pages::check_footer(
+        &mut io::BufReader::new(std::fs::File::open(path)?),
+        file_len,
+    )
+    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("parquet: {e}")))?;
     let reader = SerializedFileReader::new(std::fs::File::open(path)?).map_err(bad)?;
     // The crate allocates what the file declares: refuse declarations the file cannot back
     // before any page is read (a 4.5 KB file declaring gigabytes is not a dataset).
