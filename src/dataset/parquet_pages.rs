@@ -41,6 +41,10 @@ struct Compact<'a, R: Read> {
     read: u64,
     /// Bytes the message may take at most.
     limit: u64,
+    /// Refuse containers of booleans and containers of containers: parquet's footer has none,
+    /// and the parquet crate skips a boolean element without reading a byte, so nested
+    /// containers of them cost it exponential time (3 elements a level, 64 levels).
+    footer: bool,
 }
 
 impl<R: Read> Compact<'_, R> {
@@ -121,6 +125,11 @@ impl<R: Read> Compact<'_, R> {
     }
 
     fn skip_elements(&mut self, n: u64, types: &[u8], depth: u32) -> io::Result<()> {
+        if self.footer && n > 0 && types.iter().any(|t| matches!(t, 1 | 2 | 9 | 10 | 11)) {
+            return Err(bad(
+                "a container of booleans or of containers, which parquet footers never hold".into(),
+            ));
+        }
         // Every element takes at least one byte: a count the message cannot hold is refused
         // before it is iterated (the parquet crate spends seconds on such counts).
         if n > self.limit.saturating_sub(self.read) {
@@ -187,6 +196,7 @@ pub fn read_header(r: &mut impl Read) -> io::Result<PageHeader> {
         r,
         read: 0,
         limit: MAX_HEADER_BYTES,
+        footer: false,
     };
     let mut h = PageHeader::default();
     c.fields(0, |c, id, ty| {
@@ -240,6 +250,7 @@ pub fn check_footer<R: Read + Seek>(r: &mut R, file_len: u64) -> io::Result<()> 
         r: &mut limited,
         read: 0,
         limit: footer_len,
+        footer: true,
     };
     c.fields(0, |_, _, _| Ok(false))
         .map_err(|e| bad(format!("footer: {e}")))
