@@ -252,8 +252,42 @@ pub fn check_footer<R: Read + Seek>(r: &mut R, file_len: u64) -> io::Result<()> 
         limit: footer_len,
         footer: true,
     };
-    c.fields(0, |_, _, _| Ok(false))
-        .map_err(|e| bad(format!("footer: {e}")))
+    // FileMetaData.schema (field 2, a list of SchemaElement): the crate reserves room for each
+    // element's num_children (field 5) before reading them, so a count larger than the schema
+    // asks for gigabytes (13 GB from a few bytes, found by fuzzing).
+    c.fields(0, |c, id, ty| {
+        if id != 2 || ty != 9 {
+            return Ok(false);
+        }
+        let h = c.byte()?;
+        let n = match h >> 4 {
+            15 => c.varint()?,
+            n => u64::from(n),
+        };
+        if h & 0x0f != 12 {
+            return Err(bad("the schema is not a list of structs".into()));
+        }
+        if n > c.limit.saturating_sub(c.read) {
+            return Err(bad(format!("a schema of {n} elements in a footer of {} bytes", c.limit)));
+        }
+        for _ in 0..n {
+            c.fields(2, |c, id, ty| {
+                if id == 5 && ty == 5 {
+                    let children = c.zigzag()?;
+                    if children < 0 || children as u64 > n {
+                        return Err(bad(format!(
+                            "a schema element declares {children} children in a schema of {n} elements"
+                        )));
+                    }
+                    Ok(true)
+                } else {
+                    Ok(false)
+                }
+            })?;
+        }
+        Ok(true)
+    })
+    .map_err(|e| bad(format!("footer: {e}")))
 }
 
 /// Walks the pages of the column chunk at `start..start+len`: each header is read and
@@ -385,6 +419,19 @@ mod tests {
         let len = f.len() as u64;
         let e = check_footer(&mut io::Cursor::new(f), len).unwrap_err();
         assert!(e.to_string().contains("268435456 elements"), "{e}");
+    }
+
+    #[test]
+    fn schema_elements_cannot_declare_more_children_than_the_schema_has() {
+        // FileMetaData { 2: schema [ SchemaElement { 5: num_children = 2^30 } ] }.
+        let footer = [0x29, 0x1c, 0x55, 0x80, 0x80, 0x80, 0x80, 0x08, 0x00, 0x00];
+        let mut f = b"PAR1".to_vec();
+        f.extend(footer);
+        f.extend((footer.len() as u32).to_le_bytes());
+        f.extend(b"PAR1");
+        let len = f.len() as u64;
+        let e = check_footer(&mut io::Cursor::new(f), len).unwrap_err();
+        assert!(e.to_string().contains("1073741824 children"), "{e}");
     }
 
     #[test]
