@@ -408,29 +408,27 @@ mod tests {
         assert_eq!(check_chunk(&mut io::Cursor::new(f), 0, len).unwrap(), 2);
     }
 
-    #[test]
-    fn footers_whose_lists_cannot_fit_are_refused() {
-        // FileMetaData { 1: version i32 = 1, 2: schema list of 2^28 structs }: 9 bytes.
-        let footer = [0x15, 0x02, 0x19, 0xfc, 0x80, 0x80, 0x80, 0x80, 0x01];
+    /// What `check_footer` says of a file holding `footer`.
+    fn footer_error(footer: &[u8]) -> io::Error {
         let mut f = b"PAR1".to_vec();
         f.extend(footer);
         f.extend((footer.len() as u32).to_le_bytes());
         f.extend(b"PAR1");
         let len = f.len() as u64;
-        let e = check_footer(&mut io::Cursor::new(f), len).unwrap_err();
+        check_footer(&mut io::Cursor::new(f), len).unwrap_err()
+    }
+
+    #[test]
+    fn footers_whose_lists_cannot_fit_are_refused() {
+        // FileMetaData { 1: version i32 = 1, 2: schema list of 2^28 structs }: 9 bytes.
+        let e = footer_error(&[0x15, 0x02, 0x19, 0xfc, 0x80, 0x80, 0x80, 0x80, 0x01]);
         assert!(e.to_string().contains("268435456 elements"), "{e}");
     }
 
     #[test]
     fn schema_elements_cannot_declare_more_children_than_the_schema_has() {
         // FileMetaData { 2: schema [ SchemaElement { 5: num_children = 2^30 } ] }.
-        let footer = [0x29, 0x1c, 0x55, 0x80, 0x80, 0x80, 0x80, 0x08, 0x00, 0x00];
-        let mut f = b"PAR1".to_vec();
-        f.extend(footer);
-        f.extend((footer.len() as u32).to_le_bytes());
-        f.extend(b"PAR1");
-        let len = f.len() as u64;
-        let e = check_footer(&mut io::Cursor::new(f), len).unwrap_err();
+        let e = footer_error(&[0x29, 0x1c, 0x55, 0x80, 0x80, 0x80, 0x80, 0x08, 0x00, 0x00]);
         assert!(e.to_string().contains("1073741824 children"), "{e}");
     }
 
