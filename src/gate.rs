@@ -92,18 +92,42 @@ pub struct ManifestTrust {
     pub allow_unsigned: bool,
 }
 
+/// `path` in `role`, fingerprinted. Only a regular file is opened (a FIFO planted in its
+/// place would block the open forever); the first GiB is hashed.
+pub fn trust_ref(role: &str, path: &Path) -> TrustRef {
+    use sha2::Digest;
+    let regular = std::fs::metadata(path).is_ok_and(|m| m.is_file());
+    let opened = if regular {
+        std::fs::File::open(path)
+    } else {
+        Err(std::io::Error::other("not a regular file"))
+    };
+    let sha256 = opened
+        .and_then(|f| {
+            let mut h = sha2::Sha256::new();
+            std::io::copy(&mut std::io::Read::take(f, 1 << 30), &mut h)?;
+            Ok(crate::digest::hex(&h.finalize()))
+        })
+        .unwrap_or_default();
+    TrustRef {
+        role: role.into(),
+        path: path.to_string_lossy().into_owned(),
+        sha256,
+    }
+}
+
 /// The files a manifest's trust rests on: the manifest, and (when signed) its signature and
 /// the public key.
 pub fn manifest_refs(manifest: &Path, trust: &ManifestTrust) -> Vec<TrustRef> {
-    let mut v = vec![TrustRef::of("manifest", manifest)];
+    let mut v = vec![trust_ref("manifest", manifest)];
     if !trust.allow_unsigned {
         let sig = trust
             .signature
             .clone()
             .unwrap_or_else(|| crate::manifest::default_signature(manifest));
-        v.push(TrustRef::of("signature", &sig));
+        v.push(trust_ref("signature", &sig));
         if let Some(k) = &trust.key {
-            v.push(TrustRef::of("public-key", k));
+            v.push(trust_ref("public-key", k));
         }
     }
     v
@@ -468,12 +492,12 @@ pub fn scan(req: &ScanRequest, atlas: &Atlas) -> Result<Scanned, Error> {
     if let Some(p) = &policy {
         if let Some(r) = p.policy.require.as_ref().and_then(|r| r.signature.as_ref()) {
             let base = p.path.parent().unwrap_or(Path::new("."));
-            refs.push(TrustRef::of("public-key", &base.join(&r.public_key)));
+            refs.push(trust_ref("public-key", &base.join(&r.public_key)));
             let sig = r
                 .signature
                 .clone()
                 .unwrap_or_else(|| PathBuf::from("model.sig"));
-            refs.push(TrustRef::of("signature", &req.paths[0].join(sig)));
+            refs.push(trust_ref("signature", &req.paths[0].join(sig)));
             let (extra, coverage) = required_signature(p, r, &req.paths[0]);
             report = report.with_findings(extra);
             report.coverage.extend(coverage);

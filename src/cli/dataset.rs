@@ -130,7 +130,7 @@ pub fn run(cmd: Command) -> Exit {
             let (head, body_len) = dataset::read_header_line(&baseline)
                 .map_err(|e| Error::Usage(format!("cannot read {e}")))?;
             let mut findings = Vec::new();
-            let mut trusted = vec![crate::report::TrustRef::of("baseline", &baseline)];
+            let mut trusted = vec![crate::gate::trust_ref("baseline", &baseline)];
             let base = if allow_unsigned {
                 findings.push(Finding::new(
                     Code::ManifestUnsigned,
@@ -150,8 +150,8 @@ pub fn run(cmd: Command) -> Exit {
                 )?;
                 let sig =
                     signature.unwrap_or_else(|| crate::manifest::default_signature(&baseline));
-                trusted.push(crate::report::TrustRef::of("signature", &sig));
-                trusted.push(crate::report::TrustRef::of("public-key", &pk));
+                trusted.push(crate::gate::trust_ref("signature", &sig));
+                trusted.push(crate::gate::trust_ref("public-key", &pk));
                 let b = crate::input::read_small(&sig, crate::input::SIGNATURE_LIMIT)
                     .map_err(|e| Error::file("signature", &sig, e))?;
                 dataset::verify_header(&head, &b, &key).and_then(|()| {

@@ -84,7 +84,7 @@ impl TsaArgs {
     fn refs(&self) -> impl Iterator<Item = TrustRef> + '_ {
         self.tsa_certificate_chain
             .iter()
-            .map(|t| TrustRef::of("tsa-certificates", t))
+            .map(|t| crate::gate::trust_ref("tsa-certificates", t))
     }
 }
 
@@ -198,7 +198,7 @@ pub fn run(method: Method) -> Exit {
         Method::Key {
             public_key, tsa, ..
         } => {
-            refs.push(TrustRef::of("public-key", public_key));
+            refs.push(crate::gate::trust_ref("public-key", public_key));
             refs.extend(tsa.refs());
         }
         Method::Certificate {
@@ -209,7 +209,7 @@ pub fn run(method: Method) -> Exit {
             refs.extend(
                 certificate_chain
                     .iter()
-                    .map(|c| TrustRef::of("certificate-anchor", c)),
+                    .map(|c| crate::gate::trust_ref("certificate-anchor", c)),
             );
             refs.extend(tsa.refs());
         }
@@ -217,10 +217,10 @@ pub fn run(method: Method) -> Exit {
             signer
                 .trusted_root
                 .iter()
-                .map(|r| TrustRef::of("trusted-root", r)),
+                .map(|r| crate::gate::trust_ref("trusted-root", r)),
         ),
     }
-    refs.push(TrustRef::of("signature", &model.signature));
+    refs.push(crate::gate::trust_ref("signature", &model.signature));
     report.inputs.trusted = refs;
     out.write(&report)
 }
@@ -294,16 +294,17 @@ pub fn run_bundle(a: BundleArgs) -> Exit {
     report
         .inputs
         .trusted
-        .push(TrustRef::of("bundle", &a.bundle));
-    report
-        .inputs
-        .trusted
-        .extend(a.key.iter().map(|k| TrustRef::of("public-key", k)));
+        .push(crate::gate::trust_ref("bundle", &a.bundle));
+    report.inputs.trusted.extend(
+        a.key
+            .iter()
+            .map(|k| crate::gate::trust_ref("public-key", k)),
+    );
     report.inputs.trusted.extend(
         a.signer
             .trusted_root
             .iter()
-            .map(|r| TrustRef::of("trusted-root", r)),
+            .map(|r| crate::gate::trust_ref("trusted-root", r)),
     );
     a.out.write(&report)
 }

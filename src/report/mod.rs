@@ -109,32 +109,6 @@ pub struct TrustRef {
     pub sha256: String,
 }
 
-impl TrustRef {
-    /// `path` in `role`, fingerprinted. Only a regular file is opened (a FIFO planted in its
-    /// place would block the open forever); the first GiB is hashed.
-    pub fn of(role: &str, path: &std::path::Path) -> TrustRef {
-        use sha2::Digest;
-        let regular = std::fs::metadata(path).is_ok_and(|m| m.is_file());
-        let opened = if regular {
-            std::fs::File::open(path)
-        } else {
-            Err(std::io::Error::other("not a regular file"))
-        };
-        let sha256 = opened
-            .and_then(|f| {
-                let mut h = sha2::Sha256::new();
-                std::io::copy(&mut std::io::Read::take(f, 1 << 30), &mut h)?;
-                Ok(crate::digest::hex(&h.finalize()))
-            })
-            .unwrap_or_default();
-        TrustRef {
-            role: role.into(),
-            path: path.to_string_lossy().into_owned(),
-            sha256,
-        }
-    }
-}
-
 /// Which policy decided the verdict, so that a reader of the report can check it.
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct PolicyRef {
