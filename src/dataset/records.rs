@@ -494,35 +494,34 @@ pub fn read_parquet(
     .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("parquet: {e}")))?;
     let reader = SerializedFileReader::new(std::fs::File::open(path)?).map_err(bad)?;
     // The crate allocates what the file declares: refuse declarations the file cannot back
-    // before any page is read (a 4.5 KB file declaring gigabytes is not a dataset).
-    for (g, rg) in reader.metadata().row_groups().iter().enumerate() {
-        for c in rg.columns() {
-            let (start, len) = c.byte_range();
-            let fits = start.checked_add(len).is_some_and(|e| e <= file_len);
-            let unpacked = u64::try_from(c.uncompressed_size()).unwrap_or(u64::MAX);
-            if !fits || unpacked > MAX_RECORD as u64 * 64 {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!(
-                        "parquet: row group {g}, column {}: declares {len} bytes at {start} ({unpacked} uncompressed) in a file of {file_len} bytes",
-                        c.column_path()
-                    ),
-                ));
-            }
-        }
-    }
-    // And every page header, for what the crate sizes from them (dictionary entries, page
-    // buffers): `parquet_pages` reads them first, bounded.
+    // before any page is read (a 4.5 KB file declaring gigabytes is not a dataset). Where a
+    // column chunk is, as the crate's `byte_range` computes it but without its panic on a
+    // negative offset or size (found by fuzzing from a pyarrow file); then every page header,
+    // for what the crate sizes from them (dictionary entries, page buffers): `parquet_pages`
+    // reads them first, bounded.
     let mut pages = io::BufReader::new(std::fs::File::open(path)?);
     for (g, rg) in reader.metadata().row_groups().iter().enumerate() {
         for c in rg.columns() {
-            let (start, len) = c.byte_range();
-            super::parquet_pages::check_chunk(&mut pages, start, len).map_err(|e| {
+            let invalid = |what: String| {
                 io::Error::new(
                     io::ErrorKind::InvalidData,
-                    format!("parquet: row group {g}, column {}: {e}", c.column_path()),
+                    format!("parquet: row group {g}, column {}: {what}", c.column_path()),
                 )
-            })?;
+            };
+            let start = c.dictionary_page_offset().unwrap_or(c.data_page_offset());
+            let (Ok(start), Ok(len)) = (u64::try_from(start), u64::try_from(c.compressed_size()))
+            else {
+                return Err(invalid("declares a negative offset or size".into()));
+            };
+            let fits = start.checked_add(len).is_some_and(|e| e <= file_len);
+            let unpacked = u64::try_from(c.uncompressed_size()).unwrap_or(u64::MAX);
+            if !fits || unpacked > MAX_RECORD as u64 * 64 {
+                return Err(invalid(format!(
+                    "declares {len} bytes at {start} ({unpacked} uncompressed) in a file of {file_len} bytes"
+                )));
+            }
+            super::parquet_pages::check_chunk(&mut pages, start, len)
+                .map_err(|e| invalid(e.to_string()))?;
         }
     }
     let mut columns: Vec<String> = reader
