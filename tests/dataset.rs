@@ -515,9 +515,9 @@ fn parquet_fuzzing_regressions_are_errors_at_once() {
             // dataset commands' guard makes it this file's error, naming it.
             let dir = tempfile::tempdir().unwrap();
             std::fs::copy(&p, dir.path().join("shard.parquet")).unwrap();
-            let e = dataset::create(dir.path(), &fields())
-                .err()
-                .expect("a panicking file read");
+            let Err(e) = dataset::create(dir.path(), &fields()) else {
+                panic!("a panicking file was read");
+            };
             let e = e.to_string();
             assert!(
                 e.contains("shard.parquet") && e.contains("the reader failed on this file"),
