@@ -152,8 +152,8 @@ impl Outputs {
                     files.join(", ")
                 ),
                 Verdict::Fail => complain!(
-                    "FAIL: {failing} finding{} at or above {} (reports: {})",
-                    if failing == 1 { "" } else { "s" },
+                    "FAIL: {} at or above {} (reports: {})",
+                    crate::finding::plural(failing, "finding", "findings"),
                     report.inputs.fail_on,
                     files.join(", ")
                 ),

@@ -334,10 +334,7 @@ const FILE_META: Schema = Schema {
     ],
 };
 const NUM_VALUES: Ty = Ty::Int(Tag::NumValues);
-const PAGE_STATISTICS: Ty = Ty::Struct(&Schema {
-    name: "Statistics",
-    fields: STATISTICS.fields,
-});
+const PAGE_STATISTICS: Ty = Ty::Struct(&STATISTICS);
 /// parquet.thrift's `PageHeader`.
 const PAGE_HEADER: Schema = Schema {
     name: "PageHeader",

@@ -484,14 +484,13 @@ pub fn read_parquet(
     let bad = |e: parquet::errors::ParquetError| {
         io::Error::new(io::ErrorKind::InvalidData, format!("parquet: {e}"))
     };
-    let file_len = std::fs::metadata(path)?.len();
-    // The footer by structure first: the crate spends seconds on list counts a footer of a few
-    // bytes declares.
-    super::parquet_pages::check_footer(
-        &mut io::BufReader::new(std::fs::File::open(path)?),
-        file_len,
-    )
-    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("parquet: {e}")))?;
+    // The footer first, read as the crate reads it (`parquet_pages`): the crate spends seconds
+    // on some footers of a few bytes. The same reader then walks the page headers below.
+    let ours = std::fs::File::open(path)?;
+    let file_len = ours.metadata()?.len();
+    let mut ours = io::BufReader::new(ours);
+    super::parquet_pages::check_footer(&mut ours, file_len)
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("parquet: {e}")))?;
     let reader = SerializedFileReader::new(std::fs::File::open(path)?).map_err(bad)?;
     // The crate allocates what the file declares: refuse declarations the file cannot back
     // before any page is read (a 4.5 KB file declaring gigabytes is not a dataset). Where a
@@ -499,7 +498,6 @@ pub fn read_parquet(
     // negative offset or size (found by fuzzing from a pyarrow file); then every page header,
     // for what the crate sizes from them (dictionary entries, page buffers): `parquet_pages`
     // reads them first, bounded.
-    let mut pages = io::BufReader::new(std::fs::File::open(path)?);
     for (g, rg) in reader.metadata().row_groups().iter().enumerate() {
         for c in rg.columns() {
             let invalid = |what: String| {
@@ -520,7 +518,7 @@ pub fn read_parquet(
                     "declares {len} bytes at {start} ({unpacked} uncompressed) in a file of {file_len} bytes"
                 )));
             }
-            super::parquet_pages::check_chunk(&mut pages, start, len)
+            super::parquet_pages::check_chunk(&mut ours, start, len)
                 .map_err(|e| invalid(e.to_string()))?;
         }
     }

@@ -64,25 +64,22 @@ fn program(fb: &mut Fb<'_>) -> Result<(Vec<String>, Vec<String>), String> {
 
 pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>) -> Identified {
     let (id, found) = super::tflite::read_model(input, cx, "executorch", program);
-    match found {
-        None => {}
-        Some((ops, delegates)) => {
-            for op in ops {
-                cx.report(
-                    Code::CustomOperator,
-                    None,
-                    format!("operator '{op}': not one of ExecuTorch's own kernels; the runtime runs whatever the application registered under this name"),
-                    ev! {"op" => op},
-                );
-            }
-            for d in delegates {
-                cx.report(
-                    Code::CustomOperator,
-                    None,
-                    format!("delegate '{d}': part of the program runs in this backend's library"),
-                    ev! {"delegate" => d},
-                );
-            }
+    if let Some((ops, delegates)) = found {
+        for op in ops {
+            cx.report(
+                Code::CustomOperator,
+                None,
+                format!("operator '{op}': not one of ExecuTorch's own kernels; the runtime runs whatever the application registered under this name"),
+                ev! {"op" => op},
+            );
+        }
+        for d in delegates {
+            cx.report(
+                Code::CustomOperator,
+                None,
+                format!("delegate '{d}': part of the program runs in this backend's library"),
+                ev! {"delegate" => d},
+            );
         }
     }
     id

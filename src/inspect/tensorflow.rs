@@ -204,8 +204,8 @@ pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>, kind: Kind) -> Identified
             code,
             None,
             format!(
-                "op {op} ({nodes} node{}) {what}",
-                if *nodes == 1 { "" } else { "s" }
+                "op {op} ({}) {what}",
+                crate::finding::plural(*nodes, "node", "nodes")
             ),
             ev! {"op" => op, "nodes" => nodes},
         );

@@ -136,28 +136,25 @@ pub(super) fn read_model<T>(
 
 pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>) -> Identified {
     let (id, ops) = read_model(input, cx, "tflite", custom_ops);
-    match ops {
-        None => {}
-        Some(ops) => {
-            for op in ops {
-                let tf_op = op.strip_prefix("Flex").unwrap_or("");
-                let (code, what) = if super::tensorflow::PYTHON_OPS.contains(&tf_op) {
-                    (Code::TfPythonOp, "a Flex (TensorFlow) op that calls Python")
-                } else if super::tensorflow::FILE_OPS.contains(&tf_op) {
-                    (Code::TfFileOp, "a Flex (TensorFlow) op that opens files")
-                } else {
-                    (
-                        Code::CustomOperator,
-                        "a custom operator: the interpreter runs whatever the application registered under this name",
-                    )
-                };
-                cx.report(
-                    code,
-                    None,
-                    format!("operator '{op}': {what}"),
-                    ev! {"op" => op},
-                );
-            }
+    if let Some(ops) = ops {
+        for op in ops {
+            let tf_op = op.strip_prefix("Flex").unwrap_or("");
+            let (code, what) = if super::tensorflow::PYTHON_OPS.contains(&tf_op) {
+                (Code::TfPythonOp, "a Flex (TensorFlow) op that calls Python")
+            } else if super::tensorflow::FILE_OPS.contains(&tf_op) {
+                (Code::TfFileOp, "a Flex (TensorFlow) op that opens files")
+            } else {
+                (
+                    Code::CustomOperator,
+                    "a custom operator: the interpreter runs whatever the application registered under this name",
+                )
+            };
+            cx.report(
+                code,
+                None,
+                format!("operator '{op}': {what}"),
+                ev! {"op" => op},
+            );
         }
     }
     id

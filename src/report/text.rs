@@ -268,8 +268,8 @@ pub fn render(r: &Report, color: bool) -> String {
         Verdict::Fail => {
             let _ = writeln!(
                 o,
-                "\nFAIL: {failing} finding{} at or above {} (`modelgate explain <code>` tells what each means)",
-                if failing == 1 { "" } else { "s" },
+                "\nFAIL: {} at or above {} (`modelgate explain <code>` tells what each means)",
+                crate::finding::plural(failing, "finding", "findings"),
                 r.inputs.fail_on
             );
         }
