@@ -15,13 +15,36 @@ use std::io::SeekFrom;
 const MAX_OPS: u32 = 1 << 16;
 /// A custom operator's name, at most this long.
 const MAX_NAME: u32 = 1024;
+/// Vector items and tables visited in one file, at most. Flatbuffer offsets may alias: a few
+/// kilobytes can point 65,536 execution plans at one plan of 65,536 operators, billions of
+/// visits (a 32 KB program took 190 s before this bound).
+pub(super) const MAX_STEPS: u64 = 1 << 18;
 
 pub(super) struct Fb<'a> {
     pub src: &'a mut dyn ReadSeek,
     pub len: u64,
+    steps: u64,
+    /// Set when a limit, not the file's structure, ended the read.
+    limited: bool,
 }
 
 impl Fb<'_> {
+    /// An error for a limit the file exceeds: reported as `limit-exceeded`, not as an
+    /// unreadable file.
+    pub(super) fn limit(&mut self, msg: String) -> String {
+        self.limited = true;
+        msg
+    }
+    /// Counts one visit against [`MAX_STEPS`].
+    pub(super) fn step(&mut self) -> Result<(), String> {
+        self.steps = self.steps.saturating_add(1);
+        if self.steps > MAX_STEPS {
+            return Err(self.limit(format!(
+                "more than {MAX_STEPS} vector items visited: offsets that alias"
+            )));
+        }
+        Ok(())
+    }
     fn bytes<const N: usize>(&mut self, at: u64) -> Result<[u8; N], String> {
         let end = at.checked_add(N as u64).filter(|e| *e <= self.len);
         if end.is_none() {
@@ -88,24 +111,41 @@ fn custom_ops(fb: &mut Fb<'_>) -> Result<Vec<String>, String> {
     let vec = fb.follow(codes_at)?;
     let n = fb.u32(vec)?;
     if n > MAX_OPS {
-        return Err(format!("{n} operator codes (more than {MAX_OPS})"));
+        return Err(fb.limit(format!("{n} operator codes (more than {MAX_OPS})")));
     }
-    let mut out = Vec::new();
+    let mut out = Names::default();
     for i in 0..u64::from(n) {
+        fb.step()?;
         let slot = vec.saturating_add(4).saturating_add(i.saturating_mul(4));
         let code = fb.follow(slot)?;
         if let Some(name_at) = fb.field(code, 1)? {
             let name = fb.string(name_at)?;
-            if !name.is_empty() && !out.contains(&name) {
-                out.push(name);
+            if !name.is_empty() {
+                out.add(name);
             }
         }
     }
-    Ok(out)
+    Ok(out.list)
+}
+
+/// Names in the order first seen, each once.
+#[derive(Default)]
+pub(super) struct Names {
+    pub list: Vec<String>,
+    seen: std::collections::HashSet<String>,
+}
+
+impl Names {
+    pub(super) fn add(&mut self, name: String) {
+        if self.seen.insert(name.clone()) {
+            self.list.push(name);
+        }
+    }
 }
 
 /// Read a flatbuffer model with `read`: `label` for the report; what `read` cannot read (or a
-/// model that arrives as a stream) is `not-inspected`, and `None` is returned.
+/// model that arrives as a stream) is `not-inspected`, what a limit stopped `limit-exceeded`,
+/// and `None` is returned.
 pub(super) fn read_model<T>(
     input: &mut Input<'_>,
     cx: &mut Cx<'_>,
@@ -120,8 +160,23 @@ pub(super) fn read_model<T>(
     let Some(src) = super::model_source(input, cx, label) else {
         return (id, None);
     };
-    match read(&mut Fb { src, len }) {
+    let mut fb = Fb {
+        src,
+        len,
+        steps: 0,
+        limited: false,
+    };
+    match read(&mut fb) {
         Ok(t) => (id, Some(t)),
+        Err(e) if fb.limited => {
+            cx.report(
+                Code::LimitExceeded,
+                None,
+                format!("{label}: its operators were not all read ({e}); they were not checked"),
+                ev! {"format" => label, "whole_file" => true},
+            );
+            (id, None)
+        }
         Err(e) => {
             cx.report(
                 Code::NotInspected,
