@@ -20,6 +20,7 @@ pub mod numpy;
 pub mod onnx;
 pub mod pickle;
 pub mod protobuf;
+pub mod pyjson;
 pub mod pyliteral;
 pub mod safetensors;
 pub mod tar;
