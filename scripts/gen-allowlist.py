@@ -4,21 +4,55 @@ libraries write. Run by hand, once per pinned environment, with the modelgate bi
 pairs (pairs it finds dangerous are never listed, and are printed):
 
     /tmp/fixvenv/bin/python scripts/gen-allowlist.py target/release/modelgate        # testdata/requirements.txt
-    /tmp/oldvenv/bin/python scripts/gen-allowlist.py target/release/modelgate        # numpy 1.26.4, pandas 2.2.3,
-                                                                                    # scikit-learn 1.3.2 (old paths)
 
 Each run merges into the families whose producer is installed (a family file is the union of
 every environment it was generated in; delete it to start over). How a pair is found: the
 values below are pickled (protocols 2, 4 and 5, and joblib for estimators) and read back with
 `find_class` recording every (module, name) the real unpickler imports.
 
+Versions (issue 24): the sklearn and numpy families are the union over the versions people
+have. Every scikit-learn with a wheel for this machine's Python 3.11 runs the real generator,
+each in a cached venv under /tmp/allowvenvs (VENVS below; `--setup` creates the missing ones):
+
+    for v in /tmp/allowvenvs/sk*/; do $v/bin/python scripts/gen-allowlist.py target/debug/modelgate; done
+
+which covers scikit-learn 1.1.3 to current with numpy 1.23 to 2.x, pandas 1.5 to 2.x and scipy
+1.9 to current. Older scikit-learn (0.22 to 1.0: no Python 3.11 wheel, and it cannot be imported
+here) is read statically from its wheel, never run:
+
+    pip download --only-binary=:all: --python-version 3.8 --no-deps scikit-learn==0.24.2 -d DIR
+    python3 scripts/gen-allowlist.py --static-sklearn DIR/scikit_learn-0.24.2-*.whl target/debug/modelgate
+
+The static reading lists what a pickle written by that version could import: Python classes
+defined at the top level of each module (their `__module__` is the module's dotted path), and
+for compiled modules the qualified names Cython stores in the .so (`module.Class` for every
+extension type's tp_name, `module.function` for its functions, e.g. `__pyx_unpickle_Tree`;
+the module part is what the pickler writes, so a bare `_loss` module from a build that named it
+so is kept as it is). Of those, a pair is listed only when (a) a class or function of that name
+is already in the sklearn family from a real run (the same object under its old module path),
+or (b) the class is an estimator or a loss, link or GLM distribution (its base classes, resolved
+by name through the wheel's own class definitions, reach BaseEstimator, or the loss/link/
+distribution bases of HistGradientBoosting, GradientBoosting and the GLMs of those versions),
+or (c) it is the Cython `__pyx_unpickle_<Class>` helper of a listed extension type. Tests,
+externals and the testing utilities are never read. Run the static reading after the real runs:
+(a) depends on them.
+
+numpy ufuncs: every `numpy.ufunc` instance exported from numpy's namespace, under the module the
+pickler writes in that numpy (numpy >= 2: `numpy`; 1.20-1.26: `numpy.core._multiarray_umath`,
+found by `pickle.whichmodule`) and the other numpy modules exporting the same object
+(`numpy.core.umath`, `numpy._core.umath`, ...). numpy <= 1.19 wrote a ufunc as
+`numpy.core._ufunc_reconstruct(module, name)`, which is `__import__(module)` + getattr: that
+callable is never listed (modelgate denies it, and allows a call of it only when both
+arguments are constant, judging the pair they name as an import of its own).
+
 Families and why their pairs are allowed (also written at the head of each file):
 - sklearn: estimators and the helper objects fitted estimators hold (trees, losses, splitters,
   scorers). Constructing them sets attributes from their state; nothing runs, imports or opens
   files. Also the pre-0.22 module paths of every class whose module sklearn 0.22 renamed
-  (the rename table of sklearn 0.22's _build_utils/deprecated_modules.py).
+  (the rename table of sklearn 0.22's _build_utils/deprecated_modules.py), and the pre-1.8
+  module paths of scipy.sparse's matrices (scipy 1.8 renamed csr.py to _csr.py, ...).
 - numpy: arrays, scalars, dtypes, matrices, masked and record arrays, random generators and
-  their bit generators. Reconstruction copies bytes into new buffers.
+  their bit generators, ufuncs. Reconstruction copies bytes into new buffers.
 - pandas: frames, series, every index kind, every dtype's block and array, offsets, scalars.
   Reconstruction builds containers from arrays; pandas' own pickle loader (read_pickle) is
   denied separately.
@@ -50,11 +84,17 @@ OUT = os.path.join(HERE, "..", "src", "inspect", "pickle", "allow")
 
 WHY = {
     "sklearn": "scikit-learn estimators and the objects fitted estimators hold (trees, losses, splitters, "
-    "scorers, link functions), and their pre-0.22 module paths. Constructing one sets attributes from "
-    "its pickled state: nothing runs, imports or opens files.",
+    "scorers, link functions, distance metrics), from scikit-learn 0.22 to current (1.1.3 and later by real "
+    "pickles, older by reading their wheels), their pre-0.22 module paths, and scipy's sparse matrices under "
+    "their pre-1.8 paths. Constructing one sets attributes from its pickled state: nothing runs, imports or "
+    "opens files. The metric functions scorers hold (f1_score, ...) and 0.2x's _passthrough_scorer "
+    "(estimator.score(...)) only compute on objects the pickle built from listed classes; FunctionTransformer "
+    "is listed as a class, its func is an import judged on its own. Never listed: joblib's Parallel and "
+    "Memory, loaders, or anything that calls a callable it is handed at load time.",
     "numpy": "numpy arrays, scalars, dtypes, matrices, masked and record arrays, random generators and bit "
-    "generators. Reconstruction copies bytes into new buffers; numpy's loaders (load, fromfile, memmap) are "
-    "denied separately.",
+    "generators, and the ufuncs numpy exports (numpy 1.23 to 2.x, each under every numpy module the pickler "
+    "can name for it). Reconstruction copies bytes into new buffers; a ufunc computes on arrays. numpy's "
+    "loaders (load, fromfile, memmap) and _ufunc_reconstruct (an import by name) are denied separately.",
     "pandas": "pandas frames, series, every index kind, every dtype's blocks and arrays, offsets and scalars. "
     "Reconstruction builds containers from arrays; read_pickle and eval are denied separately.",
     "stdlib": "Python standard-library values: containers, numbers, dates and time zones, UUIDs, IP addresses, "
@@ -221,6 +261,33 @@ def numpy_values():
     return values
 
 
+def numpy_ufunc_pairs():
+    """(module, name) for every ufunc numpy exports: the module its pickler writes here (recorded
+    by reading the pickle back) and every numpy module that exports the same object, which is
+    what `pickle.whichmodule` may find first under another import order (and what
+    `_ufunc_reconstruct(module, name)` was written with by numpy <= 1.19)."""
+    import importlib
+
+    import numpy as np
+
+    # Each ufunc under its __name__ (what the pickler writes; `np.abs` is written `absolute`).
+    ufuncs = {u.__name__: u for u in vars(np).values() if isinstance(u, np.ufunc)}
+    pairs = set()
+    for name, u in ufuncs.items():
+        for proto in (2, 4, 5):
+            Recorder(io.BytesIO(pickle.dumps(u, protocol=proto))).load()
+    for modname in ("numpy", "numpy.core.umath", "numpy.core._multiarray_umath", "numpy._core.umath",
+                    "numpy._core._multiarray_umath"):
+        try:
+            mod = importlib.import_module(modname)
+        except ImportError:
+            continue
+        for name, u in ufuncs.items():
+            if getattr(mod, name, None) is u:
+                pairs.add((modname, name))
+    return pairs
+
+
 def pandas_values():
     import numpy as np
     import pandas as pd
@@ -260,7 +327,7 @@ def pandas_values():
 def sklearn_values():
     import numpy as np
     from sklearn import (calibration, compose, ensemble, feature_extraction, linear_model, model_selection,
-                         pipeline, preprocessing)
+                         neighbors, pipeline, preprocessing)
     from sklearn.metrics import make_scorer, f1_score
     from sklearn.utils import all_estimators
 
@@ -292,6 +359,8 @@ def sklearn_values():
         (model_selection.GridSearchCV(linear_model.LogisticRegression(), {"C": [1, 2]},
                                       scoring={"f1": make_scorer(f1_score), "auc": "roc_auc"}, refit="f1",
                                       cv=model_selection.StratifiedKFold(3)), y),
+        (model_selection.GridSearchCV(linear_model.LogisticRegression(), {"C": [1, 2]}, cv=3), y),
+        (model_selection.GridSearchCV(linear_model.Ridge(), {"alpha": [1, 2]}, cv=3), yr),
         (model_selection.RandomizedSearchCV(linear_model.Ridge(), {"alpha": [1, 2]}, n_iter=2,
                                             scoring="neg_mean_squared_error", cv=model_selection.ShuffleSplit(2)), yr),
         (pipeline.make_pipeline(preprocessing.FunctionTransformer(np.log1p, inverse_func=np.expm1),
@@ -300,15 +369,23 @@ def sklearn_values():
                                 linear_model.LinearRegression()), yr),
         (pipeline.FeatureUnion([("a", preprocessing.StandardScaler()), ("b", preprocessing.MinMaxScaler())]), None),
     ]
-    for loss in ("poisson", "gamma", "quantile", "absolute_error", "squared_error"):
+    # Loss names of every version (older ones first spelled "least_squares", "ls", "log", ...);
+    # a name a version does not know is skipped.
+    for loss in ("poisson", "gamma", "quantile", "absolute_error", "squared_error", "least_squares",
+                 "least_absolute_deviation"):
         extra.append((ensemble.HistGradientBoostingRegressor(max_iter=3, loss=loss), yr + 0.1))
-    for loss in ("huber", "quantile", "absolute_error"):
+    for loss in ("huber", "quantile", "absolute_error", "squared_error", "ls", "lad"):
         extra.append((ensemble.GradientBoostingRegressor(n_estimators=3, loss=loss), yr))
-    for loss in ("hinge", "log_loss", "modified_huber", "squared_hinge", "perceptron", "squared_error",
-                 "huber", "epsilon_insensitive", "squared_epsilon_insensitive"):
+    for loss in ("log_loss", "deviance", "exponential"):
+        extra.append((ensemble.GradientBoostingClassifier(n_estimators=3, loss=loss), y))
+    for loss in ("hinge", "log_loss", "log", "modified_huber", "squared_hinge", "perceptron", "squared_error",
+                 "squared_loss", "huber", "epsilon_insensitive", "squared_epsilon_insensitive"):
         extra.append((linear_model.SGDClassifier(loss=loss, max_iter=5), y))
-    for loss in ("squared_error", "huber", "epsilon_insensitive", "squared_epsilon_insensitive"):
+    for loss in ("squared_error", "squared_loss", "huber", "epsilon_insensitive", "squared_epsilon_insensitive"):
         extra.append((linear_model.SGDRegressor(loss=loss, max_iter=5), yr))
+    for metric in ("euclidean", "manhattan", "chebyshev", "minkowski", "haversine"):
+        extra.append((neighbors.KNeighborsClassifier(n_neighbors=3, algorithm="ball_tree", metric=metric), y))
+        extra.append((neighbors.KNeighborsClassifier(n_neighbors=3, algorithm="kd_tree", metric=metric), y))
     for est, target in extra:
         try:
             est.fit(X, target) if target is not None else est.fit(X)
@@ -373,6 +450,97 @@ def torch_save_pairs(objs):
         torch.load(b, weights_only=False, pickle_module=Mod)
 
 
+# Base classes (by name) whose subclasses are listed from a wheel read statically: estimators,
+# and the loss, link and distribution objects fitted estimators of 0.22-1.0 hold
+# (HistGradientBoosting's loss.BaseLoss, GradientBoosting's _gb_losses.LossFunction, the GLMs'
+# BaseLink and ExponentialDispersionModel). Each of their subclasses in those versions keeps
+# parameters as attributes and computes on arrays; none defines __reduce__, __setstate__ or
+# __new__ beyond BaseEstimator's (a version check and a __dict__ update).
+STATIC_BASES = {"BaseEstimator", "BaseLoss", "LossFunction", "BaseLink", "ExponentialDispersionModel"}
+# Never read from a wheel: tests, vendored code and the testing utilities.
+STATIC_SKIP = {"tests", "externals", "_build_utils", "_testing", "_mocking", "estimator_checks", "conftest",
+               "setup", "__check_build"}
+# Functions of 0.2x pickles outside the real runs' lists: GridSearchCV's scorer for scoring=None
+# (estimator.score(*args), the function form of the later _PassthroughScorer class).
+STATIC_FUNCTIONS = {("sklearn.metrics._scorer", "_passthrough_scorer"), ("sklearn.metrics.scorer", "_passthrough_scorer")}
+
+
+def static_sklearn(wheel, known_names):
+    """The pairs a pickle written by the scikit-learn in `wheel` can import, read without running
+    it (see the module docstring): (pairs, version)."""
+    import ast
+    import zipfile
+
+    ident = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+    classes = {}  # (module, name) -> base names
+    functions = set()
+    compiled = {}  # module -> qualified names found in its .so
+    version = "?"
+    with zipfile.ZipFile(wheel) as z:
+        for info in z.infolist():
+            path = info.filename
+            parts = path.split("/")
+            if parts[0].endswith(".dist-info") and parts[-1] == "METADATA":
+                for line in z.read(info).decode("utf-8", "replace").splitlines():
+                    if line.startswith("Version:"):
+                        version = line.split(":", 1)[1].strip()
+            if parts[0] != "sklearn" or any(p in STATIC_SKIP for p in parts[:-1]):
+                continue
+            stem = parts[-1].split(".")[0]
+            if stem in STATIC_SKIP:
+                continue
+            module = ".".join(parts[:-1] + ([] if stem == "__init__" else [stem]))
+            if path.endswith(".py"):
+                tree = ast.parse(z.read(info))
+                for node in tree.body:
+                    if isinstance(node, ast.ClassDef):
+                        bases = []
+                        for b in node.bases:
+                            while isinstance(b, ast.Subscript):
+                                b = b.value
+                            if isinstance(b, ast.Attribute):
+                                bases.append(b.attr)
+                            elif isinstance(b, ast.Name):
+                                bases.append(b.id)
+                        classes[(module, node.name)] = bases
+                    elif isinstance(node, ast.FunctionDef):
+                        functions.add((module, node.name))
+            elif path.endswith(".so"):
+                # Cython stores `module.Class` (each extension type's tp_name) and
+                # `module.function` (each function's qualified name) as C strings.
+                names = set()
+                for raw in re.findall(rb"[A-Za-z0-9_.]{3,}", z.read(info)):
+                    text = raw.decode()
+                    for prefix in (module, stem):
+                        rest = text[len(prefix) + 1:] if text.startswith(prefix + ".") else None
+                        if rest and ident.fullmatch(rest):
+                            names.add((prefix, rest))
+                compiled[module] = names
+    # Base classes resolved by name through the wheel's own class definitions.
+    listed_bases = set(STATIC_BASES)
+    changed = True
+    while changed:
+        changed = False
+        for (m, n), bases in classes.items():
+            if n not in listed_bases and any(b in listed_bases for b in bases):
+                listed_bases.add(n)
+                changed = True
+    pairs = set()
+    for (m, n), bases in classes.items():
+        if n in known_names or any(b in listed_bases for b in bases):
+            pairs.add((m, n))
+    for module, names in compiled.items():
+        for prefix, n in names:
+            if n in known_names:
+                pairs.add((prefix, n))
+    for module, names in compiled.items():
+        for prefix, n in names:
+            if n.startswith("__pyx_unpickle_") and (prefix, n[len("__pyx_unpickle_"):]) in pairs:
+                pairs.add((prefix, n))
+    pairs |= STATIC_FUNCTIONS & functions
+    return pairs, version
+
+
 def dangerous(modelgate, pairs):
     """The pairs modelgate judges dangerous, from a one-global pickle per pair."""
     bad = {}
@@ -391,8 +559,57 @@ def dangerous(modelgate, pairs):
     return bad
 
 
+def known_names(path):
+    """Names of the sklearn family's objects (sklearn modules and bare Cython modules) in `path`."""
+    names = set()
+    if os.path.exists(path):
+        for line in open(path):
+            if "\t" in line and not line.startswith("#"):
+                m, n = line.rstrip("\n").split("\t")
+                if m.startswith("sklearn.") or "." not in m:
+                    names.add(n)
+    return names
+
+
+# The environments of the real runs: scikit-learn with the numpy, scipy and pandas of its time.
+VENVS = [
+    ("1.1.3", ["numpy==1.23.5", "scipy==1.9.3", "pandas==1.5.3"]),
+    ("1.2.2", ["numpy==1.24.4", "scipy==1.10.1", "pandas==1.5.3"]),
+    ("1.3.2", ["numpy==1.26.4", "scipy==1.11.4", "pandas==2.2.3"]),
+    ("1.4.2", ["numpy==1.26.4", "scipy==1.12.0", "pandas==2.2.3"]),
+    ("1.5.2", ["numpy==2.0.2", "scipy==1.14.1", "pandas==2.2.3"]),
+    ("1.6.1", ["numpy==2.2.6", "scipy==1.15.3", "pandas==2.2.3"]),
+    ("1.7.2", ["numpy==2.3.5", "scipy==1.16.3", "pandas==2.3.3"]),
+    ("1.9.1", ["numpy==2.4.6", "scipy==1.17.1", "pandas==3.1.1"]),
+]
+
+
+def setup_venvs(root="/tmp/allowvenvs"):
+    for version, pins in VENVS:
+        d = os.path.join(root, f"sk{version}")
+        if os.path.exists(os.path.join(d, "bin", "python")):
+            continue
+        subprocess.run([sys.executable, "-m", "venv", d], check=True)
+        subprocess.run([os.path.join(d, "bin", "pip"), "install", "-q", "--only-binary=:all:",
+                        f"scikit-learn=={version}", "joblib", *pins], check=True)
+        print(d, file=sys.stderr)
+
+
+# Never listed whatever a run records: they call what they are handed, or load files.
+NEVER = {"Parallel", "delayed", "_FuncWrapper", "Memory", "MemorizedFunc", "load", "loads"}
+
+
 def main():
-    modelgate = sys.argv[1] if len(sys.argv) > 1 else "target/release/modelgate"
+    ap = _argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("modelgate", nargs="?", default="target/release/modelgate")
+    ap.add_argument("--static-sklearn", metavar="WHEEL", action="append", default=[],
+                    help="read a scikit-learn wheel statically instead of running this environment")
+    ap.add_argument("--setup", action="store_true", help="create the venvs of VENVS under /tmp/allowvenvs")
+    args = ap.parse_args()
+    if args.setup:
+        setup_venvs()
+        return
+    modelgate = args.modelgate
     found = {}
     versions = []
 
@@ -402,6 +619,20 @@ def main():
                 continue
             found.setdefault(family or family_of(m), set()).add((m, n))
 
+    if args.static_sklearn:
+        known = known_names(os.path.join(OUT, "sklearn.txt"))
+        for wheel in args.static_sklearn:
+            pairs, version = static_sklearn(wheel, known)
+            add(pairs, "sklearn")
+            versions.append(f"scikit-learn {version} (its wheel read statically)")
+            print(f"scikit-learn {version}: {len(pairs)} pairs read statically", file=sys.stderr)
+    else:
+        collect(add, versions)
+    finish(found, versions, modelgate)
+
+
+def collect(add, versions):
+    """Record what the libraries installed here write."""
     for v in stdlib_values():
         record(v)
     versions.append(f"python {sys.version.split()[0]}")
@@ -410,6 +641,7 @@ def main():
 
         for v in numpy_values():
             record(v)
+        add(numpy_ufunc_pairs(), "numpy")
         versions.append(f"numpy {numpy.__version__}")
     except ImportError:
         pass
@@ -441,11 +673,21 @@ def main():
     except ImportError:
         pass
     add(Recorder.seen)
+
+
+def finish(found, versions, modelgate):
+    """Add old module paths, drop what must never be listed, merge into the family files."""
     # Old sklearn paths of every renamed module.
     renames = {old.rsplit(".", 1)[0] + "." + new: old for new, old in SKLEARN_RENAMES}
     for m, n in list(found.get("sklearn", ())):
         if m in renames:
             found["sklearn"].add((renames[m], n))
+        # scipy 1.8 made scipy.sparse's modules private (csr.py -> _csr.py); older pickles
+        # name the public paths.
+        if m.startswith("scipy.sparse._") and m.count(".") == 2 and n.endswith("_matrix"):
+            found["sklearn"].add((m.replace("._", ".", 1), n))
+    for family in found:
+        found[family] = {(m, n) for m, n in found[family] if n not in NEVER}
     everything = set().union(*found.values())
     bad = dangerous(modelgate, everything)
     for (m, n), why in sorted(bad.items()):
@@ -463,7 +705,7 @@ def main():
                     continue
                 if "\t" in line:
                     old.add(tuple(line.rstrip("\n").split("\t")))
-        merged = sorted((pairs | old) - set(bad))
+        merged = sorted({(m, n) for m, n in pairs | old if n not in NEVER} - set(bad))
         envs = sorted(set(header) | {", ".join(versions)})
         with open(path, "w") as f:
             f.write(f"# family: {family}\n# why allowed: {WHY.get(family, '')}\n")
