@@ -392,6 +392,27 @@ def sklearn_values():
             out.append(est)
         except Exception as e:  # noqa: BLE001
             print(f"not fitted: {type(est).__name__}: {e}", file=sys.stderr)
+    # Every distance metric a tree or neighbors estimator can hold (not PyFuncDistance, which wraps
+    # a Python callable: a pickle naming it is reported).
+    try:
+        from sklearn.metrics import DistanceMetric
+    except ImportError:
+        from sklearn.neighbors import DistanceMetric
+    metrics = [("euclidean", {}), ("manhattan", {}), ("chebyshev", {}), ("minkowski", {"p": 3}),
+               ("minkowski", {"p": 3, "w": np.ones(4)}), ("wminkowski", {"p": 3, "w": np.ones(4)}),
+               ("seuclidean", {"V": np.ones(4)}), ("mahalanobis", {"VI": np.eye(4)}), ("haversine", {}),
+               ("hamming", {}), ("canberra", {}), ("braycurtis", {}), ("jaccard", {}), ("matching", {}),
+               ("dice", {}), ("kulsinski", {}), ("rogerstanimoto", {}), ("russellrao", {}),
+               ("sokalmichener", {}), ("sokalsneath", {})]
+    for name, kw in metrics:
+        for dtype in (np.float64, np.float32):
+            try:
+                out.append(DistanceMetric.get_metric(name, dtype=dtype, **kw))
+            except TypeError:
+                out.append(DistanceMetric.get_metric(name, **kw))
+                break
+            except Exception:  # noqa: BLE001
+                break
     import pandas as pd
 
     frame = pd.DataFrame({"city": list("abca") * 15, "x": X[:, 0]})
@@ -472,7 +493,7 @@ def static_sklearn(wheel, known_names):
     import zipfile
 
     ident = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-    classes = {}  # (module, name) -> base names
+    classes = {}  # (module, name) -> (base names, abstract)
     functions = set()
     compiled = {}  # module -> qualified names found in its .so
     version = "?"
@@ -502,7 +523,11 @@ def static_sklearn(wheel, known_names):
                                 bases.append(b.attr)
                             elif isinstance(b, ast.Name):
                                 bases.append(b.id)
-                        classes[(module, node.name)] = bases
+                        abstract = any(
+                            isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))
+                            and any("abstractmethod" in ast.unparse(d) for d in f.decorator_list)
+                            for f in node.body)
+                        classes[(module, node.name)] = (bases, abstract)
                     elif isinstance(node, ast.FunctionDef):
                         functions.add((module, node.name))
             elif path.endswith(".so"):
@@ -521,17 +546,18 @@ def static_sklearn(wheel, known_names):
     changed = True
     while changed:
         changed = False
-        for (m, n), bases in classes.items():
+        for (m, n), (bases, _) in classes.items():
             if n not in listed_bases and any(b in listed_bases for b in bases):
                 listed_bases.add(n)
                 changed = True
     pairs = set()
-    for (m, n), bases in classes.items():
-        if n in known_names or any(b in listed_bases for b in bases):
+    # Abstract classes (an @abstractmethod in the body) are never instantiated, so never pickled.
+    for (m, n), (bases, abstract) in classes.items():
+        if (module_stem(m), n) in known_names or (any(b in listed_bases for b in bases) and not abstract):
             pairs.add((m, n))
     for module, names in compiled.items():
         for prefix, n in names:
-            if n in known_names:
+            if (module_stem(prefix), n) in known_names:
                 pairs.add((prefix, n))
     for module, names in compiled.items():
         for prefix, n in names:
@@ -559,15 +585,21 @@ def dangerous(modelgate, pairs):
     return bad
 
 
+def module_stem(module):
+    """The last part of a module's path without the underscores renames add (`_tree`, `tree`)."""
+    return module.rsplit(".", 1)[-1].strip("_")
+
+
 def known_names(path):
-    """Names of the sklearn family's objects (sklearn modules and bare Cython modules) in `path`."""
+    """(module stem, name) of the sklearn family's objects (sklearn modules and bare Cython
+    modules) in `path`: a name under a module of the same stem is the same object moved."""
     names = set()
     if os.path.exists(path):
         for line in open(path):
             if "\t" in line and not line.startswith("#"):
                 m, n = line.rstrip("\n").split("\t")
                 if m.startswith("sklearn.") or "." not in m:
-                    names.add(n)
+                    names.add((module_stem(m), n))
     return names
 
 
