@@ -531,6 +531,19 @@ fn is_lzma_alone(head: &[u8]) -> bool {
 
 /// Formats an extension promises, for the `format-mismatch` check: every row that lists it.
 /// `None`: no expectation.
+/// The formats named by the suffixes before the last one (`pth` in `checkpoint.pth.tar`), each
+/// read as [`expected_formats`] reads a last suffix.
+pub fn inner_suffix_formats(name: &str) -> Vec<Format> {
+    let base = name.rsplit('/').next().unwrap_or(name);
+    let mut parts: Vec<&str> = base.split('.').skip(1).collect();
+    parts.pop();
+    parts
+        .iter()
+        .filter_map(|ext| expected_formats(&format!("x.{ext}")))
+        .flatten()
+        .collect()
+}
+
 pub fn expected_formats(name: &str) -> Option<Vec<Format>> {
     let ext = name.rsplit_once('.')?.1.to_ascii_lowercase();
     let v: Vec<Format> = FORMATS

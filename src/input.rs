@@ -11,7 +11,9 @@
     clippy::expect_used
 )]
 
+use std::cell::Cell;
 use std::io::{self, Read, Seek, SeekFrom};
+use std::rc::Rc;
 
 /// Bytes kept from the start of every input for identification.
 pub const HEAD_LEN: usize = 4096;
@@ -74,7 +76,16 @@ pub struct Limited<R> {
     inner: R,
     pub produced: u64,
     limit: u64,
+    /// Compressed bytes consumed so far (counted by a [`Counted`] under the decoder), and the
+    /// largest ratio of produced to consumed bytes allowed past [`RATIO_FLOOR`].
+    ratio: Option<(Rc<Cell<u64>>, u64)>,
 }
+
+/// Output below which any compression ratio is accepted.
+pub const RATIO_FLOOR: u64 = 256 << 20;
+/// The largest ratio of decompressed to compressed bytes past [`RATIO_FLOOR`]: deflate cannot
+/// exceed about 1,032:1; bz2, xz and zstd reach millions to one only on bombs.
+pub const MAX_RATIO: u64 = 10_000;
 
 impl<R: Read> Limited<R> {
     pub fn new(inner: R, limit: u64) -> Self {
@@ -82,7 +93,31 @@ impl<R: Read> Limited<R> {
             inner,
             produced: 0,
             limit,
+            ratio: None,
         }
+    }
+
+    /// Also fail once more than [`RATIO_FLOOR`] bytes came out of fewer than 1/`max` as many
+    /// compressed bytes (`consumed`, counted by a [`Counted`] reader under the decoder).
+    pub fn with_ratio(inner: R, limit: u64, consumed: Rc<Cell<u64>>, max: u64) -> Self {
+        Limited {
+            ratio: Some((consumed, max)),
+            ..Limited::new(inner, limit)
+        }
+    }
+}
+
+/// Counts the bytes read through it.
+pub struct Counted<R> {
+    pub inner: R,
+    pub count: Rc<Cell<u64>>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.set(self.count.get().saturating_add(n as u64));
+        Ok(n)
     }
 }
 
@@ -135,6 +170,18 @@ impl<R: Read> Read for Limited<R> {
                     format!("decompressed size limit of {} bytes exceeded", self.limit),
                 )),
             };
+        }
+        if let Some((consumed, max)) = &self.ratio {
+            let consumed = consumed.get().max(1);
+            if self.produced > RATIO_FLOOR && self.produced / consumed > *max {
+                return Err(io::Error::new(
+                    io::ErrorKind::FileTooLarge,
+                    format!(
+                        "decompression ratio limit exceeded: {} bytes from {consumed} compressed bytes (more than {max}:1)",
+                        self.produced
+                    ),
+                ));
+            }
         }
         let room = usize::try_from(self.limit.saturating_sub(self.produced)).unwrap_or(usize::MAX);
         let n = buf.len().min(room);

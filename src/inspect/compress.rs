@@ -4,9 +4,12 @@
 use super::{inspect as inspect_inner, Cx, Identified};
 use crate::ev;
 use crate::finding::Code;
+use crate::finding::Severity;
 use crate::identify::Format;
-use crate::input::{Input, Limited};
+use crate::input::{Counted, Input, Limited, HEAD_LEN, MAX_RATIO};
+use std::cell::Cell;
 use std::io::{self, Read};
+use std::rc::Rc;
 
 /// Memory the xz/lzma decoders may use for their dictionary (KiB).
 const LZMA_MEM_KB: u32 = 256 * 1024;
@@ -51,6 +54,11 @@ pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>, format: Format) -> Identi
             return format.into();
         }
     };
+    let consumed = Rc::new(Cell::new(0u64));
+    let raw: Box<dyn Read + '_> = Box::new(Counted {
+        inner: raw,
+        count: Rc::clone(&consumed),
+    });
     let dec = match decoder(format, raw) {
         Ok(d) => d,
         Err(e) => {
@@ -63,18 +71,64 @@ pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>, format: Format) -> Identi
             return format.into();
         }
     };
-    let mut lim = Limited::new(dec, budget);
-    let inner = cx.nest(format!("<{}>", format.label()), |cx| {
-        match Input::stream(&mut lim) {
-            Ok(mut inp) => Some(inspect_inner(&mut inp, cx, None)),
-            Err(e) => {
-                cx.io_error(
-                    Code::CompressionError,
-                    &format!("decompressing {}", format.label()),
-                    &e,
-                );
-                None
+    let mut lim = Limited::with_ratio(dec, budget, consumed, MAX_RATIO);
+    // The start of the content, as far as it decompresses.
+    let mut head = Vec::with_capacity(HEAD_LEN);
+    let broken = (&mut lim)
+        .take(HEAD_LEN as u64)
+        .read_to_end(&mut head)
+        .err();
+    let inner = cx.nest(format!("<{}>", format.label()), |cx| match broken {
+        None => {
+            let mut rest = io::Cursor::new(head).chain(&mut lim);
+            match Input::stream(&mut rest) {
+                Ok(mut inp) => Some(inspect_inner(&mut inp, cx, None)),
+                Err(e) => {
+                    cx.io_error(
+                        Code::CompressionError,
+                        &format!("decompressing {}", format.label()),
+                        &e,
+                    );
+                    None
+                }
             }
+        }
+        Some(e) if crate::input::is_limit_error(&e) => {
+            cx.io_error(
+                Code::CompressionError,
+                &format!("decompressing {}", format.label()),
+                &e,
+            );
+            None
+        }
+        Some(e) => {
+            // A loader decompressing this stream reads these bytes, then raises: inspect them.
+            let produced = head.len();
+            let mut prefix = &head[..];
+            let id = Input::stream(&mut prefix)
+                .ok()
+                .map(|mut inp| inspect_inner(&mut inp, cx, None));
+            // Nothing a loader acts on came out (random bytes that start like a zlib or
+            // lz4 header, say): the loader fails before reading anything.
+            let harmless = produced == 0 || id.is_some_and(|i| i.format == Format::Unknown);
+            let severity = if harmless {
+                Severity::Info
+            } else {
+                Code::CompressionError.default_severity()
+            };
+            let why = if produced == 0 {
+                "; nothing decompresses, so no loader reads anything from it".to_string()
+            } else {
+                format!("; the {produced} bytes before the break were inspected")
+            };
+            cx.report_as(
+                Code::CompressionError,
+                severity,
+                Some(0),
+                format!("decompressing {}: {e}{why}", format.label()),
+                ev! {"format" => format.label(), "decompressed" => produced},
+            );
+            id
         }
     });
     cx.decompressed = cx.decompressed.saturating_add(lim.produced);

@@ -30,7 +30,7 @@ pub mod yamlcfg;
 pub mod zip;
 
 use crate::finding::{Code, Finding};
-use crate::identify::{expected_formats, identify, Format};
+use crate::identify::{expected_formats, identify, inner_suffix_formats, Format};
 use crate::input::Input;
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -502,8 +502,16 @@ pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>, name: Option<&str>) -> Id
         if let Some(expected) = expected_formats(name) {
             if !expected.contains(&found.format) {
                 // A name that promises a binary format the content is not: an error (the
-                // loader that name selects would read something else).
-                let severity = if expected.contains(&Format::Unknown) {
+                // loader that name selects would read something else). Conventional names
+                // are information: an inner suffix names the content (`checkpoint.pth.tar`
+                // holding a torch archive), or the name and the content are both compressed
+                // streams (joblib's `compress=` and its old `ZF` files choose the compressor
+                // whatever the name says; every loader detects it by its magic).
+                let conventional = inner_suffix_formats(name).contains(&found.format)
+                    || found.format.is_compression() && expected.iter().any(|f| f.is_compression());
+                let severity = if conventional {
+                    crate::finding::Severity::Info
+                } else if expected.contains(&Format::Unknown) {
                     Code::FormatMismatch.default_severity()
                 } else {
                     crate::finding::Severity::Error

@@ -181,6 +181,11 @@ pub struct PickleLimits {
     /// Whether calling the global (module, name) can return an exact `str` (which STACK_GLOBAL
     /// accepts). `None`: any call result may be a str.
     pub may_return_str: Option<fn(&str, &str) -> bool>,
+    /// Whether the reader has a `persistent_load` (torch's loaders do). Without one, PERSID and
+    /// BINPERSID raise `UnpicklingError` as `_pickle.c` and `pickle.py` do: plain
+    /// `pickle.load`, joblib, numpy's and pandas' pickle fallbacks, and the first pickle
+    /// (the magic number) of a legacy torch file.
+    pub persistent_load: bool,
 }
 
 impl Default for PickleLimits {
@@ -197,6 +202,7 @@ impl Default for PickleLimits {
             stop_at_implausible: false,
             joblib_inline: true,
             may_return_str: None,
+            persistent_load: true,
         }
     }
 }
@@ -305,6 +311,8 @@ impl fmt::Display for Reject {
             Reject::UnsupportedProtocol(p) => write!(f, "unsupported pickle protocol: {p}"),
             Reject::SizeTooLarge(op) => write!(f, "{op} exceeds system's maximum size"),
             Reject::NegativeByteCount(op) => write!(f, "{op} pickle has negative byte count"),
+    /// PERSID/BINPERSID read by an unpickler without `persistent_load`.
+    NoPersistentLoad,
             Reject::StackUnderflow => f.write_str("unpickling stack underflow"),
             Reject::MarkNotFound => f.write_str("could not find MARK"),
             Reject::OddItems(op) => write!(f, "odd number of items for {op}"),
@@ -335,6 +343,9 @@ impl fmt::Display for Reject {
 #[derive(Clone, Debug, PartialEq)]
 pub enum End {
     /// A STOP opcode was executed.
+            Reject::NoPersistentLoad => f.write_str(
+                "a load persistent id instruction was encountered, but no persistent_load function was specified",
+            ),
     Stop,
     /// No byte at all where a pickle should start.
     Empty,
@@ -2042,11 +2053,17 @@ impl Machine<'_> {
                     self.ext(ev, i64::from(c), off)?;
                 }
                 other => {
+                    if !self.lim.persistent_load {
+                        return Err(Fail::Reject(Reject::NoPersistentLoad));
+                    }
                     return Err(Fail::Reject(Reject::InvalidLoadKey(other)));
                 }
             }
         }
     }
+                    if !self.lim.persistent_load {
+                        return Err(Fail::Reject(Reject::NoPersistentLoad));
+                    }
 
     fn read_latin1(&mut self, src: &mut Src<'_>, n: u64) -> R<V> {
         if n > self.lim.max_bytes_object as u64 {

@@ -340,11 +340,23 @@ fn text_named(cx: &Cx<'_>) -> bool {
     )
 }
 
-/// Analyse every pickle in `r` (from its first byte) and report findings.
-pub fn analyse(r: &mut dyn Read, len: Option<u64>, cx: &mut Cx<'_>, kind: Kind) -> StreamSummary {
+/// The machine's limits for a stream of `kind`.
+fn limits(cx: &Cx<'_>, kind: Kind) -> machine::PickleLimits {
     let mut lim = cx.limits.pickle.clone();
     lim.stop_at_implausible = kind == Kind::Sniff;
     lim.may_return_str = Some(may_return_str);
+    // Bytes without pickle magic at a file's start are unpickled only by loaders without a
+    // persistent_load (pickle.load, joblib, numpy's and pandas' fallbacks, the magic-number
+    // pickle of torch's legacy format), and so is an object array's data (numpy's
+    // pickle.load): there a persistent id raises. Torch archives' pickles (Plain, TorchLegacy)
+    // have one.
+    lim.persistent_load = matches!(kind, Kind::Plain | Kind::TorchLegacy);
+    lim
+}
+
+/// Analyse every pickle in `r` (from its first byte) and report findings.
+pub fn analyse(r: &mut dyn Read, len: Option<u64>, cx: &mut Cx<'_>, kind: Kind) -> StreamSummary {
+    let lim = limits(cx, kind);
     let mut src = Src::new(r, len);
     let mut summary = StreamSummary::default();
     loop {
@@ -484,9 +496,7 @@ fn other_reading(
     reader: Reader,
 ) -> usize {
     let mut found: usize = 0;
-    let mut lim = cx.limits.pickle.clone();
-    lim.stop_at_implausible = kind == Kind::Sniff;
-    lim.may_return_str = Some(may_return_str);
+    let mut lim = limits(cx, kind);
     // The C readers are pickle.load, which knows nothing of joblib's inline arrays; the
     // pure-Python one stands for joblib.load.
     lim.joblib_inline = reader == Reader::PurePython;
@@ -692,16 +702,36 @@ fn report_events(cx: &mut Cx<'_>, ev: &Events, end: &End, index: u32) {
     match end {
         End::Error { offset, reject } => {
             let message = reject.to_string();
-            let tail = if dangerous_before_break {
-                "; a dangerous import ran before the break, so treat the file as malicious"
+            // The machine stops only where the unpickler raises (it reads at least as leniently
+            // as _pickle.c). When nothing was imported before that point, the loader fails
+            // without having reached any code: raw bytes (weights, external data) that merely
+            // start like a pickle. Errors of modelgate's own reading stay errors.
+            let reached = !ev.imports.is_empty() || !ev.ext_codes.is_empty();
+            let loader_refuses = !matches!(
+                reject,
+                machine::Reject::Read(_)
+                    | machine::Reject::JoblibArray(_)
+                    | machine::Reject::InJoblibObjectArray(_)
+            );
+            let (severity, tail) = if dangerous_before_break {
+                (
+                    Code::PickleParseError.default_severity(),
+                    "; a dangerous import ran before the break, so treat the file as malicious",
+                )
+            } else if !reached && loader_refuses {
+                (
+                    crate::finding::Severity::Info,
+                    "; every unpickler raises there before importing or calling anything",
+                )
             } else {
-                ""
+                (Code::PickleParseError.default_severity(), "")
             };
-            cx.report(
+            cx.report_as(
                 Code::PickleParseError,
+                severity,
                 Some(*offset),
                 format!("pickle cannot be parsed to its end: {message}{tail}"),
-                ev! {"error" => message, "after_dangerous_import" => dangerous_before_break},
+                ev! {"error" => message, "after_dangerous_import" => dangerous_before_break, "reached_import" => reached},
             );
         }
         End::Limit { offset, message } => {
