@@ -11,49 +11,35 @@
 //! (loops, `namespace`, filters, `raise_exception`, `~` on content, subscripts by literal keys
 //! and loop indices) passes.
 
-/// The chat templates of a Hugging Face `tokenizer_config.json` (JSON text as
-/// `json.loads` decodes it): `chat_template` is a string, or a list of `{"name", "template"}`;
-/// of a repeated key the last counts, as in a Python dict. Nothing else of the document is
-/// kept in memory.
-pub fn hf_templates(text: &str) -> Vec<(String, String)> {
-    use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
-    struct Last;
-    impl<'de> Visitor<'de> for Last {
-        type Value = Option<serde_json::Value>;
-        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("a JSON object")
-        }
-        fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
-            let mut last = None;
-            while let Some(k) = a.next_key::<String>()? {
-                if k == "chat_template" {
-                    last = Some(a.next_value()?);
-                } else {
-                    a.next_value::<IgnoredAny>()?;
+/// The chat templates of a Hugging Face `tokenizer_config.json` (or `chat_template.json`),
+/// from the values of its top-level `chat_template` keys, every occurrence of a repeated key
+/// (Python keeps the last; other readers may keep another): a string, or a list of
+/// `{"name", "template"}` (every `template` of an item).
+pub fn hf_templates(values: &[&super::pyjson::Value]) -> Vec<(String, String)> {
+    use super::pyjson::Value;
+    let mut out = Vec::new();
+    for v in values {
+        match v {
+            Value::Str(_) => {
+                if let Some(t) = v.as_str() {
+                    out.push(("chat_template".to_string(), t.into_owned()));
                 }
             }
-            Ok(last)
+            Value::Array(list) => {
+                for item in list {
+                    let name = item
+                        .get("name")
+                        .and_then(|n| n.as_str())
+                        .map_or_else(|| "?".to_string(), |n| n.into_owned());
+                    for t in item.all("template").filter_map(|t| t.as_str()) {
+                        out.push((format!("chat_template[{name}]"), t.into_owned()));
+                    }
+                }
+            }
+            _ => {}
         }
     }
-    if !text.contains("chat_template") {
-        return Vec::new();
-    }
-    let mut de = serde_json::Deserializer::from_str(text);
-    let Ok(Some(v)) = (&mut de).deserialize_map(Last) else {
-        return Vec::new();
-    };
-    match v {
-        serde_json::Value::String(t) => vec![("chat_template".into(), t)],
-        serde_json::Value::Array(list) => list
-            .iter()
-            .filter_map(|item| {
-                let t = item.get("template")?.as_str()?;
-                let name = item.get("name").and_then(|n| n.as_str()).unwrap_or("?");
-                Some((format!("chat_template[{name}]"), t.to_string()))
-            })
-            .collect(),
-        _ => Vec::new(),
-    }
+    out
 }
 
 /// One token inside a `{{ }}` or `{% %}` tag.
@@ -560,10 +546,15 @@ mod tests {
     }
 
     #[test]
-    fn hf_templates_keep_the_last_of_a_repeated_key() {
-        let t = hf_templates(r#"{"chat_template": "a", "x": [1, {"y": 2}], "chat_template": "b"}"#);
-        assert_eq!(t, vec![("chat_template".to_string(), "b".to_string())]);
-        assert!(hf_templates(r#"["chat_template"]"#).is_empty());
+    fn hf_templates_take_every_occurrence_of_a_repeated_key() {
+        let doc = br#"{"chat_template": "a", "x": [1, {"y": 2}], "chat_template": [{"name": "n", "template": "b", "template": "c"}]}"#;
+        let e = crate::inspect::pyjson::top_entries(doc, &["chat_template"]).unwrap();
+        let v: Vec<_> = e.iter().map(|(_, v)| v).collect();
+        let t = hf_templates(&v);
+        let keys: Vec<&str> = t.iter().map(|(_, t)| t.as_str()).collect();
+        assert_eq!(keys, ["a", "b", "c"]);
+        let e = crate::inspect::pyjson::top_entries(br#"["chat_template"]"#, &["chat_template"]);
+        assert!(e.unwrap().is_empty());
     }
 
     #[test]

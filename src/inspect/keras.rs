@@ -5,13 +5,12 @@
 //! nesting depth only), and candidates inside binary files are first validated without
 //! allocating, so hostile JSON costs time in proportion to its bytes, within a budget.
 
-use super::{hdf5, Cx, Evidence, Identified};
+use super::{hdf5, pyjson, Cx, Evidence, Identified};
 use crate::ev;
 use crate::finding::Code;
 use crate::identify::Format;
 use crate::input::Input;
 use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
-use serde_json::value::RawValue;
 use std::collections::HashSet;
 use std::fmt;
 use std::io::Read;
@@ -289,17 +288,25 @@ fn check(json: &[u8], cx: &mut Cx<'_>, offset: Option<u64>) -> bool {
     check_doc(json, cx, offset, false) == Doc::Config
 }
 
-/// Walk one JSON document and report its findings when it is a Keras config, or whatever it is
-/// when `always` (a training config, whose objects Keras deserializes too).
+/// Walk one JSON document (text as Python decoded it: generalized UTF-8, see [`pyjson`]) and
+/// report its findings when it is a Keras config, or whatever it is when `always` (a training
+/// config, whose objects Keras deserializes too). Read with Python's grammar: a document Python
+/// refuses, or one nested deeper than [`pyjson::MAX_DEPTH`], is `NotJson`.
 pub fn check_doc(json: &[u8], cx: &mut Cx<'_>, offset: Option<u64>, always: bool) -> Doc {
-    let mut found = Vec::new();
-    let mut blobs = Vec::new();
-    let mut de = serde_json::Deserializer::from_slice(json);
-    let Ok(root) = (Walk {
-        found: &mut found,
-        blobs: &mut blobs,
-    })
-    .deserialize(&mut de) else {
+    let walked = pyjson::with_stack(|| {
+        let mut found = Vec::new();
+        let mut blobs = Vec::new();
+        let mut de = pyjson::Deserializer::new(json);
+        let root = (Walk {
+            found: &mut found,
+            blobs: &mut blobs,
+        })
+        .deserialize(&mut de)
+        .ok()?;
+        de.end().ok()?;
+        Some((root, found, blobs))
+    });
+    let Some(Some((root, mut found, blobs))) = walked else {
         return Doc::NotJson;
     };
     let config = root.class_name.is_some() && root.has_config;
@@ -404,10 +411,24 @@ pub fn inspect_h5(input: &mut Input<'_>, cx: &mut Cx<'_>) -> Identified {
                         continue;
                     }
                     let at = format!("attribute '{}' of '{}'", attr.name, attr.object);
-                    let doc = match python_json_text(v) {
-                        Some(text) => check_doc(text.as_bytes(), cx, None, training),
-                        None => Doc::NotJson,
-                    };
+                    // Keras decodes the attribute as UTF-8 text (h5py, or .decode("utf-8"))
+                    // before json.loads; other readers hand json.loads the bytes. Every view
+                    // that decodes is walked.
+                    let mut doc = Doc::NotJson;
+                    let mut seen: Vec<Vec<u8>> = Vec::new();
+                    for (_, text) in pyjson::views(v) {
+                        let Ok(text) = text else { continue };
+                        if seen.contains(&text.bytes) {
+                            continue;
+                        }
+                        let d = check_doc(&text.bytes, cx, None, training);
+                        seen.push(text.bytes);
+                        doc = match (doc, d) {
+                            (Doc::Config, _) | (_, Doc::Config) => Doc::Config,
+                            (Doc::NotConfig, _) | (_, Doc::NotConfig) => Doc::NotConfig,
+                            _ => Doc::NotJson,
+                        };
+                    }
                     match doc {
                         Doc::Config => found_config = true,
                         Doc::NotJson if model || training => cx.report(
@@ -496,7 +517,7 @@ fn b64decode_lenient(s: &str) -> Vec<u8> {
 /// Whether `head` starts, after JSON whitespace, with `{` in the encoding `json.loads(bytes)`
 /// detects: the cheap test before a file is read whole as JSON.
 pub fn starts_object(head: &[u8]) -> bool {
-    let (body, width, big) = match detect_encoding(head) {
+    let (body, width, big) = match pyjson::detect_encoding(head) {
         "utf-32" => (head.get(4..), 4, head.first() == Some(&0)),
         "utf-16" => (head.get(2..), 2, head.first() == Some(&0xfe)),
         "utf-32-be" => (Some(head), 4, true),
@@ -518,135 +539,8 @@ pub fn starts_object(head: &[u8]) -> bool {
             }
         })
         .find(|u| !matches!(u, 0x20 | 0x09 | 0x0a | 0x0d))
-        == Some(u32::from(b'{'))
-}
-
-/// The encoding Python's `json.loads(bytes)` reads: a UTF-32, UTF-16 or UTF-8 BOM, else the
-/// pattern of NUL bytes at the start (`json.detect_encoding`).
-fn detect_encoding(b: &[u8]) -> &'static str {
-    match b {
-        [0, 0, 0xfe, 0xff, ..] | [0xff, 0xfe, 0, 0, ..] => "utf-32",
-        [0xfe, 0xff, ..] | [0xff, 0xfe, ..] => "utf-16",
-        [0xef, 0xbb, 0xbf, ..] => "utf-8-sig",
-        [0, b1, _, _, ..] => {
-            if *b1 != 0 {
-                "utf-16-be"
-            } else {
-                "utf-32-be"
-            }
-        }
-        [_, 0, b2, b3, ..] => {
-            if *b2 != 0 || *b3 != 0 {
-                "utf-16-le"
-            } else {
-                "utf-32-le"
-            }
-        }
-        [0, _] => "utf-16-be",
-        [_, 0] => "utf-16-le",
-        _ => "utf-8",
-    }
-}
-
-/// JSON text as Python's `json.loads(bytes)` reads it, rewritten for serde_json: decoded from
-/// the detected encoding (lone surrogates, which `surrogatepass` keeps, become U+FFFD), and
-/// `NaN`, `Infinity` and `-Infinity` outside strings, which Python accepts, made `0`. `None`
-/// when the bytes do not decode, where Python raises too.
-pub fn python_json_text(b: &[u8]) -> Option<String> {
-    let units = |big: bool, width: usize, body: &[u8]| -> Option<String> {
-        if width == 2 {
-            let u: Vec<u16> = body
-                .chunks_exact(2)
-                .map(|c| match c {
-                    [x, y] if big => u16::from_be_bytes([*x, *y]),
-                    [x, y] => u16::from_le_bytes([*x, *y]),
-                    _ => 0,
-                })
-                .collect();
-            if !body.len().is_multiple_of(2) {
-                return None;
-            }
-            Some(
-                char::decode_utf16(u)
-                    .map(|c| c.unwrap_or('\u{fffd}'))
-                    .collect(),
-            )
-        } else {
-            if !body.len().is_multiple_of(4) {
-                return None;
-            }
-            body.chunks_exact(4)
-                .map(|c| {
-                    let v = match c {
-                        [a, b2, c2, d] if big => u32::from_be_bytes([*a, *b2, *c2, *d]),
-                        [a, b2, c2, d] => u32::from_le_bytes([*a, *b2, *c2, *d]),
-                        _ => 0,
-                    };
-                    if (0xd800..0xe000).contains(&v) {
-                        Some('\u{fffd}')
-                    } else {
-                        char::from_u32(v)
-                    }
-                })
-                .collect()
-        }
-    };
-    let text = match detect_encoding(b) {
-        "utf-32" => {
-            let big = b.first() == Some(&0);
-            units(big, 4, b.get(4..)?)?
-        }
-        "utf-16" => {
-            let big = b.first() == Some(&0xfe);
-            units(big, 2, b.get(2..)?)?
-        }
-        "utf-32-be" => units(true, 4, b)?,
-        "utf-32-le" => units(false, 4, b)?,
-        "utf-16-be" => units(true, 2, b)?,
-        "utf-16-le" => units(false, 2, b)?,
-        "utf-8-sig" => std::str::from_utf8(b.get(3..)?).ok()?.to_string(),
-        _ => std::str::from_utf8(b).ok()?.to_string(),
-    };
-    Some(replace_nonfinite(&text))
-}
-
-/// `NaN`, `Infinity`, `-Infinity` outside strings become `0`.
-fn replace_nonfinite(t: &str) -> String {
-    let mut out = String::with_capacity(t.len());
-    let mut in_str = false;
-    let mut escaped = false;
-    let mut rest = t;
-    while let Some(c) = rest.chars().next() {
-        if in_str {
-            out.push(c);
-            if escaped {
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == '"' {
-                in_str = false;
-            }
-            rest = rest.get(c.len_utf8()..).unwrap_or_default();
-            continue;
-        }
-        if c == '"' {
-            in_str = true;
-        }
-        let token = ["-Infinity", "Infinity", "NaN"]
-            .into_iter()
-            .find(|k| rest.starts_with(k));
-        match token {
-            Some(k) => {
-                out.push('0');
-                rest = rest.get(k.len()..).unwrap_or_default();
-            }
-            None => {
-                out.push(c);
-                rest = rest.get(c.len_utf8()..).unwrap_or_default();
-            }
-        }
-    }
-    out
+        // A head of nothing but whitespace may still open an object further on.
+        .is_none_or(|u| u == u32::from(b'{'))
 }
 
 /// Find Keras configs stored as JSON text inside a binary container (HDF5 attributes are never
@@ -676,11 +570,10 @@ pub fn scan_embedded_json(input: &mut Input<'_>, cx: &mut Cx<'_>) -> std::io::Re
         {
             let at = pos.saturating_add(i);
             let tail = buf.get(at..).unwrap_or_default();
-            let mut it = serde_json::Deserializer::from_slice(tail).into_iter::<&RawValue>();
-            let parsed = it.next();
+            let parsed = pyjson::value_extent(tail);
             // A document that parsed cost its length; a failed one is charged the window.
             let cost = match &parsed {
-                Some(Ok(_)) => it.byte_offset(),
+                Ok(n) => *n,
                 _ => tail.len(),
             } as u64;
             if budget < cost {
@@ -694,19 +587,19 @@ pub fn scan_embedded_json(input: &mut Input<'_>, cx: &mut Cx<'_>) -> std::io::Re
             }
             budget = budget.saturating_sub(cost);
             match parsed {
-                Some(Ok(raw)) => {
-                    if check(
-                        raw.get().as_bytes(),
-                        cx,
-                        Some(base.saturating_add(at as u64)),
-                    ) {
+                Ok(end) => {
+                    let raw = tail.get(..end).unwrap_or_default();
+                    let text = pyjson::decode_bytes(raw)
+                        .map(|t| t.bytes)
+                        .unwrap_or_default();
+                    if check(&text, cx, Some(base.saturating_add(at as u64))) {
                         found = true;
-                        pos = at.saturating_add(it.byte_offset().max(1));
+                        pos = at.saturating_add(end.max(1));
                     } else {
                         pos = at.saturating_add(1);
                     }
                 }
-                Some(Err(e)) if e.is_eof() && n > 0 && tail.len() < MAX_CONFIG => {
+                Err((_, ended)) if ended && n > 0 && tail.len() < MAX_CONFIG => {
                     // The document continues in the next chunk: keep it and read on.
                     break;
                 }

@@ -532,55 +532,184 @@ pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>, name: Option<&str>) -> Id
     found
 }
 
-/// A JSON document that is a Keras model config (e.g. `config.json` in a `.keras` archive), or a
-/// Hugging Face tokenizer config with chat templates. Read as `json.loads(bytes)` reads it.
+/// Base names of the JSON configs Python loaders read by name and act on: Hugging Face
+/// `config.json` and `*_config.json` (tokenizer, processor, preprocessor, feature extractor,
+/// generation, adapter), TorchServe's `MANIFEST.json`, a `.keras` archive's `config.json`, and
+/// the processor's `chat_template.json`.
+fn loader_json(name: &str) -> bool {
+    let base = name.rsplit('/').next().unwrap_or(name);
+    base == "config.json"
+        || base.ends_with("_config.json")
+        || base == "MANIFEST.json"
+        || base == "chat_template.json"
+}
+
+/// Top-level keys whose values loaders act on.
+const HF_KEYS: &[&str] = &["auto_map", "custom_pipelines", "chat_template", "model"];
+
+/// A JSON document that is a Keras model config (e.g. `config.json` in a `.keras` archive), a
+/// Hugging Face config (auto_map, custom_pipelines, chat templates) or a TorchServe manifest.
+/// Read as Python reads it ([`pyjson`]), in every view a loader has of it: `json.loads(bytes)`
+/// and `json.loads(open(path, encoding="utf-8").read())`. A loader's config that no view reads,
+/// or that is nested deeper than this reader goes, is an error; views that disagree are reported.
 fn keras_json(input: &mut Input<'_>, cx: &mut Cx<'_>, name: Option<&str>) -> bool {
-    let small = input.len.is_some_and(|l| l <= 64 << 20);
-    if !(small && input.is_seekable() && keras::starts_object(&input.head)) {
+    const MAX_JSON: u64 = 64 << 20;
+    let named = name.is_some_and(loader_json);
+    if !(keras::starts_object(&input.head) || named) {
         return false;
     }
-    let mut bytes = Vec::new();
-    match input.reader().and_then(|mut r| r.read_to_end(&mut bytes)) {
-        Ok(_) => {
-            // A `.keras` archive's config.json is read by Keras whatever it holds: one that
-            // does not parse here is reported, never taken for "not a config".
-            let config = name.is_some_and(|n| n == "config.json");
-            let malformed = |cx: &mut Cx<'_>, why: &str| {
-                if config {
-                    cx.report(
-                        Code::KerasConfigMalformed,
-                        None,
-                        format!("config.json {why}; it was not inspected"),
-                        ev! {},
-                    );
-                }
-            };
-            let Some(text) = keras::python_json_text(&bytes) else {
-                malformed(cx, "does not decode as json.loads decodes bytes");
-                return false;
-            };
-            drop(bytes);
-            for (key, t) in jinja::hf_templates(&text) {
-                check_chat_template(&key, &t, cx);
+    let label = name.unwrap_or("JSON");
+    let bytes = if input.is_seekable() {
+        if input.len.is_none_or(|l| l > MAX_JSON) {
+            if named {
+                cx.report_as(
+                    Code::LimitExceeded,
+                    crate::finding::Severity::Error,
+                    None,
+                    format!(
+                        "{label}: a JSON config larger than {} MiB was not inspected",
+                        MAX_JSON >> 20
+                    ),
+                    ev! {"limit" => "max_json", "value" => MAX_JSON},
+                );
             }
-            hf_remote_code(&text, cx);
-            if name.is_some_and(|n| n.ends_with("MAR-INF/MANIFEST.json")) {
-                torchserve_manifest(&text, cx);
-            }
-            match keras::check_doc(text.as_bytes(), cx, None, false) {
-                keras::Doc::Config => true,
-                keras::Doc::NotConfig => false,
-                keras::Doc::NotJson => {
-                    malformed(cx, "is not JSON that this reader can walk (a syntax error, or nested too deep)");
-                    false
-                }
-            }
+            return false;
         }
-        Err(e) => {
+        let mut bytes = Vec::new();
+        if let Err(e) = input.reader().and_then(|mut r| r.read_to_end(&mut bytes)) {
             cx.io_error(Code::ReadError, "reading json", &e);
-            false
+            return false;
+        }
+        bytes
+    } else if input.len.is_some() {
+        // A stream no longer than its head: the head is all of it.
+        input.head.clone()
+    } else {
+        if named {
+            cx.report_as(
+                Code::NotInspected,
+                crate::finding::Severity::Error,
+                None,
+                format!("{label}: a JSON config read as a stream (inside a compressed archive) was not inspected"),
+                ev! {"format" => "json", "whole_file" => true},
+            );
+        }
+        return false;
+    };
+    // A `.keras` archive's config.json is read by Keras whatever it holds.
+    let keras_config = name.is_some_and(|n| n == "config.json");
+    let mut texts: Vec<(pyjson::View, pyjson::Text, pyjson::Oddities)> = Vec::new();
+    let mut failed: Vec<(pyjson::View, pyjson::Error)> = Vec::new();
+    for (view, text) in pyjson::views(&bytes) {
+        match text.and_then(|t| pyjson::validate(&t.bytes).map(|o| (t, o))) {
+            Ok((t, o)) => texts.push((view, t, o)),
+            Err(e) => failed.push((view, e)),
         }
     }
+    drop(bytes);
+    let Some((_, _, odd)) = texts.first() else {
+        let limit = failed.iter().any(|(_, e)| e.limit);
+        let why = failed
+            .iter()
+            .map(|(v, e)| format!("{}: {e}", v.label()))
+            .collect::<Vec<_>>()
+            .join("; ");
+        if keras_config {
+            cx.report(
+                Code::KerasConfigMalformed,
+                None,
+                format!(
+                    "config.json is not JSON Python's json reads ({why}); it was not inspected"
+                ),
+                ev! {"limit" => limit},
+            );
+        } else if named || limit {
+            // Loaders with other JSON readers (serde_json in Rust servers) may still read it.
+            cx.report_as(
+                Code::ConfigMalformed,
+                crate::finding::Severity::Error,
+                None,
+                format!("{label} is not JSON Python's json reads ({why}); a loader that reads it differently was not checked against"),
+                ev! {"format" => "json", "limit" => limit},
+            );
+        }
+        return false;
+    };
+    if odd.duplicate_count > 0 {
+        cx.report(
+            Code::ConfigMalformed,
+            None,
+            format!(
+                "{label} repeats keys ({}): Python's json keeps the last value, other readers the first or none",
+                odd.duplicates.join(", ")
+            ),
+            ev! {"format" => "json", "duplicate_keys" => odd.duplicates, "count" => odd.duplicate_count},
+        );
+    }
+    if named && !failed.is_empty() {
+        let ok = texts.first().map_or(pyjson::View::Bytes, |(v, _, _)| *v);
+        let why = failed
+            .iter()
+            .map(|(v, e)| format!("{} refuses it ({e})", v.label()))
+            .collect::<Vec<_>>()
+            .join("; ");
+        cx.report(
+            Code::ConfigMalformed,
+            None,
+            format!("{label}: loaders read it differently: {} reads it, {why}; the view that reads was inspected", ok.label()),
+            ev! {"format" => "json", "surrogates" => odd.surrogates},
+        );
+    }
+    let mut config = false;
+    let mut seen: Vec<Vec<u8>> = Vec::new();
+    for (_, text, _) in texts {
+        if seen.contains(&text.bytes) {
+            continue;
+        }
+        // The grammar was validated, so this read does not fail; the values recurse per
+        // level, so they are read and dropped on a deep stack.
+        let manifest = name.is_some_and(|n| n.ends_with("MAR-INF/MANIFEST.json"));
+        let read = pyjson::with_stack(|| {
+            let entries = pyjson::top_entries(&text.bytes, HF_KEYS).unwrap_or_default();
+            let templates: Vec<&pyjson::Value> = entries
+                .iter()
+                .filter(|(k, _)| k == "chat_template")
+                .map(|(_, v)| v)
+                .collect();
+            for (key, t) in jinja::hf_templates(&templates) {
+                check_chat_template(&key, &t, cx);
+            }
+            hf_remote_code(&entries, cx);
+            if manifest {
+                torchserve_manifest(&entries, cx);
+            }
+        });
+        if read.is_none() {
+            cx.report_as(
+                Code::ConfigMalformed,
+                crate::finding::Severity::Error,
+                None,
+                format!("{label}: no thread to read it on; it was not inspected"),
+                ev! {"format" => "json"},
+            );
+        }
+        match keras::check_doc(&text.bytes, cx, None, false) {
+            keras::Doc::Config => config = true,
+            keras::Doc::NotConfig => {}
+            keras::Doc::NotJson => {
+                // Validated above, so only a limit of the walker's.
+                cx.report_as(
+                    Code::ConfigMalformed,
+                    crate::finding::Severity::Error,
+                    None,
+                    format!("{label}: the config walker could not read it whole; it was not fully inspected"),
+                    ev! {"format" => "json"},
+                );
+            }
+        }
+        seen.push(text.bytes);
+    }
+    config
 }
 
 /// The seekable source a model reader needs (`label` names the format); a model that arrives
@@ -622,18 +751,19 @@ fn native_code(head: &[u8]) -> Option<&'static str> {
 }
 
 /// Hugging Face configs that map classes to code shipped with the model: `auto_map` (config,
-/// tokenizer, processor and feature-extractor configs) and `custom_pipelines`.
-fn hf_remote_code(text: &str, cx: &mut Cx<'_>) {
-    if !(text.contains("auto_map") || text.contains("custom_pipelines")) {
-        return;
-    }
-    let Ok(serde_json::Value::Object(doc)) = serde_json::from_str::<serde_json::Value>(text) else {
-        return;
-    };
+/// tokenizer, processor and feature-extractor configs) and `custom_pipelines`. Every occurrence
+/// of a repeated key counts (Python keeps the last; other readers may keep another).
+fn hf_remote_code(entries: &[(String, pyjson::Value)], cx: &mut Cx<'_>) {
     for key in ["auto_map", "custom_pipelines"] {
-        let Some(v) = doc.get(key) else { continue };
+        let mut found = false;
         let mut refs: Vec<String> = Vec::new();
-        collect_strings(v, &mut refs);
+        for (_, v) in entries.iter().filter(|(k, _)| k == key) {
+            found = true;
+            v.strings(&mut refs, 64);
+        }
+        if !found {
+            continue;
+        }
         refs.sort();
         refs.dedup();
         refs.truncate(32);
@@ -658,31 +788,26 @@ const TORCHSERVE_HANDLERS: &[&str] = &[
 ];
 
 /// A TorchServe `.mar` archive's `MAR-INF/MANIFEST.json`: a handler that is not one of
-/// TorchServe's own is Python shipped in the archive, imported when the model is served.
-fn torchserve_manifest(text: &str, cx: &mut Cx<'_>) {
-    let Ok(doc) = serde_json::from_str::<serde_json::Value>(text) else {
-        return;
-    };
-    let Some(handler) = doc.pointer("/model/handler").and_then(|h| h.as_str()) else {
-        return;
-    };
-    if TORCHSERVE_HANDLERS.contains(&handler) {
-        return;
-    }
-    cx.report(
-        Code::ConfigCodeReference,
-        None,
-        format!("TorchServe handler '{handler}': torchserve imports it from the archive and runs it to serve the model"),
-        ev! {"key" => "handler", "target" => handler},
-    );
-}
-
-fn collect_strings(v: &serde_json::Value, out: &mut Vec<String>) {
-    match v {
-        serde_json::Value::String(s) if out.len() < 64 => out.push(s.clone()),
-        serde_json::Value::Array(a) => a.iter().for_each(|x| collect_strings(x, out)),
-        serde_json::Value::Object(o) => o.values().for_each(|x| collect_strings(x, out)),
-        _ => {}
+/// TorchServe's own is Python shipped in the archive, imported when the model is served. Every
+/// `model` and `handler` of repeated keys is judged.
+fn torchserve_manifest(entries: &[(String, pyjson::Value)], cx: &mut Cx<'_>) {
+    let handlers = entries
+        .iter()
+        .filter(|(k, _)| k == "model")
+        .flat_map(|(_, m)| m.all("handler"))
+        .filter_map(|h| h.as_str().map(|s| s.into_owned()));
+    let mut seen = Vec::new();
+    for handler in handlers {
+        if TORCHSERVE_HANDLERS.contains(&handler.as_str()) || seen.contains(&handler) {
+            continue;
+        }
+        cx.report(
+            Code::ConfigCodeReference,
+            None,
+            format!("TorchServe handler '{handler}': torchserve imports it from the archive and runs it to serve the model"),
+            ev! {"key" => "handler", "target" => handler},
+        );
+        seen.push(handler);
     }
 }
 

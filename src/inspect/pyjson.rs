@@ -23,9 +23,32 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
 
-/// Deepest nesting read. CPython 3.11 refuses documents nested about 990 deep (the recursion
-/// limit); 3.12 and later go deeper, so past this a document is an error (fail closed).
-pub const MAX_DEPTH: usize = 1200;
+/// Deepest nesting read: CPython 3.11 refuses documents nested about 990 deep (the recursion
+/// limit), 3.12 about 1,500 (the C recursion limit), 3.13 about 10,000; 3.14 checks the stack
+/// itself and may go deeper, so past this a document is an error (fail closed).
+pub const MAX_DEPTH: usize = 10_000;
+
+/// The stack of the thread the recursive walkers run on ([`with_stack`]): room for
+/// [`MAX_DEPTH`] levels of serde visitors in unoptimized builds (virtual memory; only what a
+/// document's depth touches is used).
+const STACK: usize = 256 << 20;
+
+/// Run `f` on a thread whose stack holds [`MAX_DEPTH`] levels of recursive walking (serde
+/// visitors and [`Value`] trees recurse per level; scans run on rayon's 2 MiB stacks). `None`
+/// when no thread could be made: the caller fails closed. A panic in `f` is resumed here.
+pub fn with_stack<T: Send>(f: impl FnOnce() -> T + Send) -> Option<T> {
+    std::thread::scope(|s| {
+        let h = std::thread::Builder::new()
+            .name("pyjson".into())
+            .stack_size(STACK)
+            .spawn_scoped(s, f)
+            .ok()?;
+        match h.join() {
+            Ok(v) => Some(v),
+            Err(p) => std::panic::resume_unwind(p),
+        }
+    })
+}
 
 /// `int()` refuses decimal strings of more digits (`sys.get_int_max_str_digits()`, 3.11+).
 pub const MAX_INT_DIGITS: usize = 4300;
@@ -727,6 +750,7 @@ impl<'t> Reader<'t> {
                 .iter()
                 .position(|b| matches!(b, b'"' | b'\\' | 0..=0x1f))
             else {
+                self.pos = self.s.len();
                 return Err(err("Unterminated string starting at", begin));
             };
             out.extend_from_slice(rest.get(..k).unwrap_or_default());
@@ -1157,6 +1181,135 @@ impl View {
     }
 }
 
+/// The length of the one JSON value at the start of `b` (after whitespace), as the grammar
+/// reads it, whatever follows; on an error, whether the input ended first (the value may
+/// continue past `b`).
+pub fn value_extent(b: &[u8]) -> Result<usize, (Error, bool)> {
+    let mut r = Reader::new(b);
+    loop {
+        match r.next() {
+            Ok(Some(_)) => {
+                if r.stack.is_empty() && r.state == State::AfterValue {
+                    return Ok(r.pos);
+                }
+            }
+            Ok(None) => return Ok(r.pos),
+            Err(e) => {
+                let ended = r.pos >= b.len();
+                return Err((e, ended));
+            }
+        }
+    }
+}
+
+/// Every way Python loaders decode a JSON file, each with its text or why it fails.
+pub fn views(b: &[u8]) -> Vec<(View, Result<Text, Error>)> {
+    [View::Bytes, View::Utf8Text]
+        .into_iter()
+        .map(|v| (v, v.decode(b)))
+        .collect()
+}
+
+/// Top-level entries of an object document, every occurrence, in order: for each of `keys`
+/// found, its values (strings lossy). Nothing else of the document is kept.
+pub fn top_entries(text: &[u8], keys: &[&str]) -> Result<Vec<(String, Value)>, Error> {
+    use serde::de::{Deserializer as _, IgnoredAny};
+    struct Top<'k>(&'k [&'k str]);
+    impl<'de> Visitor<'de> for Top<'_> {
+        type Value = Vec<(String, Value)>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("JSON")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+            let mut out = Vec::new();
+            while let Some(k) = a.next_key::<String>()? {
+                if self.0.contains(&k.as_str()) {
+                    let v: Value = a.next_value()?;
+                    out.push((k, v));
+                } else {
+                    a.next_value::<IgnoredAny>()?;
+                }
+            }
+            Ok(out)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+            while a.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(Vec::new())
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(Vec::new())
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(Vec::new())
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(Vec::new())
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(Vec::new())
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(Vec::new())
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+            Ok(Vec::new())
+        }
+    }
+    let mut de = Deserializer::new(text);
+    let out = (&mut de).deserialize_any(Top(keys))?;
+    de.end()?;
+    Ok(out)
+}
+
+impl<'de> de::Deserialize<'de> for Value {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Value, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Value;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("JSON")
+            }
+            fn visit_unit<E>(self) -> Result<Value, E> {
+                Ok(Value::Null)
+            }
+            fn visit_bool<E>(self, b: bool) -> Result<Value, E> {
+                Ok(Value::Bool(b))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+                Ok(Value::Int(v.to_string()))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+                Ok(Value::Int(v.to_string()))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+                Ok(Value::Float(v))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+                Ok(Value::Str(v.as_bytes().to_vec()))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Value, E> {
+                Ok(Value::Str(v.into_bytes()))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some(v) = a.next_element()? {
+                    out.push(v);
+                }
+                Ok(Value::Array(out))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some(k) = a.next_key::<String>()? {
+                    let v = a.next_value()?;
+                    out.push((k.into_bytes(), v));
+                }
+                Ok(Value::Object(out))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 /// Check a whole document's grammar without building anything; its oddities.
 pub fn validate(text: &[u8]) -> Result<Oddities, Error> {
     let mut r = Reader::new(text);
@@ -1275,6 +1428,45 @@ mod tests {
         let deep = format!("{}{}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1));
         let e = parse(deep.as_bytes()).unwrap_err();
         assert!(e.limit, "{e}");
+    }
+
+    #[test]
+    fn deepest_documents_are_walked_on_a_small_stack() {
+        // Scans run on rayon threads (2 MiB stacks): the serde walkers recurse per level.
+        let d = MAX_DEPTH - 1;
+        let doc = format!(
+            "{{\"auto_map\": {}\"x.y\"{}, \"class_name\": \"Lambda\", \"config\": {{}}}}",
+            "[{\"a\": ".repeat(d / 2),
+            "}]".repeat(d / 2)
+        );
+        let h = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || {
+                crate::inspect::inspect_bytes("config.json", doc.as_bytes(), &Default::default())
+            })
+            .unwrap();
+        let f = h.join().unwrap();
+        let codes: Vec<_> = f.iter().map(|f| f.code).collect();
+        assert!(
+            codes.contains(&crate::finding::Code::HfRemoteCode),
+            "{codes:?}"
+        );
+        assert!(
+            codes.contains(&crate::finding::Code::KerasLambdaLayer),
+            "{codes:?}"
+        );
+        let deep = format!(
+            "{{\"a\": {}{}}}",
+            "[".repeat(MAX_DEPTH),
+            "]".repeat(MAX_DEPTH)
+        );
+        let f = crate::inspect::inspect_bytes("x.json", deep.as_bytes(), &Default::default());
+        assert!(
+            f.iter()
+                .any(|f| f.code == crate::finding::Code::ConfigMalformed
+                    && f.severity == crate::finding::Severity::Error),
+            "{f:?}"
+        );
     }
 
     #[test]
