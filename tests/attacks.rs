@@ -134,10 +134,22 @@ fn truncated_stream_reports_what_ran() {
 }
 
 #[test]
-fn broken_pickle_without_imports_still_fails_closed() {
+fn broken_pickle_without_imports_is_information() {
+    // Every unpickler raises where the stream breaks, having imported and called nothing
+    // (the machine stops only where _pickle.c does): no loader reaches code here. Issue 24:
+    // raw weights that start like a pickle failed the gate.
     let f = inspect_bytes("x.pkl", b"\x80\x02]q\x00(K\x01");
     assert_eq!(codes(&f), vec![Code::PickleParseError]);
-    assert_eq!(f[0].severity, Severity::Error);
+    assert_eq!(f[0].severity, Severity::Info);
+    assert_eq!(f[0].evidence["reached_import"], false);
+    // An import before the break keeps it an error, allowed or not.
+    let f = inspect_bytes("x.pkl", b"\x80\x02cnumpy\ndtype\nq\x00(K\x01");
+    let e: Vec<_> = f
+        .iter()
+        .filter(|f| f.code == Code::PickleParseError)
+        .collect();
+    assert_eq!(e.len(), 1, "{f:#?}");
+    assert_eq!(e[0].severity, Severity::Error);
 }
 
 #[test]

@@ -75,6 +75,20 @@ fn bombs() -> Vec<(&'static str, Vec<u8>, &'static str)> {
     let mut st = (h.len() as u64).to_le_bytes().to_vec();
     st.extend(h.as_bytes());
     out.push(("dups.safetensors", st, "safetensors-duplicate-key"));
+    // bz2 of a pickle whose BINBYTES8 declares 20 GiB, then 20 GiB of zeros: 16 MiB of zeros
+    // compressed once, the stream repeated (bz2 readers read concatenated streams). Within the
+    // byte budget for long; the decompression ratio ends it.
+    let mut head = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::best());
+    head.write_all(b"\x80\x04\x8e").unwrap();
+    head.write_all(&(20u64 << 30).to_le_bytes()).unwrap();
+    let mut bz = head.finish().unwrap();
+    let mut zeros = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::best());
+    zeros.write_all(&vec![0u8; 16 << 20]).unwrap();
+    let zeros = zeros.finish().unwrap();
+    for _ in 0..1280 {
+        bz.extend(&zeros);
+    }
+    out.push(("ratio.pkl.bz2", bz, "limit-exceeded"));
     // Zips nested in zips, deeper than the depth limit.
     let mut z = common::call("os", "system", "id");
     for i in 0..40 {
@@ -144,6 +158,9 @@ fn every_bomb_ends_in_a_finding_not_a_crash() {
                 "{name}: expected {code}: {}",
                 r["findings"]
             );
+        }
+        if name == "ratio.pkl.bz2" {
+            assert!(stdout.contains("decompression ratio"), "{name}: {stdout}");
         }
         let findings = r["findings"].as_array().unwrap().len();
         assert!(findings <= 200, "{name}: {findings} findings");

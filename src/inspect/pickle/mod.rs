@@ -679,10 +679,15 @@ fn report_events(cx: &mut Cx<'_>, ev: &Events, end: &End, index: u32) {
         );
     }
     for (off, code) in &ev.ext_codes {
-        cx.report(
+        // The extension registry of a standard Python is empty (copyreg.add_extension is
+        // called by no library in the loader inventory): there the load raises. Only a program
+        // that registered the code first reaches an object through it; the rest of the
+        // stream is read on either way.
+        cx.report_as(
             Code::PickleExtensionCode,
+            crate::finding::Severity::Warning,
             Some(*off),
-            format!("imports an object through copyreg extension code {code}"),
+            format!("imports an object through copyreg extension code {code}, which a standard Python has not registered (the load raises there unless the program registered it)"),
             ev! {"extension_code" => code},
         );
     }
@@ -706,7 +711,7 @@ fn report_events(cx: &mut Cx<'_>, ev: &Events, end: &End, index: u32) {
             // as _pickle.c). When nothing was imported before that point, the loader fails
             // without having reached any code: raw bytes (weights, external data) that merely
             // start like a pickle. Errors of modelgate's own reading stay errors.
-            let reached = !ev.imports.is_empty() || !ev.ext_codes.is_empty();
+            let reached = !ev.imports.is_empty();
             let loader_refuses = !matches!(
                 reject,
                 machine::Reject::Read(_)

@@ -1,0 +1,126 @@
+//! Precision at the cause (issue 24): bytes that no loader unpickles are not judged as
+//! pickles, streams every loader refuses before reaching anything are information, and
+//! conventional names are not errors; while what a loader does reach is still reported.
+
+mod common;
+
+use common::{call, inspect_bytes, Rng};
+use modelgate::finding::{Code, Finding, Severity};
+
+fn worst(f: &[Finding]) -> Option<Severity> {
+    f.iter().map(|f| f.severity).max()
+}
+
+fn random(seed: u64, n: usize) -> Vec<u8> {
+    let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+    (0..n).map(|_| rng.below(256) as u8).collect()
+}
+
+/// Raw weights or external data that happen to start like a pickle (PROTO 1-5): every
+/// unpickler raises at the first invalid opcode, having imported nothing.
+#[test]
+fn random_bytes_after_pickle_magic_are_information() {
+    for seed in 0..200 {
+        let mut b = vec![0x80, 1 + (seed % 5) as u8];
+        b.extend(random(seed, 4096));
+        let f = inspect_bytes("weights.bin", &b);
+        let imports = f.iter().any(|f| {
+            matches!(
+                f.code,
+                Code::PickleUnknownImport | Code::PickleDangerousImport
+            )
+        });
+        if !imports {
+            assert!(worst(&f) <= Some(Severity::Info), "seed {seed}: {:#?}", f);
+        }
+    }
+    // A payload before the break is still an error, the break included.
+    let mut b = call("os", "system", "echo hi");
+    b.pop();
+    b.extend([0xff; 8]);
+    let f = inspect_bytes("weights.bin", &b);
+    assert!(f
+        .iter()
+        .any(|f| f.code == Code::PickleDangerousImport && f.severity == Severity::Critical));
+    assert!(f
+        .iter()
+        .any(|f| f.code == Code::PickleParseError && f.severity == Severity::Error));
+}
+
+/// Random bytes that start with a zlib header (`78 01`): joblib.load tries zlib, which fails
+/// before producing a byte.
+#[test]
+fn random_bytes_after_a_zlib_header_are_information() {
+    for seed in 0..50 {
+        let mut b = vec![0x78, 0x01];
+        b.extend(random(1000 + seed, 4096));
+        let f = inspect_bytes("part-0001.bin", &b);
+        assert!(worst(&f) <= Some(Severity::Info), "seed {seed}: {f:#?}");
+    }
+}
+
+/// A compressed pickle whose stream breaks after the payload: the prefix a loader reads is
+/// inspected and the break is an error.
+#[test]
+fn a_broken_compressed_stream_has_its_prefix_inspected() {
+    use std::io::Write;
+    let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(&call("os", "system", "echo hi")).unwrap();
+    e.write_all(&random(5, 1 << 16)).unwrap();
+    let mut z = e.finish().unwrap();
+    let n = z.len();
+    z.truncate(n - 200);
+    z.extend(random(6, 300));
+    let f = inspect_bytes("model.joblib", &z);
+    assert!(
+        f.iter().any(|f| f.code == Code::PickleDangerousImport),
+        "{f:#?}"
+    );
+}
+
+/// Unpicklers without a persistent_load raise at a persistent id: the start of a zip
+/// (`PK\x03\x04`: PERSID), or text starting with `P`, is not a pickle to any loader that
+/// reads a file's first bytes as one.
+#[test]
+fn a_persistent_id_at_a_files_start_ends_every_reading() {
+    let mut b = b"PK\x03\x04 not a zip at all\n".to_vec();
+    b.extend(call("os", "system", "echo hi"));
+    let f = inspect_bytes("data.bin", &b);
+    assert!(
+        !f.iter().any(|f| f.code == Code::PickleDangerousImport),
+        "{f:#?}"
+    );
+    // Inside a torch archive the persistent id is torch's: the pickle goes on and is judged.
+    let mut p = b"\x80\x02P0\n".to_vec();
+    p.extend(&call("os", "system", "echo hi")[2..]);
+    let z = common::zip(&[("archive/data.pkl", &p), ("archive/version", b"3\n")]);
+    let f = inspect_bytes("model.pt", &z);
+    assert!(
+        f.iter().any(|f| f.code == Code::PickleDangerousImport),
+        "{f:#?}"
+    );
+}
+
+/// Conventional names are information; a name that promises another binary format is not.
+#[test]
+fn conventional_names_are_information() {
+    let p = b"\x80\x02}q\x00.".to_vec();
+    let z = common::zip(&[("archive/data.pkl", &p), ("archive/version", b"3\n")]);
+    let f = inspect_bytes("checkpoint.pth.tar", &z);
+    let m: Vec<_> = f
+        .iter()
+        .filter(|f| f.code == Code::FormatMismatch)
+        .collect();
+    assert_eq!(m.len(), 1, "{f:#?}");
+    assert_eq!(m[0].severity, Severity::Info);
+    // gzip content under a bz2 name: joblib and pandas detect the compressor by magic.
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut e, &p).unwrap();
+    let f = inspect_bytes("model.joblib.bz2", &e.finish().unwrap());
+    assert!(worst(&f) <= Some(Severity::Info), "{f:#?}");
+    // A torch archive named .npy is still an error.
+    let f = inspect_bytes("weights.npy", &z);
+    assert!(f
+        .iter()
+        .any(|f| f.code == Code::FormatMismatch && f.severity == Severity::Error));
+}
