@@ -413,6 +413,15 @@ def sklearn_values():
                 break
             except Exception:  # noqa: BLE001
                 break
+    # scipy's sparse containers, every format (estimators and vectorizers hold them).
+    import scipy.sparse as sp
+
+    dense = np.eye(4)
+    for fmt in ("csr", "csc", "coo", "bsr", "dia", "dok", "lil"):
+        for kind in ("matrix", "array"):
+            cls = getattr(sp, f"{fmt}_{kind}", None)
+            if cls is not None:
+                out.append(cls(dense))
     import pandas as pd
 
     frame = pd.DataFrame({"city": list("abca") * 15, "x": X[:, 0]})

@@ -253,17 +253,26 @@ pub struct Import {
     pub pushes: u64,
     /// Times it was called as `getattr(<imported class>, '<name>')`, the form pickle writes
     /// for a classmethod under protocols before 4 (each such call is reported as an import of
-    /// `module.Class.name` of its own).
+    /// `module.Class.name` of its own), or as numpy's `_ufunc_reconstruct('<module>',
+    /// '<name>')`, the form numpy <= 1.19 writes for a ufunc (each such call is reported as an
+    /// import of `module.name`).
     pub attribute_calls: u64,
 }
 
+/// numpy's `_ufunc_reconstruct(module, name)`: `getattr(__import__(module, fromlist=[name]),
+/// name)`, an import by name (numpy <= 1.19 pickles every ufunc through it).
+fn is_ufunc_reconstruct(module: &str, name: &str) -> bool {
+    matches!(module, "numpy.core" | "numpy._core") && name == "_ufunc_reconstruct"
+}
+
 impl Import {
-    /// `builtins.getattr` used for nothing but `getattr(<imported class>, '<name>')`: every
-    /// time it reached the stack it was called that way, so what it reached is exactly the
-    /// `module.Class.name` imports those calls recorded.
+    /// `builtins.getattr` used for nothing but `getattr(<imported class>, '<name>')`, or
+    /// numpy's `_ufunc_reconstruct` used for nothing but `_ufunc_reconstruct('<module>',
+    /// '<name>')`: every time it reached the stack it was called that way, so what it reached
+    /// is exactly the imports those calls recorded (`module.Class.name`, `module.name`).
     pub fn only_attribute_lookups(&self) -> bool {
-        matches!(self.module.as_str(), "builtins" | "__builtin__")
-            && self.name == "getattr"
+        (matches!(self.module.as_str(), "builtins" | "__builtin__") && self.name == "getattr"
+            || is_ufunc_reconstruct(&self.module, &self.name))
             && self.attribute_calls > 0
             && self.pushes == self.attribute_calls
     }
@@ -302,6 +311,8 @@ pub enum Reject {
     JoblibArray(&'static str),
     InJoblibObjectArray(Box<Reject>),
     Read(String),
+    /// PERSID/BINPERSID read by an unpickler without `persistent_load`.
+    NoPersistentLoad,
 }
 
 impl fmt::Display for Reject {
@@ -311,8 +322,6 @@ impl fmt::Display for Reject {
             Reject::UnsupportedProtocol(p) => write!(f, "unsupported pickle protocol: {p}"),
             Reject::SizeTooLarge(op) => write!(f, "{op} exceeds system's maximum size"),
             Reject::NegativeByteCount(op) => write!(f, "{op} pickle has negative byte count"),
-    /// PERSID/BINPERSID read by an unpickler without `persistent_load`.
-    NoPersistentLoad,
             Reject::StackUnderflow => f.write_str("unpickling stack underflow"),
             Reject::MarkNotFound => f.write_str("could not find MARK"),
             Reject::OddItems(op) => write!(f, "odd number of items for {op}"),
@@ -334,6 +343,9 @@ impl fmt::Display for Reject {
             }
             Reject::JoblibArray(m) => write!(f, "joblib {m}"),
             Reject::InJoblibObjectArray(r) => write!(f, "in joblib object array: {r}"),
+            Reject::NoPersistentLoad => f.write_str(
+                "a load persistent id instruction was encountered, but no persistent_load function was specified",
+            ),
             Reject::Read(e) => write!(f, "read error: {e}"),
         }
     }
@@ -343,9 +355,6 @@ impl fmt::Display for Reject {
 #[derive(Clone, Debug, PartialEq)]
 pub enum End {
     /// A STOP opcode was executed.
-            Reject::NoPersistentLoad => f.write_str(
-                "a load persistent id instruction was encountered, but no persistent_load function was specified",
-            ),
     Stop,
     /// No byte at all where a pickle should start.
     Empty,
@@ -1562,6 +1571,19 @@ impl Machine<'_> {
                         return V::Global(j);
                     }
                 }
+                let reconstruct = ev
+                    .imports
+                    .get(i)
+                    .is_some_and(|imp| is_ufunc_reconstruct(&imp.module, &imp.name));
+                if let (true, [V::Str(m), V::Str(n)]) = (reconstruct, &args[..]) {
+                    // _ufunc_reconstruct('numpy', 'add'): what it reaches is `numpy.add`, an
+                    // import of its own (as numpy >= 1.20 writes it).
+                    if let Some(imp) = ev.imports.get_mut(i) {
+                        imp.attribute_calls = imp.attribute_calls.saturating_add(1);
+                    }
+                    let j = ev.import(m.to_string(), n.to_string(), "_ufunc_reconstruct", off);
+                    return V::Global(j);
+                }
                 let is_str_ctor = ev.is(i, "builtins", "str") || ev.is(i, "__builtin__", "str");
                 if let (true, Some(V::Str(s))) = (is_str_ctor, args.first()) {
                     return V::Str(s.clone());
@@ -2031,11 +2053,17 @@ impl Machine<'_> {
                 }
                 op::PERSID => {
                     src.line(self.lim.max_line)?;
+                    if !self.lim.persistent_load {
+                        return Err(Fail::Reject(Reject::NoPersistentLoad));
+                    }
                     ev.uses_persid = true;
                     self.push(V::Opaque)?;
                 }
                 op::BINPERSID => {
                     self.pop()?;
+                    if !self.lim.persistent_load {
+                        return Err(Fail::Reject(Reject::NoPersistentLoad));
+                    }
                     ev.uses_persid = true;
                     self.push(V::Opaque)?;
                 }
@@ -2053,17 +2081,11 @@ impl Machine<'_> {
                     self.ext(ev, i64::from(c), off)?;
                 }
                 other => {
-                    if !self.lim.persistent_load {
-                        return Err(Fail::Reject(Reject::NoPersistentLoad));
-                    }
                     return Err(Fail::Reject(Reject::InvalidLoadKey(other)));
                 }
             }
         }
     }
-                    if !self.lim.persistent_load {
-                        return Err(Fail::Reject(Reject::NoPersistentLoad));
-                    }
 
     fn read_latin1(&mut self, src: &mut Src<'_>, n: u64) -> R<V> {
         if n > self.lim.max_bytes_object as u64 {

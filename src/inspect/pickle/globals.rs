@@ -498,6 +498,20 @@ static DENY_PAIRS: &[(&str, &str, &str)] = &[
     ("numpy", "load", "re-enters unpickling"),
     ("numpy", "loads", "re-enters unpickling"),
     ("numpy", "memmap", "file access"),
+    // getattr(__import__(module, fromlist=[name]), name): numpy <= 1.19 pickles a ufunc as
+    // _ufunc_reconstruct('numpy', 'add'). A call whose two arguments are constants is judged
+    // as the import it reaches (the machine records it, see Import::only_attribute_lookups);
+    // any other use imports whatever the pickle computes.
+    (
+        "numpy._core",
+        "_ufunc_reconstruct",
+        "imports the module its arguments name",
+    ),
+    (
+        "numpy.core",
+        "_ufunc_reconstruct",
+        "imports the module its arguments name",
+    ),
     ("pandas", "eval", "code execution"),
     ("pandas", "read_pickle", "re-enters unpickling"),
     ("torch", "load", "re-enters unpickling"),
@@ -507,6 +521,8 @@ static DENY_PAIRS: &[(&str, &str, &str)] = &[
 /// Attribute names that run code wherever they are reached.
 static DANGEROUS_NAMES: &[&str] = &[
     "__import__",
+    // numpy's import-by-name (also reached as `numpy` + `core._ufunc_reconstruct`).
+    "_ufunc_reconstruct",
     "compile",
     "eval",
     "exec",
