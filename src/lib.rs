@@ -12,6 +12,7 @@ pub mod gate;
 pub mod identify;
 pub mod input;
 pub mod inspect;
+pub mod loaders;
 pub mod manifest;
 pub mod policy;
 pub mod report;
