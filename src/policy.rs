@@ -557,6 +557,19 @@ impl Loaded {
     }
 }
 
+/// The framework profile that accepts the pickle global `module.name` (a class or enum of
+/// its modules), if one does.
+pub fn covering_profile(module: &str, name: &str) -> Option<&'static str> {
+    let class = name.chars().next().is_some_and(|c| c.is_ascii_uppercase()) && !name.contains('.');
+    if !class {
+        return None;
+    }
+    PROFILES
+        .iter()
+        .find(|p| p.modules.iter().any(|g| module_glob(g, module)))
+        .map(|p| p.name)
+}
+
 /// The policy entries a report's unknown pickle globals would need, as TOML for a person to
 /// review: the profile that covers a global where one does, else an `allow_globals` entry.
 /// Denylisted imports are never suggested (they are `pickle-dangerous-import`, not unknown).
@@ -575,14 +588,9 @@ pub fn suggest(report: &Report) -> String {
         if module.is_empty() || name.is_empty() {
             continue;
         }
-        let class =
-            name.chars().next().is_some_and(|c| c.is_ascii_uppercase()) && !name.contains('.');
-        match PROFILES
-            .iter()
-            .find(|p| class && p.modules.iter().any(|g| module_glob(g, &module)))
-        {
+        match covering_profile(&module, &name) {
             Some(p) => {
-                profiles.insert(p.name);
+                profiles.insert(p);
             }
             None => {
                 files

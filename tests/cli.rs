@@ -436,6 +436,11 @@ fn profiles_and_suggested_policy() {
     std::fs::write(model.join("w2v.model"), pkl).unwrap();
     let out = modelgate(&["scan", "--no-policy", model.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
+    // The text report names the profile line under each framework class it would pass, and
+    // under nothing else.
+    let text = String::from_utf8_lossy(&out.stdout);
+    let hint = "profile: profiles = [\"gensim\"] in a policy accepts this framework class";
+    assert_eq!(text.matches(hint).count(), 2, "{text}");
     let suggested = d.join("suggested.toml");
     let out = modelgate(&[
         "scan",

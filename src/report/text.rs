@@ -71,6 +71,14 @@ fn finding(o: &mut String, f: &Finding, color: bool, remedy: bool) {
             );
         }
     }
+    if let Some(p) = f.evidence.get("profile").and_then(|p| p.as_str()) {
+        // A framework's own class: one policy line passes every such global.
+        let _ = writeln!(
+            o,
+            "           profile: profiles = [\"{}\"] in a policy accepts this framework class (modelgate explain profiles)",
+            Safe(p)
+        );
+    }
     if remedy && f.severity > Severity::Info && !f.code.remedy().is_empty() {
         let _ = writeln!(o, "           fix: {}", f.code.remedy());
     }
@@ -109,13 +117,13 @@ pub fn render(r: &Report, color: bool) -> String {
             |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
         let _ = writeln!(
             o,
-            "modelgate {}: {} under {} ({} inspected, {} not inspected, {}, {} skipped)",
+            "modelgate {}: {} under {} ({} inspected, {} not inspected, {} unreadable, {} skipped)",
             r.tool.version,
             plural(r.summary.files, "file", "files"),
             roots,
             r.summary.scanned.saturating_sub(r.summary.not_inspected),
             r.summary.not_inspected,
-            plural(r.summary.errors, "error", "errors"),
+            r.summary.errors,
             r.summary.skipped
         );
     }

@@ -575,7 +575,8 @@ fn verdict(imp: &machine::Import, torchscript: bool) -> Verdict {
     classify(&imp.module, &imp.name, torchscript)
 }
 
-/// The evidence of an import finding.
+/// The evidence of an import finding; an unknown import that a framework profile accepts
+/// names it (`profile`), so that the report can say which policy line would pass it.
 fn import_evidence(imp: &machine::Import, why: &str) -> super::Evidence {
     ev! {
         "module" => imp.module,
@@ -584,6 +585,10 @@ fn import_evidence(imp: &machine::Import, why: &str) -> super::Evidence {
         "invoked" => imp.invoked,
         "count" => imp.count,
         "reason" => why,
+    };
+    let unknown = classify(&imp.module, &imp.name, false) == Verdict::Unknown;
+    if let Some(p) = crate::policy::covering_profile(&imp.module, &imp.name).filter(|_| unknown) {
+        e.insert("profile".into(), serde_json::json!(p));
     }
 }
 
