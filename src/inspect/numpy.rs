@@ -108,9 +108,16 @@ fn has_object(descr: &Lit) -> bool {
     }
 }
 
+/// A field as `descr_to_dtype` unpacks it: `name, descr_str[, shape] = field`, whatever the
+/// field's type, so its second item is a dtype. A string of two or three characters unpacks
+/// into characters (`'aO'` is the field `a` of type `O`), a dict into its keys, a set into its
+/// elements in an order that hash randomisation picks (any of them may come second).
 fn field_has_object(field: &Lit) -> bool {
     match field {
         Lit::Tuple(f) | Lit::List(f) => f.get(1).is_some_and(has_object),
+        Lit::Str(s) => (2..=3).contains(&s.chars().count()) && s.chars().nth(1) == Some('O'),
+        Lit::Dict(items) => items.get(1).is_some_and(|(k, _)| has_object(k)),
+        Lit::Set(items) => items.iter().any(has_object),
         _ => false,
     }
 }
@@ -133,11 +140,11 @@ fn str_has_object(s: &str) -> bool {
     }
     parts.push(s.get(start..).unwrap_or_default());
     parts.into_iter().any(|part| {
-        let mut t = part.trim();
-        if t.starts_with('(') {
-            t = t.split_once(')').map_or("", |(_, r)| r).trim();
-        }
-        let t = t.trim_start_matches(['<', '>', '|', '=']);
+        // numpy's comma-string grammar: a byte order, a repeat count or shape (`3O`, `0O`,
+        // `(2,3)O`, `2,O`: digits, commas, spaces, parentheses), a byte order, the type.
+        let t = part.trim().trim_start_matches(['<', '>', '|', '=']);
+        let t = t.trim_start_matches(|c: char| c.is_ascii_digit() || " ,()".contains(c));
+        let t = t.trim_start_matches(['<', '>', '|', '=']).trim_end();
         matches!(t, "O" | "object" | "object_" | "object0")
             || t.strip_prefix('O')
                 .is_some_and(|r| !r.is_empty() && r.bytes().all(|b| b.is_ascii_digit()))
@@ -228,6 +235,30 @@ mod tests {
         ))
         .unwrap();
         assert!(!h.object, "a field named O is not an object field");
+    }
+
+    #[test]
+    fn fields_unpacked_as_descr_to_dtype_unpacks_them() {
+        // `name, descr_str = field` whatever the field is: a two-character string, a dict's
+        // keys, a set's elements (in hash order); and Python 2's `L` after a hex number.
+        for (descr, object) in [
+            ("['aO']", true),
+            ("['af']", false),
+            ("[{'': 0, 'object': 1}]", true),
+            ("{('a', 'O'): 1}", true),
+            ("{'aO': 1}", true),
+            ("[{'a', 'O'}]", true),
+            ("[{'a': 0, 'f8': 1}]", false),
+            // A repeat count before the type: numpy reads '0O' as ('O', (0,)).
+            ("'0O'", true),
+            ("'<3O8'", true),
+            ("'2f8'", false),
+        ] {
+            let h = format!("{{'descr': {descr}, 'fortran_order': False, 'shape': (2,), }}\n");
+            assert_eq!(parse_header(&npy(&h)).unwrap().object, object, "{descr}");
+        }
+        let h = "{'descr': '<f8', 'fortran_order': False, 'shape': (0x2L, 3L), }\n";
+        assert!(parse_header(&npy(h)).is_ok());
     }
 
     #[test]

@@ -284,7 +284,10 @@ impl P<'_> {
             }
         }
         let t = self.text(start).replace('_', "");
+        // numpy's _filter_header drops Python 2's long suffix (a NAME `L` after any NUMBER
+        // token: `3L`, `0x2L`) before evaluating.
         let lower = t.to_ascii_lowercase();
+        let lower = lower.strip_suffix('l').unwrap_or(&lower);
         let int = |digits: &str, radix: u32| {
             i128::from_str_radix(digits, radix)
                 .map(Lit::Int)
@@ -299,8 +302,7 @@ impl P<'_> {
         if let Some(b) = lower.strip_prefix("0b") {
             return int(b, 2);
         }
-        // numpy's _filter_header drops Python 2's long suffix before evaluating.
-        let d = lower.strip_suffix('l').unwrap_or(&lower);
+        let d = lower;
         if !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()) {
             if d.len() > 1 && d.starts_with('0') && d.bytes().any(|b| b != b'0') {
                 return Err(format!("leading zeros in {t:?}"));
