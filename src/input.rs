@@ -173,7 +173,9 @@ impl<R: Read> Read for Limited<R> {
         }
         if let Some((consumed, max)) = &self.ratio {
             let consumed = consumed.get().max(1);
-            if self.produced > RATIO_FLOOR && self.produced.checked_div(consumed).unwrap_or(0) > *max {
+            if self.produced > RATIO_FLOOR
+                && self.produced.checked_div(consumed).unwrap_or(0) > *max
+            {
                 return Err(io::Error::new(
                     io::ErrorKind::FileTooLarge,
                     format!(

@@ -578,7 +578,7 @@ fn verdict(imp: &machine::Import, torchscript: bool) -> Verdict {
 /// The evidence of an import finding; an unknown import that a framework profile accepts
 /// names it (`profile`), so that the report can say which policy line would pass it.
 fn import_evidence(imp: &machine::Import, why: &str) -> super::Evidence {
-    ev! {
+    let mut e = ev! {
         "module" => imp.module,
         "name" => imp.name,
         "opcode" => imp.opcode,
@@ -590,6 +590,7 @@ fn import_evidence(imp: &machine::Import, why: &str) -> super::Evidence {
     if let Some(p) = crate::policy::covering_profile(&imp.module, &imp.name).filter(|_| unknown) {
         e.insert("profile".into(), serde_json::json!(p));
     }
+    e
 }
 
 /// Report an import that only another reading of the stream reaches.
