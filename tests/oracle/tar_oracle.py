@@ -7,22 +7,37 @@ import json
 import sys
 import tarfile
 
-for line in sys.stdin:
-    path = line.rstrip("\n")
-    if not path:
-        continue
-    try:
-        members = []
-        with tarfile.open(path, "r:") as tf:
-            for m in tf.getmembers():
-                data = None
-                # Links resolve to other members; only what is read as a file matters here.
-                if m.isreg() or m.type not in tarfile.SUPPORTED_TYPES:
-                    data = tf.extractfile(m).read()
-                # Raw name bytes shown as lossy UTF-8, as modelgate shows member names.
-                name = m.name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-                members.append({"name": name, "type": m.type.decode("latin-1"),
-                                "data_hex": None if data is None else data.hex()})
-        print(json.dumps({"path": path, "members": members}), flush=True)
-    except Exception as e:  # noqa: BLE001 - a refusal is data here
-        print(json.dumps({"path": path, "error": f"{type(e).__name__}: {e}"[:200]}), flush=True)
+from loader_coverage import measured
+
+# Judged by branch coverage (MODELGATE_ORACLE_COVERAGE, see loader_coverage.py): tarfile's
+# header reading (frombuf, fromtarfile, the _proc_* member handlers, pax application, nti and
+# TarFile.next).
+JUDGED = {tarfile: ["nti", "nts", "TarInfo.frombuf", "TarInfo.fromtarfile", "TarInfo._proc_*",
+                    "TarInfo._apply_pax_info", "TarInfo._decode_pax_field", "TarInfo._block",
+                    "TarFile.next"]}
+
+
+def main():
+    for line in sys.stdin:
+        path = line.rstrip("\n")
+        if not path:
+            continue
+        try:
+            members = []
+            with tarfile.open(path, "r:") as tf:
+                for m in tf.getmembers():
+                    data = None
+                    # Links resolve to other members; only what is read as a file matters here.
+                    if m.isreg() or m.type not in tarfile.SUPPORTED_TYPES:
+                        data = tf.extractfile(m).read()
+                    # Raw name bytes shown as lossy UTF-8, as modelgate shows member names.
+                    name = m.name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+                    members.append({"name": name, "type": m.type.decode("latin-1"),
+                                    "data_hex": None if data is None else data.hex()})
+            print(json.dumps({"path": path, "members": members}), flush=True)
+        except Exception as e:  # noqa: BLE001 - a refusal is data here
+            print(json.dumps({"path": path, "error": f"{type(e).__name__}: {e}"[:200]}), flush=True)
+
+
+with measured(JUDGED):
+    main()
