@@ -22,7 +22,10 @@ pub fn run_oracle_measured(
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("coverage.json");
     let mut cmd = Command::new(python);
-    cmd.arg(script).stdin(Stdio::piped()).stdout(Stdio::piped());
+    cmd.arg(script)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped());
     if measure {
         cmd.env("MODELGATE_ORACLE_COVERAGE", &report);
     } else {
