@@ -323,6 +323,46 @@ impl From<Format> for Identified {
 /// Identify `input` by content and run its inspector. `name` (the file or member name) is only
 /// compared with the content, never used to decide.
 pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>, name: Option<&str>) -> Identified {
+    // A file that loaders read by its name as a config or as code is read by several checks
+    // (what its bytes are, and what its name says): a stream (a member of a compressed
+    // archive) is held in memory first, within the buffer budget, so that each can read it.
+    if !input.is_seekable() && name.is_some_and(|n| read_by_name(n, &input.head)) {
+        let room = cx
+            .limits
+            .max_materialize
+            .saturating_sub(cx.materialized)
+            .min(MAX_NAMED_CONFIG);
+        let buf = match input.materialize(room) {
+            Ok(Some(buf)) => buf,
+            Ok(None) => {
+                cx.report(
+                    Code::LimitExceeded,
+                    None,
+                    format!("a file that loaders read by its name as a config or as code, larger than the {room} bytes this check holds in memory, was not inspected"),
+                    ev! {"limit" => "max_materialize", "value" => room},
+                );
+                return Format::Unknown.into();
+            }
+            Err(e) => {
+                cx.io_error(Code::ReadError, "reading", &e);
+                return Format::Unknown.into();
+            }
+        };
+        {
+            let len = buf.len() as u64;
+            cx.materialized = cx.materialized.saturating_add(len);
+            let mut c = std::io::Cursor::new(buf);
+            let found = match Input::seekable(&mut c, len) {
+                Ok(mut held) => inspect(&mut held, cx, name),
+                Err(e) => {
+                    cx.io_error(Code::ReadError, "reading", &e);
+                    Format::Unknown.into()
+                }
+            };
+            cx.materialized = cx.materialized.saturating_sub(len);
+            return found;
+        }
+    }
     let format = identify(&input.head, input.len);
     let found: Identified = match format {
         Format::Pickle => pickle::inspect(input, cx, pickle::Kind::Plain),
@@ -456,47 +496,39 @@ pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>, name: Option<&str>) -> Id
         zip::inspect_trailing_zip(input, cx);
     }
     if let Some(name) = name {
-        // TorchScript's code/ members are compiled by TorchScript (reported on their own).
-        if found.format == Format::Unknown
-            && (name.ends_with(".py") || name.ends_with(".pyw"))
-            && found.label == Format::Unknown.label()
-            && !cx.torchscript
-        {
-            python_file(name, input, cx);
+        // Whatever else the bytes read as (a `.py` can be a valid pickle too), the import
+        // system runs a file by its name: names never subtract. TorchScript's code/ members
+        // are compiled by TorchScript (reported on their own).
+        if let Some(kind) = importable_python(name, input).filter(|_| !cx.torchscript) {
+            python_file(name, kind, input, cx);
         }
-        if name.ends_with(".jinja") && found.format == Format::Unknown {
-            // transformers reads chat_template.jinja (and additional_chat_templates/*.jinja)
-            // by name and renders it.
-            let small = input.len.is_some_and(|l| l <= 16 << 20);
-            let mut bytes = Vec::new();
-            if small
-                && input
-                    .reader()
-                    .and_then(|mut r| r.read_to_end(&mut bytes))
-                    .is_ok()
-            {
-                check_chat_template(name, &String::from_utf8_lossy(&bytes), cx);
-            }
-        }
+        // Configs that loaders read by name, whatever else the bytes read as (names never
+        // subtract): transformers renders chat_template.jinja (and
+        // additional_chat_templates/*.jinja); Hydra and OmegaConf instantiate YAML configs
+        // (NeMo's model_config.yaml), MLflow reads MLmodel. Read whole, within a limit that
+        // fails closed.
         let base = name.rsplit('/').next().unwrap_or(name);
-        let yaml = name.ends_with(".yaml") || name.ends_with(".yml") || base == "MLmodel";
-        if yaml && found.format == Format::Unknown && found.label == Format::Unknown.label() {
-            // Hydra configs (NeMo's model_config.yaml), MLflow's MLmodel: read whole.
-            let mut bytes = Vec::new();
-            let read = input.len.is_some_and(|l| l <= yamlcfg::MAX_YAML)
-                && input
-                    .reader()
-                    .and_then(|r| r.take(yamlcfg::MAX_YAML).read_to_end(&mut bytes))
-                    .is_ok();
-            if read {
-                yamlcfg::check(&String::from_utf8_lossy(&bytes), name, cx);
+        let ext = base.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
+        let jinja = ext.as_deref() == Some("jinja");
+        let yaml = matches!(ext.as_deref(), Some("yaml" | "yml")) || base == "MLmodel";
+        if jinja || yaml {
+            let limit = if jinja { 16 << 20 } else { yamlcfg::MAX_YAML };
+            let what = if jinja {
+                "chat template"
             } else {
-                cx.report(
-                    Code::NotInspected,
+                "YAML config"
+            };
+            match read_whole(input, limit) {
+                Ok(bytes) if jinja => {
+                    check_chat_template(name, &String::from_utf8_lossy(&bytes), cx)
+                }
+                Ok(bytes) => yamlcfg::check(&String::from_utf8_lossy(&bytes), name, cx),
+                Err(why) => cx.report(
+                    Code::LimitExceeded,
                     None,
-                    format!("{name}: a YAML config larger than {} bytes (or unreadable) was not inspected", yamlcfg::MAX_YAML),
-                    ev! {"format" => "yaml", "whole_file" => true},
-                );
+                    format!("{name}: a {what} that a loader reads was not inspected: {why}"),
+                    ev! {"limit" => "config_bytes", "value" => limit, "format" => what},
+                ),
             }
         }
         if let Some(expected) = expected_formats(name) {
@@ -811,8 +843,77 @@ fn torchserve_manifest(entries: &[(String, pyjson::Value)], cx: &mut Cx<'_>) {
     }
 }
 
-/// A Python source file: reported with its SHA-256, so that a policy can approve exact files.
-fn python_file(name: &str, input: &mut Input<'_>, cx: &mut Cx<'_>) {
+/// Largest config or code file held in memory for the checks its name calls for.
+const MAX_NAMED_CONFIG: u64 = 64 << 20;
+
+/// Whether loaders read a file of this name as a config or as code (see [`inspect`]): YAML
+/// configs, MLmodel, chat templates, the JSON configs loaders act on, Python files, and a
+/// text `.pth` (a binary one is a checkpoint).
+fn read_by_name(name: &str, head: &[u8]) -> bool {
+    let base = name.rsplit('/').next().unwrap_or(name);
+    let ext = base
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    base == "MLmodel"
+        || base.ends_with("config.json")
+        || base == "MANIFEST.json"
+        || base == "chat_template.json"
+        || matches!(
+            ext.as_str(),
+            "yaml" | "yml" | "jinja" | "py" | "pyw" | "pyc" | "pyo"
+        )
+        || ext == "pth" && !head.contains(&0)
+}
+
+/// The whole content, up to `limit` bytes; why not, where it is larger or cannot be read
+/// (a stream already read by the other format it also is).
+fn read_whole(input: &mut Input<'_>, limit: u64) -> Result<Vec<u8>, String> {
+    if input.len.is_some_and(|l| l > limit) {
+        return Err(format!("it is larger than {limit} bytes"));
+    }
+    let mut bytes = Vec::new();
+    input
+        .reader()
+        .and_then(|r| r.take(limit.saturating_add(1)).read_to_end(&mut bytes))
+        .map_err(|e| format!("it cannot be read ({e})"))?;
+    if bytes.len() as u64 > limit {
+        return Err(format!("it is larger than {limit} bytes"));
+    }
+    Ok(bytes)
+}
+
+/// The form in which Python's import system (or `site`) runs the file named `name`: source
+/// (`.py`, `.pyw`), bytecode (`.pyc`, `.pyo`: a sourceless file is imported as it is), or a
+/// `.pth` file holding an `import` line (`site` executes such lines for every `.pth` in a
+/// site directory; a `.pth` checkpoint is binary and has none). Extension modules are native
+/// libraries, found by their content (`native-code`).
+fn importable_python(name: &str, input: &mut Input<'_>) -> Option<&'static str> {
+    const PTH: &str = "a .pth file with import lines (run by site at interpreter start)";
+    let base = name.rsplit('/').next().unwrap_or(name);
+    let ext = base.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase())?;
+    match ext.as_str() {
+        "py" | "pyw" => Some("Python source"),
+        "pyc" | "pyo" => Some("compiled Python (bytecode)"),
+        // A binary .pth (a torch checkpoint) is not text site would read.
+        "pth" if !input.head.contains(&0) => {
+            // site.addpackage exec()s every line starting with "import " or "import\t".
+            let mut text = Vec::new();
+            let read = input
+                .reader()
+                .and_then(|r| r.take(64 << 20).read_to_end(&mut text));
+            let imports = String::from_utf8_lossy(&text)
+                .lines()
+                .any(|l| l.starts_with("import ") || l.starts_with("import\t"));
+            // What cannot be read whole is taken as code (fail closed).
+            (read.is_err() || imports || input.len.is_none_or(|l| l > 64 << 20)).then_some(PTH)
+        }
+        _ => None,
+    }
+}
+
+/// A Python file: reported with its SHA-256, so that a policy can approve exact files.
+fn python_file(name: &str, kind: &str, input: &mut Input<'_>, cx: &mut Cx<'_>) {
     use sha2::Digest;
     let mut h = sha2::Sha256::new();
     let hashed = input
@@ -824,11 +925,17 @@ fn python_file(name: &str, input: &mut Input<'_>, cx: &mut Cx<'_>) {
             cx.report(
                 Code::PythonCode,
                 None,
-                format!("Python source '{name}' (sha256 {sha}) runs when a loader imports it; it is not analysed"),
-                ev! {"sha256" => sha, "bytes" => n},
+                format!("{kind} '{name}' (sha256 {sha}) runs when a loader imports it; it is not analysed"),
+                ev! {"sha256" => sha, "bytes" => n, "form" => kind},
             );
         }
-        Err(e) => cx.io_error(Code::ReadError, "reading python source", &e),
+        // Already read once from a stream (by the format it also is): still code.
+        Err(e) => cx.report(
+            Code::PythonCode,
+            None,
+            format!("{kind} '{name}' runs when a loader imports it; it is not analysed (not hashed: {e})"),
+            ev! {"form" => kind},
+        ),
     }
 }
 

@@ -39,8 +39,25 @@ const TARGET_PREFIXES: &[&str] = &[
     "diffusers",
 ];
 
-/// Whether `_target_` names a class of a listed framework.
+/// Why `_target_` (or a path like it) reaches a denied module, judged as Hydra's `_locate`
+/// resolves it: it imports the first component, then walks the rest by `getattr` (importing
+/// a submodule where an attribute is missing), so any component may be a module that another
+/// re-exports (`transformers.utils.import_utils.subprocess.Popen` is `subprocess.Popen`).
+/// Every tail of the path is therefore judged as a module path of its own.
+fn target_denied(t: &str) -> Option<&'static str> {
+    let parts: Vec<&str> = t.split('.').collect();
+    (0..parts.len()).find_map(|k| {
+        let tail = parts.get(k..).unwrap_or_default().join(".");
+        deny_module(&tail)
+    })
+}
+
+/// Whether `_target_` names a class of a listed framework (and reaches no denied module
+/// through any component: see [`target_denied`]).
 fn target_allowed(t: &str) -> bool {
+    if target_denied(t).is_some() {
+        return false;
+    }
     let Some((module, name)) = t.rsplit_once('.') else {
         return false;
     };
@@ -62,6 +79,8 @@ struct Walk {
     /// PyYAML python tags (tag, line).
     tags: Vec<(String, usize)>,
     events: u64,
+    /// Something was not kept because a bound was reached (reported: fail closed).
+    dropped: bool,
 }
 
 const KEYS: &[&str] = &["_target_", "loader_module", "code"];
@@ -76,8 +95,12 @@ impl Walk {
             None => *slot = Some(value.unwrap_or_default()),
             Some(key) => {
                 if let Some(v) = value {
-                    if KEYS.contains(&key.as_str()) && self.entries.len() < 4096 {
-                        self.entries.push((key, v, line));
+                    if KEYS.contains(&key.as_str()) {
+                        if self.entries.len() < 1 << 16 {
+                            self.entries.push((key, v, line));
+                        } else {
+                            self.dropped = true;
+                        }
                     }
                 }
             }
@@ -107,12 +130,20 @@ impl MarkedEventReceiver for Walk {
             Event::Scalar(v, _, anchor, tag) => {
                 if let Some(t) = &tag {
                     let full = format!("{}{}", t.handle, t.suffix);
-                    if full.contains("python/") && self.tags.len() < 64 {
-                        self.tags.push((full, line));
+                    if full.contains("python/") {
+                        if self.tags.len() < 64 {
+                            self.tags.push((full, line));
+                        } else {
+                            self.dropped = true;
+                        }
                     }
                 }
-                if anchor > 0 && self.anchors.len() < 100_000 {
-                    self.anchors.insert(anchor, v.clone());
+                if anchor > 0 {
+                    if self.anchors.len() < 100_000 {
+                        self.anchors.insert(anchor, v.clone());
+                    } else {
+                        self.dropped = true;
+                    }
                 }
                 self.scalar(Some(v), line);
             }
@@ -123,8 +154,12 @@ impl MarkedEventReceiver for Walk {
             Event::MappingStart(_, ref tag) | Event::SequenceStart(_, ref tag) => {
                 if let Some(t) = &tag {
                     let full = format!("{}{}", t.handle, t.suffix);
-                    if full.contains("python/") && self.tags.len() < 64 {
-                        self.tags.push((full, line));
+                    if full.contains("python/") {
+                        if self.tags.len() < 64 {
+                            self.tags.push((full, line));
+                        } else {
+                            self.dropped = true;
+                        }
                     }
                 }
                 self.open(matches!(ev, Event::MappingStart(..)));
@@ -141,13 +176,31 @@ impl MarkedEventReceiver for Walk {
 pub fn check(text: &str, name: &str, cx: &mut Cx<'_>) {
     let mlmodel = name.rsplit('/').next() == Some("MLmodel");
     let mut w = Walk::default();
-    let mut parser = Parser::new_from_str(text);
+    // PyYAML's reader breaks lines at NEL, LS and PS too (YAML 1.1); yaml-rust2 does not, and
+    // would read what follows one inside a comment as part of the comment.
+    let text: std::borrow::Cow<'_, str> = if text.contains(['\u{85}', '\u{2028}', '\u{2029}']) {
+        text.replace(['\u{85}', '\u{2028}', '\u{2029}'], "\n")
+            .into()
+    } else {
+        text.into()
+    };
+    let mut parser = Parser::new_from_str(&text);
     if let Err(e) = parser.load(&mut w, true) {
-        cx.report(
+        // A loader may still read what this reader cannot (PyYAML accepts more): fail closed.
+        cx.report_as(
             Code::ConfigMalformed,
+            Severity::Error,
             None,
-            format!("{name} is not YAML a loader can read ({e}); its entries were not all checked"),
+            format!("{name} cannot be read here as PyYAML reads it ({e}); its entries were not all checked"),
             ev! {},
+        );
+    }
+    if w.dropped {
+        cx.report(
+            Code::LimitExceeded,
+            None,
+            format!("{name}: more loader entries, tags or anchors than this check keeps; the rest were not checked"),
+            ev! {"limit" => "yaml_entries"},
         );
     }
     for (tag, line) in &w.tags {
@@ -168,7 +221,7 @@ pub fn check(text: &str, name: &str, cx: &mut Cx<'_>) {
             if target_allowed(value) {
                 continue;
             }
-            let denied = deny_module(module).or_else(|| deny_module(value));
+            let denied = deny_module(module).or_else(|| target_denied(value));
             let severity = if denied.is_some() {
                 Severity::Critical
             } else {
@@ -240,6 +293,16 @@ mod tests {
         // A sequence of mappings.
         let f = run("l:\n  - _target_: subprocess.run\n", "c.yaml");
         assert_eq!(f.len(), 1, "{f:?}");
+        // Resolved as Hydra's _locate resolves it: through a framework module that re-exports
+        // a denied one (an allowed prefix and an upper-case name are not enough).
+        let f = run(
+            "a:\n  _target_: transformers.utils.import_utils.subprocess.Popen\n  args: [id]\n",
+            "c.yaml",
+        );
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].1, Severity::Critical, "{f:?}");
+        let f = run("a: {_target_: torch.os.system}\n", "c.yaml");
+        assert_eq!(f[0].1, Severity::Critical, "{f:?}");
     }
 
     #[test]
