@@ -50,6 +50,9 @@ pub enum Reader {
     PythonSource,
     /// `inspect::native_code`: ELF, Mach-O and PE files are `native-code`.
     NativeCode,
+    /// `inspect::configrefs::check`: sentence-transformers `modules.json`, diffusers
+    /// `model_index.json`, MLflow `pickle_module_info.txt`.
+    ConfigRefs,
     /// No reader models the loader; this finding code (error or above) fires on such files.
     FailClosed(Code),
     /// Nothing fires (or only at info): a gap, listed in `docs/loaders.md` under Gaps.
@@ -79,6 +82,7 @@ impl Reader {
             Reader::TorchServe => ("src/inspect/mod.rs", "torchserve_manifest"),
             Reader::PythonSource => ("src/inspect/mod.rs", "python_file"),
             Reader::NativeCode => ("src/inspect/mod.rs", "native_code"),
+            Reader::ConfigRefs => ("src/inspect/configrefs.rs", "check"),
             Reader::FailClosed(_) | Reader::Gap => return None,
         })
     }
@@ -265,11 +269,11 @@ pub const LOADERS: &[Loader] = rows! {
     ["diffusers", "`DiffusionPipeline.from_pretrained` (custom pipelines and components)",
      "`model_index.json`: `_class_name`, components `[library, class]`; `custom_pipeline` (`pipeline.py`, a hub repo or a community name); `<component>/<library>.py` with `trust_remote_code`",
      "library names imported with `importlib`, the class by getattr and loaded with its own loading method; module files by `get_class_from_dynamic_module`",
-     true, Reader::PythonSource, "`model_index.json` `[library, class]` pairs and `custom_pipeline` names are not checked (only the shipped `.py` is reported)"]
+     true, Reader::ConfigRefs, "a bare library name is taken for one of diffusers' pipeline modules (a module shipped beside it is `python-code`)"]
     ["sentence-transformers", "`SentenceTransformer(path)` / `CrossEncoder`",
      "`modules.json` (a list of `{idx, name, path, type}`), each module's folder and config",
      "`type` under `sentence_transformers.` imported directly; any other through `get_class_from_dynamic_module` with `trust_remote_code`, else `import_from_string` (import_module + getattr)",
-     true, Reader::Gap, "`modules.json` (a JSON array) is not read; its `type` references are not checked"]
+     true, Reader::ConfigRefs, ""]
     ["timm", "`create_model(pretrained=True)` / `hf-hub:` / `load_checkpoint`",
      "`config.json` (`architecture`, `pretrained_cfg`), `model.safetensors` or `pytorch_model.bin` / `open_clip_pytorch_model.bin`",
      "`_torch_load` with `weights_only=True` by default (`safe_globals` where torch has it)",
@@ -278,7 +282,7 @@ pub const LOADERS: &[Loader] = rows! {
     ["hydra", "`hydra.utils.instantiate` / `call`",
      "any YAML or dict node with `_target_` (and `_args_`, `_partial_`, `_recursive_`, `_convert_`)",
      "`_locate`: import the first component, getattr through the rest, importing submodules when an attribute is missing; 1.3.8 adds a best-effort blocklist",
-     true, Reader::YamlCfg, "YAML inside compressed tars is `not-inspected` (info)"]
+     true, Reader::YamlCfg, ""]
     ["omegaconf", "`OmegaConf.load` + interpolation (`${resolver:...}`)",
      "`${...}` interpolations in any value; built-ins `oc.env`, `oc.decode`, `oc.create`, `oc.select`, and resolvers the application registered (often `eval`)",
      "resolver name looked up in the registry; arguments parsed by OmegaConf's grammar",
@@ -286,19 +290,19 @@ pub const LOADERS: &[Loader] = rows! {
     ["NeMo", "`ModelPT.restore_from` (`.nemo`)",
      "tar opened `r:`, then `r:gz`: `model_config.yaml`, `model_weights.ckpt` (`torch.load`), tokenizer and artifact files",
      "`from_config_dict`: `_target_`, or Hydra 0.x `cls`/`target` with `params`, through `safe_instantiate` (prefix allowlist); a top-level `target` class imported",
-     true, Reader::YamlCfg, "a `.nemo` compressed with gzip: its YAML is `not-inspected` (info) and its JSON not read; `target`/`cls` keys are not checked"]
+     true, Reader::YamlCfg, "`cls` keys are not checked"]
     ["ldm / sgm (Stable Diffusion configs)", "`instantiate_from_config`",
      "YAML `target:` with `params:` (e.g. `v1-inference.yaml`)",
      "`importlib.import_module(module)` + getattr, then called with `params`",
-     true, Reader::Gap, "`target:` keys are not checked"]
+     true, Reader::YamlCfg, ""]
     ["jsonargparse / LightningCLI", "`LightningCLI` / `jsonargparse` configs",
      "YAML `class_path` with `init_args`",
      "`import_module` + getattr of the dotted path, then called",
-     true, Reader::Gap, "`class_path` keys are not checked"]
+     true, Reader::YamlCfg, ""]
     ["PyYAML", "`yaml.load(Loader=Loader/UnsafeLoader)` / `unsafe_load` / `full_load`",
      "tags `tag:yaml.org,2002:python/...` (after `%TAG` handles and `%xx` escapes): `name:`, `module:`, `object:`, `object/new:`, `object/apply:`",
      "`find_python_name`: rsplit at the last dot, `__import__(module)` (unsafe loaders only), getattr; `FullLoader` resolves only `python/name` of already imported modules",
-     true, Reader::YamlCfg, "YAML inside compressed tars is `not-inspected` (info); a parse error is `config-malformed`, a warning"]
+     true, Reader::YamlCfg, ""]
     // --- Serving formats --------------------------------------------------------------------
     ["MLflow", "`mlflow.pyfunc.load_model` (`loader_module`, `code`)",
      "`MLmodel` (YAML): `flavors.python_function.loader_module`, `code` (put on `sys.path`), `data`, `env`",
@@ -307,11 +311,11 @@ pub const LOADERS: &[Loader] = rows! {
     ["MLflow", "`mlflow.pyfunc` `python_model` / models from code",
      "`python_model.pkl` (cloudpickle, optionally compressed), `artifacts`; `model_code_path` (a `.py` executed)",
      "`cloudpickle.load`; the code file imported by file spec",
-     true, Reader::Pickle, "`python_model` and `model_code_path` keys are not flagged (the pickle and the `.py` are)"]
+     true, Reader::Pickle, "`python_model` is not flagged (the pickle it names is inspected as one)"]
     ["MLflow", "`mlflow.pytorch.load_model`",
      "`data/model.pth`, `data/pickle_module_info.txt` naming a module",
      "`importlib.import_module(<name from the txt>)` passed to `torch.load` as `pickle_module`",
-     true, Reader::Gap, "`pickle_module_info.txt` is not read (any importable module becomes the unpickler)"]
+     true, Reader::ConfigRefs, ""]
     ["MLflow / scikit-learn", "`mlflow.sklearn.load_model`",
      "`model.pkl` (`serialization_format` pickle or cloudpickle) or `model.skops`",
      "`pickle.load` / `cloudpickle.load` / `skops.io.load`",
@@ -362,7 +366,7 @@ pub const LOADERS: &[Loader] = rows! {
     ["CPython import", "`import` of `.pyc` (sourceless or `__pycache__`)",
      "`<mod>.pyc` beside no source, `__pycache__/<mod>.cpython-3XX.pyc`",
      "`SourcelessFileLoader`: `marshal` code object executed",
-     true, Reader::Gap, "`.pyc` files get no finding"]
+     true, Reader::PythonSource, ""]
     ["CPython import / ctypes", "extension modules and shared libraries",
      "`.so`, `.pyd`, `.dylib`, `.dll` imported by name or opened with `ctypes.CDLL`",
      "`dlopen` / `LoadLibrary`",
@@ -370,5 +374,5 @@ pub const LOADERS: &[Loader] = rows! {
     ["CPython site", "`.pth` files in a site directory",
      "every `*.pth` in a site-packages directory at start-up; lines starting with `import` are executed",
      "`exec` of the line",
-     true, Reader::Gap, "`.pth` is taken for a PyTorch name: a text `.pth` with `import` lines gets no finding"]
+     true, Reader::PythonSource, ""]
 };

@@ -91,3 +91,59 @@ fn yaml_configs_by_any_case_and_pyyaml_line_breaks() {
     );
     assert!(has(&f, Code::ConfigCodeReference), "{f:#?}");
 }
+
+#[test]
+fn configs_that_name_code_to_import() {
+    let crit = |f: &[Finding]| {
+        f.iter()
+            .any(|f| f.code == Code::ConfigCodeReference && f.severity == Severity::Critical)
+    };
+    // sentence-transformers: each module's type is imported.
+    let ok = br#"[{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+                  {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}]"#;
+    assert!(inspect_bytes("m/modules.json", ok).is_empty());
+    let bad = br#"[{"idx": 0, "name": "0", "path": "", "type": "subprocess.Popen"}]"#;
+    assert!(crit(&inspect_bytes("m/modules.json", bad)));
+    // diffusers: component libraries; bare names are its pipeline modules.
+    let ok = br#"{"_class_name": "StableDiffusionPipeline", "unet": ["diffusers", "UNet2DConditionModel"],
+                  "safety_checker": ["stable_diffusion", "StableDiffusionSafetyChecker"],
+                  "text_encoder": ["transformers", "CLIPTextModel"], "image_encoder": [null, null]}"#;
+    assert!(inspect_bytes("sd/model_index.json", ok).is_empty());
+    let bad = br#"{"_class_name": "X", "unet": ["os", "system"]}"#;
+    assert!(crit(&inspect_bytes("sd/model_index.json", bad)));
+    let f = inspect_bytes(
+        "sd/model_index.json",
+        br#"{"custom_pipeline": "evil/pipe"}"#,
+    );
+    assert!(has(&f, Code::ConfigCodeReference), "{f:#?}");
+    // MLflow's torch flavour: the unpickler module.
+    assert!(inspect_bytes(
+        "m/data/pickle_module_info.txt",
+        b"mlflow.pytorch.pickle_module\n"
+    )
+    .is_empty());
+    assert!(crit(&inspect_bytes(
+        "m/data/pickle_module_info.txt",
+        b"os\n"
+    )));
+    // YAML: LightningCLI class_path, Stable Diffusion target, MLflow models-from-code.
+    let f = inspect_bytes("cfg.yaml", b"model:\n  class_path: torch.nn.Linear\n");
+    assert!(f.is_empty(), "{f:#?}");
+    assert!(crit(&inspect_bytes(
+        "cfg.yaml",
+        b"model:\n  class_path: os.system\n"
+    )));
+    let f = inspect_bytes(
+        "v1-inference.yaml",
+        b"model:\n  target: ldm.models.diffusion.ddpm.LatentDiffusion\n  params:\n    target: 0.5\n",
+    );
+    assert!(f.is_empty(), "{f:#?}");
+    assert!(crit(&inspect_bytes(
+        "v1.yaml",
+        b"model:\n  target: ldm.os.system\n"
+    )));
+    let f = inspect_bytes("v1.yaml", b"model:\n  target: mypkg.models.Net\n");
+    assert!(has(&f, Code::ConfigCodeReference), "{f:#?}");
+    let f = inspect_bytes("m/MLmodel", b"flavors:\n  python_function:\n    model_code_path: model.py\n    loader_module: mlflow.pyfunc.model\n");
+    assert!(has(&f, Code::ConfigCodeReference), "{f:#?}");
+}

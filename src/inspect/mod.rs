@@ -11,6 +11,7 @@
 )]
 
 pub mod compress;
+pub mod configrefs;
 pub mod executorch;
 pub mod gguf;
 pub mod hdf5;
@@ -511,6 +512,17 @@ pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>, name: Option<&str>) -> Id
         let ext = base.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
         let jinja = ext.as_deref() == Some("jinja");
         let yaml = matches!(ext.as_deref(), Some("yaml" | "yml")) || base == "MLmodel";
+        if configrefs::handles(name) {
+            match read_whole(input, MAX_NAMED_CONFIG) {
+                Ok(bytes) => configrefs::check(name, &bytes, cx),
+                Err(why) => cx.report(
+                    Code::LimitExceeded,
+                    None,
+                    format!("{name}: a config that a loader reads was not inspected: {why}"),
+                    ev! {"limit" => "config_bytes", "value" => MAX_NAMED_CONFIG},
+                ),
+            }
+        }
         if jinja || yaml {
             let limit = if jinja { 16 << 20 } else { yamlcfg::MAX_YAML };
             let what = if jinja {
@@ -856,6 +868,7 @@ fn read_by_name(name: &str, head: &[u8]) -> bool {
         .map(|(_, e)| e.to_ascii_lowercase())
         .unwrap_or_default();
     base == "MLmodel"
+        || configrefs::handles(base)
         || base.ends_with("config.json")
         || base == "MANIFEST.json"
         || base == "chat_template.json"

@@ -83,7 +83,38 @@ struct Walk {
     dropped: bool,
 }
 
-const KEYS: &[&str] = &["_target_", "loader_module", "code"];
+/// Keys whose values loaders import: Hydra's `_target_`, jsonargparse's (LightningCLI)
+/// `class_path`, the `target` of Stable Diffusion's `instantiate_from_config` (ldm, sgm),
+/// MLflow's `loader_module`, `code` and `model_code_path`.
+const KEYS: &[&str] = &[
+    "_target_",
+    "class_path",
+    "target",
+    "loader_module",
+    "code",
+    "model_code_path",
+];
+
+/// Module prefixes of the classes Stable Diffusion configs (`target:`) instantiate.
+const LDM_PREFIXES: &[&str] = &[
+    "ldm",
+    "sgm",
+    "taming",
+    "imaginaire",
+    "k_diffusion",
+    "open_clip",
+];
+
+/// A dotted path of Python identifiers (`pkg.mod.Class`): what `target:` names when a loader
+/// imports it (elsewhere `target` is a number, a label, a path).
+fn dotted_path(v: &str) -> bool {
+    v.contains('.')
+        && v.split('.').all(|p| {
+            let mut c = p.chars();
+            c.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+                && c.all(|c| c.is_alphanumeric() || c == '_')
+        })
+}
 
 impl Walk {
     /// A scalar (or an alias resolved to one) in the current container.
@@ -217,44 +248,65 @@ pub fn check(text: &str, name: &str, cx: &mut Cx<'_>) {
     for (key, value, line) in &w.entries {
         let line = line.saturating_add(1);
         let module = value.rsplit_once('.').map_or(value.as_str(), |(m, _)| m);
-        if key == "_target_" {
-            if target_allowed(value) {
-                continue;
-            }
-            let denied = deny_module(module).or_else(|| target_denied(value));
-            let severity = if denied.is_some() {
-                Severity::Critical
-            } else {
-                Severity::Error
-            };
-            cx.report_as(
-                Code::ConfigCodeReference,
-                severity,
-                None,
-                format!(
-                    "line {line}: _target_ '{value}': Hydra's instantiate imports and calls it when the config is loaded{}",
-                    denied.map(|w| format!(" ({w})")).unwrap_or_default()
-                ),
-                ev! {"key" => key, "target" => value, "line" => line},
-            );
-        } else if key == "code" {
-            // MLflow puts a model's `code` paths on sys.path before it imports the loader.
-            if mlmodel && !value.is_empty() && value != "null" {
+        let (how, allowed) = match key.as_str() {
+            "_target_" => (
+                "Hydra's instantiate imports and calls it when the config is loaded",
+                target_allowed(value),
+            ),
+            "class_path" => (
+                "jsonargparse (LightningCLI) imports and instantiates it when the config is parsed",
+                target_allowed(value),
+            ),
+            "target" if dotted_path(value) => (
+                "instantiate_from_config (Stable Diffusion's ldm/sgm) imports and instantiates it",
+                target_allowed(value)
+                    || LDM_PREFIXES.contains(&value.split('.').next().unwrap_or(""))
+                        && target_denied(value).is_none(),
+            ),
+            "code" if mlmodel && !value.is_empty() && value != "null" => {
+                // MLflow puts a model's `code` paths on sys.path before it imports the loader.
                 cx.report(
                     Code::ConfigCodeReference,
                     None,
                     format!("line {line}: code path '{value}': mlflow.pyfunc.load_model puts it on sys.path and imports from it (code shipped with the model)"),
                     ev! {"key" => key, "target" => value, "line" => line},
                 );
+                continue;
             }
-        } else if mlmodel && !value.starts_with("mlflow.") {
-            cx.report(
-                Code::ConfigCodeReference,
-                None,
-                format!("line {line}: loader_module '{value}': mlflow.pyfunc.load_model imports it (code shipped with the model, or any installed module)"),
-                ev! {"key" => key, "target" => value, "line" => line},
-            );
+            "model_code_path" if mlmodel && !value.is_empty() && value != "null" => {
+                cx.report(
+                    Code::ConfigCodeReference,
+                    None,
+                    format!("line {line}: model_code_path '{value}': MLflow's models-from-code runs this Python file to build the model when it is loaded"),
+                    ev! {"key" => key, "target" => value, "line" => line},
+                );
+                continue;
+            }
+            "loader_module" if mlmodel && !value.starts_with("mlflow.") => (
+                "mlflow.pyfunc.load_model imports it (code shipped with the model, or any installed module)",
+                false,
+            ),
+            _ => continue,
+        };
+        if allowed {
+            continue;
         }
+        let denied = deny_module(module).or_else(|| target_denied(value));
+        let severity = if denied.is_some() {
+            Severity::Critical
+        } else {
+            Severity::Error
+        };
+        cx.report_as(
+            Code::ConfigCodeReference,
+            severity,
+            None,
+            format!(
+                "line {line}: {key} '{value}': {how}{}",
+                denied.map(|w| format!(" ({w})")).unwrap_or_default()
+            ),
+            ev! {"key" => key, "target" => value, "line" => line},
+        );
     }
 }
 

@@ -1,0 +1,150 @@
+//! Configs that name Python to import, read by name as their loaders read them (see
+//! docs/loaders.md): sentence-transformers' `modules.json` (each module's `type` is imported
+//! with `import_from_string` and its `load` called), diffusers' `model_index.json` (each
+//! component's `[library, class]` pair is imported; a library that is not an installed package
+//! is custom code from the repository, as is `custom_pipeline`), and MLflow's
+//! `pickle_module_info.txt` (the module `mlflow.pytorch.load_model` imports and hands to
+//! `torch.load` as its unpickler).
+
+use super::pickle::globals::deny_module;
+use super::{pyjson, Cx};
+use crate::ev;
+use crate::finding::{Code, Severity};
+
+/// Package prefixes whose classes sentence-transformers configs load as modules.
+const ST_MODULES: &[&str] = &["sentence_transformers"];
+
+/// Libraries a diffusers pipeline's components come from (installed packages, not code shipped
+/// with the model).
+const DIFFUSERS_LIBRARIES: &[&str] = &[
+    "diffusers",
+    "transformers",
+    "onnxruntime",
+    "diffusers.pipelines",
+    "peft",
+    "torch",
+];
+
+/// Modules MLflow's torch flavour is saved with as `pickle_module`.
+const PICKLE_MODULES: &[&str] = &[
+    "mlflow.pytorch.pickle_module",
+    "pickle",
+    "cloudpickle",
+    "dill",
+    "torch.serialization",
+];
+
+/// Whether `name` is one of the files this module reads.
+pub fn handles(name: &str) -> bool {
+    let base = name.rsplit('/').next().unwrap_or(name);
+    matches!(
+        base,
+        "modules.json" | "model_index.json" | "pickle_module_info.txt"
+    )
+}
+
+/// Inspect `bytes`, the whole file named `name` (see [`handles`]).
+pub fn check(name: &str, bytes: &[u8], cx: &mut Cx<'_>) {
+    let base = name.rsplit('/').next().unwrap_or(name);
+    if base == "pickle_module_info.txt" {
+        let module = String::from_utf8_lossy(bytes).trim().to_string();
+        if !module.is_empty() && !PICKLE_MODULES.contains(&module.as_str()) {
+            reference(
+                cx,
+                "pickle_module",
+                &module,
+                "mlflow.pytorch.load_model imports it and unpickles the model with it",
+            );
+        }
+        return;
+    }
+    // Every view a loader has of the file (json.load of utf-8 text, json.loads(bytes)).
+    let Some(doc) = pyjson::views(bytes)
+        .into_iter()
+        .find_map(|(_, t)| t.ok().and_then(|t| pyjson::parse(&t.bytes).ok()))
+        .map(|(v, _)| v)
+    else {
+        cx.report_as(
+            Code::ConfigMalformed,
+            Severity::Error,
+            None,
+            format!("{name} is not JSON Python's json reads; the code it names was not checked"),
+            ev! {"format" => "json"},
+        );
+        return;
+    };
+    if base == "modules.json" {
+        let pyjson::Value::Array(mods) = &doc else {
+            return;
+        };
+        for m in mods {
+            let Some(t) = m.get("type").and_then(|t| t.as_str()) else {
+                continue;
+            };
+            let top = t.split('.').next().unwrap_or("");
+            if !ST_MODULES.contains(&top) || t.contains("__") {
+                reference(
+                    cx,
+                    "type",
+                    &t,
+                    "sentence-transformers imports this module class and calls its load()",
+                );
+            }
+        }
+    } else {
+        for (key, v) in doc.dict() {
+            let key = String::from_utf8_lossy(key);
+            if key == "custom_pipeline" {
+                if let Some(p) = v.as_str() {
+                    reference(
+                        cx,
+                        "custom_pipeline",
+                        &p,
+                        "diffusers loads this pipeline's code from the repository or the Hub",
+                    );
+                }
+                continue;
+            }
+            let pyjson::Value::Array(pair) = v else {
+                continue;
+            };
+            let (Some(lib), Some(class)) = (
+                pair.first().and_then(|l| l.as_str()),
+                pair.get(1).and_then(|c| c.as_str()),
+            ) else {
+                continue;
+            };
+            // A bare module name is one of diffusers' pipeline modules (`stable_diffusion`)
+            // or a module shipped beside the config, whose `.py` is `python-code` itself.
+            let bare = !lib.contains('.') && deny_module(&lib).is_none();
+            if !bare && !DIFFUSERS_LIBRARIES.contains(&lib.as_ref()) {
+                reference(
+                    cx,
+                    &key,
+                    &format!("{lib}.{class}"),
+                    "diffusers imports this component's class from that library (a library that is not an installed package is code from the repository)",
+                );
+            }
+        }
+    }
+}
+
+fn reference(cx: &mut Cx<'_>, key: &str, target: &str, how: &str) {
+    let denied =
+        deny_module(target).or_else(|| target.rsplit_once('.').and_then(|(m, _)| deny_module(m)));
+    let severity = if denied.is_some() {
+        Severity::Critical
+    } else {
+        Severity::Error
+    };
+    cx.report_as(
+        Code::ConfigCodeReference,
+        severity,
+        None,
+        format!(
+            "{key} '{target}': {how}{}",
+            denied.map(|w| format!(" ({w})")).unwrap_or_default()
+        ),
+        ev! {"key" => key, "target" => target},
+    );
+}
