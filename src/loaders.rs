@@ -50,7 +50,7 @@ pub enum Reader {
     PythonSource,
     /// `inspect::native_code`: ELF, Mach-O and PE files are `native-code`.
     NativeCode,
-    /// `inspect::configrefs::check`: sentence-transformers `modules.json`, diffusers
+    /// `inspect::configrefs::check`: sentence-transformers `modules.json`, skops `schema.json`, diffusers
     /// `model_index.json`, MLflow `pickle_module_info.txt`.
     ConfigRefs,
     /// No reader models the loader; this finding code (error or above) fires on such files.
@@ -345,7 +345,7 @@ pub const LOADERS: &[Loader] = rows! {
     ["skops", "`skops.io.load(trusted=...)`",
      "zip: `schema.json` (`__module__`, `__class__`, `__loader__` per object), array members",
      "`get_module` + getattr for types the caller trusts; untrusted types refused",
-     true, Reader::Gap, "`schema.json` types are not checked"]
+     true, Reader::ConfigRefs, ""]
     ["spaCy", "`spacy.load(<package>)` / `load_model_from_init_py`",
      "a pipeline package: `<pkg>/__init__.py`, `meta.json`, `config.cfg` (`@architectures`, `@misc`, ... registry names), component data (msgpack)",
      "the package's `__init__.py` imported; registry names looked up in catalogue registries of installed packages",

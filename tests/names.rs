@@ -147,3 +147,30 @@ fn configs_that_name_code_to_import() {
     let f = inspect_bytes("m/MLmodel", b"flavors:\n  python_function:\n    model_code_path: model.py\n    loader_module: mlflow.pyfunc.model\n");
     assert!(has(&f, Code::ConfigCodeReference), "{f:#?}");
 }
+
+#[test]
+fn skops_schema_nodes_are_judged_as_imports() {
+    let schema = br#"{"__class__": "Pipeline", "__module__": "sklearn.pipeline", "__loader__": "ObjectNode",
+      "content": {"__class__": "dict", "__module__": "builtins", "__loader__": "DictNode", "content": {
+        "f": {"__class__": "log1p", "__module__": "numpy", "__loader__": "FunctionNode"}}}}"#;
+    let f = inspect_bytes("m.skops", &common::zip(&[("schema.json", schema)]));
+    assert!(f.is_empty(), "{f:#?}");
+    let evil =
+        br#"{"__class__": "dict", "__module__": "builtins", "__loader__": "DictNode", "content": {
+        "f": {"__class__": "system", "__module__": "os", "__loader__": "FunctionNode"},
+        "g": {"__class__": "Net", "__module__": "mypkg.models", "__loader__": "ObjectNode"}}}"#;
+    let f = inspect_bytes("m.skops", &common::zip(&[("schema.json", evil)]));
+    let sev: Vec<Severity> = f
+        .iter()
+        .filter(|f| f.code == Code::ConfigCodeReference)
+        .map(|f| f.severity)
+        .collect();
+    assert_eq!(sev.len(), 2, "{f:#?}");
+    assert!(sev.contains(&Severity::Critical) && sev.contains(&Severity::Error));
+    // A JSON schema file outside an archive is not skops'.
+    assert!(inspect_bytes(
+        "schema.json",
+        br#"{"__module__": "os", "__class__": "system"}"#
+    )
+    .is_empty());
+}

@@ -34,13 +34,64 @@ const PICKLE_MODULES: &[&str] = &[
     "torch.serialization",
 ];
 
-/// Whether `name` is one of the files this module reads.
-pub fn handles(name: &str) -> bool {
+/// Whether `name` is one of the files this module reads (`inside`: a member of an archive;
+/// skops' `schema.json` is the member of a `.skops` zip).
+pub fn handles(name: &str, inside: bool) -> bool {
     let base = name.rsplit('/').next().unwrap_or(name);
     matches!(
         base,
         "modules.json" | "model_index.json" | "pickle_module_info.txt"
-    )
+    ) || inside && base == "schema.json"
+}
+
+/// skops' `schema.json`: every node names the `__module__` and `__class__` that
+/// `skops.io.load` imports (classes, functions and types alike); `load(trusted=...)` is how users
+/// accept them, often all of them at once. Each pair is judged as a pickle global is (the same
+/// exact allowlist: skops stores what pickle would import).
+fn skops_schema(doc: &pyjson::Value, cx: &mut Cx<'_>) {
+    use super::pickle::globals::{classify, Verdict};
+    let mut todo = vec![doc];
+    let mut seen = std::collections::BTreeSet::new();
+    let mut nodes: u32 = 0;
+    while let Some(v) = todo.pop() {
+        nodes = nodes.saturating_add(1);
+        if nodes > 1 << 20 {
+            cx.report(
+                Code::LimitExceeded,
+                None,
+                "schema.json: more nodes than this check walks; the rest were not checked",
+                ev! {"limit" => "skops_nodes"},
+            );
+            return;
+        }
+        match v {
+            pyjson::Value::Array(a) => todo.extend(a.iter()),
+            pyjson::Value::Object(pairs) => {
+                let m = v.get("__module__").and_then(|m| m.as_str());
+                let c = v.get("__class__").and_then(|c| c.as_str());
+                if let (Some(m), Some(c)) = (m, c) {
+                    if seen.insert((m.to_string(), c.to_string())) {
+                        let (severity, why) = match classify(&m, &c, false) {
+                            Verdict::Allowed => (None, ""),
+                            Verdict::Dangerous(w) => (Some(Severity::Critical), w),
+                            Verdict::Unknown => (Some(Severity::Error), "not on the allowlist"),
+                        };
+                        if let Some(severity) = severity {
+                            cx.report_as(
+                                Code::ConfigCodeReference,
+                                severity,
+                                None,
+                                format!("skops node {m}.{c}: skops.io.load imports it when it is trusted ({why})"),
+                                ev! {"key" => "__class__", "target" => format!("{m}.{c}"), "module" => m, "name" => c},
+                            );
+                        }
+                    }
+                }
+                todo.extend(pairs.iter().map(|(_, v)| v));
+            }
+            _ => {}
+        }
+    }
 }
 
 /// Inspect `bytes`, the whole file named `name` (see [`handles`]).
@@ -73,7 +124,9 @@ pub fn check(name: &str, bytes: &[u8], cx: &mut Cx<'_>) {
         );
         return;
     };
-    if base == "modules.json" {
+    if base == "schema.json" {
+        skops_schema(&doc, cx);
+    } else if base == "modules.json" {
         let pyjson::Value::Array(mods) = &doc else {
             return;
         };

@@ -512,7 +512,7 @@ pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>, name: Option<&str>) -> Id
         let ext = base.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
         let jinja = ext.as_deref() == Some("jinja");
         let yaml = matches!(ext.as_deref(), Some("yaml" | "yml")) || base == "MLmodel";
-        if configrefs::handles(name) {
+        if configrefs::handles(name, !cx.member.is_empty()) {
             match read_whole(input, MAX_NAMED_CONFIG) {
                 Ok(bytes) => configrefs::check(name, &bytes, cx),
                 Err(why) => cx.report(
@@ -868,7 +868,7 @@ fn read_by_name(name: &str, head: &[u8]) -> bool {
         .map(|(_, e)| e.to_ascii_lowercase())
         .unwrap_or_default();
     base == "MLmodel"
-        || configrefs::handles(base)
+        || configrefs::handles(base, true)
         || base.ends_with("config.json")
         || base == "MANIFEST.json"
         || base == "chat_template.json"
