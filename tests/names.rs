@@ -174,3 +174,21 @@ fn skops_schema_nodes_are_judged_as_imports() {
     )
     .is_empty());
 }
+
+#[test]
+fn omegaconf_resolvers_the_application_registered() {
+    let f = inspect_bytes(
+        "train.yaml",
+        b"lr: ${oc.env:LR,0.1}\nn: ${model.n}\nd: ${now:%Y}\nx: ${eval:'__import__(\"os\").system(\"id\")'}\ny: ${my_res:3}\n",
+    );
+    let r: Vec<(Severity, &str)> = f
+        .iter()
+        .filter(|f| f.code == Code::ConfigCodeReference)
+        .map(|f| (f.severity, f.evidence["target"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        r,
+        vec![(Severity::Error, "eval"), (Severity::Warning, "my_res")],
+        "{f:#?}"
+    );
+}

@@ -81,6 +81,34 @@ struct Walk {
     events: u64,
     /// Something was not kept because a bound was reached (reported: fail closed).
     dropped: bool,
+    /// OmegaConf resolvers named by `${name:...}` interpolations (name, line).
+    resolvers: Vec<(String, usize)>,
+}
+
+/// Resolvers OmegaConf and Hydra register themselves: they read the environment, other keys,
+/// dates and literals, and run no code of the config's choosing.
+const SAFE_RESOLVERS: &[&str] = &[
+    "oc.env",
+    "oc.create",
+    "oc.deprecated",
+    "oc.decode",
+    "oc.select",
+    "oc.dict.keys",
+    "oc.dict.values",
+    "hydra",
+    "now",
+];
+
+/// The resolver names of the `${name:...}` interpolations in `v`.
+fn interpolation_resolvers(v: &str) -> impl Iterator<Item = &str> {
+    v.match_indices("${").filter_map(move |(at, _)| {
+        let rest = v.get(at.saturating_add(2)..)?.trim_start();
+        let end = rest
+            .find(|c: char| !(c.is_alphanumeric() || matches!(c, '_' | '.' | '-')))
+            .unwrap_or(rest.len());
+        let (name, after) = rest.split_at(end);
+        (!name.is_empty() && after.trim_start().starts_with(':')).then_some(name)
+    })
 }
 
 /// Keys whose values loaders import: Hydra's `_target_`, jsonargparse's (LightningCLI)
@@ -119,6 +147,18 @@ fn dotted_path(v: &str) -> bool {
 impl Walk {
     /// A scalar (or an alias resolved to one) in the current container.
     fn scalar(&mut self, value: Option<String>, line: usize) {
+        if let Some(v) = value.as_deref().filter(|v| v.contains("${")) {
+            for r in interpolation_resolvers(v) {
+                if SAFE_RESOLVERS.contains(&r) || self.resolvers.iter().any(|(n, _)| n == r) {
+                    continue;
+                }
+                if self.resolvers.len() < 64 {
+                    self.resolvers.push((r.to_string(), line));
+                } else {
+                    self.dropped = true;
+                }
+            }
+        }
         let Some(Some(slot)) = self.stack.last_mut() else {
             return;
         };
@@ -232,6 +272,23 @@ pub fn check(text: &str, name: &str, cx: &mut Cx<'_>) {
             None,
             format!("{name}: more loader entries, tags or anchors than this check keeps; the rest were not checked"),
             ev! {"limit" => "yaml_entries"},
+        );
+    }
+    for (resolver, line) in &w.resolvers {
+        // The application registers resolvers (`eval`, `python`, ... are common in training
+        // templates: `OmegaConf.register_new_resolver("eval", eval)`); what one runs is the
+        // application's, the argument the config's.
+        let line = line.saturating_add(1);
+        let evaluating = matches!(
+            resolver.as_str(),
+            "eval" | "exec" | "python" | "py" | "lambda"
+        );
+        cx.report_as(
+            Code::ConfigCodeReference,
+            if evaluating { Severity::Error } else { Severity::Warning },
+            None,
+            format!("line {line}: an OmegaConf interpolation calls the resolver '{resolver}', which the loading application registered{}", if evaluating { " (a resolver of that name evaluates its argument as Python)" } else { "" }),
+            ev! {"key" => "interpolation", "target" => resolver, "line" => line},
         );
     }
     for (tag, line) in &w.tags {
