@@ -75,6 +75,12 @@ fn benign_formats_are_identified() {
             ("object_array.joblib".to_string(), Code::PickleUnknownImport),
             ("dense.keras".to_string(), Code::NotInspected),
             ("object_strings.npy".to_string(), Code::NpyObjectArray),
+            // pandas frames over PyTables (testdata/generate_hdf5_pytables.py): their pickled
+            // attributes and object rows are read; numeric datasets are not.
+            ("frame_fixed.h5".to_string(), Code::NotInspected),
+            ("frame_fixed_zlib.h5".to_string(), Code::NotInspected),
+            ("frame_table.h5".to_string(), Code::NotInspected),
+            ("multiindex.h5".to_string(), Code::NotInspected),
             ("scripted.pt".to_string(), Code::TorchScriptCode),
             ("state_dict_legacy.pt".to_string(), Code::TorchLegacyFormat),
         ]

@@ -389,6 +389,8 @@ pub fn inspect_h5(input: &mut Input<'_>, cx: &mut Cx<'_>) -> Identified {
             );
         }
         Ok(w) => {
+            // What PyTables (pandas.read_hdf) would unpickle: attribute values and object rows.
+            hdf5::analyse_pickles(&w, cx);
             for link in &w.links {
                 if link.kind != "soft" {
                     cx.report(
