@@ -118,6 +118,14 @@ fn conventional_names_are_information() {
     std::io::Write::write_all(&mut e, &p).unwrap();
     let f = inspect_bytes("model.joblib.bz2", &e.finish().unwrap());
     assert!(worst(&f) <= Some(Severity::Info), "{f:#?}");
+    // joblib 0.8 and 0.9 wrote their zlib `ZF` files under a .gz name.
+    let mut zf = b"ZF0x6".to_vec();
+    zf.resize(21, b' ');
+    let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut e, &p).unwrap();
+    zf.extend(e.finish().unwrap());
+    let f = inspect_bytes("joblib_0.9.2_compressed_pickle_py35_np19.gz", &zf);
+    assert!(worst(&f) <= Some(Severity::Info), "{f:#?}");
     // A torch archive named .npy is still an error.
     let f = inspect_bytes("weights.npy", &z);
     assert!(f
