@@ -551,6 +551,7 @@ pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>, name: Option<&str>) -> Id
                 // holding a torch archive), or the name and the content are both compressed
                 // streams (joblib's `compress=` and its old `ZF` files choose the compressor
                 // whatever the name says; every loader detects it by its magic).
+                let compressed = |f: Format| f.is_compression() || f == Format::JoblibZfile;
                 let conventional = inner_suffix_formats(name).contains(&found.format)
                     || found.format.is_compression() && expected.iter().any(|f| f.is_compression());
                 let severity = if conventional {
