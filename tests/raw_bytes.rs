@@ -31,7 +31,9 @@ fn random_bytes_after_pickle_magic_are_information() {
             )
         });
         if !imports {
-            assert!(worst(&f) <= Some(Severity::Info), "seed {seed}: {:#?}", f);
+            // Below the gate's default threshold (an extension code the bytes happen to
+            // spell is a warning: see pickle-extension-code).
+            assert!(worst(&f) < Some(Severity::Error), "seed {seed}: {:#?}", f);
         }
     }
     // A payload before the break is still an error, the break included.
