@@ -50,6 +50,8 @@ pub enum Reader {
     PythonSource,
     /// `inspect::native_code`: ELF, Mach-O and PE files are `native-code`.
     NativeCode,
+    /// `inspect::hdf5::analyse_pickles`: PyTables' pickled attributes and `ObjectAtom` rows.
+    Hdf5Pickles,
     /// `inspect::configrefs::check`: sentence-transformers `modules.json`, skops `schema.json`, diffusers
     /// `model_index.json`, MLflow `pickle_module_info.txt`.
     ConfigRefs,
@@ -83,6 +85,7 @@ impl Reader {
             Reader::PythonSource => ("src/inspect/mod.rs", "python_file"),
             Reader::NativeCode => ("src/inspect/mod.rs", "native_code"),
             Reader::ConfigRefs => ("src/inspect/configrefs.rs", "check"),
+            Reader::Hdf5Pickles => ("src/inspect/hdf5.rs", "analyse_pickles"),
             Reader::FailClosed(_) | Reader::Gap => return None,
         })
     }
@@ -211,7 +214,7 @@ pub const LOADERS: &[Loader] = rows! {
     ["pandas / PyTables", "`pandas.read_hdf` / `HDFStore` / `tables.open_file`",
      "HDF5: node attributes (`pandas_type`, `non_index_axes`, `levels`, `info`, `metadata`, ...) and object columns stored as `VLArray` of `ObjectAtom`",
      "PyTables unpickles string attributes that hold a pickle and every `ObjectAtom` row",
-     true, Reader::Gap, "an HDF5 file without a Keras config is `not-inspected` (info); pickled attributes and `ObjectAtom` rows are not analysed"]
+     true, Reader::Hdf5Pickles, "object rows under blosc, lzf, bzip2 or szip, or newer chunk indexes, are `hdf5-malformed` (error), not read"]
     // --- Keras / TensorFlow -------------------------------------------------------------------
     ["keras", "`keras.saving.load_model` (`.keras` zip or unzipped directory)",
      "a zip named `*.keras` (or a directory holding `config.json`, or `hf://`): `config.json`, `metadata.json`, `model.weights.h5` / `model.weights.npz` (`allow_pickle=False`), `assets/`",

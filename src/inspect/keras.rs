@@ -481,7 +481,7 @@ pub fn inspect_h5(input: &mut Input<'_>, cx: &mut Cx<'_>) -> Identified {
         cx.report(
             Code::NotInspected,
             None,
-            "hdf5 file without a Keras model config: its datasets are not inspected",
+            "hdf5 file without a Keras model config: its numeric datasets are data and were not inspected (attributes and object rows PyTables unpickles were)",
             ev! {"format" => format.label()},
         );
     }
