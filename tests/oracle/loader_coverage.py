@@ -8,7 +8,12 @@ files (`--include`, standard library included), and writes there, as JSON, the b
 judged function and which of them the inputs took:
     {"total": {"branches": N, "covered": M},
      "files": {path: {"functions": {qualname: {"branches", "covered", "missing": [[from, to]]}}}}}
-Without the variable it does nothing (and needs no coverage.py)."""
+Without the variable it does nothing (and needs no coverage.py).
+
+MODELGATE_ORACLE_UNREACHABLE may hold a JSON list of [function, from line, to line, reason]:
+branches no loader can take (a password only a caller passes, an option no loader sets). An
+arc of that function whose source lines read so (stripped; an empty `to line` matches any)
+is left out of the counts and listed under the function's "excluded" with the reason."""
 import ast
 import contextlib
 import fnmatch
@@ -73,6 +78,19 @@ def measured(targets):
             executed = [tuple(a) for a in got["executed_branches"]]
             missing = [tuple(a) for a in got["missing_branches"]]
             ranges = _judged(path, pats)
+            with open(path, encoding="utf-8") as f:
+                src = f.read().splitlines()
+            unreachable = json.loads(os.environ.get("MODELGATE_ORACLE_UNREACHABLE") or "[]")
+
+            def text(line):
+                return src[line - 1].strip() if 0 < line <= len(src) else ""
+
+            def excluded(q, a):
+                for fn, frm, to, why in unreachable:
+                    if fn == q and text(a[0]) == frm and (not to or text(a[1]) == to):
+                        return why
+                return None
+
             # Each branch counts once, under the innermost judged function holding its line.
             def owner(line):
                 best = None
@@ -81,11 +99,16 @@ def measured(targets):
                         best = q
                 return best
 
-            funcs = {q: {"branches": 0, "covered": 0, "missing": []} for q in ranges}
+            funcs = {q: {"branches": 0, "covered": 0, "missing": [], "excluded": []}
+                     for q in ranges}
             for arcs, hit in ((executed, True), (missing, False)):
                 for a in arcs:
                     q = owner(a[0])
                     if q is None:
+                        continue
+                    why = excluded(q, a)
+                    if why is not None:
+                        funcs[q]["excluded"].append([a[0], a[1], why])
                         continue
                     funcs[q]["branches"] += 1
                     if hit:

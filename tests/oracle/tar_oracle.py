@@ -24,7 +24,8 @@ def main():
             continue
         try:
             members = []
-            with tarfile.open(path, "r:") as tf:
+            # "r:*": NeMo and WebDataset read compressed archives too.
+            with tarfile.open(path, "r:*") as tf:
                 for m in tf.getmembers():
                     data = None
                     # Links resolve to other members; only what is read as a file matters here.
