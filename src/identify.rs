@@ -275,6 +275,7 @@ pub const REFINED_LABELS: &[(&str, Loader)] = &[
     ("tf-saved-model", Loader::Data),
     ("tf-graph", Loader::Data),
     ("tf-meta-graph", Loader::Data),
+    ("tf-graph-text", Loader::Data),
     ("tflite", Loader::Data),
     ("executorch", Loader::Data),
     ("keras-metadata", Loader::Other),
@@ -312,14 +313,6 @@ pub const UNINSPECTED: &[Uninspected] = &[
         fails: true,
         what: "a RAR archive: its members cannot be read here, so they were not checked",
         loader: Loader::Other,
-    },
-    Uninspected {
-        label: "tensorflow-graph-text",
-        magic: None,
-        extensions: &["pbtxt"],
-        fails: false,
-        what: "a TensorFlow graph in text format: its operations (file I/O, py_func) are not inspected",
-        loader: Loader::Data,
     },
     Uninspected {
         label: "openvino-ir",

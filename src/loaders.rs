@@ -34,7 +34,7 @@ pub enum Reader {
     Gguf,
     /// `inspect::onnx::inspect`: external data and operator-set domains.
     Onnx,
-    /// `inspect::tensorflow::inspect`: SavedModel, frozen graphs, `keras_metadata.pb`.
+    /// `inspect::tensorflow::inspect`: SavedModel, frozen graphs, `keras_metadata.pb` (and `inspect_text`: `.pbtxt`).
     Tensorflow,
     /// `inspect::tflite::inspect`: operator codes, custom and Flex ops.
     Tflite,
@@ -239,7 +239,7 @@ pub const LOADERS: &[Loader] = rows! {
     ["tensorflow", "`tf.saved_model.load` / `keras.layers.TFSMLayer` / `tf.compat.v1.import_graph_def`",
      "`saved_model.pb` or `saved_model.pbtxt`, `variables/`, `assets/`; frozen `GraphDef` `.pb`, `.meta`",
      "every `NodeDef.op` looked up in the op registry; `PyFunc`/`EagerPyFunc` call Python functions registered in the process; file ops open paths the graph gives",
-     true, Reader::Tensorflow, "`saved_model.pbtxt` and `.pbtxt` graphs are `not-inspected` (info); `tf-file-op` is a warning"]
+     true, Reader::Tensorflow, "`tf-file-op` is a warning"]
     ["tensorflow", "`tf.load_op_library` / `tf.load_library` (custom ops)",
      "a shared object shipped with the model",
      "`dlopen`",

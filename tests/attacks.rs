@@ -1130,7 +1130,7 @@ fn remote_code_and_uninspected_formats_are_reported() {
     let f = inspect_bytes("weights.7z", seven);
     assert_eq!(codes(&f), vec![Code::NotInspected]);
     assert_eq!(f[0].severity, Severity::Error);
-    // A SavedModel is read (its ops walked); a graph in text format is not.
+    // A SavedModel is read (its ops walked), in text format too.
     let f = inspect_bytes("saved_model.pb", b"\x08\x01\x12\x00");
     assert_eq!(codes(&f), vec![]);
     let f = inspect_bytes("saved_model.pb", b"\x0a\x07\x12\x04toy");
@@ -1140,8 +1140,15 @@ fn remote_code_and_uninspected_formats_are_reported() {
         "a field past the end"
     );
     let f = inspect_bytes("graph.pbtxt", b"node { name: 'a' op: 'ReadFile' }");
-    assert_eq!(codes(&f), vec![Code::NotInspected]);
-    assert_eq!(f[0].severity, Severity::Info);
+    assert_eq!(codes(&f), vec![Code::TfFileOp]);
+    let f = inspect_bytes(
+        "m/saved_model.pbtxt",
+        b"meta_graphs { graph_def { node { op: \"Py\" 'Func' } } }",
+    );
+    assert_eq!(codes(&f), vec![Code::TfPythonOp]);
+    let f = inspect_bytes("m/saved_model.pbtxt", b"node { op: 'PyFunc }");
+    assert_eq!(codes(&f), vec![Code::TfGraphMalformed]);
+    assert_eq!(f[0].severity, Severity::Error);
 }
 
 /// Issue 15: what TensorFlow graphs and YAML configs make their loaders run is reported.

@@ -19,6 +19,7 @@ pub mod jinja;
 pub mod keras;
 pub mod numpy;
 pub mod onnx;
+pub mod pbtxt;
 pub mod pickle;
 pub mod protobuf;
 pub mod pyjson;
@@ -394,6 +395,10 @@ pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>, name: Option<&str>) -> Id
                 onnx::inspect(input, cx, dir.as_deref())
             } else if let (Format::Unknown, Some(kind)) = (id.format, tf_graph) {
                 tensorflow::inspect(input, cx, kind)
+            } else if id.format == Format::Unknown
+                && name.is_some_and(|n| n.to_ascii_lowercase().ends_with(".pbtxt"))
+            {
+                tensorflow::inspect_text(input, cx)
             } else if id.format == Format::Unknown && input.head.get(4..8) == Some(b"TFL3") {
                 tflite::inspect(input, cx)
             } else if id.format == Format::Unknown
@@ -534,7 +539,7 @@ pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>, name: Option<&str>) -> Id
                 Ok(bytes) if jinja => {
                     check_chat_template(name, &String::from_utf8_lossy(&bytes), cx)
                 }
-                Ok(bytes) => yamlcfg::check(&String::from_utf8_lossy(&bytes), name, cx),
+                Ok(bytes) => yamlcfg::check_bytes(&bytes, name, cx),
                 Err(why) => cx.report(
                     Code::LimitExceeded,
                     None,
@@ -553,7 +558,7 @@ pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>, name: Option<&str>) -> Id
                 // whatever the name says; every loader detects it by its magic).
                 let compressed = |f: Format| f.is_compression() || f == Format::JoblibZfile;
                 let conventional = inner_suffix_formats(name).contains(&found.format)
-                    || found.format.is_compression() && expected.iter().any(|f| f.is_compression());
+                    || compressed(found.format) && expected.iter().any(|f| compressed(*f));
                 let severity = if conventional {
                     crate::finding::Severity::Info
                 } else if expected.contains(&Format::Unknown) {

@@ -186,6 +186,23 @@ pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>, kind: Kind) -> Identified
             ev! {"format" => label},
         );
     }
+    report_ops(&seen, cx);
+    for m in &seen.metadata {
+        if let super::keras::Doc::NotJson = super::keras::check_doc(m.as_bytes(), cx, None, false) {
+            cx.report_as(
+                Code::KerasConfigMalformed,
+                Severity::Error,
+                None,
+                "a layer's metadata in keras_metadata.pb is not JSON Keras can read",
+                ev! {},
+            );
+        }
+    }
+    id
+}
+
+/// Python and file ops among those seen.
+fn report_ops(seen: &Seen, cx: &mut Cx<'_>) {
     for (op, nodes) in &seen.ops {
         let (code, what) = if PYTHON_OPS.contains(&op.as_str()) {
             (
@@ -210,16 +227,44 @@ pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>, kind: Kind) -> Identified
             ev! {"op" => op, "nodes" => nodes},
         );
     }
-    for m in &seen.metadata {
-        if let super::keras::Doc::NotJson = super::keras::check_doc(m.as_bytes(), cx, None, false) {
-            cx.report_as(
-                Code::KerasConfigMalformed,
-                Severity::Error,
-                None,
-                "a layer's metadata in keras_metadata.pb is not JSON Keras can read",
-                ev! {},
-            );
+}
+
+/// A graph in protobuf text format (`saved_model.pbtxt`, `.pbtxt`): every `op` field judged as
+/// the binary graphs' ops are (see [`super::pbtxt`]); text that cannot be read as protobuf
+/// reads it is `tf-graph-malformed` (error).
+pub fn inspect_text(input: &mut Input<'_>, cx: &mut Cx<'_>) -> Identified {
+    use std::io::Read;
+    let id = Identified {
+        format: Format::Unknown,
+        label: "tf-graph-text",
+    };
+    let mut text = Vec::new();
+    let read = input.reader().and_then(|r| {
+        r.take(super::pbtxt::MAX_TEXT.saturating_add(1))
+            .read_to_end(&mut text)
+    });
+    let ops = match read {
+        Err(e) => Err(format!("it cannot be read ({e})")),
+        Ok(n) if n as u64 > super::pbtxt::MAX_TEXT => Err(format!(
+            "it is larger than {} bytes",
+            super::pbtxt::MAX_TEXT
+        )),
+        Ok(_) => super::pbtxt::ops(&text, MAX_OPS),
+    };
+    match ops {
+        Ok(ops) => {
+            let seen = Seen {
+                ops,
+                metadata: Vec::new(),
+            };
+            report_ops(&seen, cx);
         }
+        Err(why) => cx.report(
+            Code::TfGraphMalformed,
+            None,
+            format!("the graph in text format cannot be read as TensorFlow reads it: {why}; its ops were not checked"),
+            ev! {"format" => "tf-graph-text"},
+        ),
     }
     id
 }
