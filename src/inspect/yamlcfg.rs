@@ -243,6 +243,11 @@ impl MarkedEventReceiver for Walk {
     }
 }
 
+/// Inspect a YAML file's bytes (read as UTF-8, lossily).
+pub fn check_bytes(bytes: &[u8], name: &str, cx: &mut Cx<'_>) {
+    check(&String::from_utf8_lossy(bytes), name, cx);
+}
+
 /// Inspect a YAML document named `name`: `mlmodel` when it is an MLflow `MLmodel` file.
 pub fn check(text: &str, name: &str, cx: &mut Cx<'_>) {
     let mlmodel = name.rsplit('/').next() == Some("MLmodel");
