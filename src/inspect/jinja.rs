@@ -73,6 +73,37 @@ fn internal(name: &str) -> bool {
     name.starts_with('_') || INTERNAL.contains(&name)
 }
 
+/// Filters that look an attribute path up at render time (`make_attrgetter`: every dotted part
+/// through `environment.getitem`): map's `attribute=`, and the first arguments of these.
+const ATTRIBUTE_FILTERS: &[&str] = &[
+    "map",
+    "selectattr",
+    "rejectattr",
+    "sort",
+    "groupby",
+    "unique",
+    "min",
+    "max",
+    "sum",
+];
+
+/// An attribute path (`'a.__class__'`) with a part that names an internal.
+fn internal_path(path: &str) -> bool {
+    path.split('.').any(internal)
+}
+
+/// A `str.format` string whose replacement fields reach an internal (`'{0.__class__}'`,
+/// `'{x[__globals__]}'`): the attribute and index parts after each field's first name.
+fn internal_format_fields(s: &str) -> bool {
+    s.split('{').skip(1).any(|f| {
+        let field = f.split(['}', '!', ':']).next().unwrap_or_default();
+        field
+            .split(['.', '['])
+            .skip(1)
+            .any(|p| internal(p.trim_end_matches(']')))
+    })
+}
+
 /// Python's `unicode-escape` decoding of a literal's body (as Jinja applies it).
 fn unescape(s: &str) -> String {
     let c: Vec<char> = s.chars().collect();
@@ -481,6 +512,45 @@ pub fn injections(template: &str) -> Vec<String> {
                 Tok::Name(n) if n == "attr" && matches!(prev, Some(Tok::Op(o)) if o == "|") => {
                     hit("the attr filter".into(), &mut hits);
                 }
+                Tok::Name(n)
+                    if ATTRIBUTE_FILTERS.contains(&n.as_str())
+                        && matches!(prev, Some(Tok::Op(o)) if o == "|" || o == "is")
+                        && matches!(toks.get(k.saturating_add(1)), Some(Tok::Op(p)) if p == "(") =>
+                {
+                    // selectattr('__class__'), map(attribute='x.__class__'), groupby(v): the
+                    // arguments are attribute paths looked up at render time.
+                    let from = k.saturating_add(2);
+                    let end = close
+                        .get(k.saturating_add(1))
+                        .copied()
+                        .flatten()
+                        .unwrap_or(toks.len());
+                    let args = toks.get(from..end).unwrap_or_default();
+                    if args
+                        .iter()
+                        .any(|a| matches!(a, Tok::Str(s) if internal_path(s)))
+                    {
+                        hit(
+                            format!("{n} looks up an attribute path naming an internal"),
+                            &mut hits,
+                        );
+                    } else if count(&taints, from, end) > 0 || computed(from, end) {
+                        hit(
+                            format!("{n} looks up an attribute path computed at render time"),
+                            &mut hits,
+                        );
+                    }
+                }
+                Tok::Str(s)
+                    if internal_format_fields(s)
+                        && matches!(toks.get(k.saturating_add(1)), Some(Tok::Op(o)) if o == ".")
+                        && matches!(toks.get(k.saturating_add(2)), Some(Tok::Name(f)) if f == "format" || f == "format_map") =>
+                {
+                    hit(
+                        "a format string whose fields reach an internal".into(),
+                        &mut hits,
+                    );
+                }
                 Tok::Op(o)
                     if o == "=" && matches!(prev, Some(Tok::Name(a)) if a == "attribute") =>
                 {
@@ -529,6 +599,7 @@ pub fn injections(template: &str) -> Vec<String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

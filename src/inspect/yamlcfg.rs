@@ -4,8 +4,16 @@
 //! PyYAML's unsafe loaders construct), and an MLflow `MLmodel`'s `loader_module` (the module
 //! `mlflow.pyfunc.load_model` imports).
 //!
+//! Read as PyYAML reads it: libyaml's scanner and parser (`libyaml-safer`, the YAML 1.1 grammar
+//! PyYAML's pure-Python reader, scanner and parser mirror: NEL/LS/PS line breaks, UTF-16 by its
+//! BOM, `%TAG` handles resolved), in every view a loader has of the file: PyYAML's own decoding
+//! of the bytes (`yaml.safe_load(open(f, 'rb'))`) and OmegaConf's/Hydra's utf-8 text read, a
+//! divergence between them reported. Where libyaml refuses the stream, yaml-rust2 reads it too
+//! (entries either finds are reported) and the refusal is an error: fail closed.
+//!
 //! Read as events (the parser's, never building a tree), so aliases are resolved by anchor
 //! without being expanded: a "billion laughs" document costs its length, not its expansion.
+//! Merge keys (`<<`) add no pair that is not in the merged mapping's own events.
 
 use super::pickle::globals::deny_module;
 use super::Cx;
@@ -72,8 +80,8 @@ struct Walk {
     /// Per open container: `Some(key)` in a mapping (the key just read, `None` before one);
     /// `None` for a sequence.
     stack: Vec<Option<Option<String>>>,
-    /// Scalars that carry an anchor, by anchor id.
-    anchors: HashMap<usize, String>,
+    /// Scalars that carry an anchor, by anchor name.
+    anchors: HashMap<String, String>,
     /// (key, value, line) of the mapping entries asked for.
     entries: Vec<(String, String, usize)>,
     /// PyYAML python tags (tag, line).
@@ -193,6 +201,33 @@ impl Walk {
     }
 }
 
+impl Walk {
+    fn tag(&mut self, tag: &str, line: usize) {
+        if tag.contains("python/") {
+            if self.tags.len() < 64 {
+                if !self.tags.iter().any(|(t, _)| t == tag) {
+                    self.tags.push((tag.to_string(), line));
+                }
+            } else {
+                self.dropped = true;
+            }
+        }
+    }
+
+    fn anchor(&mut self, anchor: String, value: &str) {
+        if self.anchors.len() < 100_000 {
+            self.anchors.insert(anchor, value.to_string());
+        } else {
+            self.dropped = true;
+        }
+    }
+
+    fn alias(&mut self, anchor: &str, line: usize) {
+        let v = self.anchors.get(anchor).cloned();
+        self.scalar(v.or(Some(String::new())), line);
+    }
+}
+
 impl MarkedEventReceiver for Walk {
     fn on_event(&mut self, ev: Event, mark: Marker) {
         self.events = self.events.saturating_add(1);
@@ -200,38 +235,17 @@ impl MarkedEventReceiver for Walk {
         match ev {
             Event::Scalar(v, _, anchor, tag) => {
                 if let Some(t) = &tag {
-                    let full = format!("{}{}", t.handle, t.suffix);
-                    if full.contains("python/") {
-                        if self.tags.len() < 64 {
-                            self.tags.push((full, line));
-                        } else {
-                            self.dropped = true;
-                        }
-                    }
+                    self.tag(&format!("{}{}", t.handle, t.suffix), line);
                 }
                 if anchor > 0 {
-                    if self.anchors.len() < 100_000 {
-                        self.anchors.insert(anchor, v.clone());
-                    } else {
-                        self.dropped = true;
-                    }
+                    self.anchor(anchor.to_string(), &v);
                 }
                 self.scalar(Some(v), line);
             }
-            Event::Alias(id) => {
-                let v = self.anchors.get(&id).cloned();
-                self.scalar(v.or(Some(String::new())), line);
-            }
+            Event::Alias(id) => self.alias(&id.to_string(), line),
             Event::MappingStart(_, ref tag) | Event::SequenceStart(_, ref tag) => {
                 if let Some(t) = &tag {
-                    let full = format!("{}{}", t.handle, t.suffix);
-                    if full.contains("python/") {
-                        if self.tags.len() < 64 {
-                            self.tags.push((full, line));
-                        } else {
-                            self.dropped = true;
-                        }
-                    }
+                    self.tag(&format!("{}{}", t.handle, t.suffix), line);
                 }
                 self.open(matches!(ev, Event::MappingStart(..)));
             }
@@ -243,17 +257,126 @@ impl MarkedEventReceiver for Walk {
     }
 }
 
-/// Inspect a YAML file's bytes (read as UTF-8, lossily).
-pub fn check_bytes(bytes: &[u8], name: &str, cx: &mut Cx<'_>) {
-    check(&String::from_utf8_lossy(bytes), name, cx);
+/// Read `bytes` as PyYAML does (libyaml's grammar; the encoding from a UTF-16 BOM, else UTF-8,
+/// a UTF-8 BOM skipped) into `w`; the error that stopped the stream, if any.
+fn walk_pyyaml(bytes: &[u8], w: &mut Walk) -> Result<(), String> {
+    // PyYAML decodes UTF-16 strictly (a lone surrogate is an error); libyaml-safer's own UTF-16
+    // reader is not relied on.
+    let decoded: Option<String> = match bytes {
+        [0xff, 0xfe, rest @ ..] | [0xfe, 0xff, rest @ ..] => {
+            let big = bytes.first() == Some(&0xfe);
+            if rest.len() % 2 != 0 {
+                return Err("a UTF-16 stream of an odd length".into());
+            }
+            let units = rest.chunks_exact(2).map(|c| match c {
+                [a, b] if big => u16::from_be_bytes([*a, *b]),
+                [a, b] => u16::from_le_bytes([*a, *b]),
+                _ => 0,
+            });
+            Some(
+                char::decode_utf16(units)
+                    .collect::<Result<String, _>>()
+                    .map_err(|e| format!("invalid UTF-16: {e}"))?,
+            )
+        }
+        _ => None,
+    };
+    let bytes = decoded.as_deref().map_or(bytes, str::as_bytes);
+    // PyYAML's scanner skips a BOM at the stream's first character only.
+    let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
+    // libyaml refuses a directive it does not know; PyYAML warns and ignores it (a line at
+    // column 0 starting with `%` in a document's prefix): such lines are read as comments.
+    let owned: Vec<u8>;
+    let bytes = if bytes.contains(&b'%') {
+        owned = mask_reserved_directives(bytes);
+        &owned[..]
+    } else {
+        bytes
+    };
+    let run = |b: &[u8], w: &mut Walk| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| events(b, w))).ok()
+    };
+    match run(bytes, w) {
+        Some(r) => r,
+        None => {
+            // libyaml-safer fails at some ends of input where libyaml reads a final NUL: read
+            // it again ending in a line break.
+            let mut again = bytes.to_vec();
+            again.push(b'\n');
+            *w = Walk::default();
+            run(&again, w).unwrap_or_else(|| Err("the YAML reader failed".into()))
+        }
+    }
 }
 
-/// Inspect a YAML document named `name`: `mlmodel` when it is an MLflow `MLmodel` file.
-pub fn check(text: &str, name: &str, cx: &mut Cx<'_>) {
-    let mlmodel = name.rsplit('/').next() == Some("MLmodel");
-    let mut w = Walk::default();
-    // PyYAML's reader breaks lines at NEL, LS and PS too (YAML 1.1); yaml-rust2 does not, and
-    // would read what follows one inside a comment as part of the comment.
+/// `bytes` with every reserved directive (a line starting with `%` other than `%YAML` and
+/// `%TAG`, at a line start, whatever break ends the line before) turned into a comment.
+fn mask_reserved_directives(bytes: &[u8]) -> Vec<u8> {
+    let mut out = bytes.to_vec();
+    let text = String::from_utf8_lossy(bytes);
+    if text.len() != bytes.len() {
+        return out;
+    }
+    let mut line_start = true;
+    for (i, c) in text.char_indices() {
+        if line_start && c == '%' {
+            let rest = text.get(i..).unwrap_or_default();
+            if !rest.starts_with("%YAML") && !rest.starts_with("%TAG") {
+                if let Some(b) = out.get_mut(i) {
+                    *b = b'#';
+                }
+            }
+        }
+        line_start = matches!(c, '\n' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}');
+    }
+    out
+}
+
+fn events(bytes: &[u8], w: &mut Walk) -> Result<(), String> {
+    use libyaml_safer::EventData;
+    let mut input = bytes;
+    let mut p = libyaml_safer::Parser::new();
+    p.set_input_string(&mut input);
+    p.set_encoding(libyaml_safer::Encoding::Utf8);
+    loop {
+        let ev = p.parse().map_err(|e| e.to_string())?;
+        w.events = w.events.saturating_add(1);
+        let line = usize::try_from(ev.start_mark.line).unwrap_or(usize::MAX);
+        match ev.data {
+            EventData::StreamEnd => return Ok(()),
+            EventData::Scalar {
+                anchor, tag, value, ..
+            } => {
+                if let Some(t) = &tag {
+                    w.tag(t, line);
+                }
+                if let Some(a) = anchor {
+                    w.anchor(a, &value);
+                }
+                w.scalar(Some(value), line);
+            }
+            EventData::Alias { anchor } => w.alias(&anchor, line),
+            EventData::SequenceStart { ref tag, .. } | EventData::MappingStart { ref tag, .. } => {
+                if let Some(t) = tag {
+                    w.tag(t, line);
+                }
+                w.open(matches!(ev.data, EventData::MappingStart { .. }));
+            }
+            EventData::SequenceEnd | EventData::MappingEnd => {
+                w.stack.pop();
+            }
+            EventData::DocumentStart { .. } => {
+                w.stack.clear();
+                w.anchors.clear();
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Read `text` with yaml-rust2 (YAML 1.2, line breaks NEL/LS/PS made `\n` as PyYAML breaks
+/// there) into `w`; the error, if any.
+fn walk_yaml_rust2(text: &str, w: &mut Walk) -> Result<(), String> {
     let text: std::borrow::Cow<'_, str> = if text.contains(['\u{85}', '\u{2028}', '\u{2029}']) {
         text.replace(['\u{85}', '\u{2028}', '\u{2029}'], "\n")
             .into()
@@ -261,16 +384,102 @@ pub fn check(text: &str, name: &str, cx: &mut Cx<'_>) {
         text.into()
     };
     let mut parser = Parser::new_from_str(&text);
-    if let Err(e) = parser.load(&mut w, true) {
-        // A loader may still read what this reader cannot (PyYAML accepts more): fail closed.
+    parser.load(w, true).map_err(|e| e.to_string())
+}
+
+/// Whether `bytes` starts with a UTF-16 byte order mark (PyYAML then decodes UTF-16).
+fn utf16(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"\xff\xfe") || bytes.starts_with(b"\xfe\xff")
+}
+
+/// Inspect a YAML file named `name` (an MLflow `MLmodel`, a Hydra/OmegaConf config, ...) in
+/// every view a loader has of its bytes.
+pub fn check_bytes(bytes: &[u8], name: &str, cx: &mut Cx<'_>) {
+    let mut w = Walk::default();
+    let strict = std::str::from_utf8(bytes);
+    let mut refused = Vec::new();
+    if let Err(e) = walk_pyyaml(bytes, &mut w) {
+        refused.push(format!("PyYAML's grammar (libyaml) refuses it: {e}"));
+    }
+    if utf16(bytes) {
+        // PyYAML's binary read decodes UTF-16 from the BOM; OmegaConf and Hydra open the file
+        // as utf-8 text, which fails. Loaders differ: the view that reads was inspected.
+        cx.report(
+            Code::ConfigMalformed,
+            None,
+            format!("{name} is UTF-16: PyYAML reading the bytes (yaml.safe_load(open(f, 'rb'))) decodes it, OmegaConf's and Hydra's utf-8 text read refuses it; loaders read it differently"),
+            ev! {"format" => "yaml", "encoding" => "utf-16"},
+        );
+    }
+    if !refused.is_empty() || strict.is_err() && !utf16(bytes) {
+        // Another reader (and a lossy decoding, where the bytes are not UTF-8) may read what
+        // this one cannot: read it that way too, and fail closed.
+        let text = String::from_utf8_lossy(bytes);
+        let mut w2 = Walk::default();
+        let _ = walk_yaml_rust2(&text, &mut w2);
+        if strict.is_err() && !utf16(bytes) {
+            refused.push("it is not UTF-8, as PyYAML and OmegaConf decode it".into());
+            let mut w3 = Walk::default();
+            let _ = walk_pyyaml(text.as_bytes(), &mut w3);
+            w.merge(w3);
+        }
+        w.merge(w2);
+        // What neither reader reached: every tag-like token naming a python tag.
+        for tok in
+            text.split(|c: char| c.is_whitespace() || matches!(c, ',' | '[' | ']' | '{' | '}'))
+        {
+            if tok.starts_with('!') && tok.contains("python/") {
+                let tag = tok
+                    .strip_prefix("!<")
+                    .map_or(tok, |t| t.trim_end_matches('>'));
+                w.tag(tag, 0);
+            }
+        }
+    }
+    if !refused.is_empty() {
         cx.report_as(
             Code::ConfigMalformed,
             Severity::Error,
             None,
-            format!("{name} cannot be read here as PyYAML reads it ({e}); its entries were not all checked"),
-            ev! {},
+            format!(
+                "{name} cannot be read here as PyYAML reads it ({}); its entries were not all checked",
+                refused.join("; ")
+            ),
+            ev! {"format" => "yaml"},
         );
     }
+    report(&w, name, cx);
+}
+
+/// Inspect a YAML document named `name` given as text (as [`check_bytes`] on its UTF-8).
+pub fn check(text: &str, name: &str, cx: &mut Cx<'_>) {
+    check_bytes(text.as_bytes(), name, cx);
+}
+
+impl Walk {
+    /// Add what another reading found (entries and tags not already found).
+    fn merge(&mut self, other: Walk) {
+        for e in other.entries {
+            if !self.entries.iter().any(|x| x.0 == e.0 && x.1 == e.1) {
+                self.entries.push(e);
+            }
+        }
+        for t in other.tags {
+            if !self.tags.iter().any(|x| x.0 == t.0) {
+                self.tags.push(t);
+            }
+        }
+        for r in other.resolvers {
+            if !self.resolvers.iter().any(|x| x.0 == r.0) {
+                self.resolvers.push(r);
+            }
+        }
+        self.dropped |= other.dropped;
+    }
+}
+
+fn report(w: &Walk, name: &str, cx: &mut Cx<'_>) {
+    let mlmodel = name.rsplit('/').next() == Some("MLmodel");
     if w.dropped {
         cx.report(
             Code::LimitExceeded,
@@ -309,51 +518,13 @@ pub fn check(text: &str, name: &str, cx: &mut Cx<'_>) {
     }
     for (key, value, line) in &w.entries {
         let line = line.saturating_add(1);
-        let module = value.rsplit_once('.').map_or(value.as_str(), |(m, _)| m);
-        let (how, allowed) = match key.as_str() {
-            "_target_" => (
-                "Hydra's instantiate imports and calls it when the config is loaded",
-                target_allowed(value),
-            ),
-            "class_path" => (
-                "jsonargparse (LightningCLI) imports and instantiates it when the config is parsed",
-                target_allowed(value),
-            ),
-            "target" if dotted_path(value) => (
-                "instantiate_from_config (Stable Diffusion's ldm/sgm) imports and instantiates it",
-                target_allowed(value)
-                    || LDM_PREFIXES.contains(&value.split('.').next().unwrap_or(""))
-                        && target_denied(value).is_none(),
-            ),
-            "code" if mlmodel && !value.is_empty() && value != "null" => {
-                // MLflow puts a model's `code` paths on sys.path before it imports the loader.
-                cx.report(
-                    Code::ConfigCodeReference,
-                    None,
-                    format!("line {line}: code path '{value}': mlflow.pyfunc.load_model puts it on sys.path and imports from it (code shipped with the model)"),
-                    ev! {"key" => key, "target" => value, "line" => line},
-                );
-                continue;
-            }
-            "model_code_path" if mlmodel && !value.is_empty() && value != "null" => {
-                cx.report(
-                    Code::ConfigCodeReference,
-                    None,
-                    format!("line {line}: model_code_path '{value}': MLflow's models-from-code runs this Python file to build the model when it is loaded"),
-                    ev! {"key" => key, "target" => value, "line" => line},
-                );
-                continue;
-            }
-            "loader_module" if mlmodel && !value.starts_with("mlflow.") => (
-                "mlflow.pyfunc.load_model imports it (code shipped with the model, or any installed module)",
-                false,
-            ),
-            _ => continue,
-        };
-        if allowed {
+        let Some(how) = judge(key, value, mlmodel) else {
             continue;
-        }
-        let denied = deny_module(module).or_else(|| target_denied(value));
+        };
+        let module = value.rsplit_once('.').map_or(value.as_str(), |(m, _)| m);
+        let denied = matches!(key.as_str(), "_target_" | "class_path" | "target")
+            .then(|| deny_module(module).or_else(|| target_denied(value)))
+            .flatten();
         let severity = if denied.is_some() {
             Severity::Critical
         } else {
@@ -370,6 +541,48 @@ pub fn check(text: &str, name: &str, cx: &mut Cx<'_>) {
             ev! {"key" => key, "target" => value, "line" => line},
         );
     }
+}
+
+/// Why a loader acts on `key: value` (a string value of a mapping), or `None` when it does not
+/// or the target is an allowed framework class. `mlmodel`: the file is an MLflow `MLmodel`.
+fn judge(key: &str, value: &str, mlmodel: bool) -> Option<&'static str> {
+    let (how, allowed) = match key {
+        "_target_" => (
+            "Hydra's instantiate imports and calls it when the config is loaded",
+            target_allowed(value),
+        ),
+        "class_path" => (
+            "jsonargparse (LightningCLI) imports and instantiates it when the config is parsed",
+            target_allowed(value),
+        ),
+        "target" if dotted_path(value) => (
+            "instantiate_from_config (Stable Diffusion's ldm/sgm) imports and instantiates it",
+            target_allowed(value)
+                || LDM_PREFIXES.contains(&value.split('.').next().unwrap_or(""))
+                    && target_denied(value).is_none(),
+        ),
+        // MLflow puts a model's `code` paths on sys.path before it imports the loader.
+        "code" if mlmodel && !value.is_empty() && value != "null" => (
+            "code path: mlflow.pyfunc.load_model puts it on sys.path and imports from it (code shipped with the model)",
+            false,
+        ),
+        "model_code_path" if mlmodel && !value.is_empty() && value != "null" => (
+            "MLflow's models-from-code runs this Python file to build the model when it is loaded",
+            false,
+        ),
+        "loader_module" if mlmodel && !value.starts_with("mlflow.") => (
+            "mlflow.pyfunc.load_model imports it (code shipped with the model, or any installed module)",
+            false,
+        ),
+        _ => return None,
+    };
+    (!allowed).then_some(how)
+}
+
+/// Whether modelgate reports `key: value` found in a YAML config (a loader acts on it and the
+/// target is not an allowed framework class); `mlmodel`: the file is an MLflow `MLmodel`.
+pub fn reported(key: &str, value: &str, mlmodel: bool) -> bool {
+    judge(key, value, mlmodel).is_some()
 }
 
 #[cfg(test)]
