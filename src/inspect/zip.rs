@@ -51,7 +51,9 @@ fn find_eocd(src: &mut dyn ReadSeek, len: u64) -> io::Result<Option<Eocd>> {
     if len < 22 {
         return Ok(None);
     }
-    let tail_len = len.min(22 + 65535);
+    // zipfile searches from 65,536 + 22 bytes before the end (a comment's length is at most
+    // 65,535, but bytes after a declared comment are searched too).
+    let tail_len = len.min(22 + 65536);
     let mut tail = vec![0u8; tail_len as usize];
     let tail_start = len.saturating_sub(tail_len);
     read_at(src, tail_start, &mut tail)?;
@@ -117,7 +119,9 @@ fn find_eocd(src: &mut dyn ReadSeek, len: u64) -> io::Result<Option<Eocd>> {
 }
 
 struct Entry {
+    /// The name as zipfile's ZipInfo holds it (cut at a NUL); `orig` as stored.
     name: String,
+    orig: String,
     flags: u64,
     method: u64,
     crc: u32,
@@ -156,12 +160,19 @@ fn parse_cd(cd: &[u8], limit: u64) -> Result<(Vec<Entry>, Option<String>), Strin
         let name_b = clip(name_start, name_start + name_len);
         let extra = clip(name_start + name_len, name_start + name_len + extra_len);
         let flags = le16(h, 8);
-        let name = if flags & 0x800 != 0 {
+        let mut name = if flags & 0x800 != 0 {
             String::from_utf8_lossy(name_b).into_owned()
         } else {
             name_b.iter().map(|&b| cp437(b)).collect()
         };
+        // The name as stored, which the local header must repeat.
+        let orig = name.clone();
+        // ZipInfo ends a name at its first NUL (miniz keeps the whole name).
+        if let Some(i) = name.find('\0') {
+            name.truncate(i);
+        }
         let mut e = Entry {
+            orig,
             name,
             flags,
             method: le16(h, 10),
@@ -198,12 +209,17 @@ fn parse_cd(cd: &[u8], limit: u64) -> Result<(Vec<Entry>, Option<String>), Strin
     Ok((entries, None))
 }
 
+/// Code page 437 above ASCII, as zipfile decodes names without the UTF-8 flag.
+const CP437_HIGH: &str = "ÇüéâäàåçêëèïîìÄÅÉæÆôöòûùÿÖÜ¢£¥₧ƒáíóúñÑªº¿⌐¬½¼¡«»░▒▓│┤╡╢╖╕╣║╗╝╜╛┐└┴┬├─┼╞╟╚╔╩╦╠═╬╧╨╤╥╙╘╒╓╫╪┘┌█▄▌▐▀αßΓπΣσµτΦΘΩδ∞φε∩≡±≥≤⌠⌡÷≈°∙·√ⁿ²■\u{a0}";
+
 fn cp437(b: u8) -> char {
     if b < 0x80 {
         char::from(b)
     } else {
-        // Outside ASCII the exact cp437 glyph does not matter for matching; keep it visible.
-        char::from_u32(0x2500 + u32::from(b)).unwrap_or('?')
+        CP437_HIGH
+            .chars()
+            .nth(usize::from(b.wrapping_sub(0x80)))
+            .unwrap_or('?')
     }
 }
 
@@ -585,6 +601,19 @@ fn inspect_view(
     })
 }
 
+/// An LZMA member (zipfile's layout: version, properties size, properties, raw stream) decoded
+/// into `out` from the start of `win`, `size` bytes expected (`u64::MAX`: up to an end marker),
+/// at most `limit` + 1 bytes.
+fn lzma_whole(win: &mut Window<'_>, size: u64, limit: u64, out: &mut Vec<u8>) -> io::Result<usize> {
+    use std::io::{Seek, SeekFrom};
+    win.seek(SeekFrom::Start(0))?;
+    let mut hdr = [0u8; 9];
+    win.read_exact(&mut hdr)?;
+    let dict = u32::from_le_bytes([hdr[5], hdr[6], hdr[7], hdr[8]]);
+    let d = lzma_rust2::LzmaReader::new_with_props(&mut *win, size, hdr[4], dict, None)?;
+    d.take(limit.saturating_add(1)).read_to_end(out)
+}
+
 /// Inspect one member. Returns its byte span in the archive.
 fn member(
     src: &mut dyn ReadSeek,
@@ -596,8 +625,21 @@ fn member(
 ) -> Option<(u64, u64)> {
     let mut e = Entry {
         name: e.name.clone(),
+        orig: e.orig.clone(),
         ..*e
     };
+    if e.orig != e.name {
+        cx.report(
+            Code::ZipMalformed,
+            Some(local),
+            format!(
+                "member name '{}' holds a NUL: zipfile reads it as '{}', miniz (torch.load) by the whole name",
+                e.orig.escape_debug(),
+                e.name
+            ),
+            ev! {"name" => e.orig, "zipfile_name" => e.name},
+        );
+    }
     let mut lh = [0u8; 30];
     if read_at(src, local, &mut lh).is_err() || &lh[..4] != LOC_SIG {
         cx.report(
@@ -620,12 +662,13 @@ fn member(
         );
         return None;
     }
-    let lname_s = if e.flags & 0x800 != 0 || le16(&lh, 6) & 0x800 != 0 {
+    // zipfile decodes the local name by the local header's own UTF-8 flag.
+    let lname_s = if le16(&lh, 6) & 0x800 != 0 {
         String::from_utf8_lossy(&lname).into_owned()
     } else {
         lname.iter().map(|&b| cp437(b)).collect()
     };
-    if lname_s != e.name {
+    if lname_s != e.orig {
         cx.report(
             Code::ZipNameMismatch,
             Some(local),
@@ -666,14 +709,21 @@ fn member(
             format!("member '{}' extends past the end of the file", e.name),
             ev! {"name" => e.name, "compressed_size" => e.csize},
         );
-        // A stored member: zipfile reads its uncompressed size and stops there, whatever the
-        // compressed size says. Those bytes are what it loads.
-        let short = data.saturating_add(e.usize);
-        if e.method != 0 || short > len {
-            return None;
+        if e.method == 0 {
+            // A stored member: zipfile reads its uncompressed size and stops there, whatever
+            // the compressed size says. Those bytes are what it loads.
+            let short = data.saturating_add(e.usize);
+            if short > len {
+                return None;
+            }
+            e.csize = e.usize;
+            end = short;
+        } else {
+            // A compressed one: zipfile feeds the decompressor what the file holds and reads
+            // to the end of the compressed stream.
+            e.csize = len.saturating_sub(data);
+            end = len;
         }
-        e.csize = e.usize;
-        end = short;
     }
     if storage || e.name.ends_with('/') && e.usize == 0 {
         return Some((local, end));
@@ -744,12 +794,25 @@ fn member(
         if small {
             // Read whole: check the CRC, then inspect from memory.
             let mut buf = Vec::with_capacity(e.usize as usize);
-            let res = (&mut rd)
+            let mut res = (&mut rd)
                 .take(cx.limits.small_member.saturating_add(1))
                 .read_to_end(&mut buf);
             cx.decompressed =
                 cx.decompressed
                     .saturating_add(if method == 0 { 0 } else { rd.produced });
+            drop(rd);
+            if method == 14 && res.is_err() {
+                // zipfile's LZMA decompressor reads to the end marker or the end of the data,
+                // whatever the sizes and the end-marker flag say: the other reading too.
+                let size = if e.flags & 2 != 0 { e.usize } else { u64::MAX };
+                let mut other = Vec::new();
+                let again = lzma_whole(&mut win, size, cx.limits.small_member, &mut other);
+                cx.decompressed = cx.decompressed.saturating_add(other.len() as u64);
+                if other.len() > buf.len() {
+                    buf = other;
+                    res = again;
+                }
+            }
             if let Err(err) = res {
                 cx.io_error(Code::CompressionError, "decompressing member", &err);
             }
