@@ -134,3 +134,32 @@ fn conventional_names_are_information() {
         .iter()
         .any(|f| f.code == Code::FormatMismatch && f.severity == Severity::Error));
 }
+
+/// Red team, round 2: torch's legacy format written at protocol 0 has no pickle magic, and its
+/// fourth pickle (the object) is read with a persistent_load: a persistent id there goes on.
+#[test]
+fn a_later_stacked_pickle_has_a_persistent_load() {
+    let mut b =
+        b"L119547037146038801333356L\n.I1001\n.(dp0\nVprotocol_version\np1\nI1001\ns.".to_vec();
+    b.extend(b"(S'module'\nI0\nS''\nS''\ntQ0cos\nsystem\n(S'echo pwned'\ntR.(lp0\n.");
+    let f = inspect_bytes("model.pt", &b);
+    assert!(
+        f.iter()
+            .any(|f| f.code == Code::PickleDangerousImport && f.severity == Severity::Critical),
+        "{f:#?}"
+    );
+}
+
+/// Red team, round 2: an xz stream cut inside its only chunk. Python's lzma yields the decoded
+/// prefix (the payload runs, then the error); the decoder here yields nothing, so the break
+/// fails closed.
+#[test]
+fn a_broken_xz_stream_fails_closed() {
+    let xz = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/redteam/truncated.pkl.xz"
+    ))
+    .unwrap();
+    let f = inspect_bytes("model.pkl.xz", &xz);
+    assert!(worst(&f) >= Some(Severity::Error), "{f:#?}");
+}

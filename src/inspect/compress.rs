@@ -45,8 +45,25 @@ fn decoder<'r>(format: Format, raw: Box<dyn Read + 'r>) -> io::Result<Box<dyn Re
     })
 }
 
+/// Whether every decoder a loader uses refuses this stream before producing a byte, judged
+/// from its header alone (so a limit of ours, such as the lzma dictionary memory, never
+/// counts): an `.lzma` (alone) stream shorter than its 13-byte header and the range coder's
+/// 5 init bytes, or whose range coder does not start with 0 (liblzma's `rc_read_init` and
+/// lzma_rust2 both refuse it); a zstd frame whose header ruzstd refuses: libzstd (python-
+/// zstandard, which pandas and joblib use) refuses the same headers: a reserved bit, a
+/// dictionary id without a dictionary, a window past its default 128 MiB limit (ruzstd's
+/// limit too), a header cut short.
+fn stream_never_starts(format: Format, head: &[u8]) -> bool {
+    match format {
+        Format::Lzma => head.get(13).is_none_or(|b| *b != 0) || head.len() < 18,
+        Format::Zstd => true,
+        _ => false,
+    }
+}
+
 pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>, format: Format) -> Identified {
     let budget = cx.decompress_budget();
+    let never_starts = stream_never_starts(format, &input.head);
     let raw = match input.reader() {
         Ok(r) => r,
         Err(e) => {
@@ -62,10 +79,21 @@ pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>, format: Format) -> Identi
     let dec = match decoder(format, raw) {
         Ok(d) => d,
         Err(e) => {
-            cx.report(
+            // A header every decoder refuses: nothing decompresses, so no loader reads
+            // anything from it (random bytes that start like a zstd or lzma header).
+            let (severity, why) = if never_starts {
+                (
+                    Severity::Info,
+                    "; nothing decompresses, so no loader reads anything from it",
+                )
+            } else {
+                (Code::CompressionError.default_severity(), "")
+            };
+            cx.report_as(
                 Code::CompressionError,
+                severity,
                 Some(0),
-                format!("{} stream cannot be opened: {e}", format.label()),
+                format!("{} stream cannot be opened: {e}{why}", format.label()),
                 ev! {"format" => format.label()},
             );
             return format.into();
@@ -108,16 +136,26 @@ pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>, format: Format) -> Identi
             let id = Input::stream(&mut prefix)
                 .ok()
                 .map(|mut inp| inspect_inner(&mut inp, cx, None));
-            // Nothing a loader acts on came out (random bytes that start like a zlib or
-            // lz4 header, say): the loader fails before reading anything.
-            let harmless = produced == 0 || id.is_some_and(|i| i.format == Format::Unknown);
+            // Nothing a loader acts on came out (random bytes that start like a zlib
+            // header, say): the loader fails before reading anything. Only where this decoder
+            // yields what it decoded before the break as Python's does (zlib, gzip, bz2):
+            // the xz/lzma decoder here holds back a chunk that Python's lzma yields, and what
+            // it held back may be a payload.
+            let streams_like_python = matches!(
+                format,
+                Format::Zlib | Format::Gzip | Format::Bzip2 | Format::JoblibZfile
+            );
+            let harmless = streams_like_python
+                && (produced == 0 || id.is_some_and(|i| i.format == Format::Unknown));
             let severity = if harmless {
                 Severity::Info
             } else {
                 Code::CompressionError.default_severity()
             };
-            let why = if produced == 0 {
+            let why = if produced == 0 && streams_like_python {
                 "; nothing decompresses, so no loader reads anything from it".to_string()
+            } else if !streams_like_python {
+                format!("; the {produced} bytes decoded here before the break were inspected, and Python's decoder may yield more")
             } else {
                 format!("; the {produced} bytes before the break were inspected")
             };

@@ -138,7 +138,7 @@ impl Tokens<'_> {
                         }
                         b'x' | b'X' => {
                             let mut v: u32 = 0;
-                            let mut n = 0;
+                            let mut n: u8 = 0;
                             while n < 2 {
                                 let Some(d) = self.peek().and_then(|d| (d as char).to_digit(16))
                                 else {
@@ -146,7 +146,7 @@ impl Tokens<'_> {
                                 };
                                 v = v.saturating_mul(16).saturating_add(d);
                                 self.bump();
-                                n += 1;
+                                n = n.saturating_add(1);
                             }
                             if n == 0 {
                                 return Err("a \\x escape has no hex digit".into());

@@ -354,15 +354,31 @@ fn limits(cx: &Cx<'_>, kind: Kind) -> machine::PickleLimits {
     lim
 }
 
+/// The limits for the pickles after a stream's first: a loader that reads several stacked
+/// pickles from one file (torch's legacy format, whatever its protocol) gives a later one a
+/// `persistent_load` (the fourth, the object itself), so a persistent id there goes on.
+fn later_pickles(first: &machine::PickleLimits) -> machine::PickleLimits {
+    machine::PickleLimits {
+        persistent_load: true,
+        ..first.clone()
+    }
+}
+
 /// Analyse every pickle in `r` (from its first byte) and report findings.
 pub fn analyse(r: &mut dyn Read, len: Option<u64>, cx: &mut Cx<'_>, kind: Kind) -> StreamSummary {
-    let lim = limits(cx, kind);
+    let first_lim = limits(cx, kind);
+    let later_lim = later_pickles(&first_lim);
     let mut src = Src::new(r, len);
     let mut summary = StreamSummary::default();
     loop {
         let start = src.offset();
         let mut ev = Events::default();
-        let end = machine::run(&mut src, &lim, &mut ev);
+        let lim = if summary.pickles == 0 {
+            &first_lim
+        } else {
+            &later_lim
+        };
+        let end = machine::run(&mut src, lim, &mut ev);
         let first = summary.pickles == 0;
         // Without pickle magic, text can read as opcodes ("class Foo:" is a GLOBAL). An import
         // whose names are not dotted identifiers cannot be resolved by find_class without code
@@ -511,9 +527,11 @@ fn other_reading(
         ),
     };
     let mut src = Src::with_reader(r, len, reader);
+    let later_lim = later_pickles(&lim);
     for index in 1..=u32::MAX {
         let mut ev = Events::default();
-        let end = machine::run(&mut src, &lim, &mut ev);
+        let lim = if index == 1 { &lim } else { &later_lim };
+        let end = machine::run(&mut src, lim, &mut ev);
         // Any import (allowed or not) shows the bytes are a pickle to this reader.
         if !ev.imports.is_empty() {
             found = found.saturating_add(1);
