@@ -192,3 +192,24 @@ fn omegaconf_resolvers_the_application_registered() {
         "{f:#?}"
     );
 }
+
+/// Red team, round 2: OmegaConf's own `oc.create` and `oc.decode` build a node from their
+/// argument, and `instantiate` then imports and calls its `_target_` (or ldm's `target`).
+#[test]
+fn targets_inside_oc_create_and_oc_decode() {
+    for doc in [
+        "model: ${oc.create:{_target_:os.system,command:'echo'}}\n",
+        "model: ${oc.decode:\"{_target_:os.system,command:'echo'}\"}\n",
+        "model: ${oc.create:{target:os.system,params:{command:echo}}}\n",
+        "model: \"${oc.create:{'_target_' : 'subprocess.Popen'}}\"\n",
+    ] {
+        let f = inspect_bytes("c.yaml", doc.as_bytes());
+        assert!(
+            f.iter()
+                .any(|f| f.code == Code::ConfigCodeReference && f.severity == Severity::Critical),
+            "{doc}: {f:#?}"
+        );
+    }
+    let f = inspect_bytes("c.yaml", b"opt: ${oc.create:{lr:0.1,target_size:3}}\n");
+    assert!(f.is_empty(), "{f:#?}");
+}

@@ -152,9 +152,52 @@ fn dotted_path(v: &str) -> bool {
         })
 }
 
+/// `key: value` pairs for the keys loaders import, written inside an interpolation's argument
+/// (OmegaConf's `oc.create` and `oc.decode` build a node from it, which `instantiate` then
+/// imports and calls): scanned in the argument's text, escapes dropped, any quotes or spacing.
+fn embedded_targets(v: &str) -> Vec<(String, String)> {
+    let text: String = v.chars().filter(|c| *c != '\\').collect();
+    let mut out = Vec::new();
+    for key in ["_target_", "class_path", "target"] {
+        for (at, _) in text.match_indices(key) {
+            // A whole key: not inside a longer name (`target` within `_target_`).
+            let before = text.get(..at).and_then(|b| b.chars().last());
+            if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+                continue;
+            }
+            let rest = text.get(at.saturating_add(key.len())..).unwrap_or("");
+            let rest = rest.trim_start_matches(['\'', '"', ' ', '\t']);
+            let Some(rest) = rest.strip_prefix(':') else {
+                continue;
+            };
+            let value: String = rest
+                .trim_start_matches([' ', '\t', '\'', '"'])
+                .chars()
+                .take_while(|c| !matches!(c, ',' | '}' | '\'' | '"' | ' ' | '\t' | '\n'))
+                .collect();
+            if !value.is_empty() && out.len() < 64 {
+                out.push((key.to_string(), value));
+            }
+        }
+    }
+    out
+}
+
 impl Walk {
     /// A scalar (or an alias resolved to one) in the current container.
     fn scalar(&mut self, value: Option<String>, line: usize) {
+        if let Some(v) = value
+            .as_deref()
+            .filter(|v| v.contains("oc.create") || v.contains("oc.decode"))
+        {
+            for (k, t) in embedded_targets(v) {
+                if self.entries.len() < 1 << 16 {
+                    self.entries.push((k, t, line));
+                } else {
+                    self.dropped = true;
+                }
+            }
+        }
         if let Some(v) = value.as_deref().filter(|v| v.contains("${")) {
             for r in interpolation_resolvers(v) {
                 if SAFE_RESOLVERS.contains(&r) || self.resolvers.iter().any(|(n, _)| n == r) {
