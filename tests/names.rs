@@ -213,3 +213,17 @@ fn targets_inside_oc_create_and_oc_decode() {
     let f = inspect_bytes("c.yaml", b"opt: ${oc.create:{lr:0.1,target_size:3}}\n");
     assert!(f.is_empty(), "{f:#?}");
 }
+
+/// PEFT's adapter_config.json names the library its base model class is imported from.
+#[test]
+fn peft_auto_mapping() {
+    let ok = br#"{"peft_type": "LORA", "auto_mapping": {"base_model_class": "BertModel", "parent_library": "transformers.models.bert.modeling_bert"}}"#;
+    assert!(inspect_bytes("a/adapter_config.json", ok).is_empty());
+    let bad = br#"{"peft_type": "LORA", "auto_mapping": {"base_model_class": "system", "parent_library": "os"}}"#;
+    let f = inspect_bytes("a/adapter_config.json", bad);
+    assert!(
+        f.iter()
+            .any(|f| f.code == Code::ConfigCodeReference && f.severity == Severity::Critical),
+        "{f:#?}"
+    );
+}

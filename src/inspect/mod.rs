@@ -595,7 +595,13 @@ fn loader_json(name: &str) -> bool {
 }
 
 /// Top-level keys whose values loaders act on.
-const HF_KEYS: &[&str] = &["auto_map", "custom_pipelines", "chat_template", "model"];
+const HF_KEYS: &[&str] = &[
+    "auto_map",
+    "custom_pipelines",
+    "chat_template",
+    "model",
+    "auto_mapping",
+];
 
 /// A JSON document that is a Keras model config (e.g. `config.json` in a `.keras` archive), a
 /// Hugging Face config (auto_map, custom_pipelines, chat templates) or a TorchServe manifest.
@@ -825,6 +831,34 @@ fn hf_remote_code(entries: &[(String, pyjson::Value)], cx: &mut Cx<'_>) {
                 refs.join(", ")
             ),
             ev! {"key" => key, "references" => refs},
+        );
+    }
+    // PEFT's adapter_config.json: `auto_mapping.parent_library` is imported
+    // (`importlib.import_module`) and `base_model_class` taken from it.
+    for (_, v) in entries.iter().filter(|(k, _)| k == "auto_mapping") {
+        let library = v.get("parent_library").and_then(|l| l.as_str());
+        let class = v.get("base_model_class").and_then(|c| c.as_str());
+        let Some(library) = library else {
+            continue;
+        };
+        let ours = library == "transformers" || library.starts_with("transformers.");
+        if ours && pickle::globals::deny_module(&library).is_none() {
+            continue;
+        }
+        let target = format!("{library}.{}", class.as_deref().unwrap_or("?"));
+        let denied = pickle::globals::deny_module(&library);
+        cx.report_as(
+            Code::ConfigCodeReference,
+            if denied.is_some() {
+                crate::finding::Severity::Critical
+            } else {
+                crate::finding::Severity::Error
+            },
+            None,
+            format!(
+                "auto_mapping '{target}': PEFT imports the parent library to build the base model"
+            ),
+            ev! {"key" => "auto_mapping", "target" => target},
         );
     }
 }
