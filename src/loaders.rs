@@ -289,7 +289,7 @@ pub const LOADERS: &[Loader] = rows! {
     ["omegaconf", "`OmegaConf.load` + interpolation (`${resolver:...}`)",
      "`${...}` interpolations in any value; built-ins `oc.env`, `oc.decode`, `oc.create`, `oc.select`, and resolvers the application registered (often `eval`)",
      "resolver name looked up in the registry; arguments parsed by OmegaConf's grammar",
-     true, Reader::Gap, "`${...}` interpolations are not inspected"]
+     true, Reader::YamlCfg, "what an application-registered resolver does with its argument is the application's: the call is reported (eval-like names error, others warning)"]
     ["NeMo", "`ModelPT.restore_from` (`.nemo`)",
      "tar opened `r:`, then `r:gz`: `model_config.yaml`, `model_weights.ckpt` (`torch.load`), tokenizer and artifact files",
      "`from_config_dict`: `_target_`, or Hydra 0.x `cls`/`target` with `params`, through `safe_instantiate` (prefix allowlist); a top-level `target` class imported",
