@@ -183,21 +183,51 @@ pub fn check(name: &str, bytes: &[u8], cx: &mut Cx<'_>) {
 }
 
 fn reference(cx: &mut Cx<'_>, key: &str, target: &str, how: &str) {
-    let denied =
-        deny_module(target).or_else(|| target.rsplit_once('.').and_then(|(m, _)| deny_module(m)));
+    report_reference(cx, key, target, how, None, path_denied(target));
+}
+
+/// Why an import path (a Hydra `_target_`, a module to import, a `module.Class`) reaches a
+/// denied module, judged as Hydra's `_locate` resolves it: it imports the first component,
+/// then walks the rest by `getattr` (importing a submodule where an attribute is missing), so
+/// any component may be a module that another re-exports
+/// (`transformers.utils.import_utils.subprocess.Popen` is `subprocess.Popen`). Every tail of
+/// the path is therefore judged as a module path of its own.
+pub(super) fn path_denied(t: &str) -> Option<&'static str> {
+    let parts: Vec<&str> = t.split('.').collect();
+    (0..parts.len()).find_map(|k| {
+        let tail = parts.get(k..).unwrap_or_default().join(".");
+        deny_module(&tail)
+    })
+}
+
+/// A config entry that makes its loader import `target` (`key` in the config; `line` where
+/// known): critical when it reaches a denied module, else an error.
+pub(super) fn report_reference(
+    cx: &mut Cx<'_>,
+    key: &str,
+    target: &str,
+    how: &str,
+    line: Option<usize>,
+    denied: Option<&'static str>,
+) {
     let severity = if denied.is_some() {
         Severity::Critical
     } else {
         Severity::Error
     };
+    let at = line.map(|l| format!("line {l}: ")).unwrap_or_default();
+    let mut evidence = ev! {"key" => key, "target" => target};
+    if let Some(l) = line {
+        evidence.insert("line".into(), serde_json::json!(l));
+    }
     cx.report_as(
         Code::ConfigCodeReference,
         severity,
         None,
         format!(
-            "{key} '{target}': {how}{}",
+            "{at}{key} '{target}': {how}{}",
             denied.map(|w| format!(" ({w})")).unwrap_or_default()
         ),
-        ev! {"key" => key, "target" => target},
+        evidence,
     );
 }

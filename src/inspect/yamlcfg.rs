@@ -15,7 +15,6 @@
 //! without being expanded: a "billion laughs" document costs its length, not its expansion.
 //! Merge keys (`<<`) add no pair that is not in the merged mapping's own events.
 
-use super::pickle::globals::deny_module;
 use super::Cx;
 use crate::ev;
 use crate::finding::{Code, Severity};
@@ -47,18 +46,7 @@ const TARGET_PREFIXES: &[&str] = &[
     "diffusers",
 ];
 
-/// Why `_target_` (or a path like it) reaches a denied module, judged as Hydra's `_locate`
-/// resolves it: it imports the first component, then walks the rest by `getattr` (importing
-/// a submodule where an attribute is missing), so any component may be a module that another
-/// re-exports (`transformers.utils.import_utils.subprocess.Popen` is `subprocess.Popen`).
-/// Every tail of the path is therefore judged as a module path of its own.
-fn target_denied(t: &str) -> Option<&'static str> {
-    let parts: Vec<&str> = t.split('.').collect();
-    (0..parts.len()).find_map(|k| {
-        let tail = parts.get(k..).unwrap_or_default().join(".");
-        deny_module(&tail)
-    })
-}
+use super::configrefs::{path_denied as target_denied, report_reference};
 
 /// Whether `_target_` names a class of a listed framework (and reaches no denied module
 /// through any component: see [`target_denied`]).
@@ -564,25 +552,14 @@ fn report(w: &Walk, name: &str, cx: &mut Cx<'_>) {
         let Some(how) = judge(key, value, mlmodel) else {
             continue;
         };
-        let module = value.rsplit_once('.').map_or(value.as_str(), |(m, _)| m);
-        let denied = matches!(key.as_str(), "_target_" | "class_path" | "target")
-            .then(|| deny_module(module).or_else(|| target_denied(value)))
-            .flatten();
-        let severity = if denied.is_some() {
-            Severity::Critical
-        } else {
-            Severity::Error
-        };
-        cx.report_as(
-            Code::ConfigCodeReference,
-            severity,
-            None,
-            format!(
-                "line {line}: {key} '{value}': {how}{}",
-                denied.map(|w| format!(" ({w})")).unwrap_or_default()
-            ),
-            ev! {"key" => key, "target" => value, "line" => line},
+        // Import paths are judged by every tail; file paths (`code`, `model_code_path`) are not
+        // module paths.
+        let path = matches!(
+            key.as_str(),
+            "_target_" | "class_path" | "target" | "loader_module"
         );
+        let denied = path.then(|| target_denied(value)).flatten();
+        report_reference(cx, key, value, how, Some(line), denied);
     }
 }
 
