@@ -82,30 +82,25 @@ pub fn run(cmd: Command) -> Exit {
             let roots = super::outputs::canonical(std::slice::from_ref(&dir));
             super::check_destination(&output, &roots)
                 .map_err(|e| Error::file("manifest", &output, e))?;
-            // Written to a temporary file beside the output and renamed when complete: a
-            // failed run leaves no half manifest.
-            let parent = output
-                .parent()
-                .filter(|d| !d.as_os_str().is_empty())
-                .unwrap_or(std::path::Path::new("."));
-            let tmp = tempfile::NamedTempFile::new_in(parent)
+            // Streamed to a temporary file beside the output and renamed when complete (a
+            // failed run leaves no half manifest); straight through to a device or FIFO.
+            let tmp = crate::output::OutputFile::create(&output, crate::output::Access::Public)
                 .map_err(|e| Error::file("cannot write manifest", &output, e))?;
             let mut w = std::io::BufWriter::new(tmp);
             let header = dataset::create_into(&dir, &f, &mut w).map_err(Error::Usage)?;
             w.flush()
                 .map_err(|e| Error::file("cannot write manifest", &output, e))?;
-            let tmp = w
-                .into_inner()
-                .map_err(|e| Error::file("cannot write manifest", &output, e.error()))?;
-            tmp.persist(&output)
-                .map_err(|e| Error::file("cannot write manifest", &output, e.error))?;
+            w.into_inner()
+                .map_err(|e| Error::file("cannot write manifest", &output, e.error()))?
+                .commit()
+                .map_err(|e| Error::file("cannot write manifest", &output, e))?;
             if let Some(k) = key {
                 let sig = crate::manifest::default_signature(&output);
                 let mut head = serde_json::to_vec(&header).unwrap_or_default();
                 head.push(b'\n');
                 let signed = dataset::sign(&head, &k)
                     .map_err(|e| Error::file("cannot sign manifest", &output, e))?;
-                crate::input::write_atomically(&sig, &signed)
+                crate::output::write(&sig, &signed, crate::output::Access::Public)
                     .map_err(|e| Error::file("cannot write signature", &sig, e))?;
             }
             complain!(

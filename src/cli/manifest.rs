@@ -104,12 +104,16 @@ pub fn run(cmd: Command) -> Exit {
             let exclude = [output.clone(), sig_path.clone()];
             let (m, _) = manifest::create(&path, &algs, fail_on, &exclude).map_err(Error::Usage)?;
             let bytes = m.to_bytes();
-            crate::input::write_atomically(&output, &bytes)
+            crate::output::write(&output, &bytes, crate::output::Access::Public)
                 .map_err(|e| Error::file("cannot write manifest", &output, e))?;
             match signing {
                 Some(sk) => {
-                    crate::input::write_atomically(&sig_path, &manifest::sign(&bytes, &sk))
-                        .map_err(|e| Error::file("cannot write signature", &sig_path, e))?;
+                    crate::output::write(
+                        &sig_path,
+                        &manifest::sign(&bytes, &sk),
+                        crate::output::Access::Public,
+                    )
+                    .map_err(|e| Error::file("cannot write signature", &sig_path, e))?;
                     complain!(
                         "{} -> {} (signed: {})",
                         crate::finding::plural(m.files.len() as u64, "file", "files"),

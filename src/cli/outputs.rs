@@ -137,35 +137,16 @@ impl Outputs {
                     io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
                 }
             };
-        // Every report going to a file leaves the log silent: the verdict is said on stderr.
-        if self
-            .formats
-            .iter()
-            .all(|(_, f)| f.is_some() || self.output.is_some())
-        {
-            let failing = report.summary.findings.at_least(report.inputs.fail_on);
-            let files: Vec<String> = self.files().map(|p| p.display().to_string()).collect();
-            match report.summary.verdict {
-                Verdict::Pass => complain!(
-                    "PASS: no findings at or above {} (reports: {})",
-                    report.inputs.fail_on,
-                    files.join(", ")
-                ),
-                Verdict::Fail => complain!(
-                    "FAIL: {} at or above {} (reports: {})",
-                    crate::finding::plural(failing, "finding", "findings"),
-                    report.inputs.fail_on,
-                    files.join(", ")
-                ),
-            }
-        }
         let mut failed = None;
+        let mut written_to: Vec<String> = Vec::new();
         for (format, file) in &self.formats {
             let body = render(report, *format, color && file.is_none());
             let written = match file.as_ref().or(self.output.as_ref()) {
-                // Through a temporary file and a rename: a failed write (a full disk) leaves
-                // no half report for a later step to upload.
-                Some(p) => crate::input::write_atomically(p, body.as_bytes())
+                // Through a temporary file and a rename (a failed write, a full disk, leaves
+                // no half report for a later step to upload); straight through to a device,
+                // FIFO or stream, never replacing it.
+                Some(p) => crate::output::write(p, body.as_bytes(), crate::output::Access::Public)
+                    .map(|()| written_to.push(p.display().to_string()))
                     .map_err(|e| Error::file("cannot write report", p, e)),
                 None => emit(&body),
             };
@@ -174,6 +155,31 @@ impl Outputs {
                     None => failed = Some(e),
                     Some(_) => complain!("{e}"),
                 }
+            }
+        }
+        // Every report going to a file leaves the log silent: the verdict is said on stderr,
+        // naming only the reports that were written.
+        if self
+            .formats
+            .iter()
+            .all(|(_, f)| f.is_some() || self.output.is_some())
+        {
+            let failing = report.summary.findings.at_least(report.inputs.fail_on);
+            let reports = if written_to.is_empty() {
+                "no report written".to_string()
+            } else {
+                format!("reports: {}", written_to.join(", "))
+            };
+            match report.summary.verdict {
+                Verdict::Pass => complain!(
+                    "PASS: no findings at or above {} ({reports})",
+                    report.inputs.fail_on,
+                ),
+                Verdict::Fail => complain!(
+                    "FAIL: {} at or above {} ({reports})",
+                    crate::finding::plural(failing, "finding", "findings"),
+                    report.inputs.fail_on,
+                ),
             }
         }
         match failed {

@@ -137,7 +137,7 @@ pub fn run(a: Args) -> Exit {
         let text = crate::policy::suggest(&scanned.report);
         match suggest_to {
             None => eprint!("{text}"),
-            Some(_) => crate::input::write_atomically(dest, text.as_bytes())
+            Some(_) => crate::output::write(dest, text.as_bytes(), crate::output::Access::Public)
                 .map_err(|e| Error::file("cannot write policy suggestion", dest, e))?,
         }
     }

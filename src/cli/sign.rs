@@ -150,7 +150,7 @@ pub fn run(method: Method) -> Exit {
     }
     .map_err(|e| Error::file("cannot sign model", &model.model, e))?;
     // Through a temporary file and a rename: never half a signature.
-    crate::input::write_atomically(&model.signature, &bundle)
+    crate::output::write(&model.signature, &bundle, crate::output::Access::Public)
         .map_err(|e| Error::file("cannot write signature", &model.signature, e))?;
     complain!(
         "signed {} -> {}",
