@@ -253,7 +253,13 @@ pub fn required_signature(
             return (vec![f], None);
         }
     };
-    let v = crate::signature::oms::verify_with_key(root, &bundle, &key, Some(&sig_path), &[]);
+    let v = crate::signature::oms::verify_with_key(
+        root,
+        &bundle,
+        &key,
+        Some(&sig_path),
+        &crate::signature::oms::Local::default(),
+    );
     let coverage = signature_coverage(&v, &sig_path);
     let mut out = v.findings;
     // Anything that did not verify means files are not covered as the policy requires.
