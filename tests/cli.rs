@@ -1155,3 +1155,62 @@ fn committed_readme_code_table_is_current() {
         "README's code table is stale: MODELGATE_UPDATE_SCHEMAS=1 cargo test --test cli committed"
     );
 }
+
+/// Issue 25: AML.M0011 ("none of the files needs a loader that can run code") is never met
+/// for a tree whose configs name code their loader runs: auto_map remote code, a chat template
+/// reaching into Python, a Hydra target; waived or not.
+#[test]
+fn atlas_m0011_is_not_claimed_for_remote_code_or_templates() {
+    let d = tmp("m0011");
+    let m = d.join("m");
+    std::fs::create_dir_all(&m).unwrap();
+    std::fs::write(
+        m.join("model.safetensors"),
+        b"\x02\x00\x00\x00\x00\x00\x00\x00{}",
+    )
+    .unwrap();
+    let m0011 = |args: &[&str]| -> (String, String) {
+        let mut a = vec!["scan", "--format", "json"];
+        a.extend_from_slice(args);
+        let r = json(&modelgate(&a));
+        let m = r["atlas"]["mitigations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["id"] == "AML.M0011")
+            .unwrap()
+            .clone();
+        (
+            m["status"].as_str().unwrap().to_string(),
+            m["evidence"].as_str().unwrap().to_string(),
+        )
+    };
+    let (status, evidence) = m0011(&["--no-policy", m.to_str().unwrap()]);
+    assert_eq!(status, "met", "{evidence}");
+    std::fs::write(
+        m.join("config.json"),
+        br#"{"model_type": "x", "auto_map": {"AutoModel": "modeling_x.XModel"}}"#,
+    )
+    .unwrap();
+    let (status, evidence) = m0011(&["--no-policy", m.to_str().unwrap()]);
+    assert_eq!(status, "partial", "{evidence}");
+    assert!(evidence.contains("hf-remote-code"), "{evidence}");
+    std::fs::remove_file(m.join("config.json")).unwrap();
+    std::fs::write(
+        m.join("tokenizer_config.json"),
+        br#"{"chat_template": "{{ cycler.__init__.__globals__.os.popen('id').read() }}"}"#,
+    )
+    .unwrap();
+    let (status, evidence) = m0011(&["--no-policy", m.to_str().unwrap()]);
+    assert_eq!(status, "partial", "{evidence}");
+    assert!(evidence.contains("chat-template-injection"), "{evidence}");
+    // A waiver accepts the finding; the loader still runs code.
+    let policy = d.join("p.toml");
+    std::fs::write(
+        &policy,
+        "[[waiver]]\ncode = \"chat-template-injection\"\npath = \"**\"\nreason = \"reviewed\"\n",
+    )
+    .unwrap();
+    let (status, evidence) = m0011(&["--policy", policy.to_str().unwrap(), m.to_str().unwrap()]);
+    assert_eq!(status, "partial", "{evidence}");
+}
