@@ -605,8 +605,10 @@ pub fn ignore_unsigned_files(v: &mut crate::signature::oms::Verification, model:
             Code::SignatureVerified,
             model.to_string_lossy().into_owned(),
             format!(
-                "signature verified: {} files; {ignored} files it does not list were left out (--ignore-unsigned-files)",
-                v.covered
+                "signature verified: {}; {} it does not list {} left out (--ignore-unsigned-files)",
+                crate::finding::plural(v.covered as u64, "file", "files"),
+                crate::finding::plural(ignored as u64, "file", "files"),
+                if ignored == 1 { "was" } else { "were" }
             ),
             crate::ev! {"files" => v.covered, "ignored_unsigned_files" => ignored},
         ));

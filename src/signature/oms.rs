@@ -993,7 +993,7 @@ pub fn verify_payload(
     }
     let files = expected_files;
     if findings.is_empty() {
-        findings.push(Finding::new(Code::SignatureVerified, shown, format!("signature verified: {} files, {} resources, {}", files.len(), expected.len(), algorithm), ev! {"files" => files.len(), "resources" => expected.len(), "algorithm" => algorithm, "root_digest" => hex(&root)}));
+        findings.push(Finding::new(Code::SignatureVerified, shown, format!("signature verified: {}, {}, {}", crate::finding::plural(files.len() as u64, "file", "files"), crate::finding::plural(expected.len() as u64, "resource", "resources"), algorithm), ev! {"files" => files.len(), "resources" => expected.len(), "algorithm" => algorithm, "root_digest" => hex(&root)}));
     }
     Verification {
         findings,
