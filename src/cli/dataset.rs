@@ -48,12 +48,8 @@ pub enum Command {
         /// The baseline's signature (default: BASELINE.sig)
         #[arg(long, value_name = "FILE")]
         signature: Option<PathBuf>,
-        /// The public key that signed the baseline
-        #[arg(
-            long = "public-key",
-            value_name = "FILE",
-            required_unless_present = "allow_unsigned"
-        )]
+        /// The public key that signed the baseline; required unless --allow-unsigned
+        #[arg(long = "public-key", value_name = "FILE")]
         public_key: Option<PathBuf>,
         /// Use the baseline without a signature (reported as manifest-unsigned)
         #[arg(long = "allow-unsigned", conflicts_with_all = ["public_key", "signature"])]
@@ -80,7 +76,7 @@ pub fn run(cmd: Command) -> Exit {
             };
             let key = crate::gate::manifest_signing_key(signing_key.as_deref())?;
             let roots = super::outputs::canonical(std::slice::from_ref(&dir));
-            super::check_destination(&output, &roots)
+            super::check_destination(&output, &roots, "-o ")
                 .map_err(|e| Error::file("manifest", &output, e))?;
             // Streamed to a temporary file beside the output and renamed when complete (a
             // failed run leaves no half manifest); straight through to a device or FIFO.
@@ -120,6 +116,11 @@ pub fn run(cmd: Command) -> Exit {
             out,
         } => {
             out.check()?;
+            if public_key.is_none() && !allow_unsigned {
+                return Err(Error::Usage(
+                    "dataset diff needs --public-key FILE to check the baseline's signature, or --allow-unsigned to use the baseline without one (reported as manifest-unsigned)".into(),
+                ));
+            }
             // Only the header line is read now; the body streams during the diff and is
             // checked against the header's digest there.
             let (head, body_len) = dataset::read_header_line(&baseline)

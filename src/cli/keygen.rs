@@ -39,7 +39,8 @@ pub fn run(a: Args) -> Exit {
     use crate::signature::keys::SigningKey;
     let key_path = with_suffix(&a.output, ".key");
     let pub_path = with_suffix(&a.output, ".pub");
-    super::check_destination(&key_path, &[]).map_err(|e| Error::file("key", &key_path, e))?;
+    super::check_destination(&key_path, &[], "-o ")
+        .map_err(|e| Error::file("key", &key_path, e))?;
     if !a.force {
         for p in [&key_path, &pub_path] {
             if p.exists() {

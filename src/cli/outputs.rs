@@ -112,8 +112,13 @@ impl Outputs {
     pub fn check_against(&self, inputs: &[PathBuf]) -> Result<(), Error> {
         self.check()?;
         let roots = canonical(inputs);
-        for file in self.files() {
-            check_destination(file, &roots).map_err(|e| Error::file("report", file, e))?;
+        for (format, file) in &self.formats {
+            let (file, flag) = match (file, &self.output) {
+                (Some(f), _) => (f, format!("--format {}=", format_name(*format))),
+                (None, Some(o)) => (o, "-o ".to_string()),
+                (None, None) => continue,
+            };
+            check_destination(file, &roots, &flag).map_err(|e| Error::file("report", file, e))?;
         }
         Ok(())
     }
@@ -197,9 +202,39 @@ pub fn canonical(inputs: &[PathBuf]) -> Vec<PathBuf> {
         .collect()
 }
 
+/// A format's name on the command line.
+fn format_name(f: OutputFormat) -> &'static str {
+    match f {
+        OutputFormat::Text => "text",
+        OutputFormat::Json => "json",
+        OutputFormat::Sarif => "sarif",
+        OutputFormat::Junit => "junit",
+        OutputFormat::Cyclonedx => "cyclonedx",
+    }
+}
+
+/// Where an output refused inside `root` could go instead: beside the tree, spelled relative
+/// to the working directory when that is shorter (`../modelgate.sarif` for `scan .`).
+fn elsewhere(root: &Path, name: &std::ffi::OsStr) -> String {
+    let beside = root.parent().unwrap_or(Path::new("/")).join(name);
+    let cwd = std::env::current_dir()
+        .ok()
+        .and_then(|d| d.canonicalize().ok());
+    match cwd {
+        Some(c) if c == root => Path::new("..").join(name).display().to_string(),
+        Some(c) => match beside.strip_prefix(&c) {
+            Ok(rel) => rel.display().to_string(),
+            Err(_) => beside.display().to_string(),
+        },
+        None => beside.display().to_string(),
+    }
+}
+
 /// Whether `file` can receive an output: its directory exists, it is not a directory, and it
 /// lies outside every one of `roots` (canonical paths of what is read: scanned trees, inputs).
-pub fn check_destination(file: &Path, roots: &[PathBuf]) -> Result<(), String> {
+/// `flag` is how the output was named (`--format sarif=`, `-o `), for the suggestion made when
+/// it is refused.
+pub fn check_destination(file: &Path, roots: &[PathBuf], flag: &str) -> Result<(), String> {
     let dir = match file.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -219,9 +254,11 @@ pub fn check_destination(file: &Path, roots: &[PathBuf]) -> Result<(), String> {
     };
     let abs = abs.canonicalize().unwrap_or(abs);
     if let Some(r) = roots.iter().find(|r| abs.starts_with(r)) {
+        let name = abs.file_name().unwrap_or(abs.as_os_str());
         return Err(format!(
-            "is inside {}, which this run reads: writing there would change what is checked (or overwrite a model file); write it elsewhere",
-            r.display()
+            "is inside {}, which this run reads: the report would join the tree it describes (the next scan, manifest or signature of that tree would take it in) or overwrite one of its files. Write it outside the tree, e.g. {flag}{} (or under $RUNNER_TEMP in GitHub Actions)",
+            r.display(),
+            elsewhere(r, name)
         ));
     }
     Ok(())

@@ -19,7 +19,7 @@ fn paint(s: &str, sev: Severity, color: bool) -> String {
 }
 
 /// One finding: severity, code and where, then the message; the rows a dataset finding
-/// names; and, the first time a code appears (`remedy`), what to do about it.
+/// names; and, the first time a code appears with a cause (`remedy`), what to do about it.
 fn finding(o: &mut String, f: &Finding, color: bool, remedy: bool) {
     let mut loc = String::new();
     for m in &f.member {
@@ -165,8 +165,8 @@ fn finding(o: &mut String, f: &Finding, color: bool, remedy: bool) {
             Safe(p)
         );
     }
-    if remedy && f.severity > Severity::Info && !f.code.remedy().is_empty() {
-        let _ = writeln!(o, "           fix: {}", f.code.remedy());
+    if remedy && f.severity > Severity::Info && !f.remedy().is_empty() {
+        let _ = writeln!(o, "           fix: {}", f.remedy());
     }
 }
 
@@ -250,7 +250,7 @@ pub fn render(r: &Report, color: bool) -> String {
             let _ = writeln!(o, "\n{}", Safe(&f.path));
             last_path = Some(f.path.as_str());
         }
-        finding(&mut o, f, color, explained.insert(f.code));
+        finding(&mut o, f, color, explained.insert((f.code, f.remedy())));
     }
     if !r.waived.is_empty() {
         let _ = writeln!(o, "\nwaived by the policy (not counted):");
