@@ -216,6 +216,21 @@ const DATASET_CHANGES: &[Code] = &[
     Code::DatasetFileChanged,
 ];
 
+/// Findings that say a file's loader runs code it names (beyond pickle-based formats): such a
+/// tree never meets AML.M0011, whatever its waivers say.
+const RUNS_CODE: &[Code] = &[
+    Code::HfRemoteCode,
+    Code::PythonCode,
+    Code::NativeCode,
+    Code::TorchScriptCode,
+    Code::ConfigCodeReference,
+    Code::ChatTemplateInjection,
+    Code::GgufTemplateInjection,
+    Code::KerasLambdaLayer,
+    Code::KerasTorchModule,
+    Code::TfPythonOp,
+];
+
 /// The mitigations [`section`] assesses, and what in a run evidences each.
 pub const EVIDENCED: &[(&str, &str)] = &[
     ("AML.M0016", "scan: every file inspected for embedded code without loading it"),
@@ -246,7 +261,11 @@ pub fn section(atlas: &Atlas, report: &Report, cx: RunContext) -> Section {
             if bad == 0 && inspected > 0 { Status::Met } else if inspected > 0 { Status::Partial } else { Status::NotMet },
             format!("{inspected} of {total} files inspected for embedded code without loading them; {not_inspected} identified but not inspected; {} could not be read or were skipped; {failing} findings at or above '{}'", report.summary.errors + report.summary.skipped, report.inputs.fail_on.as_str()),
         ));
-        let code_files: Vec<&str> = report
+        // Files whose loader can run code: by format (pickle-based), and by what they name
+        // (remote code, shipped Python, native libraries, config targets, chat templates that
+        // reach into Python, Lambda layers, Python ops), waived or not: a waiver accepts the
+        // code, it does not make the loader safe.
+        let mut code_files: Vec<&str> = report
             .files
             .iter()
             .filter(|f| {
@@ -256,6 +275,29 @@ pub fn section(atlas: &Atlas, report: &Report, cx: RunContext) -> Section {
             })
             .map(|f| f.path.as_str())
             .collect();
+        let named_code: Vec<&str> = report
+            .findings
+            .iter()
+            .chain(report.waived.iter().map(|w| &w.finding))
+            .filter(|f| RUNS_CODE.contains(&f.code))
+            .map(|f| f.path.as_str())
+            .collect();
+        let mut kinds: Vec<&str> = Vec::new();
+        for c in RUNS_CODE {
+            let any = report
+                .findings
+                .iter()
+                .chain(report.waived.iter().map(|w| &w.finding))
+                .any(|f| f.code == *c);
+            if any && !kinds.contains(&c.as_str()) {
+                kinds.push(c.as_str());
+            }
+        }
+        for p in named_code {
+            if !code_files.contains(&p) {
+                code_files.push(p);
+            }
+        }
         assessed.push((
             "AML.M0011",
             if scanned == 0 { Status::NotMet } else if code_files.is_empty() { Status::Met } else { Status::Partial },
@@ -265,9 +307,15 @@ pub fn section(atlas: &Atlas, report: &Report, cx: RunContext) -> Section {
                 format!("none of the {total} files needs a loader that can run code")
             } else {
                 format!(
-                    "{} of {total} files need a loader that can run code (pickle-based), e.g. {}; their imports were checked against an allowlist",
+                    "{} of {total} files need a loader that can run code ({}), e.g. {}; {} checked against an allowlist",
                     code_files.len(),
-                    code_files.iter().take(3).copied().collect::<Vec<_>>().join(", ")
+                    if kinds.is_empty() {
+                        "pickle-based".to_string()
+                    } else {
+                        format!("pickle-based, or naming code it runs: {}", kinds.join(", "))
+                    },
+                    code_files.iter().take(3).copied().collect::<Vec<_>>().join(", "),
+                    if kinds.is_empty() { "their imports were" } else { "pickle imports were" },
                 )
             },
         ));

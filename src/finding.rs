@@ -601,13 +601,20 @@ impl Code {
             | CompressionError | FormatMismatch | ConfigMalformed => {
                 "loaders may read this file differently from what was checked: re-export it with the library that made it"
             }
-            ZipEncrypted | NotInspected | LimitExceeded | ReadError | InspectorPanic => {
-                "part of the file was not checked: extract or re-export it, or raise the limit (`--max-seconds-per-file`), and scan again"
+            LimitExceeded => {
+                "part of the file was not checked: extract or re-export it, or raise the limit it names, and scan again"
             }
+            ZipEncrypted => "encrypted members cannot be checked: decrypt and extract them, and scan what they hold",
+            NotInspected => "this format is not inspected: extract or convert it to one modelgate reads, and scan again",
+            ReadError => "the file could not be read: check that it is there and readable, and scan again",
+            InspectorPanic => "modelgate failed on this file (a bug: please report it); treat the file as unchecked",
             NonUtf8Path => "rename it to a UTF-8 name: tools disagree on what this file is called",
-            SymlinkOutsideRoot | SymlinkBroken | SpecialFile | LfsPointer => {
-                "fetch the real files (git lfs pull) or remove the entry, and scan again"
+            SymlinkOutsideRoot => {
+                "the link leads out of the scanned tree: scan its target as well (name it on the command line), or replace the link with the file"
             }
+            SymlinkBroken => "the link leads nowhere (or in a circle): fetch the file it stands for again, or remove the link",
+            SpecialFile => "a FIFO, socket or device is no model file: remove it from the tree",
+            LfsPointer => "fetch the real files (git lfs pull) and scan again",
             NothingInspected => "check the path: an empty tree proves nothing",
             NpyObjectArray => "load with allow_pickle=False, or re-save the array with a numeric dtype",
             TorchLegacyFormat => "re-save with torch.save (zip format) or, better, as safetensors",
@@ -639,6 +646,37 @@ impl Code {
     }
 }
 
+impl Finding {
+    /// What to do about this finding, in one line: its code's remedy, made specific where one
+    /// code has several causes (a read refused for permissions is not a slow read; a time
+    /// limit is raised with `--max-seconds-per-file`, other limits are not).
+    pub fn remedy(&self) -> &'static str {
+        let message = self.message.to_ascii_lowercase();
+        let limit = self.evidence.get("limit").and_then(|v| v.as_str());
+        match self.code {
+            Code::ReadError | Code::LimitExceeded
+                if message.contains("permission denied")
+                    || message.contains("operation not permitted") =>
+            {
+                "the file is not readable by this user: fix its permissions (chmod, chown) or scan as its owner, and scan again"
+            }
+            Code::ReadError if message.contains("changed while it was scanned") => {
+                "the file changed during the scan: scan again once nothing writes to it"
+            }
+            Code::ReadError if message.contains("symbolic link") => {
+                "a symbolic link in the model: pass --allow-symlinks to follow links (as model_signing's --allow_symlinks), or replace it with the file"
+            }
+            Code::LimitExceeded if limit == Some("max_seconds_per_file") => {
+                "the file was not read to its end in time: raise --max-seconds-per-file and scan again"
+            }
+            Code::LimitExceeded if limit == Some("max_decompressed") => {
+                "the file decompresses to more than the limit: a bomb, or a model too large to check in one stream; extract it and scan the parts"
+            }
+            code => code.remedy(),
+        }
+    }
+}
+
 /// `n` and the noun, singular when `n` is 1 ("1 file", "3 files").
 pub fn plural(n: impl Into<u64>, one: &str, many: &str) -> String {
     let n = n.into();
@@ -649,6 +687,56 @@ pub fn plural(n: impl Into<u64>, one: &str, many: &str) -> String {
 mod tests {
     use super::*;
     use std::collections::HashSet;
+
+    /// Issue 25: a fix hint fits the finding's cause: a permission error never suggests a time
+    /// limit, a link never suggests `git lfs pull`, only a time limit suggests
+    /// `--max-seconds-per-file`.
+    #[test]
+    fn remedies_follow_the_cause() {
+        let f = |code: Code, message: &str, limit: Option<&str>| {
+            let mut ev = BTreeMap::new();
+            if let Some(l) = limit {
+                ev.insert("limit".to_string(), serde_json::json!(l));
+            }
+            Finding::new(code, "x", message, ev).remedy()
+        };
+        let denied = f(
+            Code::ReadError,
+            "cannot open: Permission denied (os error 13)",
+            None,
+        );
+        assert!(denied.contains("permissions"), "{denied}");
+        assert!(!denied.contains("max-seconds"), "{denied}");
+        let plain = f(Code::ReadError, "cannot read: Input/output error", None);
+        assert!(!plain.contains("max-seconds"), "{plain}");
+        let slow = f(
+            Code::LimitExceeded,
+            "reading: timed out",
+            Some("max_seconds_per_file"),
+        );
+        assert!(slow.contains("--max-seconds-per-file"), "{slow}");
+        let other = f(Code::LimitExceeded, "nesting too deep", Some("depth"));
+        assert!(!other.contains("max-seconds"), "{other}");
+        for code in [
+            Code::SymlinkBroken,
+            Code::SymlinkOutsideRoot,
+            Code::SpecialFile,
+        ] {
+            let r = f(code, "symbolic link to 'x' is dangling", None);
+            assert!(!r.contains("lfs"), "{code:?}: {r}");
+        }
+        assert!(f(Code::LfsPointer, "a Git LFS pointer", None).contains("git lfs pull"));
+        let link = f(
+            Code::ReadError,
+            "cannot hash the model: a: a symbolic link; pass --allow-symlinks",
+            None,
+        );
+        assert!(link.contains("--allow-symlinks"), "{link}");
+        // No code's default remedy suggests the time limit: only a time limit's cause does.
+        for c in CODES {
+            assert!(!c.code.remedy().contains("max-seconds"), "{}", c.name);
+        }
+    }
 
     #[test]
     fn codes_are_unique_kebab_case_and_in_order() {

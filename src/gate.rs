@@ -253,7 +253,13 @@ pub fn required_signature(
             return (vec![f], None);
         }
     };
-    let v = crate::signature::oms::verify_with_key(root, &bundle, &key, Some(&sig_path), &[]);
+    let v = crate::signature::oms::verify_with_key(
+        root,
+        &bundle,
+        &key,
+        Some(&sig_path),
+        &crate::signature::oms::Local::default(),
+    );
     let coverage = signature_coverage(&v, &sig_path);
     let mut out = v.findings;
     // Anything that did not verify means files are not covered as the policy requires.
@@ -599,8 +605,10 @@ pub fn ignore_unsigned_files(v: &mut crate::signature::oms::Verification, model:
             Code::SignatureVerified,
             model.to_string_lossy().into_owned(),
             format!(
-                "signature verified: {} files; {ignored} files it does not list were left out (--ignore-unsigned-files)",
-                v.covered
+                "signature verified: {}; {} it does not list {} left out (--ignore-unsigned-files)",
+                crate::finding::plural(v.covered as u64, "file", "files"),
+                crate::finding::plural(ignored as u64, "file", "files"),
+                if ignored == 1 { "was" } else { "were" }
             ),
             crate::ev! {"files" => v.covered, "ignored_unsigned_files" => ignored},
         ));

@@ -320,21 +320,6 @@ pub fn read_small(path: &std::path::Path, limit: u64) -> io::Result<Vec<u8>> {
     Ok(buf)
 }
 
-/// Write `bytes` to `dest` through a temporary file in the same directory and a rename: the
-/// destination is either left as it was or holds all of it.
-pub fn write_atomically(dest: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let dir = dest
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(dest).map_err(|e| e.error)?;
-    Ok(())
-}
-
 /// Read exactly `buf.len()` bytes at `offset`.
 pub fn read_at(r: &mut dyn ReadSeek, offset: u64, buf: &mut [u8]) -> io::Result<()> {
     r.seek(SeekFrom::Start(offset))?;

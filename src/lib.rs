@@ -14,6 +14,7 @@ pub mod input;
 pub mod inspect;
 pub mod loaders;
 pub mod manifest;
+pub mod output;
 pub mod policy;
 pub mod report;
 pub mod scan;

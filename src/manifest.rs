@@ -327,7 +327,7 @@ pub fn diff(
         )),
         Some(hint) => {
             if out.is_empty() {
-                out.push(Finding::new(Code::ManifestVerified, shown_root.clone(), format!("every file matches the signed manifest ({} files)", then.len()), ev! {"manifest_sha256" => trusted.sha256, "signer" => hint, "files" => then.len()}));
+                out.push(Finding::new(Code::ManifestVerified, shown_root.clone(), format!("every file matches the signed manifest ({})", crate::finding::plural(then.len() as u64, "file", "files")), ev! {"manifest_sha256" => trusted.sha256, "signer" => hint, "files" => then.len()}));
             }
         }
     }

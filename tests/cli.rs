@@ -1155,3 +1155,198 @@ fn committed_readme_code_table_is_current() {
         "README's code table is stale: MODELGATE_UPDATE_SCHEMAS=1 cargo test --test cli committed"
     );
 }
+
+/// Issue 25: AML.M0011 ("none of the files needs a loader that can run code") is never met
+/// for a tree whose configs name code their loader runs: auto_map remote code, a chat template
+/// reaching into Python, a Hydra target; waived or not.
+#[test]
+fn atlas_m0011_is_not_claimed_for_remote_code_or_templates() {
+    let d = tmp("m0011");
+    let m = d.join("m");
+    std::fs::create_dir_all(&m).unwrap();
+    std::fs::write(
+        m.join("model.safetensors"),
+        b"\x02\x00\x00\x00\x00\x00\x00\x00{}",
+    )
+    .unwrap();
+    let m0011 = |args: &[&str]| -> (String, String) {
+        let mut a = vec!["scan", "--format", "json"];
+        a.extend_from_slice(args);
+        let r = json(&modelgate(&a));
+        let m = r["atlas"]["mitigations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["id"] == "AML.M0011")
+            .unwrap()
+            .clone();
+        (
+            m["status"].as_str().unwrap().to_string(),
+            m["evidence"].as_str().unwrap().to_string(),
+        )
+    };
+    let (status, evidence) = m0011(&["--no-policy", m.to_str().unwrap()]);
+    assert_eq!(status, "met", "{evidence}");
+    std::fs::write(
+        m.join("config.json"),
+        br#"{"model_type": "x", "auto_map": {"AutoModel": "modeling_x.XModel"}}"#,
+    )
+    .unwrap();
+    let (status, evidence) = m0011(&["--no-policy", m.to_str().unwrap()]);
+    assert_eq!(status, "partial", "{evidence}");
+    assert!(evidence.contains("hf-remote-code"), "{evidence}");
+    std::fs::remove_file(m.join("config.json")).unwrap();
+    std::fs::write(
+        m.join("tokenizer_config.json"),
+        br#"{"chat_template": "{{ cycler.__init__.__globals__.os.popen('id').read() }}"}"#,
+    )
+    .unwrap();
+    let (status, evidence) = m0011(&["--no-policy", m.to_str().unwrap()]);
+    assert_eq!(status, "partial", "{evidence}");
+    assert!(evidence.contains("chat-template-injection"), "{evidence}");
+    // A waiver accepts the finding; the loader still runs code.
+    let policy = d.join("p.toml");
+    std::fs::write(
+        &policy,
+        "[[waiver]]\ncode = \"chat-template-injection\"\npath = \"**\"\nreason = \"reviewed\"\n",
+    )
+    .unwrap();
+    let (status, evidence) = m0011(&["--policy", policy.to_str().unwrap(), m.to_str().unwrap()]);
+    assert_eq!(status, "partial", "{evidence}");
+}
+
+/// Issue 25: what a newcomer hits first. `atlas --help` offers only what atlas writes; `sign
+/// --help` shows no verify flag; `scan --help` names every format family; `--fail-on` lists its
+/// values; `--jobs 0` is refused; `explain` suggests the closest code; `manifest verify` and
+/// `dataset diff` without a key name `--allow-unsigned`; a report refused inside the scanned
+/// tree says where to put it; the verdict line names a report only once it is written.
+#[test]
+fn the_rough_edges_a_newcomer_hits() {
+    let text = |o: &Output| {
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    };
+    let atlas = text(&modelgate(&["atlas", "--help"]));
+    assert!(atlas.contains("text") && atlas.contains("json"), "{atlas}");
+    for refused in ["sarif", "junit", "cyclonedx"] {
+        assert!(!atlas.contains(refused), "{atlas}");
+    }
+    let out = modelgate(&["atlas", "--format", "sarif"]);
+    assert_eq!(out.status.code(), Some(2));
+    for method in ["key", "certificate"] {
+        let sign = text(&modelgate(&["sign", method, "--help"]));
+        assert!(!sign.contains("ignore-unsigned"), "{sign}");
+        assert!(sign.contains("--allow-symlinks"), "{sign}");
+    }
+    let verify = text(&modelgate(&["verify", "key", "--help"]));
+    assert!(verify.contains("--ignore-unsigned-files"), "{verify}");
+    let scan = text(&modelgate(&["scan", "--help"]));
+    for family in [
+        "pickles",
+        "safetensors",
+        "Keras",
+        "GGUF",
+        "ONNX",
+        "TensorFlow",
+        "auto_map",
+        "TFLite",
+        "native libraries",
+        "7z",
+    ] {
+        assert!(scan.contains(family), "scan --help omits {family}");
+    }
+    assert!(
+        scan.contains("[possible values: critical, error, warning, info]"),
+        "{scan}"
+    );
+    let out = modelgate(&["scan", "--fail-on", "bad", "examples/clean"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("critical, error, warning, info"));
+    let out = modelgate(&["scan", "--jobs", "0", "examples/clean"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("at least 1"), "{}", text(&out));
+    let out = modelgate(&["explain", "pickle-dangerous-imports"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out).contains("did you mean 'pickle-dangerous-import'?"),
+        "{}",
+        text(&out)
+    );
+    let d = tmp("newcomer");
+    let m = d.join("m");
+    std::fs::create_dir_all(&m).unwrap();
+    std::fs::write(m.join("a.jsonl"), b"{\"t\": 1}\n").unwrap();
+    let man = d.join("m.json");
+    let out = modelgate(&[
+        "manifest",
+        "create",
+        m.to_str().unwrap(),
+        "-o",
+        man.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let out = modelgate(&[
+        "manifest",
+        "verify",
+        m.to_str().unwrap(),
+        "--manifest",
+        man.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("--allow-unsigned"), "{}", text(&out));
+    let dman = d.join("d.manifest");
+    let out = modelgate(&[
+        "dataset",
+        "manifest",
+        m.to_str().unwrap(),
+        "-o",
+        dman.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let out = modelgate(&[
+        "dataset",
+        "diff",
+        m.to_str().unwrap(),
+        "--baseline",
+        dman.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("--allow-unsigned"), "{}", text(&out));
+    // `scan . --format sarif=modelgate.sarif`: refused, with the exact spelling that works.
+    let out = Command::new(env!("CARGO_BIN_EXE_modelgate"))
+        .current_dir(&m)
+        .args([
+            "scan",
+            "--no-policy",
+            ".",
+            "--format",
+            "sarif=modelgate.sarif",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out).contains("--format sarif=../modelgate.sarif"),
+        "{}",
+        text(&out)
+    );
+    assert!(!m.join("modelgate.sarif").exists());
+    let out = Command::new(env!("CARGO_BIN_EXE_modelgate"))
+        .current_dir(&m)
+        .args([
+            "scan",
+            "--no-policy",
+            ".",
+            "--format",
+            "sarif=../modelgate.sarif",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(d.join("modelgate.sarif").exists());
+    // A report that cannot be written is not named as written: tests/write_through.rs (a
+    // FIFO nobody reads).
+}

@@ -176,6 +176,77 @@ fn poisoning_signals_find_the_planted_records() {
     assert!(by_code(&f, Code::DatasetLabelShift).is_none());
     let changed = by_code(&f, Code::DatasetFileChanged).unwrap();
     assert_eq!(changed.evidence["file"], "README.md");
+    // Issue 25: the text report lists the rows of every group and token, in English.
+    let man = base_dir.with_extension("manifest");
+    let mg = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_modelgate"))
+            .args(args)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+    };
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let fl = [
+        "--key-field",
+        "id",
+        "--label-field",
+        "label",
+        "--text-field",
+        "text",
+    ];
+    let mut a = vec![
+        "dataset".to_string(),
+        "manifest".into(),
+        s(&base_dir),
+        "-o".into(),
+        s(&man),
+    ];
+    a.extend(fl.iter().map(|x| x.to_string()));
+    let out = mg(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = mg(&[
+        "dataset",
+        "diff",
+        &s(&p),
+        "--baseline",
+        &s(&man),
+        "--allow-unsigned",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    // The 5 extra copies of record 7 are rows 500-504; the trigger records 505-510; the near
+    // copies 512-514.
+    assert!(
+        text.contains("5 extra copies of 1 record were injected"),
+        "{text}"
+    );
+    assert!(
+        text.contains("5 copies now (0 in the baseline), first at train.jsonl:500"),
+        "{text}"
+    );
+    assert!(
+        text.contains("3 inserted records are near-copies of each other (1 group)"),
+        "{text}"
+    );
+    let near = text
+        .lines()
+        .find(|l| l.contains("3 records like 'buy now at example com': "))
+        .unwrap_or_else(|| panic!("{text}"));
+    for row in ["train.jsonl:512", "train.jsonl:513", "train.jsonl:514"] {
+        assert!(near.contains(row), "{near}");
+    }
+    assert!(
+        text.contains("token 'cf_zq': 6 changed records (0 unchanged), label 1: rows train.jsonl:505, train.jsonl:506, train.jsonl:507, train.jsonl:508, train.jsonl:509 and 1 more"),
+        "{text}"
+    );
+    assert!(
+        !text.contains(" 1 groups") && !text.contains(" 1 records"),
+        "{text}"
+    );
 }
 
 #[test]

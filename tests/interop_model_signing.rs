@@ -363,3 +363,165 @@ fn ca_signing_certificate_from_the_real_model_signing() {
     assert!(show(&a).contains("certificate-ca-leaf"), "{}", show(&a));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Issue 25: a Hugging Face snapshot (every file a link into ../../blobs) signs with
+/// `--allow-symlinks` as model_signing's `--allow_symlinks` does: the same resources (links
+/// under their own names, their targets' bytes), so each verifies the other's signature;
+/// without the flag both refuse; a changed blob fails both.
+#[test]
+fn hugging_face_snapshots_sign_with_allow_symlinks_as_model_signing_does() {
+    if common::offline("the model_signing interop test") {
+        return;
+    }
+    let keys = root().join("testdata/keys");
+    let (sk, pk) = (keys.join("p256.key"), keys.join("p256.pub"));
+    let base = std::env::temp_dir().join(format!("modelgate-interop-links-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    let repo = base.join("models--org--toy");
+    let snap = repo.join("snapshots/abc123");
+    std::fs::create_dir_all(repo.join("blobs")).unwrap();
+    std::fs::create_dir_all(snap.join("sub")).unwrap();
+    for (name, blob, body) in [
+        ("config.json", "b1", &b"{\"model_type\": \"toy\"}"[..]),
+        ("model.safetensors", "b2", b"not really weights"),
+        ("sub/tokenizer.json", "b3", b"{}"),
+    ] {
+        std::fs::write(repo.join("blobs").join(blob), body).unwrap();
+        let up = if name.contains('/') {
+            "../../../blobs"
+        } else {
+            "../../blobs"
+        };
+        std::os::unix::fs::symlink(format!("{up}/{blob}"), snap.join(name)).unwrap();
+    }
+    std::fs::write(snap.join("README.md"), b"a regular file").unwrap();
+    // Without the flag: both refuse, modelgate naming the flag.
+    let sig0 = base.join("refused.sig");
+    let out = modelgate(&[
+        "sign",
+        "key",
+        s(&snap),
+        "--private-key",
+        s(&sk),
+        "--signature",
+        s(&sig0),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(show(&out).contains("--allow-symlinks"), "{}", show(&out));
+    let out = ms(&[
+        "sign",
+        "key",
+        s(&snap),
+        "--private_key",
+        s(&sk),
+        "--signature",
+        s(&sig0),
+    ]);
+    assert!(
+        !out.status.success() || show(&out).contains("failed"),
+        "{}",
+        show(&out)
+    );
+    for signer in ["modelgate", "model_signing"] {
+        let sig = base.join(format!("{signer}.sig"));
+        let signed = if signer == "modelgate" {
+            modelgate(&[
+                "sign",
+                "key",
+                s(&snap),
+                "--private-key",
+                s(&sk),
+                "--signature",
+                s(&sig),
+                "--allow-symlinks",
+            ])
+        } else {
+            ms(&[
+                "sign",
+                "key",
+                s(&snap),
+                "--private_key",
+                s(&sk),
+                "--signature",
+                s(&sig),
+                "--allow_symlinks",
+            ])
+        };
+        assert!(
+            signed.status.success() && sig.exists(),
+            "{signer}: {}",
+            show(&signed)
+        );
+        let a = modelgate(&[
+            "verify",
+            "key",
+            s(&snap),
+            "--public-key",
+            s(&pk),
+            "--signature",
+            s(&sig),
+            "--allow-symlinks",
+        ]);
+        assert_eq!(
+            a.status.code(),
+            Some(0),
+            "{signer} -> modelgate: {}",
+            show(&a)
+        );
+        let b = ms(&[
+            "verify",
+            "key",
+            s(&snap),
+            "--public_key",
+            s(&pk),
+            "--signature",
+            s(&sig),
+            "--allow_symlinks",
+        ]);
+        assert!(
+            b.status.success(),
+            "{signer} -> model_signing: {}",
+            show(&b)
+        );
+    }
+    // A changed blob fails both.
+    std::fs::write(repo.join("blobs/b2"), b"other weights").unwrap();
+    let sig = base.join("modelgate.sig");
+    let a = modelgate(&[
+        "verify",
+        "key",
+        s(&snap),
+        "--public-key",
+        s(&pk),
+        "--signature",
+        s(&sig),
+        "--allow-symlinks",
+    ]);
+    assert_eq!(a.status.code(), Some(1), "{}", show(&a));
+    assert!(show(&a).contains("signed-file-modified"), "{}", show(&a));
+    let b = ms(&[
+        "verify",
+        "key",
+        s(&snap),
+        "--public_key",
+        s(&pk),
+        "--signature",
+        s(&sig),
+        "--allow_symlinks",
+    ]);
+    assert!(!b.status.success(), "model_signing accepted a changed blob");
+    // A link to a directory is refused: model_signing would leave its files unsigned.
+    std::os::unix::fs::symlink("sub", snap.join("alias")).unwrap();
+    let out = modelgate(&[
+        "sign",
+        "key",
+        s(&snap),
+        "--private-key",
+        s(&sk),
+        "--signature",
+        s(&base.join("dir.sig")),
+        "--allow-symlinks",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(show(&out).contains("link to a directory"), "{}", show(&out));
+}

@@ -62,7 +62,13 @@ fn bundles_from_model_signing_verify() {
         "toy-model.shards100.sig",
         "toy-model.blake3.sig",
     ] {
-        let v = oms::verify_with_key(&dir.join("toy-model"), &read(dir.join(sig)), &pk, None, &[]);
+        let v = oms::verify_with_key(
+            &dir.join("toy-model"),
+            &read(dir.join(sig)),
+            &pk,
+            None,
+            &oms::Local::default(),
+        );
         assert_eq!(
             codes(&v),
             vec![Code::SignatureVerified],
@@ -117,13 +123,19 @@ fn tampering_is_found() {
             let m = tmp(&format!("{what}-{kind}").replace(' ', "_"));
             copy_dir(&dir.join("toy-model"), &m);
             mutate(&m);
-            let v = oms::verify_with_key(&m, b, &pk, None, &[]);
+            let v = oms::verify_with_key(&m, b, &pk, None, &oms::Local::default());
             assert_eq!(codes(&v), vec![code], "{what} ({kind}): {:#?}", v.findings);
         }
     }
     // Wrong key.
     let other = VerifyingKey::from_pem(&key("p256.pub")).unwrap();
-    let v = oms::verify_with_key(&dir.join("toy-model"), &bundle, &other, None, &[]);
+    let v = oms::verify_with_key(
+        &dir.join("toy-model"),
+        &bundle,
+        &other,
+        None,
+        &oms::Local::default(),
+    );
     assert_eq!(codes(&v), vec![Code::SignatureInvalid]);
     // Edited payload: the signature no longer covers it.
     let mut b: serde_json::Value = serde_json::from_slice(&bundle).unwrap();
@@ -137,11 +149,17 @@ fn tampering_is_found() {
         &serde_json::to_vec(&b).unwrap(),
         &pk,
         None,
-        &[],
+        &oms::Local::default(),
     );
     assert_eq!(codes(&v), vec![Code::SignatureInvalid]);
     // Not a bundle at all.
-    let v = oms::verify_with_key(&dir.join("toy-model"), b"{}", &pk, None, &[]);
+    let v = oms::verify_with_key(
+        &dir.join("toy-model"),
+        b"{}",
+        &pk,
+        None,
+        &oms::Local::default(),
+    );
     assert_eq!(codes(&v), vec![Code::SignatureMalformed]);
 }
 
@@ -176,7 +194,13 @@ fn modelgate_signs_and_verifies_on_every_curve() {
             },
         ] {
             let bundle = oms::sign_with_key(&dir.join("toy-model"), &ser, &signing, None).unwrap();
-            let v = oms::verify_with_key(&dir.join("toy-model"), &bundle, &verifying, None, &[]);
+            let v = oms::verify_with_key(
+                &dir.join("toy-model"),
+                &bundle,
+                &verifying,
+                None,
+                &oms::Local::default(),
+            );
             assert_eq!(
                 codes(&v),
                 vec![Code::SignatureVerified],
@@ -199,7 +223,13 @@ fn single_file_model_and_signature_inside_the_model() {
     std::fs::write(&f, b"0123456789").unwrap();
     let signing = SigningKey::from_pem(&key("p256.key")).unwrap();
     let bundle = oms::sign_with_key(&f, &Serialization::default(), &signing, None).unwrap();
-    let v = oms::verify_with_key(&f, &bundle, &signing.verifying_key(), None, &[]);
+    let v = oms::verify_with_key(
+        &f,
+        &bundle,
+        &signing.verifying_key(),
+        None,
+        &oms::Local::default(),
+    );
     assert_eq!(
         codes(&v),
         vec![Code::SignatureVerified],
@@ -210,7 +240,13 @@ fn single_file_model_and_signature_inside_the_model() {
     let sig = m.join("model.sig");
     let bundle = oms::sign_with_key(&m, &Serialization::default(), &signing, Some(&sig)).unwrap();
     std::fs::write(&sig, &bundle).unwrap();
-    let v = oms::verify_with_key(&m, &bundle, &signing.verifying_key(), Some(&sig), &[]);
+    let v = oms::verify_with_key(
+        &m,
+        &bundle,
+        &signing.verifying_key(),
+        Some(&sig),
+        &oms::Local::default(),
+    );
     assert_eq!(
         codes(&v),
         vec![Code::SignatureVerified],
@@ -232,7 +268,7 @@ fn keyless_bundle_is_verified_by_sigstore_before_its_payload_is_used() {
         issuer: "https://token.actions.githubusercontent.com".into(),
     };
     // The Sigstore checks pass; the statement is an in-toto one, but not model_signing's.
-    let v = oms::verify_with_sigstore(&model, &bundle, &right, &root, None, &[]);
+    let v = oms::verify_with_sigstore(&model, &bundle, &right, &root, None, &oms::Local::default());
     assert_eq!(
         codes(&v),
         vec![Code::SignatureMalformed],
@@ -244,7 +280,7 @@ fn keyless_bundle_is_verified_by_sigstore_before_its_payload_is_used() {
         identity: "mallory@example.com".into(),
         issuer: "https://token.actions.githubusercontent.com".into(),
     };
-    let v = oms::verify_with_sigstore(&model, &bundle, &wrong, &root, None, &[]);
+    let v = oms::verify_with_sigstore(&model, &bundle, &wrong, &root, None, &oms::Local::default());
     assert_eq!(codes(&v), vec![Code::SignatureInvalid], "{:#?}", v.findings);
 }
 
@@ -267,7 +303,7 @@ fn certificate_method() {
         &toy_ca,
         at,
         None,
-        &[],
+        &oms::Local::default(),
     );
     assert_eq!(
         codes(&v),
@@ -282,7 +318,7 @@ fn certificate_method() {
         &toy_ca,
         at,
         None,
-        &[],
+        &oms::Local::default(),
     );
     assert_eq!(codes(&v), vec![Code::SignatureInvalid]);
     assert!(
@@ -298,7 +334,7 @@ fn certificate_method() {
         &ours,
         at,
         None,
-        &[],
+        &oms::Local::default(),
     );
     assert_eq!(codes(&v), vec![Code::SignatureInvalid]);
     // modelgate signs with a code-signing leaf: verifies; a TLS-only leaf does not.
@@ -315,7 +351,7 @@ fn certificate_method() {
             &ours,
             modelgate::signature::chain::now(),
             None,
-            &[],
+            &oms::Local::default(),
         );
         let want = if ok {
             Code::SignatureVerified
@@ -360,7 +396,13 @@ fn bundle_forms_of_other_clients_verify() {
         let mut b = original.clone();
         form(&mut b);
         let bytes = serde_json::to_vec(&b).unwrap();
-        let v = oms::verify_with_key(&dir.join("toy-model"), &bytes, &pk, None, &[]);
+        let v = oms::verify_with_key(
+            &dir.join("toy-model"),
+            &bytes,
+            &pk,
+            None,
+            &oms::Local::default(),
+        );
         assert_eq!(
             codes(&v),
             vec![Code::SignatureVerified],
@@ -419,7 +461,14 @@ fn ca_signing_certificates_are_accepted_with_a_warning() {
         let bundle =
             oms::sign_with_certificate(&model, &Serialization::default(), &sk, &chain, None)
                 .unwrap();
-        let v = oms::verify_with_certificate(&model, &bundle, anchors, now, None, &[]);
+        let v = oms::verify_with_certificate(
+            &model,
+            &bundle,
+            anchors,
+            now,
+            None,
+            &oms::Local::default(),
+        );
         assert_eq!(codes(&v), want, "{leaf} {rest:?}: {:#?}", v.findings);
     }
     // Past the leaf's validity: refused.
@@ -427,7 +476,8 @@ fn ca_signing_certificates_are_accepted_with_a_warning() {
     let bundle =
         oms::sign_with_certificate(&model, &Serialization::default(), &sk, &chain, None).unwrap();
     let late = modelgate::signature::chain::parse_time("2200-01-01T00:00:00Z").unwrap();
-    let v = oms::verify_with_certificate(&model, &bundle, &root, late, None, &[]);
+    let v =
+        oms::verify_with_certificate(&model, &bundle, &root, late, None, &oms::Local::default());
     assert_eq!(codes(&v), vec![Code::SignatureInvalid], "{:#?}", v.findings);
 }
 
@@ -484,7 +534,7 @@ fn model_signing_0_2_bundles_verify() {
     });
     let bytes = serde_json::to_vec(&bundle).unwrap();
     let pk = VerifyingKey::from_pem(&key("p384.pub")).unwrap();
-    let v = oms::verify_with_key(&dir, &bytes, &pk, None, &[]);
+    let v = oms::verify_with_key(&dir, &bytes, &pk, None, &oms::Local::default());
     assert_eq!(
         codes(&v),
         vec![Code::SignatureVerified],
@@ -492,7 +542,7 @@ fn model_signing_0_2_bundles_verify() {
         v.findings
     );
     std::fs::write(dir.join(&names[0]), b"changed").unwrap();
-    let v = oms::verify_with_key(&dir, &bytes, &pk, None, &[]);
+    let v = oms::verify_with_key(&dir, &bytes, &pk, None, &oms::Local::default());
     assert!(
         codes(&v).contains(&Code::SignedFileModified),
         "{:#?}",
@@ -548,7 +598,7 @@ fn rfc3161_timestamps_validate_the_chain_at_the_attested_time() {
         None,
         std::slice::from_ref(&tsa),
         None,
-        &[],
+        &oms::Local::default(),
     );
     assert_eq!(
         codes(&v),
@@ -558,7 +608,15 @@ fn rfc3161_timestamps_validate_the_chain_at_the_attested_time() {
     );
     assert_eq!(v.findings[1].severity, Severity::Info);
     // Without the TSA: not checked (a warning), and the leaf has expired since.
-    let v = oms::verify_with_certificate_ts(&model, &bundle, &root, None, &[], None, &[]);
+    let v = oms::verify_with_certificate_ts(
+        &model,
+        &bundle,
+        &root,
+        None,
+        &[],
+        None,
+        &oms::Local::default(),
+    );
     assert_eq!(
         codes(&v),
         vec![Code::SignatureInvalid, Code::SignatureTimestamp],
@@ -569,7 +627,15 @@ fn rfc3161_timestamps_validate_the_chain_at_the_attested_time() {
     // A TSA the token is not from, and a token whose bytes were changed: an error, and the
     // chain validated now.
     let other = oms::tsa_from_chain(&pem_file(&keys.join("leaf-p256.pem"))).unwrap();
-    let v = oms::verify_with_certificate_ts(&model, &bundle, &root, None, &[other], None, &[]);
+    let v = oms::verify_with_certificate_ts(
+        &model,
+        &bundle,
+        &root,
+        None,
+        &[other],
+        None,
+        &oms::Local::default(),
+    );
     assert_eq!(
         codes(&v),
         vec![Code::SignatureInvalid, Code::SignatureTimestamp]
@@ -599,14 +665,30 @@ fn rfc3161_timestamps_validate_the_chain_at_the_attested_time() {
     b["verificationMaterial"]["timestampVerificationData"]["rfc3161Timestamps"][0]
         ["signedTimestamp"] = b64.encode(&token).into();
     let tampered = serde_json::to_vec(&b).unwrap();
-    let v = oms::verify_with_certificate_ts(&model, &tampered, &root, None, &[tsa], None, &[]);
+    let v = oms::verify_with_certificate_ts(
+        &model,
+        &tampered,
+        &root,
+        None,
+        &[tsa],
+        None,
+        &oms::Local::default(),
+    );
     assert_eq!(
         codes(&v),
         vec![Code::SignatureInvalid, Code::SignatureTimestamp]
     );
     // An explicit validation time still wins.
     let at = modelgate::signature::chain::parse_time("2026-12-01T21:21:00Z").unwrap();
-    let v = oms::verify_with_certificate_ts(&model, &bundle, &root, Some(at), &[], None, &[]);
+    let v = oms::verify_with_certificate_ts(
+        &model,
+        &bundle,
+        &root,
+        Some(at),
+        &[],
+        None,
+        &oms::Local::default(),
+    );
     assert_eq!(codes(&v)[0], Code::SignatureVerified, "{:#?}", v.findings);
 }
 
@@ -649,7 +731,7 @@ fn model_shapes_of_the_conformance_suite() {
         "the statement is deterministic"
     );
     std::fs::write(&sig, &bundle).unwrap();
-    let v = oms::verify_with_key(&m, &bundle, &pk, Some(&sig), &[]);
+    let v = oms::verify_with_key(&m, &bundle, &pk, Some(&sig), &oms::Local::default());
     assert_eq!(
         codes(&v),
         vec![Code::SignatureVerified],
@@ -661,7 +743,7 @@ fn model_shapes_of_the_conformance_suite() {
     let mut ser = Serialization::default();
     ser.ignore_paths.push("empty.bin".into());
     let b2 = oms::sign_with_key(&m, &ser, &sk, Some(&sig)).unwrap();
-    let v = oms::verify_with_key(&m, &b2, &pk, Some(&sig), &[]);
+    let v = oms::verify_with_key(&m, &b2, &pk, Some(&sig), &oms::Local::default());
     assert_eq!(
         codes(&v),
         vec![Code::SignatureVerified],

@@ -1,8 +1,7 @@
 //! `modelgate atlas`: the mitigations a run can evidence and the techniques codes map to.
 
-use super::{emit, Exit, OutputFormat};
+use super::{emit, Exit};
 use crate::finding::CODES;
-use crate::gate::Error;
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
@@ -10,18 +9,23 @@ pub struct Args {
     /// ATLAS data to use instead of the bundled extract (ATLAS.yaml of a release)
     #[arg(long, value_name = "FILE")]
     atlas_data: Option<PathBuf>,
-    /// Output format (text or json)
-    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-    format: OutputFormat,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = AtlasFormat::Text)]
+    format: AtlasFormat,
+}
+
+/// What `atlas` writes: a table, not a report of a run (the report formats belong to scan,
+/// verify, manifest verify and dataset diff).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum AtlasFormat {
+    /// The mitigations and techniques as text
+    Text,
+    /// The same as JSON
+    Json,
 }
 
 pub fn run(a: Args) -> Exit {
     let (file, format) = (a.atlas_data.as_ref(), a.format);
-    if !matches!(format, OutputFormat::Text | OutputFormat::Json) {
-        return Err(Error::Usage(
-            "`atlas` writes text or json; the other formats are reports of a run (scan, verify, ...)".into(),
-        ));
-    }
     let atlas = super::scan::atlas_data(file)?;
     let mut techniques: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
     for c in CODES {
@@ -37,7 +41,7 @@ pub fn run(a: Args) -> Exit {
             .or_else(|| atlas.techniques.get(id).cloned())
             .unwrap_or_else(|| "(not in this ATLAS data)".into())
     };
-    let body = if format == OutputFormat::Json {
+    let body = if format == AtlasFormat::Json {
         let doc = serde_json::json!({
             "data_version": atlas.version,
             "attribution": crate::atlas::ATTRIBUTION,

@@ -48,12 +48,8 @@ pub enum Command {
         /// The baseline's signature (default: BASELINE.sig)
         #[arg(long, value_name = "FILE")]
         signature: Option<PathBuf>,
-        /// The public key that signed the baseline
-        #[arg(
-            long = "public-key",
-            value_name = "FILE",
-            required_unless_present = "allow_unsigned"
-        )]
+        /// The public key that signed the baseline; required unless --allow-unsigned
+        #[arg(long = "public-key", value_name = "FILE")]
         public_key: Option<PathBuf>,
         /// Use the baseline without a signature (reported as manifest-unsigned)
         #[arg(long = "allow-unsigned", conflicts_with_all = ["public_key", "signature"])]
@@ -80,32 +76,27 @@ pub fn run(cmd: Command) -> Exit {
             };
             let key = crate::gate::manifest_signing_key(signing_key.as_deref())?;
             let roots = super::outputs::canonical(std::slice::from_ref(&dir));
-            super::check_destination(&output, &roots)
+            super::check_destination(&output, &roots, "-o ")
                 .map_err(|e| Error::file("manifest", &output, e))?;
-            // Written to a temporary file beside the output and renamed when complete: a
-            // failed run leaves no half manifest.
-            let parent = output
-                .parent()
-                .filter(|d| !d.as_os_str().is_empty())
-                .unwrap_or(std::path::Path::new("."));
-            let tmp = tempfile::NamedTempFile::new_in(parent)
+            // Streamed to a temporary file beside the output and renamed when complete (a
+            // failed run leaves no half manifest); straight through to a device or FIFO.
+            let tmp = crate::output::OutputFile::create(&output, crate::output::Access::Public)
                 .map_err(|e| Error::file("cannot write manifest", &output, e))?;
             let mut w = std::io::BufWriter::new(tmp);
             let header = dataset::create_into(&dir, &f, &mut w).map_err(Error::Usage)?;
             w.flush()
                 .map_err(|e| Error::file("cannot write manifest", &output, e))?;
-            let tmp = w
-                .into_inner()
-                .map_err(|e| Error::file("cannot write manifest", &output, e.error()))?;
-            tmp.persist(&output)
-                .map_err(|e| Error::file("cannot write manifest", &output, e.error))?;
+            w.into_inner()
+                .map_err(|e| Error::file("cannot write manifest", &output, e.error()))?
+                .commit()
+                .map_err(|e| Error::file("cannot write manifest", &output, e))?;
             if let Some(k) = key {
                 let sig = crate::manifest::default_signature(&output);
                 let mut head = serde_json::to_vec(&header).unwrap_or_default();
                 head.push(b'\n');
                 let signed = dataset::sign(&head, &k)
                     .map_err(|e| Error::file("cannot sign manifest", &output, e))?;
-                crate::input::write_atomically(&sig, &signed)
+                crate::output::write(&sig, &signed, crate::output::Access::Public)
                     .map_err(|e| Error::file("cannot write signature", &sig, e))?;
             }
             complain!(
@@ -125,6 +116,11 @@ pub fn run(cmd: Command) -> Exit {
             out,
         } => {
             out.check()?;
+            if public_key.is_none() && !allow_unsigned {
+                return Err(Error::Usage(
+                    "dataset diff needs --public-key FILE to check the baseline's signature, or --allow-unsigned to use the baseline without one (reported as manifest-unsigned)".into(),
+                ));
+            }
             // Only the header line is read now; the body streams during the diff and is
             // checked against the header's digest there.
             let (head, body_len) = dataset::read_header_line(&baseline)

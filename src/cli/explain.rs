@@ -66,16 +66,76 @@ fn profiles() -> String {
     t
 }
 
+/// Edit distance (insertions, deletions, substitutions), over characters.
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+/// The code (or `profiles`) closest to a mistyped name: within a third of its length, or the
+/// one code that contains what was typed.
+fn closest(typed: &str) -> Option<&'static str> {
+    let typed = typed.trim().to_ascii_lowercase().replace('_', "-");
+    let names = CODES.iter().map(|c| c.name).chain(["profiles"]);
+    let (best, d) = names
+        .clone()
+        .map(|n| (n, distance(&typed, n)))
+        .min_by_key(|(_, d)| *d)?;
+    if d <= (best.len() / 3).max(2) {
+        return Some(best);
+    }
+    let mut containing = names.filter(|n| typed.len() >= 3 && n.contains(typed.as_str()));
+    match (containing.next(), containing.next()) {
+        (Some(one), None) => Some(one),
+        _ => None,
+    }
+}
+
 pub fn run(a: Args) -> Exit {
     let text = match a.code.as_deref() {
         None => codes_table(),
         Some("profiles") => profiles(),
         Some(name) => explain_text(Code::from_name(name).ok_or_else(|| {
+            let hint = match closest(name) {
+                Some(c) => format!("did you mean '{c}'? "),
+                None => String::new(),
+            };
             Error::Usage(format!(
-                "unknown code '{name}'; `modelgate explain` lists them"
+                "unknown code '{name}'; {hint}`modelgate explain` lists them"
             ))
         })?),
     };
     emit(&text)?;
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::closest;
+
+    #[test]
+    fn a_typo_gets_the_closest_code() {
+        assert_eq!(
+            closest("pickle-dangerous-imports"),
+            Some("pickle-dangerous-import")
+        );
+        assert_eq!(
+            closest("pickle_dangerous_import"),
+            Some("pickle-dangerous-import")
+        );
+        assert_eq!(closest("hf-remote-cod"), Some("hf-remote-code"));
+        assert_eq!(closest("lfs"), Some("lfs-pointer"));
+        assert_eq!(closest("profile"), Some("profiles"));
+        assert_eq!(closest("completely-unrelated-words-here"), None);
+    }
 }

@@ -39,7 +39,8 @@ pub fn run(a: Args) -> Exit {
     use crate::signature::keys::SigningKey;
     let key_path = with_suffix(&a.output, ".key");
     let pub_path = with_suffix(&a.output, ".pub");
-    super::check_destination(&key_path, &[]).map_err(|e| Error::file("key", &key_path, e))?;
+    super::check_destination(&key_path, &[], "-o ")
+        .map_err(|e| Error::file("key", &key_path, e))?;
     if !a.force {
         for p in [&key_path, &pub_path] {
             if p.exists() {
@@ -56,27 +57,21 @@ pub fn run(a: Args) -> Exit {
         .and_then(|k| k.to_pem().map(|p| (k, p)))
         .map_err(|e| Error::Usage(format!("cannot make a key: {e}")))?;
     // Both files are written to temporary files first (the private one created with mode
-    // 600), then renamed: never a key without its public half, never half a key.
+    // 600, the public one 0666 less the umask), then renamed: never a key without its public
+    // half, never half a key.
     let write = || -> std::io::Result<()> {
+        use crate::output::{Access, OutputFile};
         use std::io::Write;
-        let dir = key_path
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let mut private = tempfile::NamedTempFile::new_in(dir)?;
+        let mut private = OutputFile::create(&key_path, Access::Private)?;
         private.write_all(pem.as_bytes())?;
-        private.as_file().sync_all()?;
-        let mut public = tempfile::NamedTempFile::new_in(dir)?;
+        let mut public = OutputFile::create(&pub_path, Access::Public)?;
         public.write_all(key.verifying_key().to_pem().as_bytes())?;
-        public.as_file().sync_all()?;
-        public.persist(&pub_path).map_err(|e| e.error)?;
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&pub_path, std::fs::Permissions::from_mode(0o644))?;
-        }
-        if let Err(e) = private.persist(&key_path) {
-            let _ = std::fs::remove_file(&pub_path);
-            return Err(e.error);
+        public.commit()?;
+        if let Err(e) = private.commit() {
+            if std::fs::symlink_metadata(&pub_path).is_ok_and(|m| m.is_file()) {
+                let _ = std::fs::remove_file(&pub_path);
+            }
+            return Err(e);
         }
         Ok(())
     };

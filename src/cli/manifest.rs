@@ -12,13 +12,9 @@ pub struct Trust {
     /// The manifest's signature (default: MANIFEST.sig)
     #[arg(long, value_name = "FILE")]
     pub signature: Option<PathBuf>,
-    /// The public key that signed the manifest (Ed25519 or ECDSA, PEM)
-    #[arg(
-        long = "public-key",
-        alias = "key",
-        value_name = "FILE",
-        required_unless_present = "allow_unsigned"
-    )]
+    /// The public key that signed the manifest (Ed25519 or ECDSA, PEM); required unless
+    /// --allow-unsigned
+    #[arg(long = "public-key", alias = "key", value_name = "FILE")]
     pub key: Option<PathBuf>,
     /// Use the manifest without a signature (reported as manifest-unsigned)
     #[arg(long = "allow-unsigned", conflicts_with_all = ["key", "signature"])]
@@ -48,7 +44,7 @@ pub enum Command {
         #[arg(long = "private-key", alias = "key", value_name = "FILE")]
         key: Option<PathBuf>,
         /// Findings at or above this severity make a file's verdict "fail"
-        #[arg(long, value_name = "SEVERITY", default_value = "error", value_parser = parse_severity)]
+        #[arg(long, value_name = "SEVERITY", default_value = "error", value_parser = parse_severity())]
         fail_on: Severity,
     },
     /// Compare a tree with a manifest: added, removed, modified and renamed files
@@ -84,7 +80,7 @@ pub fn run(cmd: Command) -> Exit {
             }
             let signing = crate::gate::manifest_signing_key(key.as_deref())?;
             // Checked before the tree is read (it may be inside it: it is then left out).
-            super::check_destination(&output, &[])
+            super::check_destination(&output, &[], "-o ")
                 .map_err(|e| Error::file("manifest", &output, e))?;
             // The output must not replace a file of the tree that is not a manifest.
             if output.is_file() {
@@ -104,12 +100,16 @@ pub fn run(cmd: Command) -> Exit {
             let exclude = [output.clone(), sig_path.clone()];
             let (m, _) = manifest::create(&path, &algs, fail_on, &exclude).map_err(Error::Usage)?;
             let bytes = m.to_bytes();
-            crate::input::write_atomically(&output, &bytes)
+            crate::output::write(&output, &bytes, crate::output::Access::Public)
                 .map_err(|e| Error::file("cannot write manifest", &output, e))?;
             match signing {
                 Some(sk) => {
-                    crate::input::write_atomically(&sig_path, &manifest::sign(&bytes, &sk))
-                        .map_err(|e| Error::file("cannot write signature", &sig_path, e))?;
+                    crate::output::write(
+                        &sig_path,
+                        &manifest::sign(&bytes, &sk),
+                        crate::output::Access::Public,
+                    )
+                    .map_err(|e| Error::file("cannot write signature", &sig_path, e))?;
                     complain!(
                         "{} -> {} (signed: {})",
                         crate::finding::plural(m.files.len() as u64, "file", "files"),
@@ -132,6 +132,11 @@ pub fn run(cmd: Command) -> Exit {
             out,
         } => {
             out.check()?;
+            if trust.key.is_none() && !trust.allow_unsigned {
+                return Err(Error::Usage(
+                    "manifest verify needs --public-key FILE to check the manifest's signature, or --allow-unsigned to use the manifest without one (reported as manifest-unsigned)".into(),
+                ));
+            }
             let trust = ManifestTrust {
                 signature: trust.signature,
                 key: trust.key,

@@ -51,8 +51,14 @@ pub enum Command {
         long_about = "Scan files and directories for code that runs when a model is loaded.\n\n\
 Every regular file is inspected by content, whatever its name: pickles (protocols 0-5), PyTorch\n\
 checkpoints (zip, legacy and TorchScript), NumPy .npy/.npz, joblib (raw and compressed),\n\
-safetensors, and archives and compressed streams around them. Nothing is loaded or executed.\n\
-A file that cannot be read or parsed is a finding that fails the gate."
+safetensors, Keras (.keras, .h5, keras_metadata.pb), GGUF and Hugging Face chat templates, ONNX\n\
+(external data, custom domains), TensorFlow SavedModel and frozen graphs, Hugging Face auto_map\n\
+and shipped Python, Hydra/NeMo and MLflow configs, TorchServe handlers, TFLite and ExecuTorch\n\
+custom operators, native libraries, and the archives (zip, tar) and compressed streams (gzip,\n\
+zlib, bzip2, xz, lzma, zstd, lz4) around them. Formats identified but not read (7z, RAR, Core ML,\n\
+OpenVINO, PaddlePaddle, Flax msgpack) are reported as not inspected, never passed silently.\n\
+Nothing is loaded or executed. A file that cannot be read or parsed is a finding that fails the\n\
+gate."
     )]
     Scan(scan::Args),
     /// Sign a model in the OpenSSF Model Signing format (as `model_signing sign`)
@@ -102,8 +108,14 @@ pub(crate) fn emit(s: &str) -> Result<(), Error> {
     }
 }
 
-pub(crate) fn parse_severity(s: &str) -> Result<crate::finding::Severity, String> {
-    s.parse()
+/// A severity argument: its values listed in `--help` and in the error for a wrong one.
+pub(crate) fn parse_severity(
+) -> impl clap::builder::TypedValueParser<Value = crate::finding::Severity> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(
+        crate::finding::Severity::ALL.map(crate::finding::Severity::as_str),
+    )
+    .try_map(|s| s.parse::<crate::finding::Severity>())
 }
 
 /// Run the command line; returns the exit code.

@@ -112,8 +112,13 @@ impl Outputs {
     pub fn check_against(&self, inputs: &[PathBuf]) -> Result<(), Error> {
         self.check()?;
         let roots = canonical(inputs);
-        for file in self.files() {
-            check_destination(file, &roots).map_err(|e| Error::file("report", file, e))?;
+        for (format, file) in &self.formats {
+            let (file, flag) = match (file, &self.output) {
+                (Some(f), _) => (f, format!("--format {}=", format_name(*format))),
+                (None, Some(o)) => (o, "-o ".to_string()),
+                (None, None) => continue,
+            };
+            check_destination(file, &roots, &flag).map_err(|e| Error::file("report", file, e))?;
         }
         Ok(())
     }
@@ -137,35 +142,16 @@ impl Outputs {
                     io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
                 }
             };
-        // Every report going to a file leaves the log silent: the verdict is said on stderr.
-        if self
-            .formats
-            .iter()
-            .all(|(_, f)| f.is_some() || self.output.is_some())
-        {
-            let failing = report.summary.findings.at_least(report.inputs.fail_on);
-            let files: Vec<String> = self.files().map(|p| p.display().to_string()).collect();
-            match report.summary.verdict {
-                Verdict::Pass => complain!(
-                    "PASS: no findings at or above {} (reports: {})",
-                    report.inputs.fail_on,
-                    files.join(", ")
-                ),
-                Verdict::Fail => complain!(
-                    "FAIL: {} at or above {} (reports: {})",
-                    crate::finding::plural(failing, "finding", "findings"),
-                    report.inputs.fail_on,
-                    files.join(", ")
-                ),
-            }
-        }
         let mut failed = None;
+        let mut written_to: Vec<String> = Vec::new();
         for (format, file) in &self.formats {
             let body = render(report, *format, color && file.is_none());
             let written = match file.as_ref().or(self.output.as_ref()) {
-                // Through a temporary file and a rename: a failed write (a full disk) leaves
-                // no half report for a later step to upload.
-                Some(p) => crate::input::write_atomically(p, body.as_bytes())
+                // Through a temporary file and a rename (a failed write, a full disk, leaves
+                // no half report for a later step to upload); straight through to a device,
+                // FIFO or stream, never replacing it.
+                Some(p) => crate::output::write(p, body.as_bytes(), crate::output::Access::Public)
+                    .map(|()| written_to.push(p.display().to_string()))
                     .map_err(|e| Error::file("cannot write report", p, e)),
                 None => emit(&body),
             };
@@ -174,6 +160,31 @@ impl Outputs {
                     None => failed = Some(e),
                     Some(_) => complain!("{e}"),
                 }
+            }
+        }
+        // Every report going to a file leaves the log silent: the verdict is said on stderr,
+        // naming only the reports that were written.
+        if self
+            .formats
+            .iter()
+            .all(|(_, f)| f.is_some() || self.output.is_some())
+        {
+            let failing = report.summary.findings.at_least(report.inputs.fail_on);
+            let reports = if written_to.is_empty() {
+                "no report written".to_string()
+            } else {
+                format!("reports: {}", written_to.join(", "))
+            };
+            match report.summary.verdict {
+                Verdict::Pass => complain!(
+                    "PASS: no findings at or above {} ({reports})",
+                    report.inputs.fail_on,
+                ),
+                Verdict::Fail => complain!(
+                    "FAIL: {} at or above {} ({reports})",
+                    crate::finding::plural(failing, "finding", "findings"),
+                    report.inputs.fail_on,
+                ),
             }
         }
         match failed {
@@ -191,9 +202,39 @@ pub fn canonical(inputs: &[PathBuf]) -> Vec<PathBuf> {
         .collect()
 }
 
+/// A format's name on the command line.
+fn format_name(f: OutputFormat) -> &'static str {
+    match f {
+        OutputFormat::Text => "text",
+        OutputFormat::Json => "json",
+        OutputFormat::Sarif => "sarif",
+        OutputFormat::Junit => "junit",
+        OutputFormat::Cyclonedx => "cyclonedx",
+    }
+}
+
+/// Where an output refused inside `root` could go instead: beside the tree, spelled relative
+/// to the working directory when that is shorter (`../modelgate.sarif` for `scan .`).
+fn elsewhere(root: &Path, name: &std::ffi::OsStr) -> String {
+    let beside = root.parent().unwrap_or(Path::new("/")).join(name);
+    let cwd = std::env::current_dir()
+        .ok()
+        .and_then(|d| d.canonicalize().ok());
+    match cwd {
+        Some(c) if c == root => Path::new("..").join(name).display().to_string(),
+        Some(c) => match beside.strip_prefix(&c) {
+            Ok(rel) => rel.display().to_string(),
+            Err(_) => beside.display().to_string(),
+        },
+        None => beside.display().to_string(),
+    }
+}
+
 /// Whether `file` can receive an output: its directory exists, it is not a directory, and it
 /// lies outside every one of `roots` (canonical paths of what is read: scanned trees, inputs).
-pub fn check_destination(file: &Path, roots: &[PathBuf]) -> Result<(), String> {
+/// `flag` is how the output was named (`--format sarif=`, `-o `), for the suggestion made when
+/// it is refused.
+pub fn check_destination(file: &Path, roots: &[PathBuf], flag: &str) -> Result<(), String> {
     let dir = match file.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -213,9 +254,11 @@ pub fn check_destination(file: &Path, roots: &[PathBuf]) -> Result<(), String> {
     };
     let abs = abs.canonicalize().unwrap_or(abs);
     if let Some(r) = roots.iter().find(|r| abs.starts_with(r)) {
+        let name = abs.file_name().unwrap_or(abs.as_os_str());
         return Err(format!(
-            "is inside {}, which this run reads: writing there would change what is checked (or overwrite a model file); write it elsewhere",
-            r.display()
+            "is inside {}, which this run reads: the report would join the tree it describes (the next scan, manifest or signature of that tree would take it in) or overwrite one of its files. Write it outside the tree, e.g. {flag}{} (or under $RUNNER_TEMP in GitHub Actions)",
+            r.display(),
+            elsewhere(r, name)
         ));
     }
     Ok(())

@@ -16,7 +16,7 @@ pub struct Args {
     #[command(flatten)]
     out: Outputs,
     /// Fail (exit 1) on findings at or above this severity [default: the policy's, else error]
-    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity())]
     fail_on: Option<Severity>,
     /// Policy file [default: modelgate.toml in the working directory, else in the first PATH
     /// if that is inside the working directory; one in a tree elsewhere is reported, not applied]
@@ -29,8 +29,8 @@ pub struct Args {
     /// MITRE ATLAS data to use instead of the bundled 5.6.0 extract (ATLAS.yaml of a release)
     #[arg(long, value_name = "FILE")]
     atlas_data: Option<PathBuf>,
-    /// Files inspected in parallel (default: one per core)
-    #[arg(long, short = 'j', value_name = "N")]
+    /// Files inspected in parallel, at least 1 (default: one per core)
+    #[arg(long, short = 'j', value_name = "N", value_parser = parse_jobs)]
     jobs: Option<usize>,
     /// Never draw a progress bar
     #[arg(long)]
@@ -77,6 +77,15 @@ pub(super) fn atlas_data(path: Option<&PathBuf>) -> Result<crate::atlas::Atlas, 
     }
 }
 
+/// `--jobs`: a positive number (0 would mean no worker at all).
+fn parse_jobs(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(0) => Err("must be at least 1 (leave --jobs out for one per core)".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(format!("not a number of jobs: {e}")),
+    }
+}
+
 /// At most four threads per core: more only cost memory and time.
 fn set_jobs(jobs: usize) {
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
@@ -97,7 +106,7 @@ pub fn run(a: Args) -> Exit {
     a.out.check_against(&a.paths)?;
     let suggest_to = a.suggest_policy.as_ref().filter(|d| d.as_os_str() != "-");
     if let Some(dest) = suggest_to {
-        check_destination(dest, &canonical(&a.paths))
+        check_destination(dest, &canonical(&a.paths), "--suggest-policy ")
             .map_err(|e| Error::file("policy suggestion", dest, e))?;
     }
     let atlas = atlas_data(a.atlas_data.as_ref())?;
@@ -137,7 +146,7 @@ pub fn run(a: Args) -> Exit {
         let text = crate::policy::suggest(&scanned.report);
         match suggest_to {
             None => eprint!("{text}"),
-            Some(_) => crate::input::write_atomically(dest, text.as_bytes())
+            Some(_) => crate::output::write(dest, text.as_bytes(), crate::output::Access::Public)
                 .map_err(|e| Error::file("cannot write policy suggestion", dest, e))?,
         }
     }

@@ -20,11 +20,12 @@ pub struct ModelArgs {
     /// Do not leave out .git, .gitattributes, .github and .gitignore
     #[arg(long = "no-ignore-git-paths", alias = "no_ignore_git_paths")]
     pub no_ignore_git_paths: bool,
-    /// (verify) Files of the model the signature does not list are left out of the
-    /// verification and of the coverage reported, instead of failing it (model_signing's
-    /// --ignore_unsigned_files)
-    #[arg(long = "ignore-unsigned-files", alias = "ignore_unsigned_files")]
-    pub ignore_unsigned_files: bool,
+    /// Follow symbolic links in the model, as model_signing's --allow_symlinks: a link to a
+    /// file is signed (and checked) under its own name with its target's content, wherever
+    /// the target lies (a Hugging Face snapshot links every file into ../../blobs); a link to
+    /// a directory is refused. Without it, a link is an error
+    #[arg(long = "allow-symlinks", alias = "allow_symlinks")]
+    pub allow_symlinks: bool,
 }
 
 impl ModelArgs {
@@ -133,7 +134,7 @@ pub fn run(method: Method) -> Exit {
         hash,
         shard_size,
         ignore_paths: model.ignore_list(),
-        allow_symlinks: false,
+        allow_symlinks: model.allow_symlinks,
     };
     let bundle = match &method {
         Method::Key { .. } => oms::sign_with_key(&model.model, &ser, &key, Some(&model.signature)),
@@ -150,7 +151,7 @@ pub fn run(method: Method) -> Exit {
     }
     .map_err(|e| Error::file("cannot sign model", &model.model, e))?;
     // Through a temporary file and a rename: never half a signature.
-    crate::input::write_atomically(&model.signature, &bundle)
+    crate::output::write(&model.signature, &bundle, crate::output::Access::Public)
         .map_err(|e| Error::file("cannot write signature", &model.signature, e))?;
     complain!(
         "signed {} -> {}",

@@ -88,12 +88,23 @@ impl TsaArgs {
     }
 }
 
+/// The model and signature, and what only verification takes.
+#[derive(clap::Args, Debug)]
+pub struct VerifyModelArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Files of the model the signature does not list are left out of the verification and of
+    /// the coverage reported, instead of failing it (model_signing's --ignore_unsigned_files)
+    #[arg(long = "ignore-unsigned-files", alias = "ignore_unsigned_files")]
+    pub ignore_unsigned_files: bool,
+}
+
 #[derive(clap::Subcommand, Debug)]
 pub enum Method {
     /// Verify with an ECDSA public key (SubjectPublicKeyInfo PEM)
     Key {
         #[command(flatten)]
-        model: ModelArgs,
+        model: VerifyModelArgs,
         /// The public key
         #[arg(long = "public-key", alias = "public_key", value_name = "FILE")]
         public_key: PathBuf,
@@ -105,7 +116,7 @@ pub enum Method {
     /// Verify a certificate signature against trust anchors you supply (never system roots)
     Certificate {
         #[command(flatten)]
-        model: ModelArgs,
+        model: VerifyModelArgs,
         /// Trusted certificates (roots, or intermediates you trust), PEM (repeatable)
         #[arg(long = "certificate-chain", alias = "certificate_chain", value_name = "FILE", num_args = 1.., required = true)]
         certificate_chain: Vec<PathBuf>,
@@ -121,7 +132,7 @@ pub enum Method {
     /// Verify a keyless Sigstore signature: certificate identity, OIDC issuer, transparency log
     Sigstore {
         #[command(flatten)]
-        model: ModelArgs,
+        model: VerifyModelArgs,
         #[command(flatten)]
         signer: SigstoreSigner,
         #[command(flatten)]
@@ -131,11 +142,12 @@ pub enum Method {
 
 pub fn run(method: Method) -> Exit {
     use crate::signature::{keys::VerifyingKey, oms};
-    let (model, out) = match &method {
+    let (args, out) = match &method {
         Method::Key { model, out, .. }
         | Method::Certificate { model, out, .. }
         | Method::Sigstore { model, out, .. } => (model, out),
     };
+    let model = &args.model;
     out.check()?;
     if !model.model.exists() {
         return Err(Error::file(
@@ -147,11 +159,14 @@ pub fn run(method: Method) -> Exit {
     let bundle = crate::input::read_small(&model.signature, crate::input::SIGNATURE_LIMIT)
         .map_err(|e| Error::file("signature", &model.signature, e))?;
     // Paths the user adds on top of those the signature itself lists.
-    let extra: Vec<String> = model
-        .ignore_list()
-        .into_iter()
-        .filter(|p| !oms::DEFAULT_IGNORE.contains(&p.as_str()))
-        .collect();
+    let extra = oms::Local {
+        ignore: model
+            .ignore_list()
+            .into_iter()
+            .filter(|p| !oms::DEFAULT_IGNORE.contains(&p.as_str()))
+            .collect(),
+        allow_symlinks: model.allow_symlinks,
+    };
     let sig = Some(model.signature.as_path());
     let mut v = match &method {
         Method::Key {
@@ -182,7 +197,7 @@ pub fn run(method: Method) -> Exit {
             oms::verify_with_sigstore(&model.model, &bundle, &signer, &root, sig, &extra)
         }
     };
-    if model.ignore_unsigned_files {
+    if args.ignore_unsigned_files {
         crate::gate::ignore_unsigned_files(&mut v, &model.model);
     }
     let coverage = crate::gate::signature_coverage(&v, &model.signature);

@@ -957,7 +957,12 @@ pub fn diff(root: &Path, base: &Baseline) -> Result<Vec<Finding>, String> {
             .collect();
         finding(
             Code::DatasetDuplicateInjection,
-            format!("{dup_extra} extra copies of {dup_records} records were injected"),
+            format!(
+                "{} of {} {} injected",
+                crate::finding::plural(dup_extra, "extra copy", "extra copies"),
+                crate::finding::plural(dup_records, "record", "records"),
+                if dup_extra == 1 { "was" } else { "were" }
+            ),
             ev! {"records" => dup_records, "extra_copies" => dup_extra, "top" => top},
         );
     }
@@ -971,7 +976,9 @@ pub fn diff(root: &Path, base: &Baseline) -> Result<Vec<Finding>, String> {
         finding(
             Code::DatasetNearDuplicates,
             format!(
-                "{near_records} inserted records are near-copies of each other ({near_count} groups)"
+                "{} near-copies of each other ({})",
+                crate::finding::plural(near_records, "inserted record is", "inserted records are"),
+                crate::finding::plural(near_count, "group", "groups")
             ),
             ev! {"records" => near_records, "groups" => near_count, "top" => top},
         );
@@ -1048,8 +1055,12 @@ pub fn diff(root: &Path, base: &Baseline) -> Result<Vec<Finding>, String> {
         finding(
             Code::DatasetInvisibleText,
             format!(
-                "{} new or changed records contain invisible or bidirectional-control characters",
-                hidden.count
+                "{} invisible or bidirectional-control characters",
+                crate::finding::plural(
+                    hidden.count,
+                    "new or changed record contains",
+                    "new or changed records contain"
+                )
             ),
             ev! {"count" => hidden.count, "first" => locs(&now_files, hidden.first.sorted())},
         );
@@ -1058,8 +1069,12 @@ pub fn diff(root: &Path, base: &Baseline) -> Result<Vec<Finding>, String> {
         finding(
             Code::DatasetMixedScript,
             format!(
-                "{} new or changed records mix Latin with Greek or Cyrillic look-alikes in a word",
-                mixed.count
+                "{} Latin with Greek or Cyrillic look-alikes in a word",
+                crate::finding::plural(
+                    mixed.count,
+                    "new or changed record mixes",
+                    "new or changed records mix"
+                )
             ),
             ev! {"count" => mixed.count, "first" => locs(&now_files, mixed.first.sorted())},
         );
@@ -1120,7 +1135,10 @@ pub fn diff(root: &Path, base: &Baseline) -> Result<Vec<Finding>, String> {
         out.push(Finding::new(
             Code::DatasetUnchanged,
             shown.clone(),
-            format!("all {base_total} records match the baseline"),
+            match base_total {
+                1 => "the one record matches the baseline".to_string(),
+                n => format!("all {n} records match the baseline"),
+            },
             ev! {"records" => base_total},
         ));
     }

@@ -617,6 +617,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::unwrap_used)]
     fn hf_templates_take_every_occurrence_of_a_repeated_key() {
         let doc = br#"{"chat_template": "a", "x": [1, {"y": 2}], "chat_template": [{"name": "n", "template": "b", "template": "c"}]}"#;
         let e = crate::inspect::pyjson::top_entries(doc, &["chat_template"]).unwrap();

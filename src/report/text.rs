@@ -19,7 +19,7 @@ fn paint(s: &str, sev: Severity, color: bool) -> String {
 }
 
 /// One finding: severity, code and where, then the message; the rows a dataset finding
-/// names; and, the first time a code appears (`remedy`), what to do about it.
+/// names; and, the first time a code appears with a cause (`remedy`), what to do about it.
 fn finding(o: &mut String, f: &Finding, color: bool, remedy: bool) {
     let mut loc = String::new();
     for m in &f.member {
@@ -71,6 +71,92 @@ fn finding(o: &mut String, f: &Finding, color: bool, remedy: bool) {
             );
         }
     }
+    // Duplicate injection, near-duplicates and trigger tokens: each group or token with its
+    // first rows (the JSON report has them all).
+    let rows = |v: Option<&serde_json::Value>| -> String {
+        let locs: Vec<&serde_json::Value> = match v {
+            Some(serde_json::Value::Array(a)) => a.iter().collect(),
+            Some(l @ serde_json::Value::Object(_)) => vec![l],
+            _ => Vec::new(),
+        };
+        let shown: Vec<String> = locs
+            .iter()
+            .take(5)
+            .filter_map(|r| {
+                let file = r.get("file")?.as_str()?;
+                let row = r.get("row")?.as_u64()?;
+                Some(format!("{}:{row}", Safe(file)))
+            })
+            .collect();
+        let more = locs.len().saturating_sub(shown.len());
+        format!(
+            "{}{}",
+            shown.join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        )
+    };
+    let num = |v: &serde_json::Value, k: &str| v.get(k).and_then(|n| n.as_u64()).unwrap_or(0);
+    let groups = f.evidence.get("top").and_then(|v| v.as_array());
+    for (i, g) in groups.into_iter().flatten().enumerate() {
+        if i == 5 {
+            let _ = writeln!(
+                o,
+                "           and {} more in the JSON report",
+                crate::finding::plural(groups.map_or(0, |g| g.len() as u64 - 5), "group", "groups")
+            );
+            break;
+        }
+        if let Some(text) = g.get("normalized_text").and_then(|t| t.as_str()) {
+            let short: String = text.chars().take(60).collect();
+            let _ = writeln!(
+                o,
+                "           {} like '{}{}': {}",
+                crate::finding::plural(num(g, "records"), "record", "records"),
+                Safe(&short),
+                if short.len() < text.len() { "..." } else { "" },
+                rows(g.get("first"))
+            );
+        } else if g.get("digest").is_some() {
+            let now = num(g, "now");
+            let _ = writeln!(
+                o,
+                "           {} now ({} in the baseline), first at {}",
+                crate::finding::plural(now, "copy", "copies"),
+                num(g, "baseline"),
+                rows(g.get("first"))
+            );
+        }
+    }
+    for t in f
+        .evidence
+        .get("tokens")
+        .and_then(|v| v.as_array())
+        .into_iter()
+        .flatten()
+        .take(5)
+    {
+        let token = t.get("token").and_then(|v| v.as_str()).unwrap_or("");
+        let label = match t.get("label").and_then(|v| v.as_str()) {
+            Some(l) if !l.is_empty() => format!(", label {}", Safe(l)),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            o,
+            "           token '{}': {} ({} unchanged){label}: rows {}",
+            Safe(token),
+            crate::finding::plural(
+                num(t, "changed_records"),
+                "changed record",
+                "changed records"
+            ),
+            num(t, "unchanged_records"),
+            rows(t.get("first"))
+        );
+    }
     if let Some(p) = f.evidence.get("profile").and_then(|p| p.as_str()) {
         // A framework's own class: one policy line passes every such global.
         let _ = writeln!(
@@ -79,8 +165,8 @@ fn finding(o: &mut String, f: &Finding, color: bool, remedy: bool) {
             Safe(p)
         );
     }
-    if remedy && f.severity > Severity::Info && !f.code.remedy().is_empty() {
-        let _ = writeln!(o, "           fix: {}", f.code.remedy());
+    if remedy && f.severity > Severity::Info && !f.remedy().is_empty() {
+        let _ = writeln!(o, "           fix: {}", f.remedy());
     }
 }
 
@@ -164,7 +250,7 @@ pub fn render(r: &Report, color: bool) -> String {
             let _ = writeln!(o, "\n{}", Safe(&f.path));
             last_path = Some(f.path.as_str());
         }
-        finding(&mut o, f, color, explained.insert(f.code));
+        finding(&mut o, f, color, explained.insert((f.code, f.remedy())));
     }
     if !r.waived.is_empty() {
         let _ = writeln!(o, "\nwaived by the policy (not counted):");

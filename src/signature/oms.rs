@@ -121,6 +121,14 @@ impl Serialization {
     }
 }
 
+/// What the verifier adds to what the signature says: paths to leave out on top of those
+/// it lists, and whether to follow symbolic links although the signer did not.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Local {
+    pub ignore: Vec<String>,
+    pub allow_symlinks: bool,
+}
+
 /// One signed unit: a file, or a shard of one.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Resource {
@@ -218,12 +226,29 @@ fn list_files(
             let ft = entry
                 .file_type()
                 .map_err(|e| format!("{}: {e}", path.display()))?;
+            // Symbolic links as model_signing 1.1.1 reads them: refused unless allowed; when
+            // allowed, a link to a file is a resource under the link's own name with its
+            // target's bytes (wherever the target lies: a Hugging Face snapshot's blobs).
+            // model_signing's `**` glob does not descend into a link to a directory, so the
+            // files below one would be neither signed nor checked: refused here, never
+            // skipped silently.
             if ft.is_symlink() && !ser.allow_symlinks {
                 return Err(format!(
-                    "{name}: symbolic links are not allowed (allow_symlinks is false)"
+                    "{name}: a symbolic link; pass --allow-symlinks to follow links (model_signing's --allow_symlinks)"
                 ));
             }
-            let m = fs::metadata(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let m = fs::metadata(&path).map_err(|e| {
+                if ft.is_symlink() {
+                    format!("{name}: a broken symbolic link ({e})")
+                } else {
+                    format!("{}: {e}", path.display())
+                }
+            })?;
+            if ft.is_symlink() && m.is_dir() {
+                return Err(format!(
+                    "{name}: a symbolic link to a directory; model_signing 1.1.1 neither follows nor signs what is under one, so its files would go unsigned: replace it with the directory, or link the files"
+                ));
+            }
             if m.is_dir() {
                 stack.push((path, name));
             } else if m.is_file() {
@@ -475,9 +500,9 @@ pub fn verify_with_key(
     bundle_bytes: &[u8],
     key: &VerifyingKey,
     signature: Option<&Path>,
-    extra_ignore: &[String],
+    local: &Local,
 ) -> Verification {
-    verify_with_key_ts(model, bundle_bytes, key, &[], signature, extra_ignore)
+    verify_with_key_ts(model, bundle_bytes, key, &[], signature, local)
 }
 
 /// As [`verify_with_key`], with the bundle's RFC 3161 timestamps checked against `tsa` and
@@ -488,11 +513,11 @@ pub fn verify_with_key_ts(
     key: &VerifyingKey,
     tsa: &[Tsa],
     signature: Option<&Path>,
-    extra_ignore: &[String],
+    local: &Local,
 ) -> Verification {
     let shown = model.to_string_lossy().into_owned();
     let mut stamped = None;
-    let mut v = verify_signed(model, bundle_bytes, signature, extra_ignore, |bundle| {
+    let mut v = verify_signed(model, bundle_bytes, signature, local, |bundle| {
         stamped = timestamps(bundle, tsa, &shown).1;
         Ok(key)
     });
@@ -508,7 +533,7 @@ pub fn verify_with_certificate(
     anchors: &[Vec<u8>],
     at: u64,
     signature: Option<&Path>,
-    extra_ignore: &[String],
+    local: &Local,
 ) -> Verification {
     verify_with_certificate_ts(
         model,
@@ -517,7 +542,7 @@ pub fn verify_with_certificate(
         Some(at),
         &[],
         signature,
-        extra_ignore,
+        local,
     )
 }
 
@@ -532,13 +557,13 @@ pub fn verify_with_certificate_ts(
     at: Option<u64>,
     tsa: &[Tsa],
     signature: Option<&Path>,
-    extra_ignore: &[String],
+    local: &Local,
 ) -> Verification {
     let shown = model.to_string_lossy().into_owned();
     let mut key = None;
     let mut accepted = None;
     let mut stamped = None;
-    let mut v = verify_signed(model, bundle_bytes, signature, extra_ignore, |bundle| {
+    let mut v = verify_signed(model, bundle_bytes, signature, local, |bundle| {
         let (ts_time, ts_finding) = timestamps(bundle, tsa, &shown);
         stamped = ts_finding;
         let at = at.or(ts_time).unwrap_or_else(super::chain::now);
@@ -580,7 +605,7 @@ fn verify_signed<'k>(
     model: &Path,
     bundle_bytes: &[u8],
     signature: Option<&Path>,
-    extra_ignore: &[String],
+    local: &Local,
     key_for: impl FnOnce(&Bundle) -> Result<&'k VerifyingKey, (Code, String)>,
 ) -> Verification {
     let shown = model.to_string_lossy().into_owned();
@@ -628,7 +653,7 @@ fn verify_signed<'k>(
         );
     }
     // Only now is the payload trusted enough to parse.
-    verify_payload(model, &shown, &env.payload, signature, extra_ignore)
+    verify_payload(model, &shown, &env.payload, signature, local)
 }
 
 /// Sign `model` with `key` and its certificate chain (leaf first, DER), as model_signing's
@@ -679,7 +704,7 @@ pub fn verify_with_sigstore(
     signer: &super::sigstore::Signer,
     root: &super::sigstore::TrustedRoot,
     signature: Option<&Path>,
-    extra_ignore: &[String],
+    local: &Local,
 ) -> Verification {
     let shown = model.to_string_lossy().into_owned();
     let fail = |code: Code, message: String| Verification {
@@ -719,7 +744,7 @@ pub fn verify_with_sigstore(
             format!("Sigstore verification failed: {e}"),
         );
     }
-    verify_payload(model, &shown, &env.payload, signature, extra_ignore)
+    verify_payload(model, &shown, &env.payload, signature, local)
 }
 
 /// Check a verified payload against the model on disk.
@@ -728,7 +753,7 @@ pub fn verify_payload(
     shown: &str,
     payload: &[u8],
     signature: Option<&Path>,
-    extra_ignore: &[String],
+    local: &Local,
 ) -> Verification {
     let mut findings = Vec::new();
     let fail = |code: Code, message: String| Verification {
@@ -874,7 +899,10 @@ pub fn verify_payload(
             on_disk: None,
         };
     }
-    ser.ignore_paths.extend(extra_ignore.iter().cloned());
+    ser.ignore_paths.extend(local.ignore.iter().cloned());
+    // Links are followed when the signer followed them (the signed serialization says so) or
+    // when the verifier asks (model_signing verify's --allow_symlinks).
+    ser.allow_symlinks |= local.allow_symlinks;
     let actual = match hash_model(model, &ser, signature) {
         Ok(h) => h,
         Err(e) => return fail(Code::ReadError, format!("cannot hash the model: {e}")),
@@ -965,7 +993,7 @@ pub fn verify_payload(
     }
     let files = expected_files;
     if findings.is_empty() {
-        findings.push(Finding::new(Code::SignatureVerified, shown, format!("signature verified: {} files, {} resources, {}", files.len(), expected.len(), algorithm), ev! {"files" => files.len(), "resources" => expected.len(), "algorithm" => algorithm, "root_digest" => hex(&root)}));
+        findings.push(Finding::new(Code::SignatureVerified, shown, format!("signature verified: {}, {}, {}", crate::finding::plural(files.len() as u64, "file", "files"), crate::finding::plural(expected.len() as u64, "resource", "resources"), algorithm), ev! {"files" => files.len(), "resources" => expected.len(), "algorithm" => algorithm, "root_digest" => hex(&root)}));
     }
     Verification {
         findings,
