@@ -321,7 +321,55 @@ def pandas_values():
                pd.offsets.Day(2), pd.offsets.MonthEnd(), pd.offsets.BusinessDay(), pd.offsets.Hour(),
                pd.offsets.Week(weekday=0), pd.offsets.YearBegin(), pd.DateOffset(months=1),
                pd.Categorical(list("ab")), df.groupby("b").sum(numeric_only=True)]
+    # Every masked dtype (Int64 alone left UInt8Dtype & co. out: clean-corpus).
+    for t in ("Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32", "UInt64", "Float32", "Float64"):
+        arr = pd.array([1, None, 3, 4], dtype=t)
+        values += [arr, pd.Series(arr), arr.dtype]
     return values
+
+
+def pandas_compat_pairs(listed):
+    """Re-exports of listed pandas objects, and old pandas paths that pandas' own read_pickle maps (pandas.compat.pickle_compat's
+    _class_locations_map) to a pair already listed, e.g. pandas.core.internals.BlockManager in a
+    Python 2 pickle. Kept only when plain pickle.load could not reach anything else through it:
+    the old path does not resolve in this pandas (the import raises) or resolves to the very
+    object the new path names."""
+    import importlib
+
+    try:
+        from pandas.compat import pickle_compat
+    except ImportError:
+        return set()
+    table = getattr(pickle_compat, "_class_locations_map", {})
+
+    def resolve(m, n):
+        try:
+            obj = importlib.import_module(m)
+            for part in n.split("."):
+                obj = getattr(obj, part)
+            return obj
+        except Exception:  # noqa: BLE001
+            return None
+
+    pairs = set()
+    # The same listed object under a package that re-exports it (pandas.core.internals
+    # exports managers.BlockManager; pandas 0.x pickles name it there).
+    for m, n in listed:
+        parts = m.split(".")
+        if parts[0] != "pandas":
+            continue
+        obj = resolve(m, n)
+        for i in range(1, len(parts)):
+            parent = ".".join(parts[:i])
+            if obj is not None and resolve(parent, n) is obj:
+                pairs.add((parent, n))
+    for old, new in table.items():
+        if tuple(new) not in listed:
+            continue
+        was = resolve(*old)
+        if was is None or was is resolve(*new):
+            pairs.add(tuple(old))
+    return pairs
 
 
 def sklearn_values():
@@ -330,6 +378,8 @@ def sklearn_values():
                          neighbors, pipeline, preprocessing)
     from sklearn.metrics import make_scorer, f1_score
     from sklearn.utils import all_estimators
+
+    from sklearn.tree import DecisionTreeClassifier as tree_clf
 
     rng = np.random.RandomState(0)
     X = np.abs(rng.randn(60, 4))
@@ -386,6 +436,20 @@ def sklearn_values():
     for metric in ("euclidean", "manhattan", "chebyshev", "minkowski", "haversine"):
         extra.append((neighbors.KNeighborsClassifier(n_neighbors=3, algorithm="ball_tree", metric=metric), y))
         extra.append((neighbors.KNeighborsClassifier(n_neighbors=3, algorithm="kd_tree", metric=metric), y))
+    # Ensembles of named estimators (their fitted named_estimators_ is a Bunch), and the
+    # threshold classifiers of 1.5+ (a _CurveScorer holding a metric function).
+    named_c = [("t", tree_clf()), ("l", linear_model.LogisticRegression())]
+    named_r = [("r", linear_model.Ridge()), ("l", linear_model.LinearRegression())]
+    extra += [(ensemble.VotingClassifier(named_c), y), (ensemble.VotingClassifier(named_c, voting="soft"), y),
+              (ensemble.VotingRegressor(named_r), yr), (ensemble.StackingClassifier(named_c, cv=2), y),
+              (ensemble.StackingRegressor(named_r, cv=2), yr)]
+    for cls_name in ("TunedThresholdClassifierCV", "FixedThresholdClassifier"):
+        cls = getattr(model_selection, cls_name, None)
+        if cls is not None:
+            extra.append((cls(linear_model.LogisticRegression()), y))
+            if cls_name == "TunedThresholdClassifierCV":
+                for scoring in ("f1", "roc_auc", "accuracy", "recall", "precision"):
+                    extra.append((cls(linear_model.LogisticRegression(), scoring=scoring, cv=2), y))
     for est, target in extra:
         try:
             est.fit(X, target) if target is not None else est.fit(X)
@@ -714,6 +778,21 @@ def collect(add, versions):
     except ImportError:
         pass
     add(Recorder.seen)
+    try:
+        import pandas  # noqa: F401
+
+        listed = ({(m, n) for m, n in Recorder.seen if family_of(m) in ("pandas", "numpy")}
+                  | known_pairs("pandas") | known_pairs("numpy"))
+        add(pandas_compat_pairs(listed), "pandas")
+    except ImportError:
+        pass
+
+
+def known_pairs(family):
+    path = os.path.join(OUT, f"{family}.txt")
+    if not os.path.exists(path):
+        return set()
+    return {tuple(line.rstrip("\n").split("\t")) for line in open(path) if "\t" in line and not line.startswith("#")}
 
 
 def finish(found, versions, modelgate):
