@@ -163,3 +163,32 @@ fn a_broken_xz_stream_fails_closed() {
     let f = inspect_bytes("model.pkl.xz", &xz);
     assert!(worst(&f) >= Some(Severity::Error), "{f:#?}");
 }
+
+/// The clean corpus (issue 24): raw bytes whose first bytes spell an xz or lz4 header that
+/// every decoder refuses; GLOBAL lines that are not UTF-8 (both unpicklers decode them strictly
+/// and raise before importing); readers that part where no reading imports anything.
+#[test]
+fn headers_and_lines_every_loader_refuses() {
+    for seed in 0..40 {
+        let mut xz = b"\xfd7zXZ\x00".to_vec();
+        xz.extend(random(3000 + seed, 2048));
+        let f = inspect_bytes("weights.bin", &xz);
+        assert!(worst(&f) < Some(Severity::Error), "xz seed {seed}: {f:#?}");
+    }
+    // A GLOBAL whose module is not UTF-8: no import.
+    let f = inspect_bytes("x.pkl", b"\x80\x02c\xff\xfeos\nsystem\n)R.");
+    assert!(
+        !f.iter().any(|f| matches!(
+            f.code,
+            Code::PickleUnknownImport | Code::PickleDangerousImport
+        )),
+        "{f:#?}"
+    );
+    assert!(worst(&f) < Some(Severity::Error), "{f:#?}");
+    // Still an import when it is UTF-8.
+    let f = inspect_bytes("x.pkl", b"\x80\x02cos\nsyst\xc3\xa9m\n)R.");
+    assert!(
+        f.iter().any(|f| f.code == Code::PickleDangerousImport),
+        "{f:#?}"
+    );
+}

@@ -55,6 +55,25 @@ fn decoder<'r>(format: Format, raw: Box<dyn Read + 'r>) -> io::Result<Box<dyn Re
 /// limit too), a header cut short.
 fn stream_never_starts(format: Format, head: &[u8]) -> bool {
     match format {
+        // xz: the stream flags (bytes 6-7) carry a CRC32 (bytes 8-11), and reserved flag bits
+        // must be clear: liblzma refuses either before producing a byte (LZMA_DATA_ERROR,
+        // LZMA_OPTIONS_ERROR).
+        Format::Xz => match (head.get(6..8), head.get(8..12)) {
+            (Some(flags), Some(crc)) => {
+                crc32fast::hash(flags).to_le_bytes() != crc
+                    || flags.first() != Some(&0)
+                    || flags.get(1).is_some_and(|f| f & 0xf0 != 0)
+            }
+            _ => true,
+        },
+        // lz4 frames: the descriptor's version bits must be 01 and its reserved bits clear
+        // (lz4.frame and lz4_flex refuse the frame before any block).
+        Format::Lz4 => match (head.get(4), head.get(5)) {
+            (Some(flg), Some(bd)) => {
+                flg >> 6 != 0b01 || flg & 0b10 != 0 || bd & 0b1000_1111 != 0 || bd >> 4 < 4
+            }
+            _ => true,
+        },
         Format::Lzma => head.get(13).is_none_or(|b| *b != 0) || head.len() < 18,
         Format::Zstd => true,
         _ => false,
@@ -145,14 +164,22 @@ pub fn inspect(input: &mut Input<'_>, cx: &mut Cx<'_>, format: Format) -> Identi
                 format,
                 Format::Zlib | Format::Gzip | Format::Bzip2 | Format::JoblibZfile
             );
-            let harmless = streams_like_python
-                && (produced == 0 || id.is_some_and(|i| i.format == Format::Unknown));
+            // Or the header alone makes every decoder refuse the stream (checked from the
+            // header: xz, lz4 and lzma decoders here fail only on the first read).
+            let header_refused =
+                matches!(format, Format::Xz | Format::Lz4 | Format::Lzma) && never_starts;
+            let harmless = header_refused
+                || streams_like_python
+                    && (produced == 0 || id.is_some_and(|i| i.format == Format::Unknown));
             let severity = if harmless {
                 Severity::Info
             } else {
                 Code::CompressionError.default_severity()
             };
-            let why = if produced == 0 && streams_like_python {
+            let why = if header_refused {
+                "; its header is one every decoder refuses, so no loader reads anything from it"
+                    .to_string()
+            } else if produced == 0 && streams_like_python {
                 "; nothing decompresses, so no loader reads anything from it".to_string()
             } else if !streams_like_python {
                 format!("; the {produced} bytes decoded here before the break were inspected, and Python's decoder may yield more")

@@ -313,6 +313,8 @@ pub enum Reject {
     Read(String),
     /// PERSID/BINPERSID read by an unpickler without `persistent_load`.
     NoPersistentLoad,
+    /// A GLOBAL or INST line that is not UTF-8.
+    NotUtf8,
 }
 
 impl fmt::Display for Reject {
@@ -343,6 +345,7 @@ impl fmt::Display for Reject {
             }
             Reject::JoblibArray(m) => write!(f, "joblib {m}"),
             Reject::InJoblibObjectArray(r) => write!(f, "in joblib object array: {r}"),
+            Reject::NotUtf8 => f.write_str("'utf-8' codec can't decode a GLOBAL or INST line"),
             Reject::NoPersistentLoad => f.write_str(
                 "a load persistent id instruction was encountered, but no persistent_load function was specified",
             ),
@@ -1079,6 +1082,15 @@ fn release(mut work: Vec<V>, cycles: bool) {
 
 fn decode_utf8(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
+}
+
+/// A GLOBAL or INST line as both unpicklers decode it: strict UTF-8 (`_pickle.c`'s
+/// `PyUnicode_DecodeUTF8(..., "strict")`, `pickle.py`'s `.decode("utf-8")`), whatever the
+/// `encoding` argument; anything else raises before `find_class` imports anything.
+fn global_line(b: &[u8]) -> R<String> {
+    std::str::from_utf8(b)
+        .map(str::to_string)
+        .map_err(|_| Fail::Reject(Reject::NotUtf8))
 }
 
 /// An integer line as INT/LONG write it. Never fails: the C unpickler accepts more forms
@@ -1945,8 +1957,8 @@ impl Machine<'_> {
                 }
                 // --- globals and calls ---
                 op::GLOBAL => {
-                    let module = decode_utf8(&src.line(self.lim.max_line)?);
-                    let name = decode_utf8(&src.line(self.lim.max_line)?);
+                    let module = global_line(&src.line(self.lim.max_line)?)?;
+                    let name = global_line(&src.line(self.lim.max_line)?)?;
                     self.import(ev, module, name, "GLOBAL", off)?;
                 }
                 op::STACK_GLOBAL => {
@@ -1962,8 +1974,8 @@ impl Machine<'_> {
                     self.import(ev, m, n, "STACK_GLOBAL", off)?;
                 }
                 op::INST => {
-                    let module = decode_utf8(&src.line(self.lim.max_line)?);
-                    let name = decode_utf8(&src.line(self.lim.max_line)?);
+                    let module = global_line(&src.line(self.lim.max_line)?)?;
+                    let name = global_line(&src.line(self.lim.max_line)?)?;
                     self.check_importable(&module)?;
                     let bad = self.check_attribute(&name);
                     // _pickle.c looks for the MARK first; the pure-Python unpickler imports

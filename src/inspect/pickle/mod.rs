@@ -141,7 +141,13 @@ pub fn analyse_input(
             } else {
                 Reread::LoadsOnly
             };
-            divergence(cx, &s.frames, how);
+            // Every reading was analysed and none imports anything (raw bytes after pickle
+            // magic whose last line lacks its newline): the readers part without reaching code.
+            if how == Reread::All && seen.is_empty() {
+                divergence_as(cx, &s.frames, how, crate::finding::Severity::Info);
+            } else {
+                divergence(cx, &s.frames, how);
+            }
         }
     }
     Some(s)
@@ -646,6 +652,17 @@ enum Reread {
 
 /// The reader paths part: CPython's pickler never writes such a stream.
 fn divergence(cx: &mut Cx<'_>, frames: &[(u64, Divergence)], reread: Reread) {
+    let severity = Code::PickleReaderDivergence.default_severity();
+    divergence_as(cx, frames, reread, severity);
+}
+
+/// [`divergence`] at `severity`; information when no reading imports anything.
+fn divergence_as(
+    cx: &mut Cx<'_>,
+    frames: &[(u64, Divergence)],
+    reread: Reread,
+    severity: crate::finding::Severity,
+) {
     let Some(&(offset, first)) = frames.first() else {
         return;
     };
@@ -659,11 +676,17 @@ fn divergence(cx: &mut Cx<'_>, frames: &[(u64, Divergence)], reread: Reread) {
         }
         Reread::Loader => "; the reading of the loader (an unbuffered file) was analysed",
     };
-    cx.report(
+    let nothing = if severity < Code::PickleReaderDivergence.default_severity() {
+        "; no reading imports anything"
+    } else {
+        ""
+    };
+    cx.report_as(
         Code::PickleReaderDivergence,
+        severity,
         Some(offset),
         format!(
-            "{}: pickle.loads, pickle.load(file) with and without peek, and the pure-Python unpickler read these bytes differently{tail}",
+            "{}: pickle.loads, pickle.load(file) with and without peek, and the pure-Python unpickler read these bytes differently{tail}{nothing}",
             first.describe()
         ),
         ev! {"anomalies" => frames.len(), "kinds" => kinds, "reread" => reread == Reread::All},
