@@ -193,7 +193,7 @@ pub const LOADERS: &[Loader] = rows! {
     ["joblib", "`joblib.load` of joblib < 0.10 files (`load_compatibility`)",
      "`ZF` zfile, or a pickle whose `NDArrayWrapper`/`ZNDArrayWrapper` name companion files (`<dir>/<name>` read with `np.load(allow_pickle=True)` or as a zfile)",
      "`ZipNumpyUnpickler` (pure-Python); the companion file name comes from the pickle",
-     true, Reader::FailClosed(Code::PickleUnknownImport), "the companion file the pickle names is not followed (the wrapper class is not allowlisted, so the file fails anyway)"]
+     true, Reader::Pickle, "a companion named by a plain file name is beside the pickle and inspected as a file of the tree; any other name fails closed"]
     // --- NumPy / pandas ---------------------------------------------------------------------
     ["numpy", "`np.load` (`.npy`) / `np.lib.format.read_array` / `open_memmap`",
      "magic `\\x93NUMPY`, versions 1.0, 2.0, 3.0; header dict by `ast.literal_eval` (retried after `_filter_header`); an object `descr` makes the rest a pickle (`allow_pickle=True`)",

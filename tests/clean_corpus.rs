@@ -130,13 +130,46 @@ fn pairs_real_libraries_write_are_listed() {
     }
 }
 
-/// joblib < 0.10 pickles whose NDArrayWrapper names a companion file: joblib.load reads
-/// `<dir>/<name>` with np.load(allow_pickle=True), the name chosen by the pickle (absolute
-/// paths and `..` included). The companion is not followed, so these fail closed even when
-/// the companion is plain numbers (joblib's own test data: joblib_0.9.2_pickle_*.pkl).
+/// joblib < 0.10 pickles whose NDArrayWrapper/ZNDArrayWrapper names a companion file:
+/// joblib.load reads `os.path.join(<dir>, <name>)` right after the BUILD, the name chosen by
+/// the pickle. A plain file name stays beside the pickle, where the scan inspects the file on
+/// its own (joblib's own test data: joblib_0.9.2_pickle_*.pkl and their .npy companions):
+/// allowed. Any other name (absolute, `..`, a separator), a wrapper built any other way, or
+/// one on the stack more often than it was built with a plain name, fails closed.
 #[test]
-fn joblib_companion_file_wrappers_still_fail() {
+fn joblib_companion_files_are_followed_by_name() {
+    // copyreg._reconstructor(cls, object, None), then BUILD {"filename": NAME, ...}.
+    let wrapper = |n: &str, names: &[&str]| {
+        let mut p = P::new()
+            .proto(2)
+            .global("copy_reg", "_reconstructor")
+            .op(b'(')
+            .global("joblib.numpy_pickle", n)
+            .global("__builtin__", "object")
+            .op(b'N')
+            .op(b't')
+            .op(b'R');
+        for name in names {
+            p = p
+                .op(b'}')
+                .short_unicode("filename")
+                .short_unicode(name)
+                .op(b's')
+                .op(b'b');
+        }
+        inspect_bytes("model.pkl", &p.stop().build())
+    };
     for n in ["NDArrayWrapper", "ZNDArrayWrapper"] {
+        let f = wrapper(n, &["model.pkl_01.npy"]);
+        assert!(worst(&f) < Some(Severity::Error), "{n}: {f:#?}");
+        for bad in ["/etc/x.npy", "../other/evil.pkl", "sub/x.npy", "c:x", ".."] {
+            let f = wrapper(n, &[bad]);
+            assert!(worst(&f) >= Some(Severity::Error), "{n} {bad}: {f:#?}");
+        }
+        // Built twice, once with a name that leaves the folder.
+        let f = wrapper(n, &["a.npy", "/etc/x.npy"]);
+        assert!(worst(&f) >= Some(Severity::Error), "{n}: {f:#?}");
+        // Imported but never built with a name.
         let f = imports_pass("joblib.numpy_pickle", n);
         assert!(worst(&f) >= Some(Severity::Error), "{n}: {f:#?}");
     }

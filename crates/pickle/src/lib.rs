@@ -257,6 +257,28 @@ pub struct Import {
     /// '<name>')`, the form numpy <= 1.19 writes for a ufunc (each such call is reported as an
     /// import of `module.name`).
     pub attribute_calls: u64,
+    /// joblib < 0.10's `NDArrayWrapper`/`ZNDArrayWrapper` built with a `filename` that is a
+    /// plain file name (joblib then reads that file beside the pickle, which a scan of the
+    /// tree inspects as a file of its own); `companion_other`: built any other way.
+    pub companion_reads: u64,
+    pub companion_other: u64,
+}
+
+/// joblib < 0.10's wrappers, which read a companion file named by their `filename` state
+/// (`NDArrayWrapper`: `np.load(..., allow_pickle=True)`; `ZNDArrayWrapper`: a zlib file).
+fn is_companion_wrapper(module: &str, name: &str) -> bool {
+    matches!(
+        module,
+        "joblib.numpy_pickle"
+            | "joblib.numpy_pickle_compat"
+            | "sklearn.externals.joblib.numpy_pickle"
+            | "sklearn.externals.joblib.numpy_pickle_compat"
+    ) && matches!(name, "NDArrayWrapper" | "ZNDArrayWrapper")
+}
+
+/// A file name that `os.path.join(dirname, name)` keeps in `dirname`, on every platform.
+fn plain_file_name(n: &str) -> bool {
+    !n.is_empty() && n != "." && n != ".." && !n.contains(['/', '\\', ':', '\0'])
 }
 
 /// numpy's `_ufunc_reconstruct(module, name)`: `getattr(__import__(module, fromlist=[name]),
@@ -270,6 +292,14 @@ impl Import {
     /// numpy's `_ufunc_reconstruct` used for nothing but `_ufunc_reconstruct('<module>',
     /// '<name>')`: every time it reached the stack it was called that way, so what it reached
     /// is exactly the imports those calls recorded (`module.Class.name`, `module.name`).
+    /// A joblib < 0.10 wrapper that, every time it reached the stack, was built with a plain
+    /// companion file name, and never any other way (see [`Import::companion_reads`]).
+    pub fn only_companion_reads(&self) -> bool {
+        is_companion_wrapper(&self.module, &self.name)
+            && self.companion_other == 0
+            && self.companion_reads >= self.pushes.max(1)
+    }
+
     pub fn only_attribute_lookups(&self) -> bool {
         (matches!(self.module.as_str(), "builtins" | "__builtin__") && self.name == "getattr"
             || is_ufunc_reconstruct(&self.module, &self.name))
@@ -419,6 +449,8 @@ impl Events {
             invoked: false,
             pushes: 0,
             attribute_calls: 0,
+            companion_reads: 0,
+            companion_other: 0,
         });
         self.index.insert(key, i);
         i
@@ -2041,6 +2073,32 @@ impl Machine<'_> {
                                         if matches!(&b[..], [0x80, 2..=5, ..]) {
                                             ev.nested.push((off, b.clone(), inst.class));
                                         }
+                                    }
+                                }
+                            }
+                            if let Some(c) = inst.class.filter(|c| {
+                                ev.imports
+                                    .get(*c)
+                                    .is_some_and(|i| is_companion_wrapper(&i.module, &i.name))
+                            }) {
+                                // joblib reads the file right after this BUILD: judged by the
+                                // name the state gives it (the last `filename` key wins).
+                                let plain = match &state {
+                                    V::Dict(d) => d
+                                        .borrow()
+                                        .items
+                                        .iter()
+                                        .rev()
+                                        .find(|(k, _)| k.as_str() == Some("filename"))
+                                        .and_then(|(_, v)| v.as_str().map(plain_file_name))
+                                        .unwrap_or(false),
+                                    _ => false,
+                                };
+                                if let Some(imp) = ev.imports.get_mut(c) {
+                                    if plain {
+                                        imp.companion_reads = imp.companion_reads.saturating_add(1);
+                                    } else {
+                                        imp.companion_other = imp.companion_other.saturating_add(1);
                                     }
                                 }
                             }

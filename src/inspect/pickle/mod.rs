@@ -593,7 +593,9 @@ fn unseen_verdict(
 /// `getattr(<imported class>, '<name>')`, whose reach is the `module.Class.name` import each
 /// such call recorded (and judged).
 fn verdict(imp: &machine::Import, torchscript: bool) -> Verdict {
-    if imp.only_attribute_lookups() {
+    // joblib < 0.10's wrappers built only with a plain companion file name read a file beside
+    // the pickle, which the scan inspects on its own (numpy.load of it, allow_pickle or not).
+    if imp.only_attribute_lookups() || imp.only_companion_reads() {
         return Verdict::Allowed;
     }
     classify(&imp.module, &imp.name, torchscript)
