@@ -225,7 +225,10 @@ impl Value {
         match v {
             V::None => Value::None,
             V::Int(i) => Value::Int(*i),
-            V::Str(s) if s.len() <= 1024 => Value::Str(s.to_string()),
+            V::Str(_) | V::SmallStr(..) => match v.as_str() {
+                Some(s) if s.len() <= 1024 => Value::Str(s.into_owned()),
+                _ => Value::Other,
+            },
             V::Global(i) => ev.imports.get(*i).map_or(Value::Other, |imp| {
                 Value::Global(imp.module.clone(), imp.name.clone())
             }),
@@ -487,6 +490,12 @@ struct DictV {
     items: Vec<(V, V)>,
 }
 
+/// Bytes of a str kept inline in a [`V`] (no allocation): most names and data strings fit.
+const INLINE: usize = 22;
+
+/// A value on the stack or in the memo. Strs are kept as the bytes the pickle holds (UTF-8,
+/// read lossily, as every reading of them here always did) and decoded only where their text
+/// matters: an import's operands, a call's arguments, a state's keys.
 #[derive(Clone, Debug)]
 enum V {
     None,
@@ -494,7 +503,9 @@ enum V {
     Int(i64),
     BigInt,
     Float,
-    Str(Rc<str>),
+    /// A str of at most [`INLINE`] bytes: its length, its bytes.
+    SmallStr(u8, [u8; INLINE]),
+    Str(Rc<[u8]>),
     Bytes(Rc<[u8]>),
     /// A bytes object too large to keep.
     BigBytes,
@@ -511,18 +522,51 @@ enum V {
 /// The name recorded for a global whose module or name is only known at load time.
 pub const COMPUTED: &str = "<computed at load time>";
 
+// Values are moved and copied by the million: they stay three words.
+const _: () = assert!(std::mem::size_of::<V>() <= 24);
+
 impl V {
-    fn as_str(&self) -> Option<&str> {
+    /// A str of these bytes (UTF-8, read lossily when its text is wanted).
+    #[inline]
+    fn str_of(b: &[u8]) -> V {
+        let mut a = [0u8; INLINE];
+        match (a.get_mut(..b.len()), u8::try_from(b.len())) {
+            (Some(d), Ok(n)) => {
+                d.copy_from_slice(b);
+                V::SmallStr(n, a)
+            }
+            _ => V::Str(Rc::from(b)),
+        }
+    }
+
+    /// A str's bytes, undecoded.
+    fn str_bytes(&self) -> Option<&[u8]> {
         match self {
+            V::SmallStr(n, a) => a.get(..usize::from(*n)),
             V::Str(s) => Some(s),
             _ => None,
         }
     }
 
+    /// A str's text (invalid UTF-8 replaced).
+    fn as_str(&self) -> Option<std::borrow::Cow<'_, str>> {
+        self.str_bytes().map(String::from_utf8_lossy)
+    }
+
+    fn is_str(&self) -> bool {
+        matches!(self, V::Str(_) | V::SmallStr(..))
+    }
+
+    /// Whether dropping it may recurse (it holds other values): see [`release`].
+    #[inline]
+    fn nests(&self) -> bool {
+        matches!(self, V::Tuple(_) | V::Dict(_) | V::Inst(..))
+    }
+
     /// Certainly not an exact str when loaded.
     fn not_str(&self) -> bool {
         match self {
-            V::Str(_) | V::Opaque => false,
+            V::Str(_) | V::SmallStr(..) | V::Opaque => false,
             V::Inst(_, str_ok) => !str_ok,
             _ => true,
         }
@@ -554,6 +598,10 @@ pub struct Src<'r> {
     buf: Vec<u8>,
     pos: usize,
     end: usize,
+    /// Reads that end at or before this position need no check: the bytes are buffered and
+    /// inside the current frame, if any (recomputed by [`Src::refresh`] whenever the buffer or
+    /// the frame changes; a read that would pass it takes the checked path).
+    fast_end: usize,
     base: u64,
     eof: bool,
     /// Total length, when known, for FRAME checks.
@@ -567,7 +615,8 @@ pub struct Src<'r> {
     partial: Vec<u8>,
 }
 
-const CHUNK: usize = 64 * 1024;
+/// Bytes read from the input at a time.
+const CHUNK: usize = 256 * 1024;
 
 // Invariant: pos <= end <= buf.len(), and base + end is the number of bytes read so far, so
 // none of this bookkeeping can overflow; lengths coming from the input are checked by callers.
@@ -583,6 +632,7 @@ impl<'r> Src<'r> {
             buf: vec![0; CHUNK],
             pos: 0,
             end: 0,
+            fast_end: 0,
             base: 0,
             eof: false,
             len,
@@ -598,8 +648,30 @@ impl<'r> Src<'r> {
         self.base + self.pos as u64
     }
 
+    /// Recompute [`Src::fast_end`].
+    fn refresh(&mut self) {
+        let off = self.offset();
+        self.fast_end = if self.frame_end > off {
+            let in_buf = (self.frame_end - self.base).min(self.end as u64);
+            in_buf as usize
+        } else {
+            self.end
+        };
+    }
+
     /// Ensure `need` bytes are buffered; false when the input ends first.
+    #[inline]
     fn fill(&mut self, need: usize) -> io::Result<bool> {
+        if self.end - self.pos >= need {
+            return Ok(true);
+        }
+        let r = self.fill_slow(need);
+        self.refresh();
+        r
+    }
+
+    #[cold]
+    fn fill_slow(&mut self, need: usize) -> io::Result<bool> {
         while self.end - self.pos < need {
             if self.eof {
                 return Ok(false);
@@ -633,6 +705,7 @@ impl<'r> Src<'r> {
         Ok(!self.fill(1)?)
     }
 
+    #[inline]
     pub fn peek(&mut self) -> io::Result<Option<u8>> {
         Ok(if self.fill(1)? {
             self.buf.get(self.pos).copied()
@@ -676,10 +749,25 @@ impl<'r> Src<'r> {
                 self.frame_end = 0;
             }
         }
+        self.refresh();
         Ok(())
     }
 
+    /// The next `n` bytes when they need no check (see [`Src::fast_end`]).
+    #[inline]
+    fn fast(&mut self, n: usize) -> Option<&[u8]> {
+        let s = self.pos;
+        let e = s.checked_add(n).filter(|e| *e <= self.fast_end)?;
+        self.pos = e;
+        self.buf.get(s..e)
+    }
+
+    #[inline]
     fn byte(&mut self) -> R<Option<u8>> {
+        if let Some(&b) = self.buf.get(self.pos).filter(|_| self.pos < self.end) {
+            self.pos += 1;
+            return Ok(Some(b));
+        }
         let b = self.peek().map_err(Fail::Io)?;
         if b.is_some() {
             self.pos += 1;
@@ -687,26 +775,36 @@ impl<'r> Src<'r> {
         Ok(b)
     }
 
+    #[inline]
     fn take(&mut self, n: usize) -> R<&[u8]> {
-        self.cross(n as u64, false)?;
-        self.take_raw(n)
+        if self.pos.saturating_add(n) <= self.fast_end {
+            return self.fast(n).ok_or(Fail::Truncated);
+        }
+        self.take_slow(n, false)
     }
 
     /// Bytes data, read as `_Unpickler_ReadInto` reads it (see [`Src::cross`]).
+    #[inline]
     fn take_into(&mut self, n: usize) -> R<&[u8]> {
-        self.cross(n as u64, true)?;
-        self.take_raw(n)
+        if self.pos.saturating_add(n) <= self.fast_end {
+            return self.fast(n).ok_or(Fail::Truncated);
+        }
+        self.take_slow(n, true)
     }
 
-    fn take_raw(&mut self, n: usize) -> R<&[u8]> {
+    #[cold]
+    fn take_slow(&mut self, n: usize, into: bool) -> R<&[u8]> {
+        self.cross(n as u64, into)?;
         if !self.fill(n).map_err(Fail::Io)? {
             return Err(Fail::Truncated);
         }
+        self.refresh();
         let s = self.pos;
         self.pos += n;
         self.buf.get(s..s + n).ok_or(Fail::Truncated)
     }
 
+    #[inline]
     fn fixed<const N: usize>(&mut self) -> R<[u8; N]> {
         let mut a = [0u8; N];
         a.copy_from_slice(self.take(N)?);
@@ -714,11 +812,20 @@ impl<'r> Src<'r> {
     }
 
     /// Discard `n` bytes of an argument (`into`: see [`Src::cross`]).
+    #[inline]
     fn skip(&mut self, n: u64, into: bool) -> R<()> {
+        if let Some(n) = usize::try_from(n)
+            .ok()
+            .filter(|n| self.pos.saturating_add(*n) <= self.fast_end)
+        {
+            self.pos += n;
+            return Ok(());
+        }
         self.cross(n, into)?;
         if !self.skip_raw(n).map_err(Fail::Io)? {
             return Err(Fail::Truncated);
         }
+        self.refresh();
         Ok(())
     }
 
@@ -819,6 +926,7 @@ impl<'r> Src<'r> {
                     self.note(at, Divergence::Crossed);
                     self.dropped = self.dropped.saturating_add(left);
                     self.frame_end = 0;
+                    self.refresh();
                 }
             }
         }
@@ -882,6 +990,7 @@ impl<'r> Src<'r> {
             Some(len) => at.saturating_add(n).min(len),
             None => at.saturating_add(n),
         };
+        self.refresh();
         Ok(())
     }
 
@@ -897,6 +1006,7 @@ impl<'r> Src<'r> {
             }
         }
         self.frame_end = 0;
+        self.refresh();
         Ok(())
     }
 
@@ -1112,8 +1222,26 @@ fn release(mut work: Vec<V>, cycles: bool) {
     }
 }
 
-fn decode_utf8(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+/// Drop values that hold others without recursion (see [`release`]); scalars are dropped as
+/// they come, without collecting them first.
+fn release_all(items: impl IntoIterator<Item = V>) {
+    let mut work = Vec::new();
+    for v in items {
+        if v.nests() {
+            work.push(v);
+        }
+    }
+    if !work.is_empty() {
+        release(work, false);
+    }
+}
+
+/// [`release_all`] of one value.
+#[inline]
+fn release_one(v: V) {
+    if v.nests() {
+        release(vec![v], false);
+    }
 }
 
 /// A GLOBAL or INST line as both unpicklers decode it: strict UTF-8 (`_pickle.c`'s
@@ -1309,8 +1437,18 @@ impl Machine<'_> {
     /// itself, an object whose state is itself) on the way.
     fn teardown(&mut self) {
         let mut work: Vec<V> = std::mem::take(&mut self.stack);
-        work.extend(std::mem::take(&mut self.memo).into_iter().flatten());
-        work.extend(std::mem::take(&mut self.memo_sparse).into_values());
+        work.retain(V::nests);
+        work.extend(
+            std::mem::take(&mut self.memo)
+                .into_iter()
+                .flatten()
+                .filter(V::nests),
+        );
+        work.extend(
+            std::mem::take(&mut self.memo_sparse)
+                .into_values()
+                .filter(V::nests),
+        );
         release(work, true);
         // Values an opcode had popped when the stream failed are held by nothing the walk
         // above reaches: every dict and object state this machine made is emptied, so no
@@ -1357,7 +1495,7 @@ impl Machine<'_> {
     fn args_of(&self, src: &mut Src<'_>, args: V) -> Option<Rc<[V]>> {
         let iterable = matches!(
             args,
-            V::List | V::Dict(_) | V::Set | V::Str(_) | V::Bytes(_) | V::BigBytes
+            V::List | V::Dict(_) | V::Set | V::Str(_) | V::SmallStr(..) | V::Bytes(_) | V::BigBytes
         );
         if iterable {
             let at = src.offset();
@@ -1441,24 +1579,39 @@ impl Machine<'_> {
         Ok(self.stack.split_off(m))
     }
 
+    /// Drop what is above the last MARK, and the MARK.
+    fn discard_mark(&mut self) -> R<()> {
+        let m = self.marks.pop().ok_or(Fail::Reject(Reject::MarkNotFound))?;
+        if m > self.stack.len() {
+            return Err(Fail::Reject(Reject::MarkNotFound));
+        }
+        release_all(self.stack.drain(m..));
+        Ok(())
+    }
+
     fn tuple(&self, items: Vec<V>) -> V {
         let mut items = items;
         if items.len() > self.lim.max_items {
-            release(items.split_off(self.lim.max_items), false);
+            release_all(items.drain(self.lim.max_items..));
         }
         V::Tuple(items.into())
     }
 
     fn mk_str(&mut self, s: String) -> V {
         self.retained = self.retained.saturating_add(s.len());
+        self.kept_str(&s)
+    }
+
+    /// A decoded str, `retained` already counted: past the limit, a long one keeps a prefix.
+    fn kept_str(&self, s: &str) -> V {
         if self.retained > self.lim.max_retained && s.len() > 256 {
             let mut cut = 256;
             while !s.is_char_boundary(cut) {
                 cut = cut.saturating_sub(1);
             }
-            return V::Str(Rc::from(format!("{}…", &s[..cut])));
+            return V::str_of(format!("{}…", &s[..cut]).as_bytes());
         }
-        V::Str(Rc::from(s))
+        V::str_of(s.as_bytes())
     }
 
     fn read_bytes(&mut self, src: &mut Src<'_>, n: u64) -> R<V> {
@@ -1479,8 +1632,13 @@ impl Machine<'_> {
             src.skip(n, false)?;
             return Ok(V::Opaque);
         }
-        let s = decode_utf8(src.take(n as usize)?);
-        Ok(self.mk_str(s))
+        let b = src.take(n as usize)?;
+        // Kept undecoded (counted as read): the text is decoded only where it is used.
+        self.retained = self.retained.saturating_add(b.len());
+        if self.retained > self.lim.max_retained && b.len() > 256 {
+            return Ok(self.kept_str(&String::from_utf8_lossy(b)));
+        }
+        Ok(V::str_of(b))
     }
 
     fn memo_put(&mut self, idx: u64, v: V) -> R<()> {
@@ -1492,18 +1650,24 @@ impl Machine<'_> {
                 .saturating_add(1024);
         let fresh = if dense_ok {
             let i = idx as usize;
-            if i >= self.memo.len() {
+            if i == self.memo.len() {
+                self.memo.push(None);
+            } else if i > self.memo.len() {
                 self.memo.resize(i.saturating_add(1), None);
             }
             let slot = self.memo.get_mut(i).ok_or(Fail::Truncated)?;
             let old = slot.replace(v);
             let fresh = old.is_none();
-            release(old.into_iter().collect(), false);
+            if let Some(old) = old {
+                release_one(old);
+            }
             fresh
         } else {
             let old = self.memo_sparse.insert(idx, v);
             let fresh = old.is_none();
-            release(old.into_iter().collect(), false);
+            if let Some(old) = old {
+                release_one(old);
+            }
             fresh
         };
         if fresh {
@@ -1590,7 +1754,7 @@ impl Machine<'_> {
                 let i = *i;
                 ev.invoked(i);
                 if ev.is(i, "_codecs", "encode") {
-                    if let Some(V::Str(s)) = args.first() {
+                    if let Some(s) = args.first().and_then(V::as_str) {
                         // Protocol-2 pickles write bytes as _codecs.encode(text, 'latin1').
                         let b: Vec<u8> = s.chars().map(|c| (c as u32 & 0xff) as u8).collect();
                         // Its consumer (the call that receives these bytes) decides whether
@@ -1600,7 +1764,10 @@ impl Machine<'_> {
                 }
                 let is_getattr =
                     ev.is(i, "builtins", "getattr") || ev.is(i, "__builtin__", "getattr");
-                if let (true, [V::Global(c), V::Str(attr)]) = (is_getattr, &args[..]) {
+                if let (true, [V::Global(c), attr]) = (is_getattr, &args[..]) {
+                    let Some(attr) = attr.as_str() else {
+                        return self.instance(ev, i, args);
+                    };
                     // getattr(Class, 'name'): what it reaches is `module.Class.name`, an
                     // import of its own (as protocol 4 writes it).
                     if let Some((m, n)) = ev
@@ -1619,7 +1786,10 @@ impl Machine<'_> {
                     .imports
                     .get(i)
                     .is_some_and(|imp| is_ufunc_reconstruct(&imp.module, &imp.name));
-                if let (true, [V::Str(m), V::Str(n)]) = (reconstruct, &args[..]) {
+                if let (true, [m, n]) = (reconstruct, &args[..]) {
+                    let (Some(m), Some(n)) = (m.as_str(), n.as_str()) else {
+                        return self.instance(ev, i, args);
+                    };
                     // _ufunc_reconstruct('numpy', 'add'): what it reaches is `numpy.add`, an
                     // import of its own (as numpy >= 1.20 writes it).
                     if let Some(imp) = ev.imports.get_mut(i) {
@@ -1629,31 +1799,12 @@ impl Machine<'_> {
                     return V::Global(j);
                 }
                 let is_str_ctor = ev.is(i, "builtins", "str") || ev.is(i, "__builtin__", "str");
-                if let (true, Some(V::Str(s))) = (is_str_ctor, args.first()) {
-                    return V::Str(s.clone());
-                }
-                let mut class = Some(i);
-                if ev.is(i, "copyreg", "_reconstructor") || ev.is(i, "copy_reg", "_reconstructor") {
-                    if let Some(V::Global(c)) = args.first() {
-                        ev.invoked(*c);
-                        class = Some(*c);
+                if let (true, Some(s)) = (is_str_ctor, args.first()) {
+                    if s.is_str() {
+                        return s.clone();
                     }
                 }
-                let str_ok = match (
-                    self.lim.may_return_str,
-                    class.and_then(|c| ev.imports.get(c)),
-                ) {
-                    (Some(f), Some(imp)) => f(&imp.module, &imp.name),
-                    _ => true,
-                };
-                V::Inst(
-                    self.track_inst(Inst {
-                        class,
-                        args,
-                        state: RefCell::new(None),
-                    }),
-                    str_ok,
-                )
+                self.instance(ev, i, args)
             }
             V::Inst(..) | V::Opaque => {
                 ev.computed_calls = ev.computed_calls.saturating_add(1);
@@ -1668,6 +1819,32 @@ impl Machine<'_> {
             }
             _ => V::Opaque,
         }
+    }
+
+    /// The object a call of the imported global `i` returns.
+    fn instance(&mut self, ev: &mut Events, i: usize, args: Rc<[V]>) -> V {
+        let mut class = Some(i);
+        if ev.is(i, "copyreg", "_reconstructor") || ev.is(i, "copy_reg", "_reconstructor") {
+            if let Some(V::Global(c)) = args.first() {
+                ev.invoked(*c);
+                class = Some(*c);
+            }
+        }
+        let str_ok = match (
+            self.lim.may_return_str,
+            class.and_then(|c| ev.imports.get(c)),
+        ) {
+            (Some(f), Some(imp)) => f(&imp.module, &imp.name),
+            _ => true,
+        };
+        V::Inst(
+            self.track_inst(Inst {
+                class,
+                args,
+                state: RefCell::new(None),
+            }),
+            str_ok,
+        )
     }
 
     fn exec(&mut self, src: &mut Src<'_>, ev: &mut Events, op_off: &mut u64) -> R<()> {
@@ -1709,7 +1886,7 @@ impl Machine<'_> {
                     if self.depth == 0 {
                         ev.result = Some(Value::of(&v, ev, 0));
                     }
-                    release(vec![v], false);
+                    release_one(v);
                     if self.depth == 0 {
                         src.stopped().map_err(Fail::Io)?;
                     }
@@ -1724,16 +1901,13 @@ impl Machine<'_> {
                 op::POP => {
                     if self.stack.len() > self.fence() {
                         if let Some(v) = self.stack.pop() {
-                            release(vec![v], false);
+                            release_one(v);
                         }
                     } else if self.marks.pop().is_none() {
                         return Err(Fail::Reject(Reject::StackUnderflow));
                     }
                 }
-                op::POP_MARK => {
-                    let items = self.pop_mark()?;
-                    release(items, false);
-                }
+                op::POP_MARK => self.discard_mark()?,
                 op::DUP => {
                     let v = self.top()?.clone();
                     self.push(v)?;
@@ -1898,8 +2072,7 @@ impl Machine<'_> {
                 }
                 op::EMPTY_LIST => self.push(V::List)?,
                 op::LIST => {
-                    let items = self.pop_mark()?;
-                    release(items, false);
+                    self.discard_mark()?;
                     self.push(V::List)?;
                 }
                 op::APPEND => {
@@ -1925,7 +2098,7 @@ impl Machine<'_> {
                         if d.items.len() < self.lim.max_items {
                             d.items.push((k, v));
                         } else {
-                            release(vec![k, v], false);
+                            release_all([k, v]);
                         }
                     }
                     let d = self.track_dict(d);
@@ -1945,8 +2118,7 @@ impl Machine<'_> {
                     self.extend_at(x)?;
                 }
                 op::FROZENSET => {
-                    let items = self.pop_mark()?;
-                    release(items, false);
+                    self.discard_mark()?;
                     self.push(V::Set)?;
                 }
                 // --- memo ---
@@ -2001,8 +2173,11 @@ impl Machine<'_> {
                     }
                     // An operand computed by a call (e.g. builtins.str) is a str only at load
                     // time: the import happens, with a name this analysis cannot know.
-                    let m = module.as_str().unwrap_or(COMPUTED).to_string();
-                    let n = name.as_str().unwrap_or(COMPUTED).to_string();
+                    let text = |v: &V| {
+                        v.as_str()
+                            .map_or_else(|| COMPUTED.to_string(), |s| s.into_owned())
+                    };
+                    let (m, n) = (text(&module), text(&name));
                     self.import(ev, m, n, "STACK_GLOBAL", off)?;
                 }
                 op::INST => {
@@ -2089,8 +2264,10 @@ impl Machine<'_> {
                                         .items
                                         .iter()
                                         .rev()
-                                        .find(|(k, _)| k.as_str() == Some("filename"))
-                                        .and_then(|(_, v)| v.as_str().map(plain_file_name))
+                                        .find(|(k, _)| {
+                                            k.str_bytes() == Some(b"filename".as_slice())
+                                        })
+                                        .and_then(|(_, v)| v.as_str().map(|n| plain_file_name(&n)))
                                         .unwrap_or(false),
                                     _ => false,
                                 };
@@ -2180,8 +2357,7 @@ impl Machine<'_> {
         if x == 0 || x > self.stack.len() {
             return Err(Fail::Reject(Reject::StackUnderflow));
         }
-        let items = self.stack.split_off(x);
-        release(items, false);
+        release_all(self.stack.drain(x..));
         Ok(())
     }
 
@@ -2194,25 +2370,26 @@ impl Machine<'_> {
         if !len.saturating_sub(x).is_multiple_of(2) {
             return Err(Fail::Reject(Reject::OddItems("SETITEMS")));
         }
-        let items = self.stack.split_off(x);
-        if let Some(V::List) = self.stack.last() {
+        let target = x.checked_sub(1).and_then(|t| self.stack.get(t));
+        if let Some(V::List) = target {
             // list.__setitem__ runs; no pickler writes this (CVE-2026-24747's pattern).
             ev.odd(off, "SETITEMS on a list");
-            release(items, false);
+            release_all(self.stack.drain(x..));
             return Ok(());
         }
-        if let Some(V::Dict(d)) = self.stack.last() {
+        if let Some(V::Dict(d)) = target {
+            let d = d.clone();
             let mut d = d.borrow_mut();
-            let mut it = items.into_iter();
+            let mut it = self.stack.drain(x..);
             while let (Some(k), Some(v)) = (it.next(), it.next()) {
                 if d.items.len() < self.lim.max_items {
                     d.items.push((k, v));
                 } else {
-                    release(vec![k, v], false);
+                    release_all([k, v]);
                 }
             }
         } else {
-            release(items, false);
+            release_all(self.stack.drain(x..));
         }
         Ok(())
     }
@@ -2244,7 +2421,7 @@ impl Machine<'_> {
         let get = |key: &str| {
             d.items
                 .iter()
-                .find(|(k, _)| k.as_str() == Some(key))
+                .find(|(k, _)| k.str_bytes() == Some(key.as_bytes()))
                 .map(|(_, v)| v.clone())
         };
         let (descr, flags) = match get("dtype") {
@@ -2261,7 +2438,9 @@ impl Machine<'_> {
                     _ => None,
                 };
                 (
-                    dt.args.first().and_then(|a| a.as_str().map(str::to_string)),
+                    dt.args
+                        .first()
+                        .and_then(|a| a.as_str().map(|s| s.into_owned())),
                     flags,
                 )
             }
