@@ -762,6 +762,29 @@ impl<'r> Src<'r> {
         self.buf.get(s..e)
     }
 
+    /// The bytes that need no check, from the current position (see [`Src::fast_end`]).
+    #[inline]
+    fn fast_rest(&self) -> &[u8] {
+        self.buf.get(self.pos..self.fast_end).unwrap_or_default()
+    }
+
+    /// A str of `n` <= [`INLINE`] bytes that need no check, copied as one fixed-size block
+    /// (the bytes after the str in that block are never read).
+    #[inline]
+    fn small_str(&mut self, n: u64) -> Option<V> {
+        let n = u8::try_from(n).ok().filter(|n| usize::from(*n) <= INLINE)?;
+        let w: &[u8; INLINE] = self.fast_rest().first_chunk()?;
+        let v = V::SmallStr(n, *w);
+        self.pos += usize::from(n);
+        Some(v)
+    }
+
+    /// Consume `n` bytes of [`Src::fast_rest`].
+    #[inline]
+    fn advance(&mut self, n: usize) {
+        self.pos = self.pos.saturating_add(n).min(self.fast_end.max(self.pos));
+    }
+
     #[inline]
     fn byte(&mut self) -> R<Option<u8>> {
         if let Some(&b) = self.buf.get(self.pos).filter(|_| self.pos < self.end) {
@@ -1540,6 +1563,7 @@ impl Machine<'_> {
         self.marks.last().copied().unwrap_or(0)
     }
 
+    #[inline]
     fn push(&mut self, v: V) -> R<()> {
         if self.stack.len() >= self.lim.max_stack {
             return Err(Fail::Limit(format!(
@@ -1555,6 +1579,7 @@ impl Machine<'_> {
         Ok(())
     }
 
+    #[inline]
     fn pop(&mut self) -> R<V> {
         if self.stack.len() <= self.fence() {
             return Err(Fail::Reject(Reject::StackUnderflow));
@@ -1562,6 +1587,7 @@ impl Machine<'_> {
         self.stack.pop().ok_or(Fail::Reject(Reject::StackUnderflow))
     }
 
+    #[inline]
     fn top(&self) -> R<&V> {
         if self.stack.len() <= self.fence() {
             return Err(Fail::Reject(Reject::StackUnderflow));
@@ -1585,7 +1611,7 @@ impl Machine<'_> {
         if m > self.stack.len() {
             return Err(Fail::Reject(Reject::MarkNotFound));
         }
-        release_all(self.stack.drain(m..));
+        self.drop_from(m);
         Ok(())
     }
 
@@ -1632,8 +1658,12 @@ impl Machine<'_> {
             src.skip(n, false)?;
             return Ok(V::Opaque);
         }
-        let b = src.take(n as usize)?;
         // Kept undecoded (counted as read): the text is decoded only where it is used.
+        if let Some(v) = src.small_str(n) {
+            self.retained = self.retained.saturating_add(n as usize);
+            return Ok(v);
+        }
+        let b = src.take(n as usize)?;
         self.retained = self.retained.saturating_add(b.len());
         if self.retained > self.lim.max_retained && b.len() > 256 {
             return Ok(self.kept_str(&String::from_utf8_lossy(b)));
@@ -1641,7 +1671,24 @@ impl Machine<'_> {
         Ok(V::str_of(b))
     }
 
+    #[inline]
     fn memo_put(&mut self, idx: u64, v: V) -> R<()> {
+        // The common case: the next index, in dense storage, below the limit.
+        if idx == self.memo.len() as u64
+            && idx
+                < (self.memo_count as u64)
+                    .saturating_mul(2)
+                    .saturating_add(1024)
+            && self.memo_count < self.lim.max_memo
+        {
+            self.memo.push(Some(v));
+            self.memo_count = self.memo_count.saturating_add(1);
+            return Ok(());
+        }
+        self.memo_put_slow(idx, v)
+    }
+
+    fn memo_put_slow(&mut self, idx: u64, v: V) -> R<()> {
         // Dense storage only while indices stay near the number of entries: sparse indices
         // (BINPUT 2n+1023 again and again) must not grow the vector exponentially.
         let dense_ok = idx
@@ -1821,6 +1868,150 @@ impl Machine<'_> {
         }
     }
 
+    /// The data opcodes that follow a data opcode, run in bulk while their arguments need no
+    /// check (buffered, inside the frame): BINFLOAT, BININT, BININT1, BININT2, BINUNICODE and
+    /// SHORT_BINUNICODE of a str kept inline, BINPUT, LONG_BINPUT and MEMOIZE (the bodies of
+    /// lists, arrays and dicts of numbers and strs). Each does exactly what its own arm does;
+    /// the run stops before any other opcode, before one that would reach the opcode or stack
+    /// limit, and before one that would raise, so that those are run (and reported) by their
+    /// own arms. A memo that outgrows its limit stops the run here, at that opcode.
+    fn data_run(&mut self, src: &mut Src<'_>, ev: &mut Events, op_off: &mut u64) -> R<()> {
+        #[cfg(test)]
+        if tests::NO_BULK.with(std::cell::Cell::get) {
+            return Ok(());
+        }
+        let start = src.offset();
+        let rest = src.fast_rest();
+        let max_ops = self.lim.max_opcodes.saturating_sub(ev.opcodes);
+        let small_ok = self.lim.max_bytes_object >= INLINE;
+        let mut at = 0usize;
+        let mut ops = 0u64;
+        let result = loop {
+            if ops >= max_ops || self.stack.len() >= self.lim.max_stack {
+                break Ok(());
+            }
+            let Some((&op, args)) = rest.get(at..).and_then(<[u8]>::split_first) else {
+                break Ok(());
+            };
+            // How many more opcodes the limits leave room for.
+            let room = usize::try_from(max_ops.saturating_sub(ops))
+                .unwrap_or(usize::MAX)
+                .min(self.lim.max_stack.saturating_sub(self.stack.len()));
+            match op {
+                op::BINFLOAT => {
+                    let k = rest
+                        .get(at..)
+                        .unwrap_or_default()
+                        .chunks_exact(9)
+                        .take(room)
+                        .take_while(|c| c.first() == Some(&op::BINFLOAT))
+                        .count();
+                    if k == 0 {
+                        break Ok(());
+                    }
+                    self.stack.extend(std::iter::repeat_n(V::Float, k));
+                    at = at.saturating_add(k.saturating_mul(9));
+                    ops = ops.saturating_add(k as u64);
+                }
+                op::BININT => {
+                    let before = self.stack.len();
+                    self.stack.extend(
+                        rest.get(at..)
+                            .unwrap_or_default()
+                            .chunks_exact(5)
+                            .take(room)
+                            .map_while(|c| match c.split_first() {
+                                Some((&op::BININT, a)) => {
+                                    let a = a.first_chunk::<4>()?;
+                                    Some(V::Int(i64::from(i32::from_le_bytes(*a))))
+                                }
+                                _ => None,
+                            }),
+                    );
+                    let k = self.stack.len().saturating_sub(before);
+                    if k == 0 {
+                        break Ok(());
+                    }
+                    at = at.saturating_add(k.saturating_mul(5));
+                    ops = ops.saturating_add(k as u64);
+                }
+                op::BININT1 => {
+                    let Some(a) = args.first() else {
+                        break Ok(());
+                    };
+                    self.stack.push(V::Int(i64::from(*a)));
+                    at = at.saturating_add(2);
+                    ops = ops.saturating_add(1);
+                }
+                op::BININT2 => {
+                    let Some(a) = args.first_chunk::<2>() else {
+                        break Ok(());
+                    };
+                    self.stack.push(V::Int(i64::from(u16::from_le_bytes(*a))));
+                    at = at.saturating_add(3);
+                    ops = ops.saturating_add(1);
+                }
+                op::BINUNICODE | op::SHORT_BINUNICODE => {
+                    let (n, head) = if op == op::BINUNICODE {
+                        match args.first_chunk::<4>() {
+                            Some(a) => (u32::from_le_bytes(*a) as usize, 5),
+                            None => break Ok(()),
+                        }
+                    } else {
+                        match args.first() {
+                            Some(a) => (usize::from(*a), 2),
+                            None => break Ok(()),
+                        }
+                    };
+                    let body = at.saturating_add(head);
+                    // The str and the fixed-size block it is copied from are both here.
+                    let window = rest
+                        .get(body..)
+                        .filter(|r| r.len() >= n)
+                        .and_then(<[u8]>::first_chunk::<INLINE>);
+                    let (Some(w), Ok(n8), true) =
+                        (window, u8::try_from(n), small_ok && n <= INLINE)
+                    else {
+                        break Ok(());
+                    };
+                    self.retained = self.retained.saturating_add(n);
+                    self.stack.push(V::SmallStr(n8, *w));
+                    at = body.saturating_add(n);
+                    ops = ops.saturating_add(1);
+                }
+                op::BINPUT | op::LONG_BINPUT | op::MEMOIZE => {
+                    let (idx, len) = match op {
+                        op::BINPUT => match args.first() {
+                            Some(a) => (u64::from(*a), 2),
+                            None => break Ok(()),
+                        },
+                        op::LONG_BINPUT => match args.first_chunk::<4>() {
+                            Some(a) => (u64::from(u32::from_le_bytes(*a)), 5),
+                            None => break Ok(()),
+                        },
+                        _ => (self.memo_count as u64, 1),
+                    };
+                    if self.stack.len() <= self.fence() {
+                        break Ok(());
+                    }
+                    let Some(v) = self.stack.last().cloned() else {
+                        break Ok(());
+                    };
+                    *op_off = start.saturating_add(at as u64);
+                    at = at.saturating_add(len);
+                    ops = ops.saturating_add(1);
+                    if let Err(e) = self.memo_put(idx, v) {
+                        break Err(e);
+                    }
+                }
+                _ => break Ok(()),
+            }
+        };
+        src.advance(at);
+        ev.opcodes = ev.opcodes.saturating_add(ops);
+        result
+    }
+
     /// The object a call of the imported global `i` returns.
     fn instance(&mut self, ev: &mut Events, i: usize, args: Rc<[V]>) -> V {
         let mut class = Some(i);
@@ -1929,14 +2120,17 @@ impl Machine<'_> {
                 op::BININT => {
                     let v = i32::from_le_bytes(src.fixed::<4>()?);
                     self.push(V::Int(i64::from(v)))?;
+                    self.data_run(src, ev, op_off)?;
                 }
                 op::BININT1 => {
                     let v = src.fixed::<1>()?[0];
                     self.push(V::Int(i64::from(v)))?;
+                    self.data_run(src, ev, op_off)?;
                 }
                 op::BININT2 => {
                     let v = u16::from_le_bytes(src.fixed::<2>()?);
                     self.push(V::Int(i64::from(v)))?;
+                    self.data_run(src, ev, op_off)?;
                 }
                 op::LONG1 => {
                     let n = src.fixed::<1>()?[0] as usize;
@@ -1970,6 +2164,7 @@ impl Machine<'_> {
                 op::BINFLOAT => {
                     src.fixed::<8>()?;
                     self.push(V::Float)?;
+                    self.data_run(src, ev, op_off)?;
                 }
                 // --- strings and bytes ---
                 op::STRING => {
@@ -2006,11 +2201,13 @@ impl Machine<'_> {
                     let n = u32::from_le_bytes(src.fixed::<4>()?);
                     let v = self.read_text(src, u64::from(n))?;
                     self.push(v)?;
+                    self.data_run(src, ev, op_off)?;
                 }
                 op::SHORT_BINUNICODE => {
                     let n = src.fixed::<1>()?[0];
                     let v = self.read_text(src, u64::from(n))?;
                     self.push(v)?;
+                    self.data_run(src, ev, op_off)?;
                 }
                 op::BINUNICODE8 => {
                     let n = u64::from_le_bytes(src.fixed::<8>()?);
@@ -2148,16 +2345,19 @@ impl Machine<'_> {
                     let i = src.fixed::<1>()?[0];
                     let v = self.top()?.clone();
                     self.memo_put(u64::from(i), v)?;
+                    self.data_run(src, ev, op_off)?;
                 }
                 op::LONG_BINPUT => {
                     let i = u32::from_le_bytes(src.fixed::<4>()?);
                     let v = self.top()?.clone();
                     self.memo_put(u64::from(i), v)?;
+                    self.data_run(src, ev, op_off)?;
                 }
                 op::MEMOIZE => {
                     let v = self.top()?.clone();
                     let idx = self.memo_count as u64;
                     self.memo_put(idx, v)?;
+                    self.data_run(src, ev, op_off)?;
                 }
                 // --- globals and calls ---
                 op::GLOBAL => {
@@ -2357,8 +2557,17 @@ impl Machine<'_> {
         if x == 0 || x > self.stack.len() {
             return Err(Fail::Reject(Reject::StackUnderflow));
         }
-        release_all(self.stack.drain(x..));
+        self.drop_from(x);
         Ok(())
+    }
+
+    /// Drop the stack from `x` on (see [`release`]).
+    fn drop_from(&mut self, x: usize) {
+        if self.stack.get(x..).unwrap_or_default().iter().any(V::nests) {
+            release_all(self.stack.drain(x..));
+        } else {
+            self.stack.truncate(x);
+        }
     }
 
     /// SETITEM, SETITEMS as `_pickle.c`'s do_setitems.
@@ -2524,6 +2733,11 @@ impl Machine<'_> {
 )]
 mod tests {
     use super::*;
+
+    thread_local! {
+        /// Run every opcode by its own arm (see [`Machine::data_run`]).
+        pub(crate) static NO_BULK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
 
     pub(crate) fn sim(bytes: &[u8]) -> (Events, End) {
         sim_as(bytes, Reader::Loads)
@@ -2882,5 +3096,214 @@ mod tests {
         };
         let end = run(&mut src, &lim, &mut Events::default());
         assert!(matches!(end, End::Limit { offset: 100, .. }), "{end:?}");
+    }
+
+    /// What a run shows of the machine: everything but the import index's hash order.
+    fn trace(bytes: &[u8], reader: Reader, lim: &PickleLimits, bulk: bool) -> String {
+        NO_BULK.with(|b| b.set(!bulk));
+        let mut r = bytes;
+        let mut src = Src::with_reader(&mut r, Some(bytes.len() as u64), reader);
+        let mut out = String::new();
+        for _ in 0..3 {
+            let mut ev = Events::default();
+            let end = run(&mut src, lim, &mut ev);
+            out.push_str(&format!(
+                "{end:?} at {} {:?} {:?} {:?} {:?} {} {} {:?} {:?} {:?}\n",
+                src.offset(),
+                ev.imports,
+                ev.nested,
+                ev.frames,
+                ev.odd,
+                ev.dropped,
+                ev.opcodes,
+                ev.result,
+                ev.build_on_global,
+                ev.mid_proto,
+            ));
+            if end != End::Stop {
+                break;
+            }
+        }
+        NO_BULK.with(|b| b.set(false));
+        out
+    }
+
+    /// The bulk path for runs of data opcodes does exactly what the opcodes' own arms do:
+    /// generated streams of numbers, strs, memo puts and gets, lists and dicts, frames
+    /// (crossed, nested, short), imports through memoized strs (invalid UTF-8 too), cut and
+    /// mutated, under every reader and under tight stack, memo and opcode limits.
+    #[test]
+    fn bulk_data_runs_match_opcode_arms() {
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut rnd = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n.max(1)
+        };
+        let limits = [
+            PickleLimits::default(),
+            PickleLimits {
+                max_opcodes: 37,
+                ..PickleLimits::default()
+            },
+            PickleLimits {
+                max_stack: 9,
+                ..PickleLimits::default()
+            },
+            PickleLimits {
+                max_memo: 5,
+                ..PickleLimits::default()
+            },
+            PickleLimits {
+                max_bytes_object: 3,
+                max_retained: 40,
+                ..PickleLimits::default()
+            },
+            PickleLimits {
+                max_retained: 310,
+                ..PickleLimits::default()
+            },
+        ];
+        let mut cases = 0;
+        for _ in 0..600 {
+            let mut p = vec![0x80, 2 + rnd(4) as u8];
+            let mut memo = 0u32;
+            let body_start = p.len();
+            p.extend(b"}(");
+            let mut marks = 0;
+            for _ in 0..rnd(60) {
+                match rnd(30) {
+                    0..=3 => {
+                        p.push(op::BINFLOAT);
+                        p.extend(rnd(u64::MAX).to_be_bytes());
+                    }
+                    4..=6 => {
+                        p.push(op::BININT);
+                        p.extend((rnd(u64::MAX) as u32).to_le_bytes());
+                    }
+                    7 => p.extend([op::BININT1, rnd(256) as u8]),
+                    8 => {
+                        p.push(op::BININT2);
+                        p.extend((rnd(65536) as u16).to_le_bytes());
+                    }
+                    9..=12 => {
+                        let n = [0, 1, 2, 6, 9, 21, 22, 23, 40, 300][rnd(10) as usize];
+                        let text: Vec<u8> = (0..n)
+                            .map(|i| {
+                                if rnd(12) == 0 {
+                                    0xff
+                                } else {
+                                    b"os.system"[i % 9]
+                                }
+                            })
+                            .collect();
+                        if rnd(2) == 0 && n < 256 {
+                            p.extend([op::SHORT_BINUNICODE, n as u8]);
+                        } else {
+                            p.push(op::BINUNICODE);
+                            p.extend((n as u32).to_le_bytes());
+                        }
+                        p.extend(text);
+                    }
+                    13 | 14 => {
+                        p.extend([op::BINPUT, memo as u8]);
+                        memo += 1;
+                    }
+                    15 => {
+                        p.push(op::LONG_BINPUT);
+                        p.extend([memo, memo * 3, rnd(3) as u32][rnd(3) as usize].to_le_bytes());
+                        memo += 1;
+                    }
+                    16 | 17 => {
+                        p.push(op::MEMOIZE);
+                        memo += 1;
+                    }
+                    18 | 19 if memo > 0 => p.extend([op::BINGET, rnd(u64::from(memo)) as u8]),
+                    20 if memo > 0 => {
+                        // An import through two memoized strs.
+                        p.extend([op::BINGET, rnd(u64::from(memo)) as u8]);
+                        p.extend([op::BINGET, rnd(u64::from(memo)) as u8]);
+                        p.push(op::STACK_GLOBAL);
+                    }
+                    21 | 22 => {
+                        p.extend([op::EMPTY_LIST, op::MARK]);
+                        marks += 1;
+                    }
+                    23 | 24 if marks > 0 => {
+                        p.push(op::APPENDS);
+                        marks -= 1;
+                    }
+                    25 => p.push([op::POP, op::TUPLE2, op::DUP][rnd(3) as usize]),
+                    26 => {
+                        // A frame here, of about the bytes that follow (or not).
+                        p.push(op::FRAME);
+                        p.extend((rnd(80)).to_le_bytes());
+                    }
+                    27 | 28 => {
+                        // A homogeneous run, as in a list of floats or ints.
+                        let (o, len) = [(op::BINFLOAT, 8), (op::BININT, 4)][rnd(2) as usize];
+                        for _ in 0..rnd(40) {
+                            p.push(o);
+                            p.extend((0..len).map(|_| rnd(256) as u8));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            p.extend(std::iter::repeat_n(op::APPENDS, marks));
+            p.extend(b"u.");
+            // Frames placed where a writer puts them too: one over the whole body.
+            if rnd(3) == 0 {
+                let n = (p.len() - body_start) as u64;
+                let mut f = vec![op::FRAME];
+                f.extend(n.to_le_bytes());
+                p.splice(body_start..body_start, f);
+            }
+            let mut variants = vec![p.clone()];
+            let mut cut = p.clone();
+            cut.truncate(rnd(p.len() as u64) as usize);
+            variants.push(cut);
+            let mut flipped = p.clone();
+            for _ in 0..3 {
+                let i = rnd(p.len() as u64) as usize;
+                flipped[i] = rnd(256) as u8;
+            }
+            variants.push(flipped);
+            for bytes in &variants {
+                for reader in [Reader::Loads, Reader::File, Reader::PurePython] {
+                    for lim in &limits {
+                        let fast = trace(bytes, reader, lim, true);
+                        let slow = trace(bytes, reader, lim, false);
+                        assert_eq!(fast, slow, "{reader:?} {lim:?} {bytes:02x?}");
+                        cases += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(cases, 600 * 3 * 3 * 6);
+    }
+
+    /// Strs run in bulk count toward the retained bytes as their arm counts them: past the
+    /// limit a long str keeps only a prefix.
+    #[test]
+    fn bulk_strs_count_toward_retained() {
+        let mut p = b"\x80\x04".to_vec();
+        for s in [b"aaaa", b"bbbb", b"cccc"] {
+            p.extend(b"X\x04\x00\x00\x00");
+            p.extend(s);
+        }
+        p.extend(b"000X\x2c\x01\x00\x00");
+        p.extend([b'm'; 300]);
+        p.extend(b"X\x04\x00\x00\x00name\x93.");
+        let lim = PickleLimits {
+            max_retained: 305,
+            ..PickleLimits::default()
+        };
+        for reader in [Reader::Loads, Reader::File, Reader::PurePython] {
+            let fast = trace(&p, reader, &lim, true);
+            assert_eq!(fast, trace(&p, reader, &lim, false));
+            assert!(fast.contains(&format!("{}…", "m".repeat(256))), "{fast}");
+        }
     }
 }
