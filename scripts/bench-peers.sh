@@ -6,7 +6,10 @@
 # Installs the peers from PyPI into target/bench-venv, generates (once) a corpus of 200
 # pickles of ~2.3 MB (dicts of lists of floats/ints/strs, protocols 2 and 4) and one 2 GiB
 # PyTorch-zip checkpoint (written without torch: same layout, stored members), then runs each
-# tool on each and reports wall time and peak RSS (GNU time). Not a test: numbers vary by machine.
+# tool on each and reports wall time and peak RSS (GNU time). On one core (taskset -c 0 where
+# there is taskset) it also times `modelgate scan -j 1` against CPython's own C `pickle.load`
+# of the same pickles: analysing a pickle should cost less than running it.
+# Not a test: numbers vary by machine (and with whatever else it runs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CORPUS=${1:-target/bench-corpus}
@@ -92,13 +95,24 @@ cat "$CORPUS"/pickles/* "$CORPUS"/checkpoint/* > /dev/null  # warm the page cach
 measure modelgate-pickles   "$MG" scan --no-progress "$CORPUS/pickles"
 measure picklescan-pickles  "$VENV/bin/picklescan" -p "$CORPUS/pickles"
 measure modelscan-pickles   "$VENV/bin/modelscan" -p "$CORPUS/pickles"
+PIN=(); command -v taskset >/dev/null && PIN=(taskset -c 0)
+measure modelgate-pickles-1core "${PIN[@]}" "$MG" scan -j 1 --no-progress "$CORPUS/pickles"
+measure pickle.load-1core "${PIN[@]}" "$VENV/bin/python" -c '
+import os, pickle, sys
+d = sys.argv[1]
+for f in sorted(os.listdir(d)):
+    with open(os.path.join(d, f), "rb") as fh:
+        pickle.load(fh)
+' "$CORPUS/pickles"
 measure modelgate-ckpt      "$MG" scan --no-progress "$CORPUS/checkpoint"
 measure picklescan-ckpt     "$VENV/bin/picklescan" -p "$CORPUS/checkpoint"
 measure modelscan-ckpt      "$VENV/bin/modelscan" -p "$CORPUS/checkpoint"
 
 ratio() { echo "scale=1; $(cat "target/bench-$1.secs") / $(cat "target/bench-$2.secs")" | bc -l 2>/dev/null || echo "n/a"; }
 echo
+MB=$(du -sm "$CORPUS/pickles" | cut -f1)
 echo "picklescan / modelgate, 200 pickles: $(ratio picklescan-pickles modelgate-pickles)x"
+echo "pickle.load / modelgate -j 1, one core: $(ratio pickle.load-1core modelgate-pickles-1core)x ($(echo "scale=0; $MB / $(cat target/bench-modelgate-pickles-1core.secs)" | bc -l) MB/s vs $(echo "scale=0; $MB / $(cat target/bench-pickle.load-1core.secs)" | bc -l) MB/s)"
 echo "modelscan  / modelgate, 200 pickles: $(ratio modelscan-pickles modelgate-pickles)x"
 echo "picklescan / modelgate, 2 GiB ckpt:  $(ratio picklescan-ckpt modelgate-ckpt)x"
 echo "modelscan  / modelgate, 2 GiB ckpt:  $(ratio modelscan-ckpt modelgate-ckpt)x"
