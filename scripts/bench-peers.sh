@@ -108,7 +108,10 @@ measure modelgate-ckpt      "$MG" scan --no-progress "$CORPUS/checkpoint"
 measure picklescan-ckpt     "$VENV/bin/picklescan" -p "$CORPUS/checkpoint"
 measure modelscan-ckpt      "$VENV/bin/modelscan" -p "$CORPUS/checkpoint"
 
-ratio() { echo "scale=1; $(cat "target/bench-$1.secs") / $(cat "target/bench-$2.secs")" | bc -l 2>/dev/null || echo "n/a"; }
+ratio() { # "n/a" when the denominator rounds to 0.00 s (GNU time's resolution)
+  local d; d=$(cat "target/bench-$2.secs")
+  if [ "$(echo "$d > 0" | bc -l)" = 1 ]; then echo "scale=1; $(cat "target/bench-$1.secs") / $d" | bc -l; else echo "n/a (under 0.01 s) "; fi
+}
 echo
 MB=$(du -sm "$CORPUS/pickles" | cut -f1)
 echo "picklescan / modelgate, 200 pickles: $(ratio picklescan-pickles modelgate-pickles)x"

@@ -1688,6 +1688,7 @@ impl Machine<'_> {
         self.memo_put_slow(idx, v)
     }
 
+    #[inline(never)]
     fn memo_put_slow(&mut self, idx: u64, v: V) -> R<()> {
         // Dense storage only while indices stay near the number of entries: sparse indices
         // (BINPUT 2n+1023 again and again) must not grow the vector exponentially.
@@ -1894,11 +1895,14 @@ impl Machine<'_> {
                 break Ok(());
             };
             // How many more opcodes the limits leave room for.
-            let room = usize::try_from(max_ops.saturating_sub(ops))
-                .unwrap_or(usize::MAX)
-                .min(self.lim.max_stack.saturating_sub(self.stack.len()));
+            let room = || {
+                usize::try_from(max_ops.saturating_sub(ops))
+                    .unwrap_or(usize::MAX)
+                    .min(self.lim.max_stack.saturating_sub(self.stack.len()))
+            };
             match op {
                 op::BINFLOAT => {
+                    let room = room();
                     let k = rest
                         .get(at..)
                         .unwrap_or_default()
@@ -1909,26 +1913,26 @@ impl Machine<'_> {
                     if k == 0 {
                         break Ok(());
                     }
-                    self.stack.extend(std::iter::repeat_n(V::Float, k));
+                    let len = self.stack.len().saturating_add(k);
+                    self.stack.resize_with(len, || V::Float);
                     at = at.saturating_add(k.saturating_mul(9));
                     ops = ops.saturating_add(k as u64);
                 }
                 op::BININT => {
-                    let before = self.stack.len();
-                    self.stack.extend(
-                        rest.get(at..)
-                            .unwrap_or_default()
-                            .chunks_exact(5)
-                            .take(room)
-                            .map_while(|c| match c.split_first() {
-                                Some((&op::BININT, a)) => {
-                                    let a = a.first_chunk::<4>()?;
-                                    Some(V::Int(i64::from(i32::from_le_bytes(*a))))
-                                }
-                                _ => None,
-                            }),
-                    );
-                    let k = self.stack.len().saturating_sub(before);
+                    let room = room();
+                    let mut k = 0usize;
+                    for c in rest.get(at..).unwrap_or_default().chunks_exact(5) {
+                        match c.split_first() {
+                            Some((&op::BININT, a)) if k < room => {
+                                let Some(a) = a.first_chunk::<4>() else {
+                                    break;
+                                };
+                                self.stack.push(V::Int(i64::from(i32::from_le_bytes(*a))));
+                                k = k.saturating_add(1);
+                            }
+                            _ => break,
+                        }
+                    }
                     if k == 0 {
                         break Ok(());
                     }
@@ -1994,8 +1998,11 @@ impl Machine<'_> {
                     if self.stack.len() <= self.fence() {
                         break Ok(());
                     }
-                    let Some(v) = self.stack.last().cloned() else {
-                        break Ok(());
+                    let v = match self.stack.last() {
+                        // The usual top: a str just read, copied without a clone's dispatch.
+                        Some(V::SmallStr(n, w)) => V::SmallStr(*n, *w),
+                        Some(v) => v.clone(),
+                        None => break Ok(()),
                     };
                     *op_off = start.saturating_add(at as u64);
                     at = at.saturating_add(len);
