@@ -36,8 +36,12 @@ pub struct StreamSummary {
     pub joblib: bool,
     /// joblib arrays were written inline: another reading of the same bytes exists.
     pub joblib_arrays: bool,
-    /// Imports already reported.
+    /// Imports already judged for good: reported, or allowed by their pair. An import allowed
+    /// only by how this reading used it (getattr lookups, `_ufunc_reconstruct` of constants,
+    /// joblib companion names) is not here: another reading may use it otherwise.
     pub reported: HashSet<(String, String)>,
+    /// Whether any import was reached at all (allowed or not).
+    pub any_import: bool,
     /// Where the reader paths part (offset, what), over every pickle of the stream.
     pub frames: Vec<(u64, Divergence)>,
 }
@@ -119,6 +123,7 @@ pub fn analyse_input(
     if !s.frames.is_empty() {
         let mut again = input.is_seekable();
         let mut seen = s.reported.clone();
+        let judged_before = seen.len();
         let mut found: usize = 0;
         for reader in [Reader::File, Reader::PurePython] {
             // A stream read once cannot be read again (and must not be touched trying).
@@ -143,7 +148,8 @@ pub fn analyse_input(
             };
             // Every reading was analysed and none imports anything (raw bytes after pickle
             // magic whose last line lacks its newline): the readers part without reaching code.
-            if how == Reread::All && seen.is_empty() {
+            let imports = s.any_import || seen.len() > judged_before;
+            if how == Reread::All && !imports {
                 divergence_as(cx, &s.frames, how, crate::finding::Severity::Info);
             } else {
                 divergence(cx, &s.frames, how);
@@ -427,9 +433,11 @@ pub fn analyse(r: &mut dyn Read, len: Option<u64>, cx: &mut Cx<'_>, kind: Kind) 
         summary.joblib |=
             ev.joblib_arrays > 0 || ev.imports.iter().any(|i| i.module.starts_with("joblib."));
         summary.joblib_arrays |= ev.joblib_arrays > 0;
+        summary.any_import |= !ev.imports.is_empty();
         summary.reported.extend(
             ev.imports
                 .iter()
+                .filter(|i| !allowed_by_use(i))
                 .map(|i| (i.module.clone(), i.name.clone())),
         );
         report_events(cx, &ev, &end, summary.pickles);
@@ -579,14 +587,25 @@ fn unseen_verdict(
     seen: &mut HashSet<(String, String)>,
     torchscript: bool,
 ) -> Option<(Code, &'static str)> {
-    if !seen.insert((imp.module.clone(), imp.name.clone())) {
+    let pair = (imp.module.clone(), imp.name.clone());
+    if seen.contains(&pair) {
         return None;
+    }
+    // Allowed by its use in this reading only: a later reading may use it otherwise.
+    if !allowed_by_use(imp) {
+        seen.insert(pair);
     }
     match verdict(imp, torchscript) {
         Verdict::Allowed => None,
         Verdict::Dangerous(why) => Some((Code::PickleDangerousImport, why)),
         Verdict::Unknown => Some((Code::PickleUnknownImport, "not on the allowlist")),
     }
+}
+
+/// Allowed only by how the reading used it, not by its pair (see [`verdict`]).
+fn allowed_by_use(imp: &machine::Import) -> bool {
+    (imp.only_attribute_lookups() || imp.only_companion_reads())
+        && classify(&imp.module, &imp.name, false) != Verdict::Allowed
 }
 
 /// The verdict on one import: its pair's, except `getattr` used only for
