@@ -673,23 +673,30 @@ struct Group<'g> {
     visited: HashSet<u64>,
 }
 
+/// The header of a version-1 B-tree node at `addr` of node type `ntype` (0: group, 1: raw data
+/// chunks): its level and the number of entries used.
+fn btree_v1_header(rd: &mut Rd<'_>, addr: u64, ntype: u8, what: &str) -> R<(u8, u64)> {
+    let head = rd.read(addr, 8, false)?;
+    let mut c = Cur::new(&head);
+    if c.take(4) != Some(b"TREE") {
+        return Err(format!("no B-tree node at {addr:#x}"));
+    }
+    let found = c.u8().ok_or("short B-tree node")?;
+    let level = c.u8().ok_or("short B-tree node")?;
+    let used = u64::from(c.u16().ok_or("short B-tree node")?);
+    if found != ntype {
+        return Err(format!("B-tree node at {addr:#x} is not a {what} node"));
+    }
+    Ok((level, used))
+}
+
 /// A version-1 B-tree of group nodes, down to its symbol table nodes.
 fn btree_v1(rd: &mut Rd<'_>, addr: u64, g: &mut Group<'_>, w: &mut Walked, depth: u32) -> R<()> {
     if depth > MAX_BTREE_DEPTH || !g.visited.insert(addr) {
         return Err(format!("group B-tree at {addr:#x} loops or is too deep"));
     }
     let (so, sl) = (rd.so, rd.sl);
-    let head = rd.read(addr, 8, false)?;
-    let mut c = Cur::new(&head);
-    if c.take(4) != Some(b"TREE") {
-        return Err(format!("no B-tree node at {addr:#x}"));
-    }
-    let ntype = c.u8().ok_or("short B-tree node")?;
-    let level = c.u8().ok_or("short B-tree node")?;
-    let used = u64::from(c.u16().ok_or("short B-tree node")?);
-    if ntype != 0 {
-        return Err(format!("B-tree node at {addr:#x} is not a group node"));
-    }
+    let (level, used) = btree_v1_header(rd, addr, 0, "group")?;
     // Header, siblings, then keys and children interleaved (one more key than children).
     let size = (8u64)
         .saturating_add(2u64.saturating_mul(so as u64))
@@ -1299,17 +1306,7 @@ impl Chunks<'_> {
             return Err(format!("chunk B-tree at {addr:#x} loops or is too deep"));
         }
         let (so, raw) = (rd.so, self.expected(rows.esize)?);
-        let head = rd.read(addr, 8, false)?;
-        let mut c = Cur::new(&head);
-        if c.take(4) != Some(b"TREE") {
-            return Err(format!("no B-tree node at {addr:#x}"));
-        }
-        let ntype = c.u8().ok_or("short B-tree node")?;
-        let level = c.u8().ok_or("short B-tree node")?;
-        let used = u64::from(c.u16().ok_or("short B-tree node")?);
-        if ntype != 1 {
-            return Err(format!("B-tree node at {addr:#x} is not a chunk node"));
-        }
+        let (level, used) = btree_v1_header(rd, addr, 1, "chunk")?;
         // A key: chunk size, filter mask, then two 8-byte offsets (the row's, the element's).
         let key = 8u64.saturating_add(16);
         let size = 8u64
