@@ -321,21 +321,32 @@ impl Rng {
 }
 
 /// Run a loader oracle script (`python` on `script`) over `paths`, one per line on its stdin,
-/// and parse its one-JSON-object-per-line answers. The paths are fed from another thread: the
-/// oracle answers as it reads, and a full stdout pipe would otherwise block both sides.
+/// and parse its one-JSON-object-per-line answers.
 pub fn run_oracle(
     python: &std::path::Path,
     script: &str,
     paths: Vec<String>,
 ) -> Vec<serde_json::Value> {
+    let mut cmd = std::process::Command::new(python);
+    cmd.arg(script);
+    oracle_answers(cmd, script, paths)
+}
+
+/// Spawn `cmd` (an oracle script), feed it `paths` one per line and parse its
+/// one-JSON-object-per-line answers, one per path. The paths are fed from another thread: the
+/// oracle answers as it reads, and a full stdout pipe would otherwise block both sides.
+pub fn oracle_answers(
+    mut cmd: std::process::Command,
+    script: &str,
+    paths: Vec<String>,
+) -> Vec<serde_json::Value> {
     use std::io::Write;
-    use std::process::{Command, Stdio};
-    let mut child = Command::new(python)
-        .arg(script)
+    use std::process::Stdio;
+    let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("{} runs {script}: {e}", python.display()));
+        .unwrap_or_else(|e| panic!("{:?} runs {script}: {e}", cmd.get_program()));
     let mut stdin = child.stdin.take().unwrap();
     let n = paths.len();
     let feeder = std::thread::spawn(move || {

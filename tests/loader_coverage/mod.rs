@@ -4,9 +4,8 @@
 //! floor, so a generator that shares modelgate's blind spots shows as loader code never reached.
 #![allow(dead_code)]
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 /// The floor every oracle's inputs must reach in the loader's reading functions.
 pub const FLOOR: f64 = 0.90;
@@ -38,10 +37,7 @@ pub fn run_oracle_measured_excluding(
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("coverage.json");
     let mut cmd = Command::new(python);
-    cmd.arg(script)
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped());
+    cmd.arg(script).env("PYTHONDONTWRITEBYTECODE", "1");
     let excl: Vec<[&str; 4]> = unreachable.iter().map(|u| [u.0, u.1, u.2, u.3]).collect();
     cmd.env(
         "MODELGATE_ORACLE_UNREACHABLE",
@@ -52,30 +48,7 @@ pub fn run_oracle_measured_excluding(
     } else {
         cmd.env_remove("MODELGATE_ORACLE_COVERAGE");
     }
-    let mut child = cmd
-        .spawn()
-        .unwrap_or_else(|e| panic!("{} runs {script}: {e}", python.display()));
-    let mut stdin = child.stdin.take().unwrap();
-    let n = paths.len();
-    let feeder = std::thread::spawn(move || {
-        for p in paths {
-            writeln!(stdin, "{p}").unwrap();
-        }
-    });
-    let out = child.wait_with_output().unwrap();
-    feeder.join().unwrap();
-    assert!(out.status.success(), "{script} failed");
-    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    assert_eq!(
-        lines.len(),
-        n,
-        "{script} answered {} of {n} inputs",
-        lines.len()
-    );
+    let lines = super::common::oracle_answers(cmd, script, paths);
     let cov = measure.then(|| {
         serde_json::from_slice(&std::fs::read(&report).expect("coverage report")).unwrap()
     });
