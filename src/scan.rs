@@ -6,7 +6,7 @@ use crate::finding::{Code, Finding, Severity};
 use crate::input::Input;
 use crate::inspect::{inspect, Cx, Limits};
 use crate::report::{FileEntry, FileStatus, Report};
-use crate::walk::{walk, FileTask};
+use crate::walk::{walk, FileTask, Walked};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
@@ -192,6 +192,11 @@ pub fn scan_file_with(task: &FileTask, limits: &Limits, digests: &[HashAlg]) -> 
 /// Scan `roots`. `Err` only when the run cannot happen (a root is missing): exit 2.
 pub fn scan(roots: &[PathBuf], opts: &ScanOptions) -> Result<Report, String> {
     let walked = walk(roots)?;
+    Ok(scan_walked(roots, &walked, opts))
+}
+
+/// Scan what a walk of `roots` found (all of it, or the part a shard owns).
+pub fn scan_walked(roots: &[PathBuf], walked: &Walked, opts: &ScanOptions) -> Report {
     // The same file reached through several paths (the Hugging Face cache links snapshots to
     // blobs) is read once; its findings are reported under every path.
     let mut first: HashMap<(u64, u64), usize> = HashMap::new();
@@ -256,7 +261,7 @@ pub fn scan(roots: &[PathBuf], opts: &ScanOptions) -> Result<Report, String> {
         .iter()
         .map(|r| r.to_string_lossy().into_owned())
         .collect();
-    Ok(Report::new(roots, opts.fail_on, files, findings))
+    Report::new(roots, opts.fail_on, files, findings)
 }
 
 fn progress_bar(wanted: bool, n: u64) -> Option<indicatif::ProgressBar> {

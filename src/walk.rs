@@ -21,6 +21,8 @@ pub struct FileTask {
     pub name: String,
     /// (device, inode): the same file reached twice is read once.
     pub key: (u64, u64),
+    /// The size the walk saw (the file may change before it is read).
+    pub size: u64,
 }
 
 /// Something the walk must report about a path it did not (fully) scan.
@@ -77,6 +79,7 @@ pub fn walk(roots: &[PathBuf]) -> Result<Walked, String> {
                 fs_path: root.clone(),
                 name,
                 key: (meta.dev(), meta.ino()),
+                size: meta.len(),
             });
         } else {
             return Err(format!(
@@ -245,6 +248,7 @@ fn walk_dir(
                     fs_path: path,
                     name,
                     key: (m.dev(), m.ino()),
+                    size: m.len(),
                 }),
                 Ok(m) => special(w, &shown, &m.file_type()),
                 Err(e) => note(
@@ -266,6 +270,7 @@ fn walk_dir(
                 fs_path: path,
                 name,
                 key: (meta.dev(), meta.ino()),
+                size: meta.len(),
             });
         } else {
             special(w, &shown, &ft);
