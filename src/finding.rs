@@ -149,6 +149,11 @@ the pickle is a common way to hide a second payload (polyglot files).";
         "A file or directory could not be read; its content was not scanned.",
         "An unreadable file cannot be shown to be safe, so it fails the gate. Check permissions and that the \
 file is not being modified during the scan.";
+    CachedCopyDiffers = "cached-copy-differs", Warning, ["AML.T0010.003"],
+        "A local cached copy of a remote file is not the file the remote lists; the remote file was read instead.",
+        "The Hugging Face cache on this machine holds, for the commit scanned, bytes whose SHA-256 or size is not \
+the one the Hub lists. A loader that reads the cache would load those bytes, which this scan did not judge. \
+Delete the cached copy (or the whole snapshot) and download it again.";
     SymlinkOutsideRoot = "symlink-outside-root", Error, ["AML.T0010.003"],
         "A symbolic link points outside the scanned root; its target was not scanned.",
         "A loader follows the link and loads whatever it points to, which this scan did not see. Scan the \
@@ -607,6 +612,7 @@ impl Code {
             ZipEncrypted => "encrypted members cannot be checked: decrypt and extract them, and scan what they hold",
             NotInspected => "this format is not inspected: extract or convert it to one modelgate reads, and scan again",
             ReadError => "the file could not be read: check that it is there and readable, and scan again",
+            CachedCopyDiffers => "delete the cached copy (or its snapshot) and download it again: what loaders read from the cache was not this scan's file",
             InspectorPanic => "modelgate failed on this file (a bug: please report it); treat the file as unchecked",
             NonUtf8Path => "rename it to a UTF-8 name: tools disagree on what this file is called",
             SymlinkOutsideRoot => {

@@ -560,7 +560,7 @@ pub fn verify_manifest(
         ..Default::default()
     };
     let shown = root.to_string_lossy().into_owned();
-    if !root.exists() {
+    if !root.exists() && !crate::remote::is_remote(&shown) {
         return Err(Error::file("tree", root, "no such file or directory"));
     }
     let (m, t) = trusted_manifest(manifest, trust)?;

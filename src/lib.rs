@@ -16,6 +16,12 @@ pub mod loaders;
 pub mod manifest;
 pub mod output;
 pub mod policy;
+#[cfg(feature = "remote")]
+pub mod remote;
+/// Built without the `remote` feature: remote URLs are refused with a clear message.
+#[cfg(not(feature = "remote"))]
+#[path = "remote_off.rs"]
+pub mod remote;
 pub mod report;
 pub mod scan;
 pub mod signature;

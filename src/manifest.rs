@@ -111,10 +111,21 @@ pub fn create(
         })
         .collect();
     files.sort_by(|a, b| a.path.cmp(&b.path));
-    let name = std::fs::canonicalize(root)
-        .ok()
-        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-        .unwrap_or_default();
+    let shown = root.to_string_lossy();
+    let name = if crate::remote::is_remote(&shown) {
+        // The last segment of the URL (`hf://org/name@rev` names `name@rev`).
+        shown
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    } else {
+        std::fs::canonicalize(root)
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_default()
+    };
     let manifest = Manifest {
         schema_version: SCHEMA_VERSION,
         tool: report.tool.clone(),

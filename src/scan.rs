@@ -10,7 +10,6 @@ use crate::walk::{walk, FileTask, Walked};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
-use std::io::{Read, Seek};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 
@@ -54,7 +53,11 @@ type Hashed = (BTreeMap<String, String>, Option<Vec<u8>>);
 
 /// Hash `file` with every algorithm: the whole content when it is small enough to keep (then
 /// returned, so that inspection uses exactly the hashed bytes), else streamed.
-fn hash_content(file: &mut File, len: u64, algs: &[HashAlg]) -> std::io::Result<Hashed> {
+fn hash_content(
+    file: &mut dyn crate::input::ReadSeek,
+    len: u64,
+    algs: &[HashAlg],
+) -> std::io::Result<Hashed> {
     let mut hashers: Vec<Hasher> = algs.iter().map(|a| Hasher::new(*a)).collect();
     let mut kept = None;
     if len <= READ_ONCE {
@@ -85,6 +88,62 @@ fn hash_content(file: &mut File, len: u64, algs: &[HashAlg]) -> std::io::Result<
     Ok((digests, kept))
 }
 
+/// A file opened for scanning: local, or remote (ranged reads, or a verified cached copy).
+struct Opened {
+    reader: Box<dyn crate::input::ReadSeek + Send>,
+    len: u64,
+    /// The local file, for the changed-while-scanned check.
+    local: Option<File>,
+    remote: Option<crate::remote::Opened>,
+    note: Option<String>,
+}
+
+impl Opened {
+    /// Size and modification time of a local file.
+    fn local_stamp(&self) -> Option<(u64, Option<std::time::SystemTime>)> {
+        let m = self.local.as_ref()?.metadata().ok()?;
+        Some((m.len(), m.modified().ok()))
+    }
+
+    fn remote_read(&self) -> Option<crate::report::RemoteRead> {
+        let r = self.remote.as_ref()?;
+        let (requests, bytes_fetched) = r.stats.get();
+        Some(crate::report::RemoteRead {
+            requests,
+            bytes_fetched,
+            cached_copy: r
+                .from_cache
+                .as_ref()
+                .map(|p| p.to_string_lossy().into_owned()),
+        })
+    }
+}
+
+fn open_task(task: &FileTask) -> std::io::Result<Opened> {
+    if let Some(rf) = &task.remote {
+        let mut o = rf.open()?;
+        let reader = std::mem::replace(&mut o.reader, Box::new(std::io::Cursor::new(Vec::new())));
+        let note = o.note.take();
+        return Ok(Opened {
+            reader,
+            len: o.len,
+            local: None,
+            remote: Some(o),
+            note,
+        });
+    }
+    let f = File::open(&task.fs_path)?;
+    let len = f.metadata()?.len();
+    let stamp = f.try_clone()?;
+    Ok(Opened {
+        reader: Box::new(f),
+        len,
+        local: Some(stamp),
+        remote: None,
+        note: None,
+    })
+}
+
 /// Inspect one file, computing `digests` over the same bytes.
 pub fn scan_file_with(task: &FileTask, limits: &Limits, digests: &[HashAlg]) -> FileResult {
     let mut cx = Cx::new(limits, task.display.clone());
@@ -98,26 +157,30 @@ pub fn scan_file_with(task: &FileTask, limits: &Limits, digests: &[HashAlg]) -> 
         same_as: None,
         verdict: crate::report::Verdict::Pass,
         seconds: None,
+        remote: None,
     };
     let started = std::time::Instant::now();
-    let opened = File::open(&task.fs_path).and_then(|f| f.metadata().map(|m| (f, m.len())));
-    match opened {
+    match open_task(task) {
         Err(e) => {
             cx.report(Code::ReadError, None, format!("cannot open: {e}"), ev! {});
             entry.status = FileStatus::Error;
             entry.reason = Some(e.to_string());
         }
-        Ok((mut file, len)) => {
+        Ok(mut src) => {
+            let len = src.len;
             entry.size = Some(len);
+            if let Some(note) = src.note.take() {
+                cx.report(Code::CachedCopyDiffers, None, note, ev! {});
+            }
             let name = task.name.clone();
-            let before = file.metadata().ok().and_then(|m| m.modified().ok());
+            let before = src.local_stamp();
             let seconds = limits.max_seconds_per_file;
             let r = crate::input::with_deadline(seconds, || {
                 catch_unwind(AssertUnwindSafe(|| {
                     let kept = if digests.is_empty() {
                         None
                     } else {
-                        let (d, kept) = hash_content(&mut file, len, digests)?;
+                        let (d, kept) = hash_content(&mut *src.reader, len, digests)?;
                         entry.digests = d;
                         kept
                     };
@@ -129,7 +192,7 @@ pub fn scan_file_with(task: &FileTask, limits: &Limits, digests: &[HashAlg]) -> 
                             inspect(&mut input, &mut cx, Some(&name))
                         }
                         None => {
-                            let mut input = Input::seekable(&mut file, len)?;
+                            let mut input = Input::seekable(&mut *src.reader, len)?;
                             inspect(&mut input, &mut cx, Some(&name))
                         }
                     };
@@ -137,8 +200,9 @@ pub fn scan_file_with(task: &FileTask, limits: &Limits, digests: &[HashAlg]) -> 
                 }))
             });
             // Hashed and inspected in two reads (large files): they must be the same bytes.
-            let after = file.metadata().ok().map(|m| (m.len(), m.modified().ok()));
-            if !digests.is_empty() && len > READ_ONCE && after != Some((len, before)) {
+            // (Remote reads are conditional on the listed version: a change is a read error.)
+            let after = src.local_stamp();
+            if !digests.is_empty() && len > READ_ONCE && before.is_some() && after != before {
                 cx.report(
                     Code::ReadError,
                     None,
@@ -146,6 +210,7 @@ pub fn scan_file_with(task: &FileTask, limits: &Limits, digests: &[HashAlg]) -> 
                     ev! {},
                 );
             }
+            entry.remote = src.remote_read();
             match r {
                 Ok(Ok(id)) => entry.format = Some(id.label.to_string()),
                 Ok(Err(e)) => {
@@ -237,6 +302,7 @@ pub fn scan_walked(roots: &[PathBuf], walked: &Walked, opts: &ScanOptions) -> Re
                 same_as: None,
                 verdict: crate::report::Verdict::Pass,
                 seconds: None,
+                remote: None,
             });
         }
     }
@@ -261,7 +327,9 @@ pub fn scan_walked(roots: &[PathBuf], walked: &Walked, opts: &ScanOptions) -> Re
         .iter()
         .map(|r| r.to_string_lossy().into_owned())
         .collect();
-    Report::new(roots, opts.fail_on, files, findings)
+    let mut report = Report::new(roots, opts.fail_on, files, findings);
+    report.inputs.resolved = walked.resolved.clone();
+    report
 }
 
 fn progress_bar(wanted: bool, n: u64) -> Option<indicatif::ProgressBar> {

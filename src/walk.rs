@@ -23,6 +23,8 @@ pub struct FileTask {
     pub key: (u64, u64),
     /// The size the walk saw (the file may change before it is read).
     pub size: u64,
+    /// A remote file (read by ranged requests) instead of `fs_path`.
+    pub remote: Option<std::sync::Arc<crate::remote::RemoteFile>>,
 }
 
 /// Something the walk must report about a path it did not (fully) scan.
@@ -40,6 +42,8 @@ pub struct WalkNote {
 pub struct Walked {
     pub tasks: Vec<FileTask>,
     pub notes: Vec<WalkNote>,
+    /// What each remote root was resolved to.
+    pub resolved: Vec<crate::remote::Resolved>,
 }
 
 impl WalkNote {
@@ -57,6 +61,11 @@ impl WalkNote {
 pub fn walk(roots: &[PathBuf]) -> Result<Walked, String> {
     let mut w = Walked::default();
     for root in roots {
+        let shown = root.to_string_lossy();
+        if crate::remote::is_remote(&shown) {
+            walk_remote(&shown, &mut w)?;
+            continue;
+        }
         let meta = fs::metadata(root).map_err(|e| format!("{}: {e}", root.display()))?;
         let canon = fs::canonicalize(root).map_err(|e| format!("{}: {e}", root.display()))?;
         let display = root.to_string_lossy().trim_end_matches('/').to_string();
@@ -80,6 +89,7 @@ pub fn walk(roots: &[PathBuf]) -> Result<Walked, String> {
                 name,
                 key: (meta.dev(), meta.ino()),
                 size: meta.len(),
+                remote: None,
             });
         } else {
             return Err(format!(
@@ -89,6 +99,33 @@ pub fn walk(roots: &[PathBuf]) -> Result<Walked, String> {
         }
     }
     Ok(w)
+}
+
+/// A remote root's listing as tasks: each file shown as the root joined with its path below it,
+/// named by its last path segment.
+fn walk_remote(root: &str, w: &mut Walked) -> Result<(), String> {
+    let listing = crate::remote::list(root)?;
+    let root = root.trim_end_matches('/');
+    for (rel, file) in listing.files {
+        let display = if rel.is_empty() {
+            root.to_string()
+        } else {
+            format!("{root}/{rel}")
+        };
+        let name = file.key.rsplit('/').next().unwrap_or_default().to_string();
+        let n = w.tasks.len() as u64;
+        w.tasks.push(FileTask {
+            fs_path: PathBuf::from(&display),
+            display,
+            name,
+            // Never the key of a local file (devices are never u64::MAX).
+            key: (u64::MAX, n),
+            size: file.size,
+            remote: Some(file),
+        });
+    }
+    w.resolved.push(listing.resolved);
+    Ok(())
 }
 
 fn note(
@@ -249,6 +286,7 @@ fn walk_dir(
                     name,
                     key: (m.dev(), m.ino()),
                     size: m.len(),
+                    remote: None,
                 }),
                 Ok(m) => special(w, &shown, &m.file_type()),
                 Err(e) => note(
@@ -271,6 +309,7 @@ fn walk_dir(
                 name,
                 key: (meta.dev(), meta.ino()),
                 size: meta.len(),
+                remote: None,
             });
         } else {
             special(w, &shown, &ft);

@@ -310,6 +310,7 @@ mod tests {
             same_as: None,
             verdict: crate::report::Verdict::Pass,
             seconds: None,
+            remote: None,
         }
     }
 

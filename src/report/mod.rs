@@ -96,6 +96,9 @@ pub struct Inputs {
     /// manifests, baselines), each with the SHA-256 of the bytes read.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub trusted: Vec<TrustRef>,
+    /// Remote roots and what each was resolved to (the Hub commit scanned, say).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resolved: Vec<crate::remote::Resolved>,
 }
 
 /// A file a run relied on, named so that a reader of the report can check it.
@@ -211,6 +214,20 @@ pub struct FileEntry {
     /// the same from run to run).
     #[serde(skip)]
     pub seconds: Option<f64>,
+    /// How a remote file was read: requests made and bytes fetched (or the local cached copy
+    /// read instead).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote: Option<RemoteRead>,
+}
+
+/// How much of a remote file was fetched to judge it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct RemoteRead {
+    pub requests: u64,
+    pub bytes_fetched: u64,
+    /// Read from this verified local copy (the Hugging Face cache) instead of the network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cached_copy: Option<String>,
 }
 
 fn pass() -> Verdict {
@@ -267,6 +284,7 @@ impl Report {
                 fail_on,
                 policy: None,
                 trusted: Vec::new(),
+                resolved: Vec::new(),
             },
             summary,
             files,

@@ -1,0 +1,495 @@
+//! `hf://[models/|datasets/|spaces/]org/name[@revision][/path]`: a Hugging Face Hub repository,
+//! read as `huggingface_hub` reads it, at one commit.
+//!
+//! The revision is resolved to a commit first (`/api/{kind}/{repo}/revision/{rev}`), and every
+//! later request names that commit, so a branch that moves during the scan changes nothing. The
+//! tree is listed with sizes and LFS SHA-256s (`/tree/{commit}?recursive=true`, following
+//! `Link: rel="next"`). Each file is read through `/{repo}/resolve/{commit}/{path}`: the first
+//! hop is read by hand so that `X-Repo-Commit`, `X-Linked-Etag` and `X-Linked-Size` can be held
+//! against the listing (a file whose blob is not the one listed is an error), then ranged GETs go
+//! to the URL it redirects to (the token only ever goes to the Hub's own origin). An LFS file
+//! already in the local Hugging Face cache at that commit, whose SHA-256 is the listed one, is
+//! read from disk instead.
+
+use super::http::{header, Client};
+use super::{Access, Listing, RemoteFile, Resolved};
+use std::io;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+/// Most entries a listing may have.
+pub const MAX_FILES: usize = 1_000_000;
+/// Most pages a listing may take.
+const MAX_PAGES: usize = 100_000;
+
+/// What an `hf://` URL names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HfUrl {
+    /// `models`, `datasets` or `spaces`.
+    pub kind: &'static str,
+    /// `org/name`.
+    pub repo: String,
+    pub revision: String,
+    /// A path inside the repository ("" for all of it).
+    pub path: String,
+}
+
+/// Parse an `hf://` URL. A revision with a slash is written `@refs/pr/N` or
+/// `@refs/convert/NAME` (or with `%2F` for the slash).
+pub fn parse(url: &str) -> Result<HfUrl, String> {
+    let rest = url
+        .get(5..)
+        .filter(|_| {
+            url.get(..5)
+                .is_some_and(|s| s.eq_ignore_ascii_case("hf://"))
+        })
+        .ok_or("not an hf:// URL")?;
+    let (kind, rest) = if let Some(r) = rest.strip_prefix("datasets/") {
+        ("datasets", r)
+    } else if let Some(r) = rest.strip_prefix("spaces/") {
+        ("spaces", r)
+    } else if let Some(r) = rest.strip_prefix("models/") {
+        ("models", r)
+    } else {
+        ("models", rest)
+    };
+    let mut parts = rest.splitn(2, '/');
+    let org = parts.next().unwrap_or("");
+    let after = parts.next().unwrap_or("");
+    let (name_rev, tail) = match after.find('/') {
+        Some(i) => (after.get(..i).unwrap_or(""), after.get(i..).unwrap_or("")),
+        None => (after, ""),
+    };
+    let (name, mut revision, mut tail) = match name_rev.split_once('@') {
+        Some((n, r)) => (n, r.to_string(), tail.to_string()),
+        None => (name_rev, "main".to_string(), tail.to_string()),
+    };
+    if revision == "refs" {
+        // refs/pr/N, refs/convert/NAME: two more segments belong to the revision.
+        let segs: Vec<&str> = tail.trim_start_matches('/').splitn(3, '/').collect();
+        if let (Some(a), Some(b)) = (segs.first(), segs.get(1)) {
+            revision = format!("refs/{a}/{b}");
+            tail = segs.get(2).map(|s| format!("/{s}")).unwrap_or_default();
+        }
+    }
+    let revision = revision.replace("%2F", "/").replace("%2f", "/");
+    let ok = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 96
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            && s != "."
+            && s != ".."
+    };
+    if !ok(org) || !ok(name) {
+        return Err(format!(
+            "{url}: a repository is named hf://[datasets/|spaces/]ORG/NAME[@REVISION][/PATH]"
+        ));
+    }
+    if revision.is_empty() || revision.chars().any(|c| c.is_control() || c == ' ') {
+        return Err(format!("{url}: not a revision: {revision:?}"));
+    }
+    let path = tail.trim_matches('/').to_string();
+    if path.split('/').any(|s| s == ".." || s == ".") {
+        return Err(format!("{url}: a path with . or .. segments"));
+    }
+    Ok(HfUrl {
+        kind,
+        repo: format!("{org}/{name}"),
+        revision,
+        path,
+    })
+}
+
+/// The Hub's address: `HF_ENDPOINT`, as `huggingface_hub` reads it.
+pub fn endpoint() -> String {
+    std::env::var("HF_ENDPOINT")
+        .ok()
+        .filter(|e| !e.trim().is_empty())
+        .unwrap_or_else(|| "https://huggingface.co".to_string())
+        .trim_end_matches('/')
+        .to_string()
+}
+
+fn hf_home() -> Option<PathBuf> {
+    std::env::var_os("HF_HOME").map(PathBuf::from).or_else(|| {
+        std::env::var_os("XDG_CACHE_HOME")
+            .map(|x| PathBuf::from(x).join("huggingface"))
+            .or_else(|| {
+                std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/huggingface"))
+            })
+    })
+}
+
+/// `HF_TOKEN` (or `HUGGING_FACE_HUB_TOKEN`), else the token file `huggingface-cli login` wrote.
+fn token() -> Option<String> {
+    for k in ["HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"] {
+        if let Ok(t) = std::env::var(k) {
+            if !t.trim().is_empty() {
+                return Some(t.trim().to_string());
+            }
+        }
+    }
+    if std::env::var("HF_HUB_DISABLE_IMPLICIT_TOKEN").is_ok_and(|v| !v.is_empty() && v != "0") {
+        return None;
+    }
+    let path = std::env::var_os("HF_TOKEN_PATH")
+        .map(PathBuf::from)
+        .or_else(|| hf_home().map(|h| h.join("token")))?;
+    crate::input::read_small(&path, 4096)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+}
+
+/// The local Hugging Face cache: `HF_HUB_CACHE`, else `HF_HOME/hub`.
+fn cache_dir() -> Option<PathBuf> {
+    std::env::var_os("HF_HUB_CACHE")
+        .or_else(|| std::env::var_os("HUGGINGFACE_HUB_CACHE"))
+        .map(PathBuf::from)
+        .or_else(|| hf_home().map(|h| h.join("hub")))
+}
+
+/// A repository at one commit.
+#[derive(Debug)]
+pub struct Repo {
+    pub url: HfUrl,
+    pub commit: String,
+    endpoint: String,
+    client: Arc<Client>,
+    /// Per path: the URL its bytes come from, once the resolve hop was checked.
+    data_urls: Mutex<std::collections::HashMap<String, String>>,
+}
+
+fn enc(s: &str) -> String {
+    // Percent-encode everything but unreserved characters and `/`.
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'/') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn unquote(e: &str) -> &str {
+    e.trim().trim_start_matches("W/").trim_matches('"')
+}
+
+impl Repo {
+    fn api(&self, what: &str) -> String {
+        format!(
+            "{}/api/{}/{}/{what}",
+            self.endpoint, self.url.kind, self.url.repo
+        )
+    }
+
+    fn resolve_url(&self, path: &str) -> String {
+        let prefix = match self.url.kind {
+            "datasets" => "datasets/",
+            "spaces" => "spaces/",
+            _ => "",
+        };
+        format!(
+            "{}/{prefix}{}/resolve/{}/{}",
+            self.endpoint,
+            self.url.repo,
+            self.commit,
+            enc(path)
+        )
+    }
+
+    /// The URL `f`'s bytes come from, after its resolve hop was held against the listing.
+    fn data_url(&self, f: &RemoteFile) -> io::Result<String> {
+        if let Some(u) = self
+            .data_urls
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&f.key).cloned())
+        {
+            return Ok(u);
+        }
+        let resolve = self.resolve_url(&f.key);
+        let head = self.client.head(&resolve, false)?;
+        let h = &head.headers;
+        if !(head.status.is_success() || head.status.is_redirection()) {
+            return Err(io::Error::other(format!(
+                "{resolve}: HTTP {} for a file the listing has",
+                head.status
+            )));
+        }
+        if let Some(c) = header(h, "x-repo-commit") {
+            if c != self.commit {
+                return Err(io::Error::other(format!(
+                    "{}: the Hub answered for commit {c}, not the commit listed ({}): the file changed while it was scanned",
+                    f.key, self.commit
+                )));
+            }
+        }
+        let linked = header(h, "x-linked-etag").map(unquote);
+        let etag = header(h, "etag").map(unquote);
+        let listed_ok = match (&f.lfs_sha256, linked, etag) {
+            (Some(sha), Some(l), _) => l.eq_ignore_ascii_case(sha),
+            (Some(sha), None, Some(e)) => e.eq_ignore_ascii_case(sha),
+            (None, _, Some(e)) => f.etag.as_deref().is_none_or(|o| o.eq_ignore_ascii_case(e)),
+            _ => true,
+        };
+        if !listed_ok {
+            return Err(io::Error::other(format!(
+                "{}: the Hub serves another blob (ETag {}) than the listing named ({}): the file changed while it was scanned",
+                f.key,
+                linked.or(etag).unwrap_or("-"),
+                f.lfs_sha256.as_deref().or(f.etag.as_deref()).unwrap_or("-")
+            )));
+        }
+        let size = header(h, "x-linked-size")
+            .or_else(|| {
+                head.status
+                    .is_success()
+                    .then(|| header(h, "content-length"))
+                    .flatten()
+            })
+            .and_then(|s| s.trim().parse::<u64>().ok());
+        if let Some(s) = size {
+            if s != f.size {
+                return Err(io::Error::other(format!(
+                    "{}: the Hub serves {s} bytes, the listing said {}: the file changed while it was scanned",
+                    f.key, f.size
+                )));
+            }
+        }
+        let url = if head.status.is_redirection() {
+            let loc = header(h, "location").ok_or_else(|| {
+                io::Error::other(format!("{resolve}: a redirect without Location"))
+            })?;
+            url::Url::parse(&resolve)
+                .and_then(|b| b.join(loc))
+                .map_err(|e| io::Error::other(format!("{resolve}: bad Location: {e}")))?
+                .to_string()
+        } else {
+            resolve
+        };
+        if let Ok(mut m) = self.data_urls.lock() {
+            m.insert(f.key.clone(), url.clone());
+        }
+        Ok(url)
+    }
+
+    pub fn fetch(&self, f: &RemoteFile, start: u64, end: u64) -> io::Result<bytes::Bytes> {
+        let url = self.data_url(f)?;
+        match self.client.fetch(&url, None, start, end) {
+            // A signed CDN URL that expired: resolve again, once.
+            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+                if let Ok(mut m) = self.data_urls.lock() {
+                    m.remove(&f.key);
+                }
+                let url = self.data_url(f)?;
+                self.client.fetch(&url, None, start, end)
+            }
+            r => r,
+        }
+    }
+
+    /// The file in the local Hugging Face cache at this commit, when its SHA-256 is the one the
+    /// listing gives (LFS files). `Err` says why a copy that is there was not used.
+    pub fn cached_copy(&self, f: &RemoteFile) -> Result<Option<PathBuf>, String> {
+        let Some(sha) = &f.lfs_sha256 else {
+            return Ok(None);
+        };
+        let Some(dir) = cache_dir() else {
+            return Ok(None);
+        };
+        let folder = format!("{}--{}", self.url.kind, self.url.repo.replace('/', "--"));
+        let path = dir
+            .join(folder)
+            .join("snapshots")
+            .join(&self.commit)
+            .join(&f.key);
+        let Ok(meta) = std::fs::metadata(&path) else {
+            return Ok(None);
+        };
+        if !meta.is_file() {
+            return Ok(None);
+        }
+        if meta.len() != f.size {
+            return Err(format!(
+                "the local cached copy {} has {} bytes, the Hub's {}: read from the Hub instead",
+                path.display(),
+                meta.len(),
+                f.size
+            ));
+        }
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        std::fs::File::open(&path)
+            .and_then(|mut file| std::io::copy(&mut file, &mut h))
+            .map_err(|e| format!("the local cached copy {}: {e}", path.display()))?;
+        let got = crate::digest::hex(&h.finalize());
+        if !got.eq_ignore_ascii_case(sha) {
+            return Err(format!(
+                "the local cached copy {} is not the Hub's file (SHA-256 {got}, the Hub lists {sha}): read from the Hub instead",
+                path.display()
+            ));
+        }
+        Ok(Some(path))
+    }
+}
+
+/// Resolve the revision, list the tree under the path.
+pub fn list(root: &str) -> Result<Listing, String> {
+    let url = parse(root)?;
+    let endpoint = endpoint();
+    let tok = token();
+    let client =
+        Arc::new(Client::new(tok.map(|t| (endpoint.as_str(), t))).map_err(|e| e.to_string())?);
+    let rev_url = format!(
+        "{endpoint}/api/{}/{}/revision/{}",
+        url.kind,
+        url.repo,
+        enc(&url.revision).replace('/', "%2F")
+    );
+    let (info, _) = client.get_json(&rev_url).map_err(|e| e.to_string())?;
+    let commit = info
+        .get("sha")
+        .and_then(|s| s.as_str())
+        .filter(|s| s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit()))
+        .ok_or_else(|| format!("{rev_url}: no commit (\"sha\") in the answer"))?
+        .to_ascii_lowercase();
+    let repo = Arc::new(Repo {
+        url: url.clone(),
+        commit: commit.clone(),
+        endpoint: endpoint.clone(),
+        client: Arc::clone(&client),
+        data_urls: Mutex::new(Default::default()),
+    });
+    let mut next = Some(if url.path.is_empty() {
+        repo.api(&format!("tree/{commit}?recursive=true"))
+    } else {
+        repo.api(&format!("tree/{commit}/{}?recursive=true", enc(&url.path)))
+    });
+    let mut files = Vec::new();
+    let mut pages = 0usize;
+    while let Some(page) = next.take() {
+        pages = pages.saturating_add(1);
+        if pages > MAX_PAGES {
+            return Err(format!("the listing has more than {MAX_PAGES} pages"));
+        }
+        let (v, n) = client.get_json(&page).map_err(|e| e.to_string())?;
+        let entries = v
+            .as_array()
+            .ok_or_else(|| format!("{page}: the listing is not a JSON array"))?;
+        for e in entries {
+            let kind = e.get("type").and_then(|t| t.as_str()).unwrap_or("");
+            if kind == "directory" {
+                continue;
+            }
+            let path = e
+                .get("path")
+                .and_then(|p| p.as_str())
+                .ok_or_else(|| format!("{page}: an entry without a path"))?;
+            if kind != "file" {
+                return Err(format!("{page}: {path}: an entry of unknown type {kind:?}"));
+            }
+            let size = e
+                .get("size")
+                .and_then(|s| s.as_u64())
+                .ok_or_else(|| format!("{page}: {path}: no size"))?;
+            let lfs = e.get("lfs");
+            let lfs_sha256 = lfs
+                .and_then(|l| l.get("oid").or_else(|| l.get("sha256")))
+                .and_then(|o| o.as_str())
+                .map(|o| o.to_ascii_lowercase());
+            if let Some(ls) = lfs.and_then(|l| l.get("size")).and_then(|s| s.as_u64()) {
+                if ls != size {
+                    return Err(format!(
+                        "{page}: {path}: the listing gives two sizes ({size} and LFS {ls})"
+                    ));
+                }
+            }
+            let rel = if url.path.is_empty() {
+                path.to_string()
+            } else {
+                match path.strip_prefix(&url.path) {
+                    Some("") => String::new(),
+                    Some(r) if r.starts_with('/') => r.trim_start_matches('/').to_string(),
+                    _ => {
+                        return Err(format!(
+                            "{page}: {path}: not under the path asked for ({})",
+                            url.path
+                        ))
+                    }
+                }
+            };
+            files.push((
+                rel,
+                Arc::new(RemoteFile {
+                    key: path.to_string(),
+                    size,
+                    etag: e.get("oid").and_then(|o| o.as_str()).map(str::to_string),
+                    version: Some(commit.clone()),
+                    lfs_sha256,
+                    access: Access::Hub(Arc::clone(&repo)),
+                }),
+            ));
+            if files.len() > MAX_FILES {
+                return Err(format!("the listing has more than {MAX_FILES} files"));
+            }
+        }
+        next = n;
+    }
+    if files.is_empty() && !url.path.is_empty() {
+        return Err(format!(
+            "no file {} in {} at commit {commit}",
+            url.path, url.repo
+        ));
+    }
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(Listing {
+        files,
+        resolved: Resolved {
+            root: root.to_string(),
+            resolved: format!("commit {commit}"),
+        },
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        let u = parse("hf://org/name").unwrap();
+        assert_eq!(
+            (
+                u.kind,
+                u.repo.as_str(),
+                u.revision.as_str(),
+                u.path.as_str()
+            ),
+            ("models", "org/name", "main", "")
+        );
+        let u = parse("hf://datasets/org/name@v1.0/data/train").unwrap();
+        assert_eq!(
+            (
+                u.kind,
+                u.repo.as_str(),
+                u.revision.as_str(),
+                u.path.as_str()
+            ),
+            ("datasets", "org/name", "v1.0", "data/train")
+        );
+        let u = parse("hf://org/name@refs/pr/3/sub").unwrap();
+        assert_eq!((u.revision.as_str(), u.path.as_str()), ("refs/pr/3", "sub"));
+        let u = parse("hf://org/name@refs%2Fpr%2F3").unwrap();
+        assert_eq!((u.revision.as_str(), u.path.as_str()), ("refs/pr/3", ""));
+        assert!(parse("hf://org").is_err());
+        assert!(parse("hf://org/../x").is_err());
+        assert!(parse("hf://org/name/../../x").is_err());
+        assert!(parse("hf://org/na me").is_err());
+    }
+}
