@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// The smallest fetch, and the alignment of random fetches.
-pub const BLOCK: u64 = 16 << 10;
+pub const BLOCK: u64 = 8 << 10;
 /// The largest fetch, reached by sequential reads.
 pub const MAX_FETCH: u64 = 8 << 20;
 /// Bytes kept in one reader's cache.
@@ -50,6 +50,9 @@ pub struct RangeReader {
     /// Where the last fetch ended, and how long it was (for read-ahead).
     last_end: u64,
     last_len: u64,
+    /// Where the last read ended: a fetch is sequential only when the reader consumed the
+    /// previous one up to its end (a probe at doubling offsets is not).
+    last_read_end: u64,
 }
 
 impl RangeReader {
@@ -63,12 +66,13 @@ impl RangeReader {
             clock: 0,
             last_end: u64::MAX,
             last_len: 0,
+            last_read_end: u64::MAX,
         }
     }
 
     fn fetch_extent(&mut self, want: usize) -> io::Result<usize> {
         let size = self.file.size;
-        let sequential = self.pos == self.last_end;
+        let sequential = self.pos == self.last_end && self.pos == self.last_read_end;
         // A large read is served by one request of its own size (up to 64 MiB).
         let want = (want as u64).min(64 << 20);
         let (start, len) = if sequential {
@@ -89,6 +93,14 @@ impl RangeReader {
                     "the per-file budget of {max} remote requests is spent (--max-remote-requests)"
                 ),
             ));
+        }
+        if std::env::var_os("MODELGATE_TRACE_REMOTE").is_some() {
+            eprintln!(
+                "fetch {} [{start}, {end}) {} bytes{}",
+                self.file.key,
+                end.saturating_sub(start),
+                if sequential { " (sequential)" } else { "" }
+            );
         }
         let data = self.file.fetch(start, end)?;
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
@@ -151,6 +163,7 @@ impl Read for RangeReader {
             d.copy_from_slice(s);
         }
         self.pos = self.pos.saturating_add(n as u64);
+        self.last_read_end = self.pos;
         Ok(n)
     }
 }
