@@ -4,6 +4,8 @@
 use modelgate::finding::{Code, Finding};
 use modelgate::inspect::Limits;
 
+pub mod remote;
+
 /// Builds pickles opcode by opcode: readable tests, no binaries.
 #[derive(Default)]
 pub struct P(pub Vec<u8>);
