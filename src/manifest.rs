@@ -56,6 +56,19 @@ pub enum FileVerdict {
     Fail,
 }
 
+/// The prefix the report shows `root`'s files under: a remote root as it was resolved (the Hub's
+/// `hf://org/name@<commit>`), else the root as given.
+fn shown_root(root: &Path, report: &Report) -> PathBuf {
+    let given = root.to_string_lossy();
+    report
+        .inputs
+        .resolved
+        .iter()
+        .find(|r| r.root == given)
+        .map(|r| PathBuf::from(&r.display))
+        .unwrap_or_else(|| root.to_path_buf())
+}
+
 fn relative(root: &Path, shown: &str) -> String {
     let prefix = root.to_string_lossy();
     let prefix = prefix.trim_end_matches('/');
@@ -92,6 +105,8 @@ pub fn create(
         *w = (*w).max(f.severity);
     }
     let left_out = excluded(exclude);
+    let shown = shown_root(root, &report);
+    let root = shown.as_path();
     let mut files: Vec<ManifestFile> = report
         .files
         .iter()
@@ -246,6 +261,8 @@ pub fn diff(
     exclude: &[PathBuf],
 ) -> Vec<Finding> {
     let left_out = excluded(exclude);
+    let shown = shown_root(root, report);
+    let root = shown.as_path();
     let shown_root = root.to_string_lossy().trim_end_matches('/').to_string();
     let at = |rel: &str| format!("{shown_root}/{rel}");
     let mut out = Vec::new();

@@ -30,6 +30,7 @@ pub fn run_totals() -> (u64, u64) {
 )]
 pub struct Resolved {
     pub root: String,
+    pub display: String,
     pub resolved: String,
 }
 

@@ -105,7 +105,7 @@ pub fn walk(roots: &[PathBuf]) -> Result<Walked, String> {
 /// named by its last path segment.
 fn walk_remote(root: &str, w: &mut Walked) -> Result<(), String> {
     let listing = crate::remote::list(root)?;
-    let root = root.trim_end_matches('/');
+    let root = listing.resolved.display.clone();
     for (rel, file) in listing.files {
         let display = if rel.is_empty() {
             root.to_string()

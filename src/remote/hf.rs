@@ -160,6 +160,10 @@ pub struct Repo {
     client: Arc<Client>,
     /// Per path: the URL its bytes come from, once the resolve hop was checked.
     data_urls: Mutex<std::collections::HashMap<String, String>>,
+    /// Per path: the ETag of the first answer with its bytes; every later range is read
+    /// `If-Match` it, so the bytes of one scan are of one version. (Not the listed id: CDNs tag
+    /// LFS objects with their own ETags, not the SHA-256.)
+    pinned: Mutex<std::collections::HashMap<String, String>>,
 }
 
 fn enc(s: &str) -> String {
@@ -280,27 +284,64 @@ impl Repo {
 
     pub fn fetch(&self, f: &RemoteFile, start: u64, end: u64) -> io::Result<bytes::Bytes> {
         let url = self.data_url(f)?;
-        match self.client.fetch(&url, None, start, end) {
+        let pin = self.pinned.lock().ok().and_then(|m| m.get(&f.key).cloned());
+        let got = match self.client.fetch_tagged(&url, pin.as_deref(), start, end) {
             // A signed CDN URL that expired: resolve again, once.
             Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
                 if let Ok(mut m) = self.data_urls.lock() {
                     m.remove(&f.key);
                 }
                 let url = self.data_url(f)?;
-                self.client.fetch(&url, None, start, end)
+                self.client.fetch_tagged(&url, pin.as_deref(), start, end)
             }
             r => r,
+        }?;
+        let (bytes, tag) = got;
+        match (pin, tag) {
+            (None, Some(t)) => {
+                // A tag of the listed id's kind (a SHA-256 for LFS files, a blob id for small
+                // ones) must be the listed id; CDNs' own tags (MD5s, ...) say nothing here.
+                let u = unquote(&t);
+                let hex = u.bytes().all(|b| b.is_ascii_hexdigit());
+                let listed = match (&f.lfs_sha256, &f.etag) {
+                    (Some(sha), _) if hex && u.len() == 64 => Some(sha.as_str()),
+                    (None, Some(oid)) if hex && u.len() == 40 => Some(oid.as_str()),
+                    _ => None,
+                };
+                if let Some(l) = listed {
+                    if !l.eq_ignore_ascii_case(u) {
+                        return Err(io::Error::other(format!(
+                            "{}: the server sent the bytes of {u}, the listing named {l}: the file changed while it was scanned",
+                            f.key
+                        )));
+                    }
+                }
+                if let Ok(mut m) = self.pinned.lock() {
+                    m.insert(f.key.clone(), t);
+                }
+            }
+            (Some(p), Some(t)) if p != t => {
+                return Err(io::Error::other(format!(
+                    "{}: the server sent ETag {t} after {p}: the file changed while it was scanned",
+                    f.key
+                )));
+            }
+            _ => {}
         }
+        Ok(bytes)
     }
 
-    /// The file in the local Hugging Face cache at this commit, when its SHA-256 is the one the
-    /// listing gives (LFS files). `Err` says why a copy that is there was not used.
+    /// The file in the local Hugging Face cache at this commit, when it is the file the listing
+    /// names: its SHA-256 (LFS files) or its git blob id (small files) is the listed one. `Err`
+    /// says why a copy that is there was not used.
     pub fn cached_copy(&self, f: &RemoteFile) -> Result<Option<PathBuf>, String> {
-        let Some(sha) = &f.lfs_sha256 else {
-            return Ok(None);
-        };
         let Some(dir) = cache_dir() else {
             return Ok(None);
+        };
+        let (want, lfs) = match (&f.lfs_sha256, &f.etag) {
+            (Some(sha), _) => (sha.clone(), true),
+            (None, Some(oid)) => (oid.to_ascii_lowercase(), false),
+            (None, None) => return Ok(None),
         };
         let folder = format!("{}--{}", self.url.kind, self.url.repo.replace('/', "--"));
         let path = dir
@@ -322,20 +363,48 @@ impl Repo {
                 f.size
             ));
         }
-        use sha2::Digest;
-        let mut h = sha2::Sha256::new();
-        std::fs::File::open(&path)
-            .and_then(|mut file| std::io::copy(&mut file, &mut h))
+        let got = hash_file(&path, lfs, f.size)
             .map_err(|e| format!("the local cached copy {}: {e}", path.display()))?;
-        let got = crate::digest::hex(&h.finalize());
-        if !got.eq_ignore_ascii_case(sha) {
+        if !got.eq_ignore_ascii_case(&want) {
+            let what = if lfs { "SHA-256" } else { "git blob id" };
             return Err(format!(
-                "the local cached copy {} is not the Hub's file (SHA-256 {got}, the Hub lists {sha}): read from the Hub instead",
+                "the local cached copy {} is not the Hub's file ({what} {got}, the Hub lists {want}): read from the Hub instead",
                 path.display()
             ));
         }
         Ok(Some(path))
     }
+}
+
+/// SHA-256 of a file (`lfs`), else its git blob id (SHA-1 over `blob <len>\0` and the bytes).
+fn hash_file(path: &std::path::Path, lfs: bool, len: u64) -> io::Result<String> {
+    use sha2::Digest;
+    let mut file = std::fs::File::open(path)?;
+    let out = if lfs {
+        let mut h = sha2::Sha256::new();
+        std::io::copy(&mut file, &mut h)?;
+        h.finalize().to_vec()
+    } else {
+        let mut h = sha1::Sha1::new();
+        h.update(format!("blob {len}\0").as_bytes());
+        std::io::copy(&mut file, &mut h)?;
+        h.finalize().to_vec()
+    };
+    Ok(crate::digest::hex(&out))
+}
+
+/// The URL of `url` at `commit`: how its files are shown.
+pub fn pinned(url: &HfUrl, commit: &str) -> String {
+    let kind = match url.kind {
+        "models" => String::new(),
+        k => format!("{k}/"),
+    };
+    let path = if url.path.is_empty() {
+        String::new()
+    } else {
+        format!("/{}", url.path)
+    };
+    format!("hf://{kind}{}@{commit}{path}", url.repo)
 }
 
 /// Resolve the revision, list the tree under the path.
@@ -364,6 +433,7 @@ pub fn list(root: &str) -> Result<Listing, String> {
         endpoint: endpoint.clone(),
         client: Arc::clone(&client),
         data_urls: Mutex::new(Default::default()),
+        pinned: Mutex::new(Default::default()),
     });
     let mut next = Some(if url.path.is_empty() {
         repo.api(&format!("tree/{commit}?recursive=true"))
@@ -451,6 +521,7 @@ pub fn list(root: &str) -> Result<Listing, String> {
         files,
         resolved: Resolved {
             root: root.to_string(),
+            display: pinned(&url, &commit),
             resolved: format!("commit {commit}"),
         },
     })

@@ -211,8 +211,19 @@ impl Client {
     /// Bytes `[start, end)` of `url`, conditional on `etag` when given: exactly those bytes, or an
     /// error (a server that ignores `Range` is read no further than the range).
     pub fn fetch(&self, url: &str, etag: Option<&str>, start: u64, end: u64) -> io::Result<Bytes> {
+        self.fetch_tagged(url, etag, start, end).map(|(b, _)| b)
+    }
+
+    /// [`Client::fetch`], and the strong ETag the answer carried.
+    pub fn fetch_tagged(
+        &self,
+        url: &str,
+        etag: Option<&str>,
+        start: u64,
+        end: u64,
+    ) -> io::Result<(Bytes, Option<String>)> {
         if start >= end {
-            return Ok(Bytes::new());
+            return Ok((Bytes::new(), None));
         }
         let mut h = HeaderMap::new();
         let last = end.saturating_sub(1);
@@ -229,7 +240,10 @@ impl Client {
         rt.block_on(async {
             let (u, r) = self.send(Method::GET, url, &h, true).await?;
             let want = end.saturating_sub(start);
-            match r.status() {
+            let tag = header(r.headers(), "etag")
+                .filter(|e| !e.starts_with("W/"))
+                .map(str::to_string);
+            let body = match r.status() {
                 StatusCode::PARTIAL_CONTENT => {
                     let cr = header(r.headers(), "content-range").unwrap_or("");
                     if !content_range_starts(cr, start) {
@@ -264,7 +278,8 @@ impl Client {
                     etag.unwrap_or("-")
                 ))),
                 s => Err(status_error(u.as_str(), s, r.headers())),
-            }
+            }?;
+            Ok((body, tag))
         })
     }
 }
@@ -344,6 +359,7 @@ pub fn list(root: &str) -> Result<Listing, String> {
         files: vec![(String::new(), file)],
         resolved: Resolved {
             root: root.to_string(),
+            display: root.trim_end_matches('/').to_string(),
             resolved,
         },
     })

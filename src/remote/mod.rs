@@ -136,6 +136,8 @@ pub struct RemoteFile {
 pub struct Resolved {
     /// The root as given.
     pub root: String,
+    /// The prefix its files are shown under (the Hub's `hf://org/name@<commit>`).
+    pub display: String,
     /// What was scanned: `commit <sha>` for the Hub, the listing's object count otherwise.
     pub resolved: String,
 }

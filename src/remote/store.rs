@@ -151,6 +151,7 @@ pub fn list(root: &str) -> Result<Listing, String> {
         files,
         resolved: Resolved {
             root: root.to_string(),
+            display: root.trim_end_matches('/').to_string(),
             resolved: format!(
                 "{} listed; every read conditional on its listed ETag",
                 crate::finding::plural(n as u64, "object", "objects")
