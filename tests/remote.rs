@@ -752,3 +752,69 @@ fn hf_manifest_create_then_verify() {
     let r = verify(&format!("hf://acme/man@{old}"));
     assert_eq!(r.code, Some(0), "{}", r.show());
 }
+
+// ---------------------------------------------------------------------------------------------
+// Budgets and plain https://
+
+/// Past the run's byte budget or a file's request budget, the rest of the file is not
+/// inspected: `limit-exceeded`, and the gate fails (never a silent pass).
+#[test]
+fn remote_budgets_end_in_limit_exceeded() {
+    let root = tempfile::tempdir().unwrap();
+    let repo = root.path().join("models/acme/budget");
+    write(&repo, "config.json", b"{\"a\": 1}\n");
+    write(&repo, "model.safetensors", &safetensors(4096, 3));
+    let hub = HubServer::start(root.path(), &HubOpts::default());
+    let cache = tempfile::tempdir().unwrap();
+    let env = |c: &mut Command| remote::hf_env(c, &hub, cache.path(), None);
+    let r = scan(cache.path(), "hf://acme/budget", &env);
+    assert_eq!(r.code, Some(0), "{}", r.show());
+    for extra in [["--max-remote-bytes", "100"], ["--max-remote-requests", "1"]] {
+        let args = [
+            "scan",
+            "--no-policy",
+            "--no-progress",
+            extra[0],
+            extra[1],
+            "hf://acme/budget",
+        ];
+        let r = run(cache.path(), &args, true, &env);
+        assert_eq!(r.code, Some(1), "{extra:?}: {}", r.show());
+        assert!(
+            r.findings().iter().any(|(c, s, _)| (c == "limit-exceeded"
+                || c == "read-error")
+                && s == "error"),
+            "{extra:?}: {}",
+            r.show()
+        );
+    }
+}
+
+/// One file over http(s) by range requests, following the redirect to where its bytes are: a
+/// Hub resolve URL (302 to the CDN) is such a file.
+#[test]
+fn https_file_is_read_by_ranges_through_redirects() {
+    let root = tempfile::tempdir().unwrap();
+    let repo = root.path().join("models/acme/plain");
+    write(&repo, "weights/evil.pkl", &evil_pickle(4096));
+    write(&repo, "model.safetensors", &safetensors(8192, 5));
+    let hub = HubServer::start(root.path(), &HubOpts::default());
+    let cache = tempfile::tempdir().unwrap();
+    let env = |c: &mut Command| remote::hf_env(c, &hub, cache.path(), None);
+    let evil = format!("{}/acme/plain/resolve/main/weights/evil.pkl", hub.url);
+    let r = scan(cache.path(), &evil, &env);
+    assert_eq!(r.code, Some(1), "{}", r.show());
+    assert!(
+        r.findings()
+            .iter()
+            .any(|(c, _, p)| c == DANGEROUS && *p == evil),
+        "{}",
+        r.show()
+    );
+    let clean = format!("{}/acme/plain/resolve/main/model.safetensors", hub.url);
+    let r = scan(cache.path(), &clean, &env);
+    assert_eq!(r.code, Some(0), "{}", r.show());
+    // Plain http:// to a host that is not loopback is refused before any request.
+    let r = scan(cache.path(), "http://example.invalid/model.bin", &env);
+    assert_cannot_run(&r, "http://example.invalid/model.bin");
+}

@@ -25,8 +25,9 @@ pub struct Trust {
 pub enum Command {
     /// Record every file's path, size, digests, format and scan verdict
     Create {
-        /// The directory (or file) to describe
-        #[arg(value_name = "PATH")]
+        /// The directory (or file) to describe, or a remote input (s3://, gs://, az://,
+        /// https://, hf://ORG/NAME[@REVISION]: every file is read whole to hash it)
+        #[arg(value_name = "PATH|URL")]
         path: PathBuf,
         /// Where to write the manifest
         #[arg(long, short, value_name = "FILE")]
@@ -49,8 +50,8 @@ pub enum Command {
     },
     /// Compare a tree with a manifest: added, removed, modified and renamed files
     Verify {
-        /// The directory (or file) to check
-        #[arg(value_name = "PATH")]
+        /// The directory (or file) to check, or a remote input (as for create)
+        #[arg(value_name = "PATH|URL")]
         path: PathBuf,
         /// The manifest
         #[arg(long, value_name = "FILE")]

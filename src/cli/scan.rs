@@ -10,8 +10,12 @@ use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Files or directories to scan (symlinks are followed only inside each root)
-    #[arg(required = true, value_name = "PATH")]
+    /// Files or directories to scan (symlinks are followed only inside each root), or remote
+    /// inputs read by ranged requests without downloading them: s3://BUCKET/PREFIX, gs://...,
+    /// az://CONTAINER/PREFIX (credentials from the AWS_*, GOOGLE_*, AZURE_* environment),
+    /// https://HOST/FILE, hf://[datasets/]ORG/NAME[@REVISION][/PATH] (HF_TOKEN, HF_ENDPOINT;
+    /// files already in the local Hugging Face cache are read from there once verified)
+    #[arg(required = true, value_name = "PATH|URL")]
     paths: Vec<PathBuf>,
     #[command(flatten)]
     out: Outputs,
@@ -39,6 +43,14 @@ pub struct Args {
     /// reported as not inspected (limit-exceeded)
     #[arg(long, value_name = "SECONDS", default_value_t = 300)]
     max_seconds_per_file: u64,
+    /// Ranged requests one remote file may take before the rest of it is reported as not
+    /// inspected (limit-exceeded)
+    #[arg(long, value_name = "N", default_value_t = 20_000)]
+    max_remote_requests: u64,
+    /// Bytes all remote files together may fetch; past it, what is left is reported as not
+    /// inspected (limit-exceeded) [default: no limit]
+    #[arg(long, value_name = "BYTES")]
+    max_remote_bytes: Option<u64>,
     /// Record digests of every file in the report (repeatable, or comma-separated)
     #[arg(long = "digest", value_name = "ALG", value_enum, value_delimiter = ',')]
     digests: Vec<HashAlg>,
@@ -110,6 +122,10 @@ pub fn run(a: Args) -> Exit {
             .map_err(|e| Error::file("policy suggestion", dest, e))?;
     }
     let atlas = atlas_data(a.atlas_data.as_ref())?;
+    crate::remote::set_budgets(crate::remote::Budgets {
+        requests_per_file: a.max_remote_requests.max(1),
+        run_bytes: a.max_remote_bytes,
+    });
     if let Some(j) = a.jobs {
         set_jobs(j);
     }

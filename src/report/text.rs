@@ -213,6 +213,34 @@ pub fn render(r: &Report, color: bool) -> String {
             r.summary.skipped
         );
     }
+    for res in &r.inputs.resolved {
+        let _ = writeln!(o, "{}: {}", Safe(&res.root), Safe(&res.resolved));
+    }
+    let remote: Vec<&crate::report::RemoteRead> =
+        r.files.iter().filter_map(|f| f.remote.as_ref()).collect();
+    if !remote.is_empty() {
+        let requests: u64 = remote.iter().map(|x| x.requests).sum();
+        let fetched: u64 = remote.iter().map(|x| x.bytes_fetched).sum();
+        let stored: u64 = r
+            .files
+            .iter()
+            .filter(|f| f.remote.is_some())
+            .filter_map(|f| f.size)
+            .sum();
+        let cached = remote.iter().filter(|x| x.cached_copy.is_some()).count();
+        let _ = writeln!(
+            o,
+            "remote: {fetched} of {stored} bytes fetched in {requests} ranged requests{}",
+            if cached > 0 {
+                format!(
+                    "; {} read from the local cache",
+                    crate::finding::plural(cached as u64, "file", "files")
+                )
+            } else {
+                String::new()
+            }
+        );
+    }
     if let Some(p) = &r.inputs.policy {
         let _ = writeln!(
             o,
