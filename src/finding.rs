@@ -491,6 +491,13 @@ if you trust it, pass it with --policy.";
         "The run inspected no file at all.",
         "An empty tree (a mistyped path in CI, a folder whose files were never fetched) passes nothing: a \
 gate that inspected nothing cannot say the model is safe. Check the path.";
+    // --- scale-out --------------------------------------------------------------------------
+    PlanChanged = "plan-changed", Error, [],
+        "The tree differs from the scan plan: a file was added, removed or resized after `modelgate plan`.",
+        "A sharded scan (`modelgate scan --plan PLAN --shard i/N`) reads the files the plan lists. A planned \
+file that is gone or has another size, and a file the plan does not list (not scanned by the sharded run), \
+mean the tree changed between planning and scanning: what was scanned is not what was planned. Plan again \
+from a tree that nothing writes to, and scan again.";
 }
 
 impl Code {
@@ -622,6 +629,7 @@ impl Code {
             SpecialFile => "a FIFO, socket or device is no model file: remove it from the tree",
             LfsPointer => "fetch the real files (git lfs pull) and scan again",
             NothingInspected => "check the path: an empty tree proves nothing",
+            PlanChanged => "plan again (modelgate plan) once nothing writes to the tree, and scan every shard again",
             NpyObjectArray => "load with allow_pickle=False, or re-save the array with a numeric dtype",
             TorchLegacyFormat => "re-save with torch.save (zip format) or, better, as safetensors",
             KerasExternalReference | Hdf5ExternalLink | TfFileOp | OnnxCustomDomain

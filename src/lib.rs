@@ -15,6 +15,7 @@ pub mod inspect;
 pub mod loaders;
 pub mod manifest;
 pub mod output;
+pub mod plan;
 pub mod policy;
 #[cfg(feature = "remote")]
 pub mod remote;

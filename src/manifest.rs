@@ -33,6 +33,11 @@ pub struct Manifest {
     pub algorithms: Vec<String>,
     /// Sorted by path.
     pub files: Vec<ManifestFile>,
+    /// The Merkle root over the files (see [`merkle_root`]): the same for the same files
+    /// however the scan was split. Absent in manifests made before it was added; when
+    /// present, it must match the files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merkle_root: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -99,13 +104,42 @@ pub fn create(
         ..ScanOptions::default()
     };
     let report = scan(&[root.to_path_buf()], &opts)?;
+    let shown = root.to_string_lossy();
+    let name = if crate::remote::is_remote(&shown) {
+        // The last segment of the URL (`hf://org/name@rev` names `name@rev`).
+        shown
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    } else {
+        std::fs::canonicalize(root)
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_default()
+    };
+    let manifest = from_report(root, &name, &report, algorithms, fail_on, exclude);
+    Ok((manifest, report))
+}
+
+/// The manifest of `root` as `report` (a scan with `algorithms`) describes it, named `name`:
+/// every file but the skipped ones and `exclude`, its verdict failing at `fail_on`.
+pub fn from_report(
+    root: &Path,
+    name: &str,
+    report: &Report,
+    algorithms: &[HashAlg],
+    fail_on: Severity,
+    exclude: &[PathBuf],
+) -> Manifest {
     let mut worst: HashMap<&str, Severity> = HashMap::new();
     for f in &report.findings {
         let w = worst.entry(f.path.as_str()).or_insert(Severity::Info);
         *w = (*w).max(f.severity);
     }
     let left_out = excluded(exclude);
-    let shown = shown_root(root, &report);
+    let shown = shown_root(root, report);
     let root = shown.as_path();
     let mut files: Vec<ManifestFile> = report
         .files
@@ -126,29 +160,69 @@ pub fn create(
         })
         .collect();
     files.sort_by(|a, b| a.path.cmp(&b.path));
-    let shown = root.to_string_lossy();
-    let name = if crate::remote::is_remote(&shown) {
-        // The last segment of the URL (`hf://org/name@rev` names `name@rev`).
-        shown
-            .trim_end_matches('/')
-            .rsplit('/')
-            .next()
-            .unwrap_or_default()
-            .to_string()
-    } else {
-        std::fs::canonicalize(root)
-            .ok()
-            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-            .unwrap_or_default()
-    };
-    let manifest = Manifest {
+    let merkle_root = Some(merkle_root(&files));
+    Manifest {
         schema_version: SCHEMA_VERSION,
         tool: report.tool.clone(),
-        name,
+        name: name.to_string(),
         algorithms: algorithms.iter().map(|a| a.name().to_string()).collect(),
         files,
+        merkle_root,
+    }
+}
+
+/// The Merkle root of a manifest's files, lowercase hex: an RFC 6962 (Certificate
+/// Transparency) Merkle tree hash with SHA-256 over the files sorted by path (bytewise), so
+/// it depends only on the files, not on how a scan of them was split or ordered.
+///
+/// - leaf = SHA-256(0x00 ‖ u64(len path) ‖ path ‖ u64(size) ‖ u64(k) ‖ for each of the k
+///   digests, by algorithm name: u64(len alg) ‖ alg ‖ u64(len hex) ‖ hex), where u64 is 8 bytes
+///   big-endian, path the UTF-8 relative path, alg the algorithm name and hex the lowercase hex
+///   digest as written in the manifest;
+/// - node = SHA-256(0x01 ‖ left ‖ right);
+/// - root of n leaves: SHA-256 of nothing when n = 0, the leaf when n = 1, else
+///   node(root of the first k, root of the rest), k the largest power of two below n.
+pub fn merkle_root(files: &[ManifestFile]) -> String {
+    let mut sorted: Vec<&ManifestFile> = files.iter().collect();
+    sorted.sort_by(|a, b| a.path.cmp(&b.path));
+    let leaves: Vec<[u8; 32]> = sorted.iter().map(|f| merkle_leaf(f)).collect();
+    hex(&merkle_tree(&leaves))
+}
+
+fn merkle_leaf(f: &ManifestFile) -> [u8; 32] {
+    let mut h = sha2::Sha256::new();
+    let field = |h: &mut sha2::Sha256, b: &[u8]| {
+        h.update((b.len() as u64).to_be_bytes());
+        h.update(b);
     };
-    Ok((manifest, report))
+    h.update([0u8]);
+    field(&mut h, f.path.as_bytes());
+    h.update(f.size.to_be_bytes());
+    h.update((f.digests.len() as u64).to_be_bytes());
+    for (alg, digest) in &f.digests {
+        field(&mut h, alg.as_bytes());
+        field(&mut h, digest.as_bytes());
+    }
+    h.finalize().into()
+}
+
+fn merkle_tree(leaves: &[[u8; 32]]) -> [u8; 32] {
+    match leaves {
+        [] => sha2::Sha256::digest([]).into(),
+        [one] => *one,
+        _ => {
+            let mut k = 1usize;
+            while k.saturating_mul(2) < leaves.len() {
+                k *= 2;
+            }
+            let (left, right) = leaves.split_at(k);
+            let mut h = sha2::Sha256::new();
+            h.update([1u8]);
+            h.update(merkle_tree(left));
+            h.update(merkle_tree(right));
+            h.finalize().into()
+        }
+    }
 }
 
 impl Manifest {
@@ -228,6 +302,15 @@ impl UnverifiedManifest {
                     manifest.schema_version
                 ),
             ));
+        }
+        if let Some(root) = &manifest.merkle_root {
+            let now = merkle_root(&manifest.files);
+            if *root != now {
+                return Err((
+                    Code::SignatureMalformed,
+                    format!("the manifest's merkle_root {root} does not match its files ({now})"),
+                ));
+            }
         }
         Ok(TrustedManifest {
             manifest,
@@ -367,4 +450,83 @@ pub fn default_signature(manifest: &Path) -> PathBuf {
     let mut s = manifest.as_os_str().to_owned();
     s.push(".sig");
     PathBuf::from(s)
+}
+
+#[cfg(test)]
+mod merkle_tests {
+    use super::*;
+
+    /// The tree is RFC 6962's: the reference roots of Certificate Transparency's test vectors
+    /// (leaves hashed as SHA-256(0x00 ‖ data)).
+    #[test]
+    fn the_tree_is_rfc_6962() {
+        let data: [&[u8]; 8] = [
+            b"",
+            b"\x00",
+            b"\x10",
+            b"\x20\x21",
+            b"\x30\x31",
+            b"\x40\x41\x42\x43",
+            b"\x50\x51\x52\x53\x54\x55\x56\x57",
+            b"\x60\x61\x62\x63\x64\x65\x66\x67\x68\x69\x6a\x6b\x6c\x6d\x6e\x6f",
+        ];
+        let roots = [
+            "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
+            "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
+            "aeb6bcfe274b70a14fb067a5e5578264db0fa9b51af5e0ba159158f329e06e77",
+            "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+            "4e3bbb1f7b478dcfe71fb631631519a3bca12c9aefca1612bfce4c13a86264d4",
+            "76e67dadbcdf1e10e1b74ddc608abd2f98dfb16fbce75277b5232a127f2087ef",
+            "ddb89be403809e325750d3d263cd78929c2942b7942a34b77e122c9594a74c8c",
+            "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328",
+        ];
+        let leaves: Vec<[u8; 32]> = data
+            .iter()
+            .map(|d| {
+                let mut h = sha2::Sha256::new();
+                h.update([0u8]);
+                h.update(d);
+                h.finalize().into()
+            })
+            .collect();
+        for (n, want) in roots.iter().enumerate() {
+            assert_eq!(hex(&merkle_tree(&leaves[..=n])), *want, "{} leaves", n + 1);
+        }
+        assert_eq!(
+            hex(&merkle_tree(&[])),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
+
+    /// The root depends on the files, not on their order; every field of a file counts.
+    #[test]
+    fn the_root_is_over_path_size_and_digests() {
+        let f = |path: &str, size: u64, d: &str| ManifestFile {
+            path: path.into(),
+            size,
+            digests: [("sha256".to_string(), d.to_string())].into(),
+            format: None,
+            verdict: FileVerdict::Pass,
+        };
+        let a = [f("a", 1, "00"), f("b", 2, "11")];
+        let b = [f("b", 2, "11"), f("a", 1, "00")];
+        assert_eq!(merkle_root(&a), merkle_root(&b));
+        assert_ne!(
+            merkle_root(&a),
+            merkle_root(&[f("a", 1, "00"), f("b", 3, "11")])
+        );
+        assert_ne!(
+            merkle_root(&a),
+            merkle_root(&[f("a", 1, "00"), f("c", 2, "11")])
+        );
+        assert_ne!(
+            merkle_root(&a),
+            merkle_root(&[f("a", 1, "00"), f("b", 2, "12")])
+        );
+        // Format and verdict are not in the leaves.
+        let mut c = a.clone();
+        c[0].verdict = FileVerdict::Fail;
+        c[0].format = Some("pickle".into());
+        assert_eq!(merkle_root(&a), merkle_root(&c));
+    }
 }

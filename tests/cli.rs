@@ -330,6 +330,8 @@ fn help_and_codes_snapshots() {
         &["verify-bundle"],
         &["manifest", "create"],
         &["manifest", "verify"],
+        &["plan"],
+        &["merge"],
         &["dataset", "manifest"],
         &["dataset", "diff"],
         &["atlas"],

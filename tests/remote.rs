@@ -764,12 +764,21 @@ fn remote_budgets_end_in_limit_exceeded() {
     let repo = root.path().join("models/acme/budget");
     write(&repo, "config.json", b"{\"a\": 1}\n");
     write(&repo, "model.safetensors", &safetensors(4096, 3));
+    // An HDF5 file is read in several places (superblock, B-trees, heaps): many ranges.
+    write(
+        &repo,
+        "frame.h5",
+        &std::fs::read("testdata/benign/pytables/frame_table.h5").unwrap(),
+    );
     let hub = HubServer::start(root.path(), &HubOpts::default());
     let cache = tempfile::tempdir().unwrap();
     let env = |c: &mut Command| remote::hf_env(c, &hub, cache.path(), None);
     let r = scan(cache.path(), "hf://acme/budget", &env);
     assert_eq!(r.code, Some(0), "{}", r.show());
-    for extra in [["--max-remote-bytes", "100"], ["--max-remote-requests", "1"]] {
+    for extra in [
+        ["--max-remote-bytes", "100"],
+        ["--max-remote-requests", "1"],
+    ] {
         let args = [
             "scan",
             "--no-policy",
@@ -781,9 +790,9 @@ fn remote_budgets_end_in_limit_exceeded() {
         let r = run(cache.path(), &args, true, &env);
         assert_eq!(r.code, Some(1), "{extra:?}: {}", r.show());
         assert!(
-            r.findings().iter().any(|(c, s, _)| (c == "limit-exceeded"
-                || c == "read-error")
-                && s == "error"),
+            r.findings()
+                .iter()
+                .any(|(c, s, _)| (c == "limit-exceeded" || c == "read-error") && s == "error"),
             "{extra:?}: {}",
             r.show()
         );

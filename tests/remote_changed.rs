@@ -39,7 +39,11 @@ fn s3_object_replaced_after_listing_is_a_read_error() {
         r.findings
     );
     // Replaced by a payload after the listing: the read fails, the payload is not judged.
-    std::fs::write(src.join("model.pkl"), common::call("os", "system", "echo pwned")).unwrap();
+    std::fs::write(
+        src.join("model.pkl"),
+        common::call("os", "system", "echo pwned"),
+    )
+    .unwrap();
     s3.put_dir("swap", "m", &src);
     let r = modelgate::scan::scan_walked(&roots, &walked, &opts);
     let f = r

@@ -19,7 +19,9 @@ mod dataset;
 mod explain;
 mod keygen;
 mod manifest;
+mod merge;
 mod outputs;
+mod plan;
 mod scan;
 mod sign;
 mod verify;
@@ -61,6 +63,29 @@ Nothing is loaded or executed. A file that cannot be read or parsed is a finding
 gate."
     )]
     Scan(scan::Args),
+    /// List the files of the inputs grouped into models, for sharded scans (scan --shard)
+    #[command(
+        long_about = "List the files of the inputs grouped into models, for sharded scans.\n\n\
+The plan (JSON, the same bytes for the same tree) lists every file with its size, grouped into\n\
+models, sorted, with the walk's notes (paths skipped or odd). `modelgate scan --plan PLAN --shard i/N`\n\
+scans shard i of N: models by bytes, largest first, each to the shard with the fewest bytes so far.\n\
+A model is never split. The rule: an input that is a file is a model; an input inside a Hugging Face\n\
+cache repository (models--*, datasets--*, spaces--*) is one model; below a directory input, a file\n\
+inside such a repository belongs to it (the whole repository is one model), any other file to the\n\
+highest of its directories (the input itself included) that directly contains a regular file. So\n\
+org/model-a/{config.json,...} is one model per model directory, and a snapshot with config.json at\n\
+its top is one model. See docs/scale-out.md."
+    )]
+    Plan(plan::Args),
+    /// Join the shard reports of one plan into one report and manifest
+    #[command(
+        long_about = "Join the shard reports of one plan (modelgate scan --shard) into one report, and with\n\
+--manifest one auditor manifest whose Merkle root does not depend on the number of shards.\n\n\
+Refused (exit 2, naming what) unless every shard 0..N-1 of the same plan is given exactly once,\n\
+made by this version, and together they cover exactly the plan's files. The policy, --fail-on and\n\
+the exit code are as for scan: 0 pass, 1 findings at or above the threshold, 2 could not run."
+    )]
+    Merge(merge::Args),
     /// Sign a model in the OpenSSF Model Signing format (as `model_signing sign`)
     Sign {
         #[command(subcommand)]
@@ -130,6 +155,8 @@ pub fn main() -> i32 {
     };
     let run = match cli.command {
         Command::Scan(a) => scan::run(a),
+        Command::Plan(a) => plan::run(a),
+        Command::Merge(a) => merge::run(a),
         Command::Sign { method } => sign::run(method),
         Command::Verify { method } => verify::run(method),
         Command::VerifyBundle(a) => verify::run_bundle(a),

@@ -123,6 +123,21 @@ impl Outputs {
         Ok(())
     }
 
+    /// The same outputs as JSON, for a report `modelgate merge` reads back: the default
+    /// (text) becomes JSON; any other format is refused.
+    pub fn json_only(&self, what: &str) -> Result<Outputs, Error> {
+        let mut o = self.clone();
+        if o.formats == [(OutputFormat::Text, None)] {
+            o.formats = vec![(OutputFormat::Json, None)];
+        }
+        if o.formats.iter().any(|(f, _)| *f != OutputFormat::Json) {
+            return Err(Error::Usage(format!(
+                "{what} is written as JSON only (modelgate merge reads it): leave --format out, or give --format json"
+            )));
+        }
+        Ok(o)
+    }
+
     /// Whether a BOM is among the formats (ATLAS M0023 is then evidenced).
     pub fn bom(&self) -> bool {
         self.formats

@@ -15,8 +15,23 @@ pub struct Args {
     /// az://CONTAINER/PREFIX (credentials from the AWS_*, GOOGLE_*, AZURE_* environment),
     /// https://HOST/FILE, hf://[datasets/]ORG/NAME[@REVISION][/PATH] (HF_TOKEN, HF_ENDPOINT;
     /// files already in the local Hugging Face cache are read from there once verified)
-    #[arg(required = true, value_name = "PATH|URL")]
+    #[arg(required_unless_present = "plan", value_name = "PATH|URL")]
     paths: Vec<PathBuf>,
+    /// Scan one shard: i/N (i from 0, as Kubernetes' JOB_COMPLETION_INDEX), or N (or /N) to take
+    /// i from JOB_COMPLETION_INDEX. Of --plan's plan, else of the PATHs planned here as
+    /// `modelgate plan` would. Writes a JSON shard report for `modelgate merge` (the same bytes
+    /// when run again) and exits 0 once it is written (merge applies the policy and decides
+    /// the verdict)
+    #[arg(long, value_name = "i/N")]
+    shard: Option<String>,
+    /// The plan (from `modelgate plan`) whose shard --shard scans
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "shard",
+        conflicts_with = "paths"
+    )]
+    plan: Option<PathBuf>,
     #[command(flatten)]
     out: Outputs,
     /// Fail (exit 1) on findings at or above this severity [default: the policy's, else error]
@@ -114,6 +129,13 @@ fn set_jobs(jobs: usize) {
 }
 
 pub fn run(a: Args) -> Exit {
+    crate::remote::set_budgets(crate::remote::Budgets {
+        requests_per_file: a.max_remote_requests.max(1),
+        run_bytes: a.max_remote_bytes,
+    });
+    if let Some(spec) = &a.shard {
+        return run_shard(spec, &a);
+    }
     // Every destination is checked before the scan, which can take long.
     a.out.check_against(&a.paths)?;
     let suggest_to = a.suggest_policy.as_ref().filter(|d| d.as_os_str() != "-");
@@ -122,10 +144,6 @@ pub fn run(a: Args) -> Exit {
             .map_err(|e| Error::file("policy suggestion", dest, e))?;
     }
     let atlas = atlas_data(a.atlas_data.as_ref())?;
-    crate::remote::set_budgets(crate::remote::Budgets {
-        requests_per_file: a.max_remote_requests.max(1),
-        run_bytes: a.max_remote_bytes,
-    });
     if let Some(j) = a.jobs {
         set_jobs(j);
     }
@@ -167,4 +185,70 @@ pub fn run(a: Args) -> Exit {
         }
     }
     a.out.write(&scanned.report)
+}
+
+/// `scan --shard`: one shard of a plan, as a JSON shard report; no policy, no verdict (merge
+/// decides), exit 0 once written.
+fn run_shard(spec: &str, a: &Args) -> Exit {
+    let refused = [
+        (a.policy.is_some(), "--policy"),
+        (a.fail_on.is_some(), "--fail-on"),
+        (a.manifest.is_some(), "--manifest"),
+        (a.suggest_policy.is_some(), "--suggest-policy"),
+        (a.atlas_data.is_some(), "--atlas-data"),
+    ];
+    if let Some((_, flag)) = refused.iter().find(|(given, _)| *given) {
+        return Err(Error::Usage(format!(
+            "{flag} is not for a shard scan: give it to modelgate merge, which decides for the whole plan"
+        )));
+    }
+    let job_index = std::env::var("JOB_COMPLETION_INDEX").ok();
+    let (index, count) =
+        crate::plan::shard_spec(spec, job_index.as_deref()).map_err(Error::Usage)?;
+    let out = a.out.json_only("a shard report")?;
+    let mut read = a.paths.clone();
+    read.extend(a.plan.clone());
+    let loaded = match &a.plan {
+        Some(p) => {
+            let bytes = crate::input::read_small(p, crate::input::MANIFEST_LIMIT)
+                .map_err(|e| Error::file("plan", p, e))?;
+            let plan = crate::plan::Plan::parse(&bytes).map_err(|e| Error::file("plan", p, e))?;
+            read.extend(plan.inputs.iter().map(PathBuf::from));
+            let sha = crate::digest::hex(&<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+            (plan, sha, Some(p.to_string_lossy().into_owned()), None)
+        }
+        None => {
+            let (plan, walked) = crate::plan::make(&a.paths).map_err(Error::Usage)?;
+            let sha = plan.sha256();
+            (plan, sha, None, Some(walked))
+        }
+    };
+    out.check_against(&read)?;
+    if let Some(j) = a.jobs {
+        set_jobs(j);
+    }
+    let (plan, sha256, path, walked) = loaded;
+    let mut digests = vec![HashAlg::Sha256];
+    digests.extend(a.digests.iter().copied());
+    let mut options = ScanOptions {
+        progress: !a.no_progress,
+        digests: crate::plan::unique(&digests),
+        ..ScanOptions::default()
+    };
+    options.limits.max_seconds_per_file = a.max_seconds_per_file.max(1);
+    let plan_ref = crate::plan::PlanRef {
+        plan: &plan,
+        sha256,
+        path,
+    };
+    let report =
+        crate::plan::scan_shard(&plan_ref, index, count, walked, &options).map_err(Error::Usage)?;
+    out.write(&report)?;
+    let s = report.shard.as_ref().map_or(0, |s| s.files.len() as u64);
+    complain!(
+        "shard {index}/{count}: {} of the plan's {} scanned; modelgate merge decides the verdict",
+        crate::finding::plural(s, "file", "files"),
+        plan.files
+    );
+    Ok(0)
 }

@@ -35,6 +35,43 @@ pub struct Report {
     /// signature, `verify`) and manifests (`--manifest`, a policy's required manifest).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub coverage: Vec<Coverage>,
+    /// The part of a planned scan this report is (`scan --shard`); `modelgate merge` joins
+    /// the shards of one plan into one report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<Shard>,
+}
+
+/// Which part of which plan a shard report covers (see docs/scale-out.md).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Shard {
+    /// SHA-256 of the plan's bytes (the plan file, or the same bytes when planned in-process).
+    pub plan_sha256: String,
+    /// The plan file as given (absent: planned in-process from the scanned PATHs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<String>,
+    /// This shard's index, from 0.
+    pub index: u64,
+    /// The number of shards.
+    pub count: u64,
+    /// Files in the whole plan.
+    pub plan_files: u64,
+    /// Bytes in the whole plan.
+    pub plan_bytes: u64,
+    /// SHA-256 of the plan's whole listing: compact JSON of `[[path, size], ...]` sorted by path.
+    pub plan_listing_sha256: String,
+    /// Digest algorithms recorded for every file.
+    pub digests: Vec<String>,
+    /// The models this shard covers, sorted.
+    pub models: Vec<String>,
+    /// The planned files this shard covers (path and size as planned), sorted by path.
+    pub files: Vec<ShardFile>,
+}
+
+/// A planned file: its path as reports show it and its size when planned.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+pub struct ShardFile {
+    pub path: String,
+    pub size: u64,
 }
 
 /// What vouches for the files' digests.
@@ -292,6 +329,7 @@ impl Report {
             waived: Vec::new(),
             atlas: None,
             coverage: Vec::new(),
+            shard: None,
         }
     }
 
@@ -312,6 +350,7 @@ impl Report {
         r.waived = self.waived;
         r.atlas = self.atlas;
         r.coverage = self.coverage;
+        r.shard = self.shard;
         r
     }
 
