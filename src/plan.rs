@@ -620,6 +620,7 @@ mod tests {
             name: display.rsplit('/').next().unwrap_or_default().into(),
             key: (0, 0),
             size,
+            remote: None,
         }
     }
 
