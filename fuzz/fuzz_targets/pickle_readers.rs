@@ -26,6 +26,9 @@ fuzz_target!(|data: &[u8]| {
         );
     }
     if !parted {
-        assert_eq!(imports[0], imports[1], "C readers differ without a divergence");
+        assert_eq!(
+            imports[0], imports[1],
+            "C readers differ without a divergence"
+        );
     }
 });

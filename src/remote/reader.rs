@@ -180,3 +180,83 @@ impl Seek for RangeReader {
         Ok(new)
     }
 }
+
+#[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::arithmetic_side_effects,
+    clippy::indexing_slicing
+)]
+mod tests {
+    use super::*;
+    use std::io::Cursor;
+
+    /// Any sequence of seeks and reads gives the bytes a file would give.
+    #[test]
+    fn reads_what_a_file_gives() {
+        let data: Vec<u8> = (0..300_000u32).map(|i| (i * 7 + i / 251) as u8).collect();
+        let f = RemoteFile::in_memory("m", data.clone());
+        let mut r = RangeReader::new(f, Arc::new(Stats::default()));
+        let mut c = Cursor::new(data.clone());
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..2000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            match x % 4 {
+                0 => {
+                    let p = (x >> 8) % (data.len() as u64 + 10);
+                    assert_eq!(
+                        r.seek(SeekFrom::Start(p)).unwrap(),
+                        c.seek(SeekFrom::Start(p)).unwrap()
+                    );
+                }
+                1 => {
+                    let d = ((x >> 8) % 20_000) as i64 - 10_000;
+                    assert_eq!(
+                        r.seek(SeekFrom::Current(d)).ok(),
+                        c.seek(SeekFrom::Current(d)).ok()
+                    );
+                }
+                _ => {
+                    let n = ((x >> 8) % 70_000) as usize;
+                    let mut a = vec![0u8; n];
+                    let mut b = vec![0u8; n];
+                    let ga = r.read(&mut a).unwrap();
+                    let gb = c.read(&mut b).unwrap();
+                    // A read may be short; what it gives must be the file's bytes there.
+                    assert!(ga <= gb || gb == 0 && ga == 0);
+                    assert_eq!(&a[..ga], &b[..ga]);
+                    c.seek(SeekFrom::Current(ga as i64 - gb as i64)).unwrap();
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_probe_at_doubling_offsets_fetches_blocks_not_the_file() {
+        let data = vec![0u8; 64 << 20];
+        let f = RemoteFile::in_memory("m", data);
+        let stats = Arc::new(Stats::default());
+        let mut r = RangeReader::new(f, Arc::clone(&stats));
+        let mut off = 512u64;
+        while off < 64 << 20 {
+            r.seek(SeekFrom::Start(off)).unwrap();
+            let mut b = [0u8; 8];
+            r.read_exact(&mut b).unwrap();
+            off *= 2;
+        }
+        let (requests, bytes) = stats.get();
+        assert!(
+            bytes <= requests * BLOCK,
+            "{requests} requests, {bytes} bytes"
+        );
+        // Read on to the end: read-ahead grows to MAX_FETCH.
+        let mut all = Vec::new();
+        r.seek(SeekFrom::Start(0)).unwrap();
+        r.read_to_end(&mut all).unwrap();
+        assert_eq!(all.len(), 64 << 20);
+        let (requests, _) = stats.get();
+        assert!(requests < 40, "{requests} requests to stream 64 MiB");
+    }
+}
