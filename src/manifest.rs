@@ -104,9 +104,10 @@ pub fn create(
         ..ScanOptions::default()
     };
     let report = scan(&[root.to_path_buf()], &opts)?;
-    let shown = root.to_string_lossy();
+    let pinned = shown_root(root, &report);
+    let shown = pinned.to_string_lossy();
     let name = if crate::remote::is_remote(&shown) {
-        // The last segment of the URL (`hf://org/name@rev` names `name@rev`).
+        // The last segment of the URL as it resolved (`hf://org/name` names `name@<commit>`).
         shown
             .trim_end_matches('/')
             .rsplit('/')
