@@ -463,6 +463,19 @@ pub fn list(root: &str) -> Result<Listing, String> {
             if kind != "file" {
                 return Err(format!("{page}: {path}: an entry of unknown type {kind:?}"));
             }
+            // A path the Hub never lists: it would name a file outside the repository (in the
+            // cache, or wherever a download puts it).
+            if path.is_empty()
+                || path.starts_with('/')
+                || path
+                    .split('/')
+                    .any(|seg| seg.is_empty() || seg == "." || seg == ".." || seg.contains('\\'))
+                || path.chars().any(|c| c.is_control())
+            {
+                return Err(format!(
+                    "{page}: the listing names {path:?}, a path outside the repository"
+                ));
+            }
             let size = e
                 .get("size")
                 .and_then(|s| s.as_u64())
