@@ -48,7 +48,8 @@ pub struct Args {
     /// MITRE ATLAS data to use instead of the bundled 5.6.0 extract (ATLAS.yaml of a release)
     #[arg(long, value_name = "FILE")]
     atlas_data: Option<PathBuf>,
-    /// Files inspected in parallel, at least 1 (default: one per core)
+    /// Files inspected in parallel, at least 1 (default: one per core; four per core when an
+    /// input is remote)
     #[arg(long, short = 'j', value_name = "N", value_parser = parse_jobs)]
     jobs: Option<usize>,
     /// Never draw a progress bar
@@ -113,6 +114,21 @@ fn parse_jobs(s: &str) -> Result<usize, String> {
     }
 }
 
+/// `--jobs`, else for remote inputs (waiting on the network, not the CPU) four per core.
+fn jobs(given: Option<usize>, paths: &[PathBuf]) {
+    match given {
+        Some(j) => set_jobs(j),
+        None if paths
+            .iter()
+            .any(|p| crate::remote::is_remote(&p.to_string_lossy())) =>
+        {
+            let cores = std::thread::available_parallelism().map_or(1, usize::from);
+            set_jobs(cores.saturating_mul(4).clamp(4, 256));
+        }
+        None => {}
+    }
+}
+
 /// At most four threads per core: more only cost memory and time.
 fn set_jobs(jobs: usize) {
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
@@ -144,9 +160,7 @@ pub fn run(a: Args) -> Exit {
             .map_err(|e| Error::file("policy suggestion", dest, e))?;
     }
     let atlas = atlas_data(a.atlas_data.as_ref())?;
-    if let Some(j) = a.jobs {
-        set_jobs(j);
-    }
+    jobs(a.jobs, &a.paths);
     let mut options = ScanOptions {
         progress: !a.no_progress,
         ..ScanOptions::default()
@@ -224,9 +238,7 @@ fn run_shard(spec: &str, a: &Args) -> Exit {
         }
     };
     out.check_against(&read)?;
-    if let Some(j) = a.jobs {
-        set_jobs(j);
-    }
+    jobs(a.jobs, &read);
     let (plan, sha256, path, walked) = loaded;
     let mut digests = vec![HashAlg::Sha256];
     digests.extend(a.digests.iter().copied());
