@@ -149,7 +149,7 @@ the pickle is a common way to hide a second payload (polyglot files).";
         "A file or directory could not be read; its content was not scanned.",
         "An unreadable file cannot be shown to be safe, so it fails the gate. Check permissions and that the \
 file is not being modified during the scan.";
-    CachedCopyDiffers = "cached-copy-differs", Warning, ["AML.T0010.003"],
+    CachedCopyDiffers = "cached-copy-differs", Error, ["AML.T0010.003"],
         "A local cached copy of a remote file is not the file the remote lists; the remote file was read instead.",
         "The Hugging Face cache on this machine holds, for the commit scanned, bytes whose SHA-256 or size is not \
 the one the Hub lists. A loader that reads the cache would load those bytes, which this scan did not judge. \

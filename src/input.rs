@@ -145,6 +145,14 @@ pub fn with_deadline<T>(seconds: u64, f: impl FnOnce() -> T) -> T {
     r
 }
 
+/// Time left of this thread's per-file budget (see [`with_deadline`]), if one is set.
+pub fn deadline_remaining() -> Option<std::time::Duration> {
+    DEADLINE.with(|d| {
+        d.get()
+            .map(|at| at.saturating_duration_since(std::time::Instant::now()))
+    })
+}
+
 fn deadline_passed() -> bool {
     DEADLINE.with(|d| d.get().is_some_and(|at| std::time::Instant::now() >= at))
 }

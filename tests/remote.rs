@@ -827,3 +827,187 @@ fn https_file_is_read_by_ranges_through_redirects() {
     let r = scan(cache.path(), "http://example.invalid/model.bin", &env);
     assert_cannot_run(&r, "http://example.invalid/model.bin");
 }
+
+/// A lying mirror (the red team's cases, each proven against huggingface_hub: its client loads
+/// the pickle while a scan that trusted these answers passed): a file left out of the tree but
+/// served by name, a file listed as empty, Link headers that parsers split differently, a
+/// Location that parsers send to different hosts. None passes; the honest Hub fails on the
+/// pickle as it should.
+#[test]
+fn hf_lying_mirror_never_passes() {
+    let root = tempfile::tempdir().unwrap();
+    let repo = root.path().join("models/acme/liar");
+    write(&repo, "config.json", b"{\"model_type\": \"x\"}\n");
+    write(&repo, "pytorch_model.bin", &evil_pickle(2048));
+    write(&repo, "z-notes.txt", b"nothing\n");
+    // Small: not an LFS file (its listed size is the only size the listing gives).
+    write(&repo, "weights/small.pkl", &evil_pickle(40));
+    for hostile in [
+        "",
+        "hide:pytorch_model.bin",
+        "zero:pytorch_model.bin",
+        "zero:weights/small.pkl",
+        "link:single",
+        "link:comma",
+        "link:twonext",
+        "location:backslash",
+    ] {
+        let hub = HubServer::start(
+            root.path(),
+            &HubOpts {
+                page_size: 1,
+                hostile: hostile.to_string(),
+                ..HubOpts::default()
+            },
+        );
+        let cache = tempfile::tempdir().unwrap();
+        let r = scan(cache.path(), "hf://acme/liar", &|c| {
+            remote::hf_env(c, &hub, cache.path(), None)
+        });
+        assert!(
+            r.code == Some(1) || r.code == Some(2),
+            "{hostile}: {}",
+            r.show()
+        );
+        assert!(!r.stderr.contains("panicked"), "{hostile}: {}", r.show());
+        match hostile {
+            // The tree and the names a loader asks for disagree; two next pages: cannot run.
+            "hide:pytorch_model.bin" | "link:twonext" | "zero:pytorch_model.bin" => {
+                assert_eq!(r.code, Some(2), "{hostile}: {}", r.show());
+                assert!(r.stderr.contains("hf://acme/liar"), "{}", r.show());
+            }
+            // The file's own answers are refused: a read error on it fails the gate.
+            "zero:weights/small.pkl" | "location:backslash" => {
+                let file = if hostile.starts_with("zero") {
+                    "/weights/small.pkl"
+                } else {
+                    "/pytorch_model.bin"
+                };
+                assert!(
+                    r.findings()
+                        .iter()
+                        .any(|(c, s, p)| c == "read-error" && s == "error" && p.ends_with(file)),
+                    "{hostile}: {}",
+                    r.show()
+                );
+            }
+            _ => {}
+        }
+        if hostile.is_empty() || hostile.starts_with("link:s") || hostile.starts_with("link:c") {
+            // Read as huggingface_hub reads it: every page, the pickle found.
+            assert_eq!(r.code, Some(1), "{hostile}: {}", r.show());
+            assert!(
+                r.findings()
+                    .iter()
+                    .any(|(c, _, p)| c == DANGEROUS && p.ends_with("/pytorch_model.bin")),
+                "{hostile}: {}",
+                r.show()
+            );
+        }
+    }
+}
+
+/// A cached copy that is not the Hub's file is what the loader would load: the gate fails.
+#[test]
+fn hf_tampered_cache_fails_the_gate() {
+    let root = tempfile::tempdir().unwrap();
+    let repo = root.path().join("models/acme/tamper");
+    let clean = safetensors(1024, 9);
+    write(&repo, "model.safetensors", &clean);
+    let hub = HubServer::start(root.path(), &HubOpts::default());
+    let commit = hub.commit("models", "acme/tamper", "main");
+    let cache = tempfile::tempdir().unwrap();
+    let mut other = clean.clone();
+    let last = other.len() - 1;
+    other[last] ^= 1;
+    remote::hf_cache_put(
+        cache.path(),
+        "models",
+        "acme/tamper",
+        &commit,
+        "model.safetensors",
+        &remote::sha256_hex(&clean),
+        &other,
+    );
+    let r = scan(cache.path(), "hf://acme/tamper", &|c| {
+        remote::hf_env(c, &hub, cache.path(), None)
+    });
+    assert_eq!(r.code, Some(1), "{}", r.show());
+    assert!(
+        r.findings()
+            .iter()
+            .any(|(c, s, _)| c == "cached-copy-differs" && s == "error"),
+        "{}",
+        r.show()
+    );
+}
+
+/// A server that trickles its answer (one byte every second) cannot hold the scan past the
+/// per-file time budget: the rest is `limit-exceeded` and the gate fails.
+#[test]
+fn a_trickling_server_ends_in_the_time_budget() {
+    const SERVER: &str = r#"
+import http.server, sys, time
+class H(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *a): pass
+    def do_HEAD(self):
+        self.send_response(200); self.send_header("Content-Length", "100000"); self.end_headers()
+    def do_GET(self):
+        self.send_response(206)
+        self.send_header("Content-Range", "bytes 0-8191/100000")
+        self.send_header("Content-Length", "8192"); self.end_headers()
+        try:
+            for _ in range(8192):
+                self.wfile.write(b"\x80"); self.wfile.flush(); time.sleep(1)
+        except Exception:
+            pass
+s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+print("PORT %d" % s.server_port, flush=True)
+s.serve_forever()
+"#;
+    let mut child = Command::new("python3")
+        .args(["-c", SERVER])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.as_mut().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let port: u16 = line.trim().trim_start_matches("PORT ").parse().unwrap();
+    let url = format!("http://127.0.0.1:{port}/model.bin");
+    let tmp = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    let r = run(
+        tmp.path(),
+        &[
+            "scan",
+            "--no-policy",
+            "--no-progress",
+            "--max-seconds-per-file",
+            "3",
+            &url,
+        ],
+        true,
+        &|c| {
+            remote::no_proxy(c);
+        },
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(60),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(r.code, Some(1), "{}", r.show());
+    assert!(
+        r.findings()
+            .iter()
+            .any(|(c, s, _)| (c == "limit-exceeded" || c == "read-error") && s == "error"),
+        "{}",
+        r.show()
+    );
+}

@@ -22,6 +22,27 @@ pub const MAX_FILES: usize = 1_000_000;
 /// Most pages a listing may take.
 const MAX_PAGES: usize = 100_000;
 
+/// Names loaders ask the Hub for by name (transformers, diffusers, sentence-transformers, PEFT,
+/// TF/Flax weights): each must be in the tree listing or absent from the Hub too.
+const LOADER_NAMES: [&str; 16] = [
+    "config.json",
+    "pytorch_model.bin",
+    "pytorch_model.bin.index.json",
+    "model.safetensors",
+    "model.safetensors.index.json",
+    "tf_model.h5",
+    "flax_model.msgpack",
+    "model.ckpt.index",
+    "adapter_config.json",
+    "adapter_model.bin",
+    "adapter_model.safetensors",
+    "tokenizer_config.json",
+    "training_args.bin",
+    "modules.json",
+    "model_index.json",
+    "preprocessor_config.json",
+];
+
 /// What an `hf://` URL names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HfUrl {
@@ -207,7 +228,7 @@ impl Repo {
     }
 
     /// The URL `f`'s bytes come from, after its resolve hop was held against the listing.
-    fn data_url(&self, f: &RemoteFile) -> io::Result<String> {
+    pub(crate) fn data_url(&self, f: &RemoteFile) -> io::Result<String> {
         if let Some(u) = self
             .data_urls
             .lock()
@@ -225,12 +246,20 @@ impl Repo {
                 head.status
             )));
         }
-        if let Some(c) = header(h, "x-repo-commit") {
-            if c != self.commit {
+        // What huggingface_hub reads of this hop (commit, blob id, size) must be there and be
+        // what the listing said: a file the hop describes otherwise is another file.
+        match header(h, "x-repo-commit") {
+            Some(c) if c == self.commit => {}
+            Some(c) => {
                 return Err(io::Error::other(format!(
                     "{}: the Hub answered for commit {c}, not the commit listed ({}): the file changed while it was scanned",
                     f.key, self.commit
-                )));
+                )))
+            }
+            None => {
+                return Err(io::Error::other(format!(
+                    "{resolve}: no X-Repo-Commit: the answer cannot be tied to the commit listed"
+                )))
             }
         }
         let linked = header(h, "x-linked-etag").map(unquote);
@@ -238,8 +267,9 @@ impl Repo {
         let listed_ok = match (&f.lfs_sha256, linked, etag) {
             (Some(sha), Some(l), _) => l.eq_ignore_ascii_case(sha),
             (Some(sha), None, Some(e)) => e.eq_ignore_ascii_case(sha),
-            (None, _, Some(e)) => f.etag.as_deref().is_none_or(|o| o.eq_ignore_ascii_case(e)),
-            _ => true,
+            (None, Some(l), _) => f.etag.as_deref().is_some_and(|o| o.eq_ignore_ascii_case(l)),
+            (None, None, Some(e)) => f.etag.as_deref().is_some_and(|o| o.eq_ignore_ascii_case(e)),
+            (_, None, None) => false,
         };
         if !listed_ok {
             return Err(io::Error::other(format!(
@@ -257,18 +287,29 @@ impl Repo {
                     .flatten()
             })
             .and_then(|s| s.trim().parse::<u64>().ok());
-        if let Some(s) = size {
-            if s != f.size {
+        match size {
+            Some(s) if s == f.size => {}
+            Some(s) => {
                 return Err(io::Error::other(format!(
                     "{}: the Hub serves {s} bytes, the listing said {}: the file changed while it was scanned",
                     f.key, f.size
-                )));
+                )))
+            }
+            None => {
+                return Err(io::Error::other(format!(
+                    "{resolve}: no X-Linked-Size or Content-Length: the size the loader reads is unknown"
+                )))
             }
         }
         let url = if head.status.is_redirection() {
             let loc = header(h, "location").ok_or_else(|| {
                 io::Error::other(format!("{resolve}: a redirect without Location"))
             })?;
+            if let Some(why) = super::http::ambiguous_url(loc) {
+                return Err(io::Error::other(format!(
+                    "{resolve}: a redirect to {loc:?}, which has {why}: URL parsers read it differently"
+                )));
+            }
             url::Url::parse(&resolve)
                 .and_then(|b| b.join(loc))
                 .map_err(|e| io::Error::other(format!("{resolve}: bad Location: {e}")))?
@@ -334,7 +375,7 @@ impl Repo {
     /// The file in the local Hugging Face cache at this commit, when it is the file the listing
     /// names: its SHA-256 (LFS files) or its git blob id (small files) is the listed one. `Err`
     /// says why a copy that is there was not used.
-    pub fn cached_copy(&self, f: &RemoteFile) -> Result<Option<PathBuf>, String> {
+    pub fn cached_copy(&self, f: &RemoteFile) -> Result<Option<(PathBuf, std::fs::File)>, String> {
         let Some(dir) = cache_dir() else {
             return Ok(None);
         };
@@ -363,7 +404,14 @@ impl Repo {
                 f.size
             ));
         }
-        let got = hash_file(&path, lfs, f.size)
+        // Hashed and then read through one handle: the bytes judged are the bytes hashed.
+        let mut file = std::fs::File::open(&path)
+            .map_err(|e| format!("the local cached copy {}: {e}", path.display()))?;
+        let got = hash_file(&mut file, lfs, f.size)
+            .and_then(|h| {
+                use std::io::Seek;
+                file.rewind().map(|_| h)
+            })
             .map_err(|e| format!("the local cached copy {}: {e}", path.display()))?;
         if !got.eq_ignore_ascii_case(&want) {
             let what = if lfs { "SHA-256" } else { "git blob id" };
@@ -372,22 +420,21 @@ impl Repo {
                 path.display()
             ));
         }
-        Ok(Some(path))
+        Ok(Some((path, file)))
     }
 }
 
 /// SHA-256 of a file (`lfs`), else its git blob id (SHA-1 over `blob <len>\0` and the bytes).
-fn hash_file(path: &std::path::Path, lfs: bool, len: u64) -> io::Result<String> {
+fn hash_file(file: &mut std::fs::File, lfs: bool, len: u64) -> io::Result<String> {
     use sha2::Digest;
-    let mut file = std::fs::File::open(path)?;
     let out = if lfs {
         let mut h = sha2::Sha256::new();
-        std::io::copy(&mut file, &mut h)?;
+        std::io::copy(file, &mut h)?;
         h.finalize().to_vec()
     } else {
         let mut h = sha1::Sha1::new();
         h.update(format!("blob {len}\0").as_bytes());
-        std::io::copy(&mut file, &mut h)?;
+        std::io::copy(file, &mut h)?;
         h.finalize().to_vec()
     };
     Ok(crate::digest::hex(&out))
@@ -530,6 +577,47 @@ pub fn list(root: &str) -> Result<Listing, String> {
         ));
     }
     files.sort_by(|a, b| a.0.cmp(&b.0));
+    // A file the tree leaves out is still served by name to a loader that asks for it (as
+    // from_pretrained asks for its weights, whatever any listing says): the revision's own list
+    // of files, and the names loaders ask for, must agree with the tree.
+    let listed: std::collections::HashSet<&str> =
+        files.iter().map(|(_, f)| f.key.as_str()).collect();
+    let under = |p: &str| {
+        url.path.is_empty()
+            || p == url.path
+            || p.strip_prefix(url.path.as_str())
+                .is_some_and(|r| r.starts_with('/'))
+    };
+    if let Some(siblings) = info.get("siblings").and_then(|v| v.as_array()) {
+        for sib in siblings {
+            let Some(name) = sib.get("rfilename").and_then(|n| n.as_str()) else {
+                continue;
+            };
+            if under(name) && !listed.contains(name) {
+                return Err(format!(
+                    "the revision lists {name:?}, which the tree listing of commit {commit} does not: the two answers disagree"
+                ));
+            }
+        }
+    }
+    for name in LOADER_NAMES {
+        let key = if url.path.is_empty() {
+            name.to_string()
+        } else {
+            format!("{}/{name}", url.path)
+        };
+        if listed.contains(key.as_str()) {
+            continue;
+        }
+        let probe = repo.resolve_url(&key);
+        let head = client.head(&probe, false).map_err(|e| e.to_string())?;
+        if head.status.is_success() || head.status.is_redirection() {
+            return Err(format!(
+                "{probe}: HTTP {} for {key:?}, a file the tree listing of commit {commit} does not have: a loader that asks for it by name gets a file this scan would not see",
+                head.status
+            ));
+        }
+    }
     Ok(Listing {
         files,
         resolved: Resolved {

@@ -164,6 +164,11 @@ impl Client {
             }
             let loc = header(resp.headers(), "location")
                 .ok_or_else(|| io::Error::other(format!("{u}: a redirect without Location")))?;
+            if let Some(why) = ambiguous_url(loc) {
+                return Err(io::Error::other(format!(
+                    "{u}: a redirect to {loc:?}, which has {why}: URL parsers read it differently"
+                )));
+            }
             u = u
                 .join(loc)
                 .map_err(|e| io::Error::other(format!("{u}: bad Location {loc:?}: {e}")))?;
@@ -173,8 +178,7 @@ impl Client {
 
     /// HEAD `url`; with `follow`, the last hop's answer.
     pub fn head(&self, url: &str, follow: bool) -> io::Result<Head> {
-        let rt = super::runtime()?;
-        rt.block_on(async {
+        super::block_on(url, async {
             let (u, r) = self
                 .send(Method::HEAD, url, &HeaderMap::new(), follow)
                 .await?;
@@ -188,19 +192,39 @@ impl Client {
 
     /// GET a JSON document (at most [`MAX_JSON`] bytes) and the `rel="next"` link, if any.
     pub fn get_json(&self, url: &str) -> io::Result<(serde_json::Value, Option<String>)> {
-        let rt = super::runtime()?;
-        rt.block_on(async {
+        super::block_on(url, async {
             let (u, r) = self.send(Method::GET, url, &HeaderMap::new(), true).await?;
             if !r.status().is_success() {
                 return Err(status_error(u.as_str(), r.status(), r.headers()));
             }
-            let next = r
+            // Several Link headers are one list (as httpx joins them).
+            let links: Vec<&str> = r
                 .headers()
                 .get_all("link")
                 .iter()
-                .filter_map(|v| v.to_str().ok())
-                .find_map(next_link)
-                .map(|n| u.join(&n).map(|j| j.to_string()).unwrap_or(n));
+                .map(|v| {
+                    v.to_str().map_err(|_| {
+                        io::Error::other(format!("{u}: a Link header that is not ASCII"))
+                    })
+                })
+                .collect::<io::Result<_>>()?;
+            let next = next_link_strict(&links.join(", "))
+                .map_err(|e| io::Error::other(format!("{u}: {e}")))?;
+            let next = match next {
+                Some(n) => {
+                    if let Some(why) = ambiguous_url(&n) {
+                        return Err(io::Error::other(format!(
+                            "{u}: the next page {n:?} has {why}: URL parsers read it differently"
+                        )));
+                    }
+                    Some(
+                        u.join(&n)
+                            .map(|j| j.to_string())
+                            .map_err(|e| io::Error::other(format!("{u}: next page {n:?}: {e}")))?,
+                    )
+                }
+                None => None,
+            };
             let body = read_body(r, MAX_JSON, u.as_str()).await?;
             let v = serde_json::from_slice(&body)
                 .map_err(|e| io::Error::other(format!("{u}: not JSON: {e}")))?;
@@ -236,8 +260,7 @@ impl Client {
                 h.insert("if-match", v);
             }
         }
-        let rt = super::runtime()?;
-        rt.block_on(async {
+        super::block_on(url, async {
             let (u, r) = self.send(Method::GET, url, &h, true).await?;
             let want = end.saturating_sub(start);
             let tag = header(r.headers(), "etag")
@@ -312,18 +335,99 @@ fn content_range_starts(cr: &str, start: u64) -> bool {
         == Some(start)
 }
 
-/// The URL of a `Link` header's `rel="next"` entry.
+/// The links of a `Link` header value as `huggingface_hub` reads them (httpx's
+/// `parse_header_links`): links split at a comma followed by optional spaces and `<`, the URL
+/// inside `<...>`, parameters split at `;` with spaces and both kinds of quotes stripped from
+/// their values. Each (rel, url).
+fn header_links(v: &str) -> Vec<(String, String)> {
+    let strip: &[char] = &[' ', '\'', '"'];
+    let mut parts: Vec<&str> = Vec::new();
+    let mut start = 0usize;
+    let bytes = v.as_bytes();
+    let mut i = 0usize;
+    while let Some(&b) = bytes.get(i) {
+        if b == b',' {
+            let mut j = i.saturating_add(1);
+            while bytes.get(j) == Some(&b' ') {
+                j = j.saturating_add(1);
+            }
+            if bytes.get(j) == Some(&b'<') {
+                parts.push(v.get(start..i).unwrap_or(""));
+                start = j;
+                i = j;
+                continue;
+            }
+        }
+        i = i.saturating_add(1);
+    }
+    parts.push(v.get(start..).unwrap_or(""));
+    let mut out = Vec::new();
+    for part in parts {
+        let (url, params) = match part.split_once(';') {
+            Some((u, p)) => (u, p),
+            None => (part, ""),
+        };
+        let url =
+            url.trim_matches(|c: char| c == '<' || c == '>' || c == ' ' || c == '\'' || c == '"');
+        let mut rel = None;
+        for p in params.split(';') {
+            if let Some((k, val)) = p.split_once('=') {
+                if k.trim_matches(strip) == "rel" {
+                    rel = Some(val.trim_matches(strip).to_string());
+                }
+            }
+        }
+        if let Some(r) = rel {
+            out.push((r, url.to_string()));
+        }
+    }
+    out
+}
+
+/// The `rel="next"` URL of a `Link` header as the loader reads it (the last such link wins);
+/// `Err` when the header names two different next pages (the loader and a reader that takes
+/// the first would list different files).
+pub fn next_link_strict(v: &str) -> Result<Option<String>, String> {
+    let next: Vec<String> = header_links(v)
+        .into_iter()
+        .filter(|(r, _)| r == "next")
+        .map(|(_, u)| u)
+        .collect();
+    match next.last() {
+        Some(last) if next.iter().any(|u| u != last) => Err(format!(
+            "a Link header names {} different next pages: {v:?}",
+            next.len()
+        )),
+        other => Ok(other.cloned()),
+    }
+}
+
+/// The `rel="next"` URL of a `Link` header value (the last one, as the loader takes it).
 pub fn next_link(v: &str) -> Option<String> {
-    v.split(',').find_map(|part| {
-        let mut it = part.split(';');
-        let target = it.next()?.trim();
-        let is_next = it.any(|p| {
-            let p = p.trim().replace(' ', "");
-            p == "rel=\"next\"" || p == "rel=next"
-        });
-        let inner = target.strip_prefix('<')?.strip_suffix('>')?;
-        is_next.then(|| inner.to_string())
-    })
+    header_links(v)
+        .into_iter()
+        .filter(|(r, _)| r == "next")
+        .map(|(_, u)| u)
+        .next_back()
+}
+
+/// A URL from a server (a redirect's `Location`, a next page) that URL parsers read
+/// differently: a backslash (WHATWG reads it as `/`, RFC 3986 parsers do not), ASCII tab, CR
+/// or LF (WHATWG drops them), other control characters or spaces, or userinfo (`@` in the
+/// authority). The loader's client could go elsewhere than this scan: refused.
+pub fn ambiguous_url(s: &str) -> Option<&'static str> {
+    if s.contains('\\') {
+        return Some("a backslash");
+    }
+    if s.chars().any(|c| c.is_control() || c == ' ') {
+        return Some("a control character or space");
+    }
+    let after_scheme = s.split_once("://").map(|(_, r)| r).unwrap_or("");
+    let authority = after_scheme.split(['/', '?', '#']).next().unwrap_or("");
+    if s.contains("://") && authority.contains('@') {
+        return Some("userinfo (@) in the host part");
+    }
+    None
 }
 
 /// One `https://` file: its size and ETag from a HEAD that follows redirects to the final URL,
@@ -369,6 +473,43 @@ pub fn list(root: &str) -> Result<Listing, String> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn link_header_as_httpx_reads_it() {
+        assert_eq!(
+            next_link("<https://h/a?c=1>; rel='next'").as_deref(),
+            Some("https://h/a?c=1")
+        );
+        assert_eq!(
+            next_link("<https://h/a?c=1&x=a,b>; rel=\"next\"").as_deref(),
+            Some("https://h/a?c=1&x=a,b")
+        );
+        assert_eq!(
+            next_link("<https://h/1>; rel=\"next\", <https://h/2>; rel=\"next\"").as_deref(),
+            Some("https://h/2")
+        );
+        assert!(
+            next_link_strict("<https://h/1>; rel=\"next\", <https://h/2>; rel=\"next\"").is_err()
+        );
+        assert_eq!(
+            next_link_strict("<https://h/1>; rel=next,<https://h/1>; rel=\"next\"")
+                .unwrap()
+                .as_deref(),
+            Some("https://h/1")
+        );
+        assert_eq!(next_link("<https://h/1>; rel=\"next prev\""), None);
+    }
+
+    #[test]
+    fn ambiguous_urls() {
+        assert!(ambiguous_url("http://127.0.0.1:1\\@127.0.0.1:2/x").is_some());
+        assert!(ambiguous_url("https://u:p@h/x").is_some());
+        assert!(ambiguous_url("https://h/x\ty").is_some());
+        assert!(ambiguous_url(" https://h/x").is_some());
+        assert!(ambiguous_url("https://h/a@b").is_none());
+        assert!(ambiguous_url("/relative/path?x=@").is_none());
+        assert!(ambiguous_url("https://cdn.example/repos/x?Expires=1&Signature=ab").is_none());
+    }
 
     #[test]
     fn link_header_next() {

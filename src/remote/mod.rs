@@ -105,6 +105,31 @@ pub(crate) fn runtime() -> io::Result<&'static tokio::runtime::Runtime> {
     .map_err(|e| io::Error::other(format!("cannot start the network runtime: {e}")))
 }
 
+/// The longest one request (with its whole answer) may take when no per-file budget is running
+/// (listings): a server that trickles bytes must not hold the run forever.
+pub const REQUEST_LIMIT: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Run `fut` on the network runtime, for at most what is left of this thread's per-file time
+/// budget (else [`REQUEST_LIMIT`]): past it, a `TimedOut` error (`limit-exceeded`).
+pub(crate) fn block_on<T>(
+    what: &str,
+    fut: impl std::future::Future<Output = io::Result<T>>,
+) -> io::Result<T> {
+    let limit = crate::input::deadline_remaining().map_or(REQUEST_LIMIT, |r| r.min(REQUEST_LIMIT));
+    let rt = runtime()?;
+    rt.block_on(async { tokio::time::timeout(limit, fut).await })
+        .unwrap_or_else(|_| {
+            Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!(
+                    "{what}: no complete answer within {} s (the per-file time budget, --max-seconds-per-file, or {} s per request)",
+                    limit.as_secs(),
+                    REQUEST_LIMIT.as_secs()
+                ),
+            ))
+        })
+}
+
 /// How a remote file is read.
 #[derive(Debug)]
 pub(crate) enum Access {
@@ -196,8 +221,7 @@ impl RemoteFile {
         let mut note = None;
         if let Access::Hub(repo) = &self.access {
             match repo.cached_copy(self) {
-                Ok(Some(path)) => {
-                    let f = std::fs::File::open(&path)?;
+                Ok(Some((path, f))) => {
                     return Ok(Opened {
                         reader: Box::new(f),
                         len: self.size,
@@ -208,6 +232,15 @@ impl RemoteFile {
                 }
                 Ok(None) => {}
                 Err(why) => note = Some(why),
+            }
+            // The resolve hop is held against the listing before any byte is trusted, even
+            // for a file listed as empty (a loader asks the hop for the size, not the tree).
+            repo.data_url(self)?;
+        }
+        if let Access::Store(b, loc) = &self.access {
+            if self.size == 0 {
+                // Listed as empty: what the store serves must be empty too.
+                b.check_empty(self, loc)?;
             }
         }
         Ok(Opened {

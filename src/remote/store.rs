@@ -112,8 +112,24 @@ pub fn list(root: &str) -> Result<Listing, String> {
     let metas = rt.block_on(async {
         let mut out = Vec::new();
         let mut stream = store.list(prefix_opt);
-        while let Some(m) = stream.next().await {
+        loop {
+            // Each next entry (a page at a time) within the per-request limit.
+            let next = tokio::time::timeout(super::REQUEST_LIMIT, stream.next())
+                .await
+                .map_err(|_| {
+                    format!(
+                        "cannot list: no answer within {} s",
+                        super::REQUEST_LIMIT.as_secs()
+                    )
+                })?;
+            let Some(m) = next else { break };
             out.push(m.map_err(|e| format!("cannot list: {e}"))?);
+            if out.len() > super::hf::MAX_FILES {
+                return Err(format!(
+                    "cannot list: more than {} objects",
+                    super::hf::MAX_FILES
+                ));
+            }
         }
         Ok::<_, String>(out)
     })?;
@@ -124,12 +140,15 @@ pub fn list(root: &str) -> Result<Listing, String> {
     let mut files = Vec::new();
     if metas.is_empty() && prefix_opt.is_some() {
         // Not a prefix: one object.
-        let meta = rt
-            .block_on(bucket.store.head(&prefix))
-            .map_err(|e| match e {
-                object_store::Error::NotFound { .. } => "no such object or prefix".to_string(),
-                e => e.to_string(),
-            })?;
+        let meta = super::block_on(root, async {
+            bucket.store.head(&prefix).await.map_err(|e| match e {
+                object_store::Error::NotFound { .. } => {
+                    io::Error::other("no such object or prefix")
+                }
+                e => io::Error::other(e.to_string()),
+            })
+        })
+        .map_err(|e| e.to_string())?;
         files.push((String::new(), remote_file(&bucket, meta)));
     } else {
         let strip = prefix.as_ref();
@@ -172,6 +191,23 @@ fn remote_file(bucket: &Arc<Bucket>, meta: object_store::ObjectMeta) -> Arc<Remo
 }
 
 impl Bucket {
+    /// An object listed with size 0: its HEAD must say 0 too.
+    pub fn check_empty(&self, f: &RemoteFile, loc: &ObjPath) -> io::Result<()> {
+        let meta = super::block_on(&f.key, async {
+            self.store
+                .head(loc)
+                .await
+                .map_err(|e| io::Error::other(format!("{}: {e}", f.key)))
+        })?;
+        if meta.size != 0 {
+            return Err(io::Error::other(format!(
+                "{}: listed with 0 bytes, the store serves {}: the file changed while it was scanned",
+                f.key, meta.size
+            )));
+        }
+        Ok(())
+    }
+
     pub fn fetch(
         &self,
         f: &RemoteFile,
@@ -188,12 +224,19 @@ impl Bucket {
             range: Some(GetRange::Bounded(start..end)),
             ..GetOptions::default()
         };
-        let rt = super::runtime()?;
-        rt.block_on(async {
-            let r = self.store.get_opts(loc, opts).await?;
-            r.bytes().await
+        super::block_on(&f.key, async {
+            let r = async {
+                let r = self.store.get_opts(loc, opts).await?;
+                r.bytes().await
+            };
+            r.await.map_err(|e| store_error(f, e))
         })
-        .map_err(|e| match e {
+    }
+}
+
+fn store_error(f: &RemoteFile, e: object_store::Error) -> io::Error {
+    {
+        match e {
             object_store::Error::Precondition { .. } => io::Error::other(format!(
                 "{}: changed since it was listed (the ETag {} no longer matches): the file changed while it was scanned",
                 f.key,
@@ -204,6 +247,6 @@ impl Bucket {
                 format!("{}: removed since it was listed: the file changed while it was scanned", f.key),
             ),
             e => io::Error::other(format!("{}: {e}", f.key)),
-        })
+        }
     }
 }

@@ -145,6 +145,8 @@ pub struct HubOpts {
     pub page_size: usize,
     /// Require `Authorization: Bearer <token>` on the Hub port.
     pub token: Option<String>,
+    /// HUB_HOSTILE for the server (see `hostile` in tests/servers/hub.py): "" for an honest Hub.
+    pub hostile: String,
 }
 
 impl Default for HubOpts {
@@ -153,6 +155,7 @@ impl Default for HubOpts {
             lfs_threshold: 1024,
             page_size: 3,
             token: None,
+            hostile: String::new(),
         }
     }
 }
@@ -179,6 +182,7 @@ impl HubServer {
         if let Some(t) = &opts.token {
             cmd.arg("--token").arg(t);
         }
+        cmd.env("HUB_HOSTILE", &opts.hostile);
         let (proc, ports) = Proc::spawn(
             cmd,
             "the test Hub (python3 tests/servers/hub.py)",

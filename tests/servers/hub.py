@@ -434,6 +434,9 @@ class Handler(BaseHTTPRequestHandler):
         for p in sorted(commit.files):
             if not p.startswith(prefix):
                 continue
+            if p in hostile("hide"):
+                # Left out of the tree, still served by resolve.
+                continue
             rest = p[len(prefix):].split("/")
             # the directories on the way
             for i in range(1, len(rest)):
@@ -453,6 +456,8 @@ class Handler(BaseHTTPRequestHandler):
                 continue
             b = commit.files[p].listed
             e = {"type": "file", "oid": b.oid, "size": b.size, "path": p}
+            if p in hostile("zero"):
+                e["size"] = 0
             if b.lfs:
                 e["lfs"] = {"oid": b.sha256, "size": b.size, "pointerSize": b.pointer_size}
             entries[p] = e
@@ -470,7 +475,16 @@ class Handler(BaseHTTPRequestHandler):
                 urllib.parse.urlsplit(self.path).path,
                 urllib.parse.urlencode(q),
             )
-            headers["Link"] = '<%s>; rel="next"' % nxt
+            style = (hostile("link") or [""])[0]
+            if style == "single":
+                headers["Link"] = "<%s>; rel='next'" % nxt
+            elif style == "comma":
+                headers["Link"] = '<%s&x=a,b>; rel="next"' % nxt
+            elif style == "twonext":
+                empty = "%s%s?cursor=999999" % (self.base_url(), urllib.parse.urlsplit(self.path).path)
+                headers["Link"] = '<%s>; rel="next", <%s>; rel="next"' % (empty, nxt)
+            else:
+                headers["Link"] = '<%s>; rel="next"' % nxt
         self.send(200, page, headers, route="api_tree")
         if start + HUB.page_size >= len(listing):
             HUB.fire(repo, "after-list")
@@ -493,8 +507,12 @@ class Handler(BaseHTTPRequestHandler):
             target = "/repos/%s/%s/%s" % (repo.key, commit.id, urllib.parse.quote(path))
             expires = str(int(time.time()) + 3600)
             sig = HUB.sign(target + "?" + expires)
-            headers["Location"] = "http://127.0.0.1:%d%s?Expires=%s&Signature=%s" % (
-                CDN_PORT,
+            host = "127.0.0.1:%d" % CDN_PORT
+            if "backslash" in hostile("location"):
+                # WHATWG parsers read the host before the backslash, RFC 3986 ones after the @.
+                host = "127.0.0.1:%d\\@127.0.0.1:%d" % (CDN_PORT, CDN_PORT)
+            headers["Location"] = "http://%s%s?Expires=%s&Signature=%s" % (
+                host,
                 target,
                 expires,
                 sig,
@@ -537,6 +555,18 @@ class Handler(BaseHTTPRequestHandler):
 
 class CdnHandler(Handler):
     is_cdn = True
+
+
+def hostile(kind):
+    """HUB_HOSTILE="hide:PATH,zero:PATH,link:single|comma|twonext,location:backslash": answers of
+    a lying mirror (files left out of the tree or listed as empty, Link headers and Locations that
+    parsers read differently), for the tests that a scan of such a Hub does not pass."""
+    out = []
+    for item in os.environ.get("HUB_HOSTILE", "").split(","):
+        k, _, v = item.partition(":")
+        if k == kind:
+            out.append(v)
+    return out
 
 
 def main():
