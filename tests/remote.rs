@@ -1011,3 +1011,113 @@ s.serve_forever()
         r.show()
     );
 }
+
+/// Red team round 2: files a loader asks for by name that a lying mirror leaves out of both
+/// the tree and the revision's file list: a shard an index's weight_map names, weights in a
+/// subfolder (`from_pretrained(subfolder=...)`), a diffusers component model_index.json names.
+#[test]
+fn hf_files_loaders_ask_for_by_name_must_be_listed() {
+    let root = tempfile::tempdir().unwrap();
+    let sharded = root.path().join("models/acme/sharded");
+    write(&sharded, "config.json", b"{\"model_type\": \"x\"}\n");
+    write(
+        &sharded,
+        "pytorch_model.bin.index.json",
+        b"{\"metadata\": {}, \"weight_map\": {\"w\": \"pytorch_model-00001-of-00001.bin\"}}",
+    );
+    write(
+        &sharded,
+        "pytorch_model-00001-of-00001.bin",
+        &evil_pickle(40),
+    );
+    let subby = root.path().join("models/acme/subby");
+    write(&subby, "config.json", b"{}\n");
+    write(&subby, "sub/config.json", b"{}\n");
+    write(&subby, "sub/pytorch_model.bin", &evil_pickle(40));
+    let diff = root.path().join("models/acme/diff");
+    write(
+        &diff,
+        "model_index.json",
+        b"{\"_class_name\": \"P\", \"unet\": [\"diffusers\", \"U\"]}",
+    );
+    write(&diff, "unet/diffusion_pytorch_model.bin", &evil_pickle(40));
+    for (repo, hidden) in [
+        ("sharded", "pytorch_model-00001-of-00001.bin"),
+        ("subby", "sub/pytorch_model.bin"),
+        ("diff", "unet/diffusion_pytorch_model.bin"),
+    ] {
+        // Honest: the pickle is listed and found.
+        let hub = HubServer::start(root.path(), &HubOpts::default());
+        let cache = tempfile::tempdir().unwrap();
+        let url = format!("hf://acme/{repo}");
+        let r = scan(cache.path(), &url, &|c| {
+            remote::hf_env(c, &hub, cache.path(), None)
+        });
+        assert_eq!(r.code, Some(1), "{repo}: {}", r.show());
+        drop(hub);
+        // Hidden from the tree and the siblings, served by name: the run cannot pass.
+        let hub = HubServer::start(
+            root.path(),
+            &HubOpts {
+                hostile: format!("hidesib:{hidden}"),
+                ..HubOpts::default()
+            },
+        );
+        let r = scan(cache.path(), &url, &|c| {
+            remote::hf_env(c, &hub, cache.path(), None)
+        });
+        assert_eq!(r.code, Some(2), "{repo}: {}", r.show());
+        assert!(r.stderr.contains(hidden), "{repo}: {}", r.show());
+    }
+}
+
+/// Red team round 2: an https:// server whose HEAD and GET disagree (HEAD says empty or small,
+/// GET serves the payload) never passes.
+#[test]
+fn https_head_and_get_that_disagree_never_pass() {
+    const SERVER: &str = r#"
+import http.server, os, pickle, sys
+class E:
+    def __reduce__(self): return (os.system, ("echo pwned",))
+BODY = pickle.dumps(E(), protocol=2)
+class H(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *a): pass
+    def do_HEAD(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "0" if self.path.startswith("/empty") else "10")
+        self.end_headers()
+    def do_GET(self):
+        self.send_response(200); self.send_header("Content-Length", str(len(BODY))); self.end_headers()
+        self.wfile.write(BODY)
+s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+print("PORT %d" % s.server_port, flush=True)
+s.serve_forever()
+"#;
+    let mut child = Command::new("python3")
+        .args(["-c", SERVER])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.as_mut().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let port: u16 = line.trim().trim_start_matches("PORT ").parse().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    for path in ["empty/model.pkl", "small/model.pkl"] {
+        let url = format!("http://127.0.0.1:{port}/{path}");
+        let r = scan(tmp.path(), &url, &|c| remote::no_proxy(c));
+        assert_eq!(r.code, Some(1), "{path}: {}", r.show());
+        assert!(
+            r.findings()
+                .iter()
+                .any(|(c, s, _)| c == "read-error" && s == "error"),
+            "{path}: {}",
+            r.show()
+        );
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -20,11 +20,11 @@ use std::sync::{Arc, Mutex};
 /// Most entries a listing may have.
 pub const MAX_FILES: usize = 1_000_000;
 /// Most pages a listing may take.
-const MAX_PAGES: usize = 100_000;
+const MAX_PAGES: usize = 10_000;
 
 /// Names loaders ask the Hub for by name (transformers, diffusers, sentence-transformers, PEFT,
 /// TF/Flax weights): each must be in the tree listing or absent from the Hub too.
-const LOADER_NAMES: [&str; 16] = [
+const LOADER_NAMES: [&str; 18] = [
     "config.json",
     "pytorch_model.bin",
     "pytorch_model.bin.index.json",
@@ -41,7 +41,16 @@ const LOADER_NAMES: [&str; 16] = [
     "modules.json",
     "model_index.json",
     "preprocessor_config.json",
+    "diffusion_pytorch_model.bin",
+    "diffusion_pytorch_model.safetensors",
 ];
+
+/// Largest index file (`*.index.json`, `model_index.json`) read at listing time.
+const MAX_INDEX: u64 = 16 << 20;
+/// Most folders probed for the names loaders ask for.
+const MAX_PROBED_FOLDERS: usize = 256;
+/// Seconds the whole listing (revision, tree pages, index files, probes) may take.
+pub const LISTING_SECONDS: u64 = 600;
 
 /// What an `hf://` URL names.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -323,17 +332,27 @@ impl Repo {
         Ok(url)
     }
 
+    /// A file listed as empty: what its URL serves must be empty too.
+    pub fn check_empty(&self, f: &RemoteFile) -> io::Result<()> {
+        let url = self.data_url(f)?;
+        self.client.check_empty(&url)
+    }
+
     pub fn fetch(&self, f: &RemoteFile, start: u64, end: u64) -> io::Result<bytes::Bytes> {
         let url = self.data_url(f)?;
         let pin = self.pinned.lock().ok().and_then(|m| m.get(&f.key).cloned());
-        let got = match self.client.fetch_tagged(&url, pin.as_deref(), start, end) {
+        let got = match self
+            .client
+            .fetch_tagged(&url, pin.as_deref(), start, end, f.size)
+        {
             // A signed CDN URL that expired: resolve again, once.
             Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
                 if let Ok(mut m) = self.data_urls.lock() {
                     m.remove(&f.key);
                 }
                 let url = self.data_url(f)?;
-                self.client.fetch_tagged(&url, pin.as_deref(), start, end)
+                self.client
+                    .fetch_tagged(&url, pin.as_deref(), start, end, f.size)
             }
             r => r,
         }?;
@@ -456,6 +475,10 @@ pub fn pinned(url: &HfUrl, commit: &str) -> String {
 
 /// Resolve the revision, list the tree under the path.
 pub fn list(root: &str) -> Result<Listing, String> {
+    crate::input::with_deadline(LISTING_SECONDS, || list_within(root))
+}
+
+fn list_within(root: &str) -> Result<Listing, String> {
     let url = parse(root)?;
     let endpoint = endpoint();
     let tok = token();
@@ -600,16 +623,72 @@ pub fn list(root: &str) -> Result<Listing, String> {
             }
         }
     }
-    for name in LOADER_NAMES {
-        let key = if url.path.is_empty() {
-            name.to_string()
-        } else {
-            format!("{}/{name}", url.path)
+    // Where loaders ask by name: the path scanned, every folder holding a file of those
+    // names (`from_pretrained(subfolder=...)`, diffusers components), the components
+    // model_index.json names; and the files that index files (`*.index.json` weight maps) name.
+    let mut folders: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    folders.insert(url.path.clone());
+    let mut named: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    for (_, f) in &files {
+        let (dir, base) = match f.key.rsplit_once('/') {
+            Some((d, b)) => (d.to_string(), b),
+            None => (String::new(), f.key.as_str()),
         };
-        if listed.contains(key.as_str()) {
+        if LOADER_NAMES.contains(&base) {
+            folders.insert(dir.clone());
+        }
+        let join = |rel: &str| {
+            if dir.is_empty() {
+                rel.to_string()
+            } else {
+                format!("{dir}/{rel}")
+            }
+        };
+        let index = base.ends_with(".index.json") || base == "model_index.json";
+        if index && f.size <= MAX_INDEX {
+            let bytes = repo
+                .fetch(f, 0, f.size)
+                .map_err(|e| format!("{}: {e}", f.key))?;
+            let v: serde_json::Value = serde_json::from_slice(&bytes)
+                .map_err(|e| format!("{}: not JSON, as a loader reads it: {e}", f.key))?;
+            if let Some(map) = v.get("weight_map").and_then(|m| m.as_object()) {
+                for target in map.values().filter_map(|t| t.as_str()) {
+                    named.insert(join(target));
+                }
+            }
+            if base == "model_index.json" {
+                if let Some(o) = v.as_object() {
+                    for k in o.keys().filter(|k| !k.starts_with('_')) {
+                        folders.insert(join(k));
+                    }
+                }
+            }
+        }
+    }
+    if folders.len() > MAX_PROBED_FOLDERS {
+        return Err(format!(
+            "{} folders hold files loaders ask for by name, more than the {MAX_PROBED_FOLDERS} this check probes",
+            folders.len()
+        ));
+    }
+    for dir in &folders {
+        for name in LOADER_NAMES {
+            named.insert(if dir.is_empty() {
+                name.to_string()
+            } else {
+                format!("{dir}/{name}")
+            });
+        }
+    }
+    for key in &named {
+        if listed.contains(key.as_str())
+            || key
+                .split('/')
+                .any(|seg| seg.is_empty() || seg == "." || seg == "..")
+        {
             continue;
         }
-        let probe = repo.resolve_url(&key);
+        let probe = repo.resolve_url(key);
         let head = client.head(&probe, false).map_err(|e| e.to_string())?;
         if head.status.is_success() || head.status.is_redirection() {
             return Err(format!(

@@ -14,7 +14,7 @@ use std::time::Duration;
 /// Redirects followed for one request.
 const MAX_REDIRECTS: usize = 8;
 /// Largest JSON answer read (one page of a listing).
-pub const MAX_JSON: u64 = 64 << 20;
+pub const MAX_JSON: u64 = 32 << 20;
 
 #[derive(Debug)]
 pub struct Client {
@@ -234,8 +234,37 @@ impl Client {
 
     /// Bytes `[start, end)` of `url`, conditional on `etag` when given: exactly those bytes, or an
     /// error (a server that ignores `Range` is read no further than the range).
-    pub fn fetch(&self, url: &str, etag: Option<&str>, start: u64, end: u64) -> io::Result<Bytes> {
-        self.fetch_tagged(url, etag, start, end).map(|(b, _)| b)
+    pub fn fetch(
+        &self,
+        url: &str,
+        etag: Option<&str>,
+        start: u64,
+        end: u64,
+        total: u64,
+    ) -> io::Result<Bytes> {
+        self.fetch_tagged(url, etag, start, end, total)
+            .map(|(b, _)| b)
+    }
+
+    /// A file listed (or HEAD-answered) as empty: a GET must give nothing either. A server whose
+    /// HEAD and GET disagree serves the loader bytes the listing hid.
+    pub fn check_empty(&self, url: &str) -> io::Result<()> {
+        super::block_on(url, async {
+            let (u, mut r) = self.send(Method::GET, url, &HeaderMap::new(), true).await?;
+            if !r.status().is_success() {
+                return Err(status_error(u.as_str(), r.status(), r.headers()));
+            }
+            let chunk = r
+                .chunk()
+                .await
+                .map_err(|e| io::Error::other(format!("{u}: {e}")))?;
+            if chunk.is_some_and(|c| !c.is_empty()) {
+                return Err(io::Error::other(format!(
+                    "{u}: listed as empty, a GET serves bytes: the answers disagree (the file changed while it was scanned)"
+                )));
+            }
+            Ok(())
+        })
     }
 
     /// [`Client::fetch`], and the strong ETag the answer carried.
@@ -245,6 +274,7 @@ impl Client {
         etag: Option<&str>,
         start: u64,
         end: u64,
+        total: u64,
     ) -> io::Result<(Bytes, Option<String>)> {
         if start >= end {
             return Ok((Bytes::new(), None));
@@ -274,10 +304,24 @@ impl Client {
                             "{u}: asked for bytes from {start}, the server sent {cr:?}"
                         )));
                     }
+                    if content_range_total(cr) != Some(total) {
+                        return Err(io::Error::other(format!(
+                            "{u}: the server gives the file's size as {cr:?}, the listing said {total} bytes: the file changed while it was scanned"
+                        )));
+                    }
                     read_body(r, want, u.as_str()).await
                 }
                 StatusCode::OK if start == 0 => {
-                    // The whole file came: keep the range, stop reading after it.
+                    // The whole file came: it must be the size listed; keep the range, stop
+                    // reading after it.
+                    let len = header(r.headers(), "content-length")
+                        .and_then(|v| v.trim().parse::<u64>().ok());
+                    if len != Some(total) {
+                        return Err(io::Error::other(format!(
+                            "{u}: a whole answer of {} bytes, the listing said {total}: the file changed while it was scanned",
+                            len.map_or("an unstated number of".to_string(), |l| l.to_string())
+                        )));
+                    }
                     let mut body = Vec::new();
                     let mut r = r;
                     while let Some(chunk) = r
@@ -333,6 +377,11 @@ fn content_range_starts(cr: &str, start: u64) -> bool {
         .and_then(|r| r.split('-').next())
         .and_then(|s| s.trim().parse::<u64>().ok())
         == Some(start)
+}
+
+/// The total of `bytes START-END/TOTAL`.
+fn content_range_total(cr: &str) -> Option<u64> {
+    cr.trim().rsplit('/').next()?.trim().parse::<u64>().ok()
 }
 
 /// The links of a `Link` header value as `huggingface_hub` reads them (httpx's

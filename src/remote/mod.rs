@@ -236,6 +236,12 @@ impl RemoteFile {
             // The resolve hop is held against the listing before any byte is trusted, even
             // for a file listed as empty (a loader asks the hop for the size, not the tree).
             repo.data_url(self)?;
+            if self.size == 0 {
+                repo.check_empty(self)?;
+            }
+        }
+        if let (Access::Http(c), 0) = (&self.access, self.size) {
+            c.check_empty(&self.key)?;
         }
         if let Access::Store(b, loc) = &self.access {
             if self.size == 0 {
@@ -256,7 +262,7 @@ impl RemoteFile {
     pub(crate) fn fetch(&self, start: u64, end: u64) -> io::Result<bytes::Bytes> {
         let got = match &self.access {
             Access::Store(b, loc) => b.fetch(self, loc, start, end),
-            Access::Http(c) => c.fetch(&self.key, self.etag.as_deref(), start, end),
+            Access::Http(c) => c.fetch(&self.key, self.etag.as_deref(), start, end, self.size),
             Access::Hub(r) => r.fetch(self, start, end),
             Access::Memory(b) => {
                 let s = usize::try_from(start).unwrap_or(usize::MAX);

@@ -106,6 +106,10 @@ fn percent_decode(s: &str) -> Result<String, String> {
 }
 
 pub fn list(root: &str) -> Result<Listing, String> {
+    crate::input::with_deadline(super::hf::LISTING_SECONDS, || list_within(root))
+}
+
+fn list_within(root: &str) -> Result<Listing, String> {
     let (store, prefix) = open(root)?;
     let rt = super::runtime().map_err(|e| e.to_string())?;
     let prefix_opt = (!prefix.as_ref().is_empty()).then_some(&prefix);
@@ -114,12 +118,15 @@ pub fn list(root: &str) -> Result<Listing, String> {
         let mut stream = store.list(prefix_opt);
         loop {
             // Each next entry (a page at a time) within the per-request limit.
-            let next = tokio::time::timeout(super::REQUEST_LIMIT, stream.next())
+            let limit = crate::input::deadline_remaining()
+                .map_or(super::REQUEST_LIMIT, |r| r.min(super::REQUEST_LIMIT));
+            let next = tokio::time::timeout(limit, stream.next())
                 .await
                 .map_err(|_| {
                     format!(
-                        "cannot list: no answer within {} s",
-                        super::REQUEST_LIMIT.as_secs()
+                        "cannot list: no answer within {} s (a listing may take {} s in all)",
+                        limit.as_secs(),
+                        super::hf::LISTING_SECONDS
                     )
                 })?;
             let Some(m) = next else { break };
@@ -166,15 +173,23 @@ pub fn list(root: &str) -> Result<Listing, String> {
     }
     files.sort_by(|a, b| a.0.cmp(&b.0));
     let n = files.len();
+    let untagged = files.iter().filter(|(_, f)| f.etag.is_none()).count();
     Ok(Listing {
         files,
         resolved: Resolved {
             root: root.to_string(),
             display: root.trim_end_matches('/').to_string(),
-            resolved: format!(
-                "{} listed; every read conditional on its listed ETag",
-                crate::finding::plural(n as u64, "object", "objects")
-            ),
+            resolved: if untagged == 0 {
+                format!(
+                    "{} listed; every read conditional on its listed ETag",
+                    crate::finding::plural(n as u64, "object", "objects")
+                )
+            } else {
+                format!(
+                    "{} listed; {untagged} without an ETag, read unconditionally (a change during the scan would not be seen)",
+                    crate::finding::plural(n as u64, "object", "objects")
+                )
+            },
         },
     })
 }

@@ -417,7 +417,9 @@ class Handler(BaseHTTPRequestHandler):
                 "private": HUB.token is not None,
                 "sha": commit.id,
                 "lastModified": "2024-01-01T00:00:00.000Z",
-                "siblings": [{"rfilename": p} for p in sorted(commit.files)],
+                "siblings": [
+                    {"rfilename": p} for p in sorted(commit.files) if p not in hostile("hidesib")
+                ],
             }
             return self.send(200, info, route="api_revision")
         if rest[0] == "tree" and len(rest) >= 2:
@@ -434,7 +436,7 @@ class Handler(BaseHTTPRequestHandler):
         for p in sorted(commit.files):
             if not p.startswith(prefix):
                 continue
-            if p in hostile("hide"):
+            if p in hostile("hide") or p in hostile("hidesib"):
                 # Left out of the tree, still served by resolve.
                 continue
             rest = p[len(prefix):].split("/")
@@ -558,7 +560,7 @@ class CdnHandler(Handler):
 
 
 def hostile(kind):
-    """HUB_HOSTILE="hide:PATH,zero:PATH,link:single|comma|twonext,location:backslash": answers of
+    """HUB_HOSTILE="hide:PATH,hidesib:PATH (from the siblings too),zero:PATH,link:single|comma|twonext,location:backslash": answers of
     a lying mirror (files left out of the tree or listed as empty, Link headers and Locations that
     parsers read differently), for the tests that a scan of such a Hub does not pass."""
     out = []
