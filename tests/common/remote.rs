@@ -16,7 +16,10 @@ fn crate_root() -> &'static Path {
 
 /// The venv's Python with moto and boto3 (made on first use; fails the test if it cannot be).
 pub fn remote_python() -> PathBuf {
-    super::python_venv("remote-venv", "tests/servers/remote-requirements.txt").join("bin/python")
+    // The tests of one binary run in parallel: the venv is made once, by one of them.
+    static VENV: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    VENV.get_or_init(|| super::python_venv("remote-venv", "tests/servers/remote-requirements.txt"))
+        .join("bin/python")
 }
 
 /// A spawned server: its stderr goes to a log file, shown when something about it fails.
