@@ -511,13 +511,7 @@ pub fn scan(req: &ScanRequest, atlas: &Atlas) -> Result<Scanned, Error> {
         report = p.apply(report, fail_on);
     }
     if let Some(ignored) = found.ignored {
-        let path = ignored.to_string_lossy().into_owned();
-        report = report.with_findings(vec![Finding::new(
-            Code::PolicyNotApplied,
-            path.clone(),
-            format!("{path} is part of the scanned tree, not your policy: it was not applied (pass it with --policy if you trust it)"),
-            crate::ev! {},
-        )]);
+        report = report.with_findings(vec![policy_not_applied(&ignored)]);
     }
     let cx = RunContext {
         scan: true,
@@ -588,6 +582,18 @@ pub fn verify_manifest(
     let mut report = checked(findings, shown, cx, Some(coverage));
     report.inputs.trusted = manifest_refs(&m, trust);
     Ok(report)
+}
+
+/// A `modelgate.toml` inside a scanned tree: reported, never applied (content under scan does
+/// not decide its own verdict).
+pub fn policy_not_applied(ignored: &Path) -> Finding {
+    let path = ignored.to_string_lossy().into_owned();
+    Finding::new(
+        Code::PolicyNotApplied,
+        path.clone(),
+        format!("{path} is part of the scanned tree, not your policy: it was not applied (pass it with --policy if you trust it)"),
+        crate::ev! {},
+    )
 }
 
 /// `--ignore-unsigned-files`: files the signature does not list are left out of the

@@ -965,18 +965,7 @@ s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
 print("PORT %d" % s.server_port, flush=True)
 s.serve_forever()
 "#;
-    let mut child = Command::new("python3")
-        .args(["-c", SERVER])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(child.stdout.as_mut().unwrap()),
-        &mut line,
-    )
-    .unwrap();
-    let port: u16 = line.trim().trim_start_matches("PORT ").parse().unwrap();
+    let (mut child, port) = python_server(SERVER);
     let url = format!("http://127.0.0.1:{port}/model.bin");
     let tmp = tempfile::tempdir().unwrap();
     let started = std::time::Instant::now();
@@ -1093,18 +1082,7 @@ s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
 print("PORT %d" % s.server_port, flush=True)
 s.serve_forever()
 "#;
-    let mut child = Command::new("python3")
-        .args(["-c", SERVER])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(child.stdout.as_mut().unwrap()),
-        &mut line,
-    )
-    .unwrap();
-    let port: u16 = line.trim().trim_start_matches("PORT ").parse().unwrap();
+    let (mut child, port) = python_server(SERVER);
     let tmp = tempfile::tempdir().unwrap();
     for path in ["empty/model.pkl", "small/model.pkl"] {
         let url = format!("http://127.0.0.1:{port}/{path}");
@@ -1120,4 +1098,21 @@ s.serve_forever()
     }
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// Start a small Python HTTP server (`code` prints `PORT <n>` first): the process and its port.
+fn python_server(code: &str) -> (std::process::Child, u16) {
+    let mut child = Command::new("python3")
+        .args(["-c", code])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.as_mut().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let port: u16 = line.trim().trim_start_matches("PORT ").parse().unwrap();
+    (child, port)
 }

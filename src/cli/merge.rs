@@ -118,13 +118,7 @@ pub fn run(a: Args) -> Exit {
         report = p.apply(report, fail_on);
     }
     if let Some(ignored) = found.ignored {
-        let path = ignored.to_string_lossy().into_owned();
-        report = report.with_findings(vec![Finding::new(
-            Code::PolicyNotApplied,
-            path.clone(),
-            format!("{path} is part of the scanned tree, not your policy: it was not applied (pass it with --policy if you trust it)"),
-            crate::ev! {},
-        )]);
+        report = report.with_findings(vec![crate::gate::policy_not_applied(&ignored)]);
     }
     let cx = RunContext {
         scan: true,
