@@ -1070,6 +1070,15 @@ impl<'r> Src<'r> {
     }
 }
 
+/// A memo entry: an inline str is kept in place (a list's strs are memoized one by one, and
+/// dropping them then costs nothing); any other value is kept in the machine's memo heap.
+#[derive(Clone, Copy, Debug)]
+enum Slot {
+    Empty,
+    Str(u8, [u8; INLINE]),
+    Heap(usize),
+}
+
 /// The last value a bulk run pushed and has not put on the stack (see [`Machine::data_run`]).
 #[derive(Clone, Copy)]
 enum Pend {
@@ -1196,7 +1205,9 @@ pub fn starts_pickle(b: u8) -> bool {
 struct Machine<'a> {
     stack: Vec<V>,
     marks: Vec<usize>,
-    memo: Vec<Option<V>>,
+    /// The memo's dense part (see [`Slot`]), and its values other than inline strs.
+    memo: Vec<Slot>,
+    memo_heap: Vec<V>,
     memo_sparse: HashMap<u64, V>,
     memo_count: usize,
     retained: usize,
@@ -1224,6 +1235,7 @@ fn run_at_depth(src: &mut Src<'_>, lim: &PickleLimits, ev: &mut Events, depth: u
         stack: Vec::new(),
         marks: Vec::new(),
         memo: Vec::new(),
+        memo_heap: Vec::new(),
         memo_sparse: HashMap::new(),
         memo_count: 0,
         retained: 0,
@@ -1543,9 +1555,8 @@ impl Machine<'_> {
         let mut work: Vec<V> = std::mem::take(&mut self.stack);
         work.retain(V::nests);
         work.extend(
-            std::mem::take(&mut self.memo)
+            std::mem::take(&mut self.memo_heap)
                 .into_iter()
-                .flatten()
                 .filter(V::nests),
         );
         work.extend(
@@ -1762,11 +1773,24 @@ impl Machine<'_> {
                     .saturating_add(1024)
             && self.memo_count < self.lim.max_memo
         {
-            self.memo.push(Some(v));
+            let slot = self.slot(v);
+            self.memo.push(slot);
             self.memo_count = self.memo_count.saturating_add(1);
             return Ok(());
         }
         self.memo_put_slow(idx, v)
+    }
+
+    /// A fresh memo slot for `v`.
+    #[inline]
+    fn slot(&mut self, v: V) -> Slot {
+        match v {
+            V::SmallStr(n, w) => Slot::Str(n, w),
+            v => {
+                self.memo_heap.push(v);
+                Slot::Heap(self.memo_heap.len().saturating_sub(1))
+            }
+        }
     }
 
     #[inline(never)]
@@ -1780,17 +1804,23 @@ impl Machine<'_> {
         let fresh = if dense_ok {
             let i = idx as usize;
             if i == self.memo.len() {
-                self.memo.push(None);
+                self.memo.push(Slot::Empty);
             } else if i > self.memo.len() {
-                self.memo.resize(i.saturating_add(1), None);
+                self.memo.resize(i.saturating_add(1), Slot::Empty);
             }
-            let slot = self.memo.get_mut(i).ok_or(Fail::Truncated)?;
-            let old = slot.replace(v);
-            let fresh = old.is_none();
-            if let Some(old) = old {
-                release_one(old);
-            }
-            fresh
+            let old = *self.memo.get(i).ok_or(Fail::Truncated)?;
+            // A slot that once held a value of the heap keeps its place there: overwriting
+            // it again and again does not grow the heap.
+            let new = match (old, v) {
+                (Slot::Heap(h), v) => {
+                    let held = self.memo_heap.get_mut(h).ok_or(Fail::Truncated)?;
+                    release_one(std::mem::replace(held, v));
+                    Slot::Heap(h)
+                }
+                (_, v) => self.slot(v),
+            };
+            *self.memo.get_mut(i).ok_or(Fail::Truncated)? = new;
+            matches!(old, Slot::Empty)
         } else {
             let old = self.memo_sparse.insert(idx, v);
             let fresh = old.is_none();
@@ -1815,7 +1845,11 @@ impl Machine<'_> {
         let v = usize::try_from(idx)
             .ok()
             .and_then(|i| self.memo.get(i))
-            .and_then(|v| v.clone())
+            .and_then(|s| match *s {
+                Slot::Empty => None,
+                Slot::Str(n, w) => Some(V::SmallStr(n, w)),
+                Slot::Heap(h) => self.memo_heap.get(h).cloned(),
+            })
             .or_else(|| self.memo_sparse.get(&idx).cloned());
         v.ok_or(Fail::Reject(Reject::MemoMissing(idx)))
     }
@@ -2020,22 +2054,16 @@ impl Machine<'_> {
                         ops = ops.saturating_add(k as u64);
                     }
                     op::BININT => {
-                        let mut k = 0usize;
-                        let mut last = None;
-                        for c in rest
-                            .get(at..)
-                            .unwrap_or_default()
+                        let ints = rest.get(at..).unwrap_or_default();
+                        let k = ints
                             .chunks_exact(5)
                             .take(ops_room.min(stack_room))
-                        {
-                            match c.split_first() {
-                                Some((&op::BININT, a)) => {
-                                    last = a.first_chunk::<4>();
-                                    k = k.saturating_add(1);
-                                }
-                                _ => break,
-                            }
-                        }
+                            .take_while(|c| c.first() == Some(&op::BININT))
+                            .count();
+                        let last = k
+                            .checked_sub(1)
+                            .and_then(|i| ints.get(i.saturating_mul(5).saturating_add(1)..))
+                            .and_then(<[u8]>::first_chunk::<4>);
                         let Some(a) = last else {
                             break Step::Stop(Ok(()));
                         };
@@ -2072,12 +2100,16 @@ impl Machine<'_> {
                             break Step::Stop(Ok(()));
                         }
                         // A run of strs, each maybe memoized right away (a list of strs),
-                        // read in a loop of its own.
+                        // read in a loop of its own. A memo op needs the stack above the
+                        // mark: more than `fenced` strs of this loop on it.
+                        let fenced = self.fence().saturating_sub(len);
+                        let max_memo = self.lim.max_memo;
                         let mut k = 0usize;
                         let mut n_ops = 0usize;
                         let mut pos = at;
                         let mut last = None;
                         let mut failed = None;
+                        let mut retained = 0usize;
                         while n_ops < ops_room && k < stack_room {
                             let Some((&op, args)) = rest.get(pos..).and_then(<[u8]>::split_first)
                             else {
@@ -2092,7 +2124,7 @@ impl Machine<'_> {
                             let Ok(n8) = u8::try_from(n) else {
                                 break;
                             };
-                            self.retained = self.retained.saturating_add(n);
+                            retained = retained.saturating_add(n);
                             k = k.saturating_add(1);
                             n_ops = n_ops.saturating_add(1);
                             pos = body.saturating_add(n);
@@ -2114,19 +2146,24 @@ impl Machine<'_> {
                                 op::MEMOIZE => (self.memo_count as u64, 1),
                                 _ => continue,
                             };
-                            let depth = self.stack.len().saturating_add(virt).saturating_add(k);
-                            if n_ops >= ops_room || depth <= self.fence() {
+                            if n_ops >= ops_room || k <= fenced {
                                 break;
                             }
                             let memo_at = pos;
                             n_ops = n_ops.saturating_add(1);
                             pos = pos.saturating_add(len);
-                            if let Err(e) = self.memo_put(idx, V::SmallStr(n8, *w)) {
+                            // memo_put's common case, where no index was left out before.
+                            let next = self.memo.len();
+                            if idx == next as u64 && next == self.memo_count && next < max_memo {
+                                self.memo.push(Slot::Str(n8, *w));
+                                self.memo_count = next.saturating_add(1);
+                            } else if let Err(e) = self.memo_put(idx, V::SmallStr(n8, *w)) {
                                 *op_off = start.saturating_add(memo_at as u64);
                                 failed = Some(e);
                                 break;
                             }
                         }
+                        self.retained = self.retained.saturating_add(retained);
                         let Some((n8, w)) = last else {
                             break Step::Stop(Ok(()));
                         };
@@ -3232,6 +3269,26 @@ mod tests {
         let (ev, end) = sim(p);
         assert_eq!(end, End::Stop);
         assert_eq!(names(&ev), vec![imp("os", "system", true)]);
+    }
+
+    /// A memo index overwritten with values of each kind (inline strs, a list, a long str)
+    /// gives back the last one; a slot overwritten again and again keeps one place.
+    #[test]
+    fn memo_slots_give_back_the_last_value() {
+        let mut p = b"\x80\x04".to_vec();
+        for _ in 0..3 {
+            p.extend(b"\x8c\x02xxq\x000]q\x000");
+        }
+        p.extend(b"X\x1e\x00\x00\x00");
+        p.extend([b'y'; 30]);
+        p.extend(b"q\x010\x8c\x02osq\x000\x8c\x06systemq\x010h\x00h\x01\x93.");
+        for bulk in [true, false] {
+            NO_BULK.with(|b| b.set(!bulk));
+            let (ev, end) = sim(&p);
+            NO_BULK.with(|b| b.set(false));
+            assert_eq!(end, End::Stop);
+            assert_eq!(names(&ev), vec![imp("os", "system", false)]);
+        }
     }
 
     #[test]
