@@ -3422,8 +3422,32 @@ mod tests {
 
     /// What a run shows of the machine: everything but the import index's hash order.
     fn trace(bytes: &[u8], reader: Reader, lim: &PickleLimits, bulk: bool) -> String {
+        trace_in_reads(bytes, reader, lim, bulk, usize::MAX)
+    }
+
+    /// A reader that gives at most `max` bytes a read.
+    struct Trickle<'a>(&'a [u8], usize);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = buf.len().min(self.1).min(self.0.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    /// [`trace`] of input read at most `max` bytes at a time: bulk runs stop wherever the
+    /// buffered bytes end, with values pending.
+    fn trace_in_reads(
+        bytes: &[u8],
+        reader: Reader,
+        lim: &PickleLimits,
+        bulk: bool,
+        max: usize,
+    ) -> String {
         NO_BULK.with(|b| b.set(!bulk));
-        let mut r = bytes;
+        let mut r = Trickle(bytes, max);
         let mut src = Src::with_reader(&mut r, Some(bytes.len() as u64), reader);
         let mut out = String::new();
         for _ in 0..3 {
@@ -3625,6 +3649,10 @@ mod tests {
                         let fast = trace(bytes, reader, lim, true);
                         let slow = trace(bytes, reader, lim, false);
                         assert_eq!(fast, slow, "{reader:?} {lim:?} {bytes:02x?}");
+                        // Read a few bytes at a time: runs stop where the buffer ends.
+                        let max = 1 + rnd(40) as usize;
+                        let fast = trace_in_reads(bytes, reader, lim, true, max);
+                        assert_eq!(fast, slow, "{reader:?} {lim:?} reads of {max} {bytes:02x?}");
                         cases += 1;
                     }
                 }
