@@ -58,10 +58,21 @@ fn find_eocd(src: &mut dyn ReadSeek, len: u64) -> io::Result<Option<Eocd>> {
     let tail_start = len.saturating_sub(tail_len);
     read_at(src, tail_start, &mut tail)?;
     // The last signature wins, as in Python's zipfile.
-    let Some(i) = (0..=tail.len().saturating_sub(22))
-        .rev()
-        .find(|&i| le::<4>(&tail, i).as_ref() == Some(EOCD_SIG))
-    else {
+    // (A signature starts at most 22 bytes before the end.)
+    let hay = tail
+        .get(..tail.len().saturating_sub(18))
+        .unwrap_or_default();
+    let mut end = hay.len();
+    let found = loop {
+        let Some(i) = memchr::memrchr(EOCD_SIG[0], hay.get(..end).unwrap_or_default()) else {
+            break None;
+        };
+        if hay.get(i..).is_some_and(|r| r.starts_with(EOCD_SIG)) {
+            break Some(i);
+        }
+        end = i;
+    };
+    let Some(i) = found else {
         return Ok(None);
     };
     let rec = tail.get(i..).unwrap_or_default();

@@ -1033,6 +1033,34 @@ impl<'r> Src<'r> {
         Ok(())
     }
 
+    /// In a bulk run from buffer position `from`, at `from + at`, the end of what needs no
+    /// check: when a FRAME starts there that its arm would run without a trace (the last
+    /// frame ended there, the FRAME and its length are buffered, the length is a valid one
+    /// within the input), run it and let the run go on in the new frame (the run's bytes up
+    /// to here stay where they are: nothing is read). The position stays at `from`.
+    fn frame_after(&mut self, from: usize, at: usize) -> bool {
+        let Some(p) = from.checked_add(at).filter(|p| *p == self.fast_end) else {
+            return false;
+        };
+        let Some((&op::FRAME, h)) = self.buf.get(p..self.end).and_then(<[u8]>::split_first) else {
+            return false;
+        };
+        let Some(n) = h.first_chunk::<8>().map(|n| u64::from_le_bytes(*n)) else {
+            return false;
+        };
+        let here = self.base + p as u64;
+        let after = here + 9;
+        let past_input = self.reader != Reader::PurePython
+            && self.len.is_some_and(|len| after.saturating_add(n) > len);
+        if n > i64::MAX as u64 || self.frame_end > here || past_input {
+            return false;
+        }
+        self.pos = p + 9;
+        let ran = self.frame(n).is_ok();
+        self.pos = from;
+        ran
+    }
+
     /// Before joblib reads array data from the file object itself.
     fn raw_data(&mut self) {
         if self.in_frame() > 0 {
@@ -1040,6 +1068,68 @@ impl<'r> Src<'r> {
             self.note(at, Divergence::ArrayInFrame);
         }
     }
+}
+
+/// A memo entry: an inline str is kept in place (a list's strs are memoized one by one, and
+/// dropping them then costs nothing); any other value is kept in the machine's memo heap.
+#[derive(Clone, Copy, Debug)]
+enum Slot {
+    Empty,
+    Str(u8, [u8; INLINE]),
+    Heap(usize),
+}
+
+/// The last value a bulk run pushed and has not put on the stack (see [`Machine::data_run`]).
+#[derive(Clone, Copy)]
+enum Pend {
+    Float,
+    Int(i64),
+    Str(u8, [u8; INLINE]),
+}
+
+impl Pend {
+    #[inline]
+    fn value(self) -> V {
+        match self {
+            Pend::Float => V::Float,
+            Pend::Int(i) => V::Int(i),
+            Pend::Str(n, w) => V::SmallStr(n, w),
+        }
+    }
+}
+
+/// How a bulk run's pass over the bytes that need no check ended.
+enum Step {
+    /// Before an opcode it leaves to its arm (or an error).
+    Stop(R<()>),
+    /// At the end of those bytes.
+    End,
+}
+
+/// The str of the BINUNICODE or SHORT_BINUNICODE (`op`, its arguments `args`) at `at` in
+/// `rest`, when it is kept inline and its fixed-size block is there too (the bytes after the
+/// str in that block are never read): its length, where it starts, the block.
+#[inline]
+fn inline_str<'b>(
+    rest: &'b [u8],
+    at: usize,
+    op: u8,
+    args: &[u8],
+) -> Option<(usize, usize, &'b [u8; INLINE])> {
+    let (n, head) = if op == op::BINUNICODE {
+        (u32::from_le_bytes(*args.first_chunk::<4>()?) as usize, 5)
+    } else {
+        (usize::from(*args.first()?), 2)
+    };
+    if n > INLINE {
+        return None;
+    }
+    let body = at.checked_add(head)?;
+    let w = rest
+        .get(body..)
+        .filter(|r| r.len() >= n)?
+        .first_chunk::<INLINE>()?;
+    Some((n, body, w))
 }
 
 fn memchr_nl(s: &[u8]) -> Option<usize> {
@@ -1115,7 +1205,9 @@ pub fn starts_pickle(b: u8) -> bool {
 struct Machine<'a> {
     stack: Vec<V>,
     marks: Vec<usize>,
-    memo: Vec<Option<V>>,
+    /// The memo's dense part (see [`Slot`]), and its values other than inline strs.
+    memo: Vec<Slot>,
+    memo_heap: Vec<V>,
     memo_sparse: HashMap<u64, V>,
     memo_count: usize,
     retained: usize,
@@ -1143,6 +1235,7 @@ fn run_at_depth(src: &mut Src<'_>, lim: &PickleLimits, ev: &mut Events, depth: u
         stack: Vec::new(),
         marks: Vec::new(),
         memo: Vec::new(),
+        memo_heap: Vec::new(),
         memo_sparse: HashMap::new(),
         memo_count: 0,
         retained: 0,
@@ -1462,9 +1555,8 @@ impl Machine<'_> {
         let mut work: Vec<V> = std::mem::take(&mut self.stack);
         work.retain(V::nests);
         work.extend(
-            std::mem::take(&mut self.memo)
+            std::mem::take(&mut self.memo_heap)
                 .into_iter()
-                .flatten()
                 .filter(V::nests),
         );
         work.extend(
@@ -1681,11 +1773,24 @@ impl Machine<'_> {
                     .saturating_add(1024)
             && self.memo_count < self.lim.max_memo
         {
-            self.memo.push(Some(v));
+            let slot = self.slot(v);
+            self.memo.push(slot);
             self.memo_count = self.memo_count.saturating_add(1);
             return Ok(());
         }
         self.memo_put_slow(idx, v)
+    }
+
+    /// A fresh memo slot for `v`.
+    #[inline]
+    fn slot(&mut self, v: V) -> Slot {
+        match v {
+            V::SmallStr(n, w) => Slot::Str(n, w),
+            v => {
+                self.memo_heap.push(v);
+                Slot::Heap(self.memo_heap.len().saturating_sub(1))
+            }
+        }
     }
 
     #[inline(never)]
@@ -1699,17 +1804,23 @@ impl Machine<'_> {
         let fresh = if dense_ok {
             let i = idx as usize;
             if i == self.memo.len() {
-                self.memo.push(None);
+                self.memo.push(Slot::Empty);
             } else if i > self.memo.len() {
-                self.memo.resize(i.saturating_add(1), None);
+                self.memo.resize(i.saturating_add(1), Slot::Empty);
             }
-            let slot = self.memo.get_mut(i).ok_or(Fail::Truncated)?;
-            let old = slot.replace(v);
-            let fresh = old.is_none();
-            if let Some(old) = old {
-                release_one(old);
-            }
-            fresh
+            let old = *self.memo.get(i).ok_or(Fail::Truncated)?;
+            // A slot that once held a value of the heap keeps its place there: overwriting
+            // it again and again does not grow the heap.
+            let new = match (old, v) {
+                (Slot::Heap(h), v) => {
+                    let held = self.memo_heap.get_mut(h).ok_or(Fail::Truncated)?;
+                    release_one(std::mem::replace(held, v));
+                    Slot::Heap(h)
+                }
+                (_, v) => self.slot(v),
+            };
+            *self.memo.get_mut(i).ok_or(Fail::Truncated)? = new;
+            matches!(old, Slot::Empty)
         } else {
             let old = self.memo_sparse.insert(idx, v);
             let fresh = old.is_none();
@@ -1734,7 +1845,11 @@ impl Machine<'_> {
         let v = usize::try_from(idx)
             .ok()
             .and_then(|i| self.memo.get(i))
-            .and_then(|v| v.clone())
+            .and_then(|s| match *s {
+                Slot::Empty => None,
+                Slot::Str(n, w) => Some(V::SmallStr(n, w)),
+                Slot::Heap(h) => self.memo_heap.get(h).cloned(),
+            })
             .or_else(|| self.memo_sparse.get(&idx).cloned());
         v.ok_or(Fail::Reject(Reject::MemoMissing(idx)))
     }
@@ -1872,151 +1987,331 @@ impl Machine<'_> {
     /// The data opcodes that follow a data opcode, run in bulk while their arguments need no
     /// check (buffered, inside the frame): BINFLOAT, BININT, BININT1, BININT2, BINUNICODE and
     /// SHORT_BINUNICODE of a str kept inline, BINPUT, LONG_BINPUT and MEMOIZE (the bodies of
-    /// lists, arrays and dicts of numbers and strs). Each does exactly what its own arm does;
-    /// the run stops before any other opcode, before one that would reach the opcode or stack
-    /// limit, and before one that would raise, so that those are run (and reported) by their
-    /// own arms. A memo that outgrows its limit stops the run here, at that opcode.
+    /// lists, arrays and dicts of numbers and strs), the MARK and APPENDS that cut a list's
+    /// items into batches, and a FRAME that starts right where the last one ended. Each does
+    /// exactly what its own arm does; the run stops before any other opcode, before one that
+    /// would reach the opcode, stack or mark limit, and before one that would raise or leave a
+    /// trace (a FRAME crossed or nested, a length past the input), so that those are run (and
+    /// reported) by their own arms. A memo that outgrows its limit stops the run here, at that
+    /// opcode.
+    ///
+    /// The values the run pushes are not put on the stack as they are read: the run counts
+    /// them (`virt`, read from the buffer from `vstart` on, the last one `top`, which is all a
+    /// memo op reads of them). An APPENDS drops them unseen, as its arm would drop them;
+    /// whatever is still pending when the run stops is read again from the same bytes onto
+    /// the stack (see [`Machine::materialize`]), so that the opcode arms find the stack they
+    /// would have.
     fn data_run(&mut self, src: &mut Src<'_>, ev: &mut Events, op_off: &mut u64) -> R<()> {
         #[cfg(test)]
         if tests::NO_BULK.with(std::cell::Cell::get) {
             return Ok(());
         }
         let start = src.offset();
-        let rest = src.fast_rest();
+        // The run's bytes are `src.buf[from..src.fast_end]` (a FRAME it runs moves the end);
+        // `at` and `vstart` are offsets from `from`.
+        let from = src.pos;
         let max_ops = self.lim.max_opcodes.saturating_sub(ev.opcodes);
         let small_ok = self.lim.max_bytes_object >= INLINE;
         let mut at = 0usize;
         let mut ops = 0u64;
+        // Values pushed but not on the stack yet: how many, where the first one's opcode
+        // starts, and the last one.
+        let mut virt = 0usize;
+        let mut vstart = 0usize;
+        let mut top = Pend::Float;
         let result = loop {
-            if ops >= max_ops || self.stack.len() >= self.lim.max_stack {
-                break Ok(());
-            }
-            let Some((&op, args)) = rest.get(at..).and_then(<[u8]>::split_first) else {
-                break Ok(());
-            };
-            // How many more opcodes the limits leave room for.
-            let room = || {
-                usize::try_from(max_ops.saturating_sub(ops))
-                    .unwrap_or(usize::MAX)
-                    .min(self.lim.max_stack.saturating_sub(self.stack.len()))
-            };
-            match op {
-                op::BINFLOAT => {
-                    let room = room();
-                    let k = rest
-                        .get(at..)
-                        .unwrap_or_default()
-                        .chunks_exact(9)
-                        .take(room)
-                        .take_while(|c| c.first() == Some(&op::BINFLOAT))
-                        .count();
-                    if k == 0 {
-                        break Ok(());
-                    }
-                    let len = self.stack.len().saturating_add(k);
-                    self.stack.resize_with(len, || V::Float);
-                    at = at.saturating_add(k.saturating_mul(9));
-                    ops = ops.saturating_add(k as u64);
+            let rest = src.buf.get(from..src.fast_end).unwrap_or_default();
+            let step = loop {
+                // The stack as the opcode arms would have it.
+                let len = self.stack.len().saturating_add(virt);
+                if ops >= max_ops || len >= self.lim.max_stack {
+                    break Step::Stop(Ok(()));
                 }
-                op::BININT => {
-                    let room = room();
-                    let mut k = 0usize;
-                    for c in rest.get(at..).unwrap_or_default().chunks_exact(5) {
-                        match c.split_first() {
-                            Some((&op::BININT, a)) if k < room => {
-                                let Some(a) = a.first_chunk::<4>() else {
-                                    break;
-                                };
-                                self.stack.push(V::Int(i64::from(i32::from_le_bytes(*a))));
-                                k = k.saturating_add(1);
+                let Some((&op, args)) = rest.get(at..).and_then(<[u8]>::split_first) else {
+                    break Step::End;
+                };
+                // How many more opcodes and pushes the limits leave room for.
+                let ops_room = usize::try_from(max_ops.saturating_sub(ops)).unwrap_or(usize::MAX);
+                let stack_room = self.lim.max_stack.saturating_sub(len);
+                match op {
+                    op::BINFLOAT => {
+                        let k = rest
+                            .get(at..)
+                            .unwrap_or_default()
+                            .chunks_exact(9)
+                            .take(ops_room.min(stack_room))
+                            .take_while(|c| c.first() == Some(&op::BINFLOAT))
+                            .count();
+                        if k == 0 {
+                            break Step::Stop(Ok(()));
+                        }
+                        if virt == 0 {
+                            vstart = at;
+                        }
+                        virt = virt.saturating_add(k);
+                        top = Pend::Float;
+                        at = at.saturating_add(k.saturating_mul(9));
+                        ops = ops.saturating_add(k as u64);
+                    }
+                    op::BININT => {
+                        let ints = rest.get(at..).unwrap_or_default();
+                        let k = ints
+                            .chunks_exact(5)
+                            .take(ops_room.min(stack_room))
+                            .take_while(|c| c.first() == Some(&op::BININT))
+                            .count();
+                        let last = k
+                            .checked_sub(1)
+                            .and_then(|i| ints.get(i.saturating_mul(5).saturating_add(1)..))
+                            .and_then(<[u8]>::first_chunk::<4>);
+                        let Some(a) = last else {
+                            break Step::Stop(Ok(()));
+                        };
+                        if virt == 0 {
+                            vstart = at;
+                        }
+                        virt = virt.saturating_add(k);
+                        top = Pend::Int(i64::from(i32::from_le_bytes(*a)));
+                        at = at.saturating_add(k.saturating_mul(5));
+                        ops = ops.saturating_add(k as u64);
+                    }
+                    op::BININT1 | op::BININT2 => {
+                        let (v, n) = if op == op::BININT1 {
+                            match args.first() {
+                                Some(a) => (i64::from(*a), 2),
+                                None => break Step::Stop(Ok(())),
                             }
-                            _ => break,
+                        } else {
+                            match args.first_chunk::<2>() {
+                                Some(a) => (i64::from(u16::from_le_bytes(*a)), 3),
+                                None => break Step::Stop(Ok(())),
+                            }
+                        };
+                        if virt == 0 {
+                            vstart = at;
+                        }
+                        virt = virt.saturating_add(1);
+                        top = Pend::Int(v);
+                        at = at.saturating_add(n);
+                        ops = ops.saturating_add(1);
+                    }
+                    op::BINUNICODE | op::SHORT_BINUNICODE => {
+                        if !small_ok {
+                            break Step::Stop(Ok(()));
+                        }
+                        // A run of strs, each maybe memoized right away (a list of strs),
+                        // read in a loop of its own. A memo op needs the stack above the
+                        // mark: more than `fenced` strs of this loop on it.
+                        let fenced = self.fence().saturating_sub(len);
+                        let max_memo = self.lim.max_memo;
+                        let mut k = 0usize;
+                        let mut n_ops = 0usize;
+                        let mut pos = at;
+                        let mut last = None;
+                        let mut failed = None;
+                        let mut retained = 0usize;
+                        while n_ops < ops_room && k < stack_room {
+                            let Some((&op, args)) = rest.get(pos..).and_then(<[u8]>::split_first)
+                            else {
+                                break;
+                            };
+                            if op != op::BINUNICODE && op != op::SHORT_BINUNICODE {
+                                break;
+                            }
+                            let Some((n, body, w)) = inline_str(rest, pos, op, args) else {
+                                break;
+                            };
+                            let Ok(n8) = u8::try_from(n) else {
+                                break;
+                            };
+                            retained = retained.saturating_add(n);
+                            k = k.saturating_add(1);
+                            n_ops = n_ops.saturating_add(1);
+                            pos = body.saturating_add(n);
+                            last = Some((n8, w));
+                            // The memo op that follows it, if any.
+                            let Some((&op, args)) = rest.get(pos..).and_then(<[u8]>::split_first)
+                            else {
+                                break;
+                            };
+                            let (idx, len) = match op {
+                                op::BINPUT => match args.first() {
+                                    Some(a) => (u64::from(*a), 2),
+                                    None => break,
+                                },
+                                op::LONG_BINPUT => match args.first_chunk::<4>() {
+                                    Some(a) => (u64::from(u32::from_le_bytes(*a)), 5),
+                                    None => break,
+                                },
+                                op::MEMOIZE => (self.memo_count as u64, 1),
+                                _ => continue,
+                            };
+                            if n_ops >= ops_room || k <= fenced {
+                                break;
+                            }
+                            let memo_at = pos;
+                            n_ops = n_ops.saturating_add(1);
+                            pos = pos.saturating_add(len);
+                            // memo_put's common case, where no index was left out before.
+                            let next = self.memo.len();
+                            if idx == next as u64 && next == self.memo_count && next < max_memo {
+                                self.memo.push(Slot::Str(n8, *w));
+                                self.memo_count = next.saturating_add(1);
+                            } else if let Err(e) = self.memo_put(idx, V::SmallStr(n8, *w)) {
+                                *op_off = start.saturating_add(memo_at as u64);
+                                failed = Some(e);
+                                break;
+                            }
+                        }
+                        self.retained = self.retained.saturating_add(retained);
+                        let Some((n8, w)) = last else {
+                            break Step::Stop(Ok(()));
+                        };
+                        if virt == 0 {
+                            vstart = at;
+                        }
+                        virt = virt.saturating_add(k);
+                        top = Pend::Str(n8, *w);
+                        at = pos;
+                        ops = ops.saturating_add(n_ops as u64);
+                        if let Some(e) = failed {
+                            break Step::Stop(Err(e));
                         }
                     }
-                    if k == 0 {
-                        break Ok(());
-                    }
-                    at = at.saturating_add(k.saturating_mul(5));
-                    ops = ops.saturating_add(k as u64);
-                }
-                op::BININT1 => {
-                    let Some(a) = args.first() else {
-                        break Ok(());
-                    };
-                    self.stack.push(V::Int(i64::from(*a)));
-                    at = at.saturating_add(2);
-                    ops = ops.saturating_add(1);
-                }
-                op::BININT2 => {
-                    let Some(a) = args.first_chunk::<2>() else {
-                        break Ok(());
-                    };
-                    self.stack.push(V::Int(i64::from(u16::from_le_bytes(*a))));
-                    at = at.saturating_add(3);
-                    ops = ops.saturating_add(1);
-                }
-                op::BINUNICODE | op::SHORT_BINUNICODE => {
-                    let (n, head) = if op == op::BINUNICODE {
-                        match args.first_chunk::<4>() {
-                            Some(a) => (u32::from_le_bytes(*a) as usize, 5),
-                            None => break Ok(()),
+                    op::BINPUT | op::LONG_BINPUT | op::MEMOIZE => {
+                        let (idx, n) = match op {
+                            op::BINPUT => match args.first() {
+                                Some(a) => (u64::from(*a), 2),
+                                None => break Step::Stop(Ok(())),
+                            },
+                            op::LONG_BINPUT => match args.first_chunk::<4>() {
+                                Some(a) => (u64::from(u32::from_le_bytes(*a)), 5),
+                                None => break Step::Stop(Ok(())),
+                            },
+                            _ => (self.memo_count as u64, 1),
+                        };
+                        if len <= self.fence() {
+                            break Step::Stop(Ok(()));
                         }
-                    } else {
-                        match args.first() {
-                            Some(a) => (usize::from(*a), 2),
-                            None => break Ok(()),
+                        let v = if virt > 0 {
+                            top.value()
+                        } else {
+                            match self.stack.last() {
+                                // The usual top: a str just read, copied without a clone's
+                                // dispatch.
+                                Some(V::SmallStr(n, w)) => V::SmallStr(*n, *w),
+                                Some(v) => v.clone(),
+                                None => break Step::Stop(Ok(())),
+                            }
+                        };
+                        let memo_at = at;
+                        at = at.saturating_add(n);
+                        ops = ops.saturating_add(1);
+                        if let Err(e) = self.memo_put(idx, v) {
+                            *op_off = start.saturating_add(memo_at as u64);
+                            break Step::Stop(Err(e));
                         }
-                    };
-                    let body = at.saturating_add(head);
-                    // The str and the fixed-size block it is copied from are both here.
-                    let window = rest
-                        .get(body..)
-                        .filter(|r| r.len() >= n)
-                        .and_then(<[u8]>::first_chunk::<INLINE>);
-                    let (Some(w), Ok(n8), true) =
-                        (window, u8::try_from(n), small_ok && n <= INLINE)
-                    else {
-                        break Ok(());
-                    };
-                    self.retained = self.retained.saturating_add(n);
-                    self.stack.push(V::SmallStr(n8, *w));
-                    at = body.saturating_add(n);
-                    ops = ops.saturating_add(1);
+                    }
+                    // Only on the stack itself: a mark among pending values would be one they
+                    // pass over.
+                    op::MARK if virt == 0 && self.marks.len() < self.lim.max_stack => {
+                        self.marks.push(self.stack.len());
+                        at = at.saturating_add(1);
+                        ops = ops.saturating_add(1);
+                    }
+                    // Its arm drops everything from the mark on (the target, below it, is not
+                    // looked at): here only a mark on the stack itself, below every pending
+                    // value.
+                    op::APPENDS => {
+                        let Some(&x) = self.marks.last() else {
+                            break Step::Stop(Ok(()));
+                        };
+                        if x == 0 || x > self.stack.len() {
+                            break Step::Stop(Ok(()));
+                        }
+                        self.marks.pop();
+                        self.drop_from(x);
+                        virt = 0;
+                        at = at.saturating_add(1);
+                        ops = ops.saturating_add(1);
+                    }
+                    _ => break Step::Stop(Ok(())),
                 }
-                op::BINPUT | op::LONG_BINPUT | op::MEMOIZE => {
-                    let (idx, len) = match op {
-                        op::BINPUT => match args.first() {
-                            Some(a) => (u64::from(*a), 2),
-                            None => break Ok(()),
-                        },
-                        op::LONG_BINPUT => match args.first_chunk::<4>() {
-                            Some(a) => (u64::from(u32::from_le_bytes(*a)), 5),
-                            None => break Ok(()),
-                        },
-                        _ => (self.memo_count as u64, 1),
-                    };
-                    if self.stack.len() <= self.fence() {
+            };
+            match step {
+                Step::Stop(r) => break r,
+                Step::End => {
+                    if ops >= max_ops || !src.frame_after(from, at) {
                         break Ok(());
                     }
-                    let v = match self.stack.last() {
-                        // The usual top: a str just read, copied without a clone's dispatch.
-                        Some(V::SmallStr(n, w)) => V::SmallStr(*n, *w),
-                        Some(v) => v.clone(),
-                        None => break Ok(()),
-                    };
-                    *op_off = start.saturating_add(at as u64);
-                    at = at.saturating_add(len);
+                    at = at.saturating_add(9);
                     ops = ops.saturating_add(1);
-                    if let Err(e) = self.memo_put(idx, v) {
-                        break Err(e);
-                    }
                 }
-                _ => break Ok(()),
             }
         };
+        if virt > 0 {
+            let b = src
+                .buf
+                .get(from.saturating_add(vstart)..)
+                .unwrap_or_default();
+            let n = self.materialize(b, virt);
+            debug_assert_eq!(n, virt, "pending values not read again");
+        }
         src.advance(at);
         ev.opcodes = ev.opcodes.saturating_add(ops);
         result
+    }
+
+    /// Put on the stack the `n` values pending in a bulk run (see [`Machine::data_run`]),
+    /// read again from the opcodes that pushed them, which start `b`; memo ops and FRAMEs
+    /// among them are passed over (they were run). How many were put.
+    #[cold]
+    #[inline(never)]
+    fn materialize(&mut self, b: &[u8], n: usize) -> usize {
+        self.stack.reserve(n);
+        let mut at = 0usize;
+        let mut done = 0;
+        while done < n {
+            let Some((&op, args)) = b.get(at..).and_then(<[u8]>::split_first) else {
+                break;
+            };
+            let (v, len) = match op {
+                op::BINFLOAT => (Some(V::Float), 9),
+                op::BININT => match args.first_chunk::<4>() {
+                    Some(a) => (Some(V::Int(i64::from(i32::from_le_bytes(*a)))), 5),
+                    None => break,
+                },
+                op::BININT1 => match args.first() {
+                    Some(a) => (Some(V::Int(i64::from(*a))), 2),
+                    None => break,
+                },
+                op::BININT2 => match args.first_chunk::<2>() {
+                    Some(a) => (Some(V::Int(i64::from(u16::from_le_bytes(*a)))), 3),
+                    None => break,
+                },
+                op::BINUNICODE | op::SHORT_BINUNICODE => match inline_str(b, at, op, args) {
+                    Some((n, body, w)) => match u8::try_from(n) {
+                        Ok(n8) => (
+                            Some(V::SmallStr(n8, *w)),
+                            body.saturating_sub(at).saturating_add(n),
+                        ),
+                        Err(_) => break,
+                    },
+                    None => break,
+                },
+                op::BINPUT => (None, 2),
+                op::LONG_BINPUT => (None, 5),
+                op::MEMOIZE => (None, 1),
+                op::FRAME => (None, 9),
+                _ => break,
+            };
+            if let Some(v) = v {
+                self.stack.push(v);
+                done = done.saturating_add(1);
+            }
+            at = at.saturating_add(len);
+        }
+        done
     }
 
     /// The object a call of the imported global `i` returns.
@@ -2976,6 +3271,26 @@ mod tests {
         assert_eq!(names(&ev), vec![imp("os", "system", true)]);
     }
 
+    /// A memo index overwritten with values of each kind (inline strs, a list, a long str)
+    /// gives back the last one; a slot overwritten again and again keeps one place.
+    #[test]
+    fn memo_slots_give_back_the_last_value() {
+        let mut p = b"\x80\x04".to_vec();
+        for _ in 0..3 {
+            p.extend(b"\x8c\x02xxq\x000]q\x000");
+        }
+        p.extend(b"X\x1e\x00\x00\x00");
+        p.extend([b'y'; 30]);
+        p.extend(b"q\x010\x8c\x02osq\x000\x8c\x06systemq\x010h\x00h\x01\x93.");
+        for bulk in [true, false] {
+            NO_BULK.with(|b| b.set(!bulk));
+            let (ev, end) = sim(&p);
+            NO_BULK.with(|b| b.set(false));
+            assert_eq!(end, End::Stop);
+            assert_eq!(names(&ev), vec![imp("os", "system", false)]);
+        }
+    }
+
     #[test]
     fn broken_tail_keeps_imports() {
         let (ev, end) = sim(b"\x80\x02cposix\nsystem\nX\x04\x00\x00\x00echo\x85R\xff");
@@ -3107,8 +3422,32 @@ mod tests {
 
     /// What a run shows of the machine: everything but the import index's hash order.
     fn trace(bytes: &[u8], reader: Reader, lim: &PickleLimits, bulk: bool) -> String {
+        trace_in_reads(bytes, reader, lim, bulk, usize::MAX)
+    }
+
+    /// A reader that gives at most `max` bytes a read.
+    struct Trickle<'a>(&'a [u8], usize);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = buf.len().min(self.1).min(self.0.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    /// [`trace`] of input read at most `max` bytes at a time: bulk runs stop wherever the
+    /// buffered bytes end, with values pending.
+    fn trace_in_reads(
+        bytes: &[u8],
+        reader: Reader,
+        lim: &PickleLimits,
+        bulk: bool,
+        max: usize,
+    ) -> String {
         NO_BULK.with(|b| b.set(!bulk));
-        let mut r = bytes;
+        let mut r = Trickle(bytes, max);
         let mut src = Src::with_reader(&mut r, Some(bytes.len() as u64), reader);
         let mut out = String::new();
         for _ in 0..3 {
@@ -3179,8 +3518,10 @@ mod tests {
             let body_start = p.len();
             p.extend(b"}(");
             let mut marks = 0;
+            // Where each generated piece ends: between two opcodes.
+            let mut bounds = Vec::new();
             for _ in 0..rnd(60) {
-                match rnd(30) {
+                match rnd(31) {
                     0..=3 => {
                         p.push(op::BINFLOAT);
                         p.extend(rnd(u64::MAX).to_be_bytes());
@@ -3247,6 +3588,12 @@ mod tests {
                         p.push(op::FRAME);
                         p.extend((rnd(80)).to_le_bytes());
                     }
+                    29 => {
+                        // A MARK of no list: what APPENDS then drops reaches below it.
+                        p.push(op::MARK);
+                        marks += 1;
+                    }
+                    30 => p.push(op::APPEND),
                     27 | 28 => {
                         // A homogeneous run, as in a list of floats or ints.
                         let (o, len) = [(op::BINFLOAT, 8), (op::BININT, 4)][rnd(2) as usize];
@@ -3257,15 +3604,34 @@ mod tests {
                     }
                     _ => {}
                 }
+                bounds.push(p.len());
             }
             p.extend(std::iter::repeat_n(op::APPENDS, marks));
             p.extend(b"u.");
-            // Frames placed where a writer puts them too: one over the whole body.
-            if rnd(3) == 0 {
-                let n = (p.len() - body_start) as u64;
-                let mut f = vec![op::FRAME];
-                f.extend(n.to_le_bytes());
-                p.splice(body_start..body_start, f);
+            // Frames placed where a writer puts them too: one over the whole body, or one
+            // after another, each ending between two opcodes.
+            match rnd(3) {
+                0 => {
+                    let n = (p.len() - body_start) as u64;
+                    let mut f = vec![op::FRAME];
+                    f.extend(n.to_le_bytes());
+                    p.splice(body_start..body_start, f);
+                }
+                1 => {
+                    let mut framed = p[..body_start].to_vec();
+                    let mut at = body_start;
+                    bounds.push(p.len());
+                    for &b in &bounds {
+                        if b > at && (rnd(3) == 0 || b == p.len()) {
+                            framed.push(op::FRAME);
+                            framed.extend(((b - at) as u64).to_le_bytes());
+                            framed.extend(&p[at..b]);
+                            at = b;
+                        }
+                    }
+                    p = framed;
+                }
+                _ => {}
             }
             let mut variants = vec![p.clone()];
             let mut cut = p.clone();
@@ -3283,12 +3649,48 @@ mod tests {
                         let fast = trace(bytes, reader, lim, true);
                         let slow = trace(bytes, reader, lim, false);
                         assert_eq!(fast, slow, "{reader:?} {lim:?} {bytes:02x?}");
+                        // Read a few bytes at a time: runs stop where the buffer ends.
+                        let max = 1 + rnd(40) as usize;
+                        let fast = trace_in_reads(bytes, reader, lim, true, max);
+                        assert_eq!(fast, slow, "{reader:?} {lim:?} reads of {max} {bytes:02x?}");
                         cases += 1;
                     }
                 }
             }
         }
         assert_eq!(cases, 600 * 3 * 3 * 6);
+    }
+
+    /// A MARK left above the stack (APPEND drops below it without looking): the memo ops and
+    /// APPENDS a bulk run meets then are left to their arms, which raise as they would.
+    #[test]
+    fn bulk_runs_respect_a_mark_above_the_stack() {
+        let memo_ops: [&[u8]; 3] = [b"\x94", b"q\x00", b"r\x00\x00\x00\x00"];
+        let pushes: [&[u8]; 3] = [
+            b"J\x01\x00\x00\x00",
+            b"G\x00\x00\x00\x00\x00\x00\x00\x00",
+            b"X\x01\x00\x00\x00s",
+        ];
+        for memo in memo_ops {
+            for first in pushes {
+                for second in pushes {
+                    for (appends, tail) in [(1, b"".as_slice()), (2, b"e"), (2, b"N")] {
+                        let mut p = b"\x80\x04NNN(".to_vec();
+                        p.extend(std::iter::repeat_n(b'a', appends));
+                        p.extend(first);
+                        p.extend(second);
+                        p.extend(memo);
+                        p.extend(tail);
+                        p.extend(b"X\x01\x00\x00\x00t\x94e.");
+                        for reader in [Reader::Loads, Reader::File, Reader::PurePython] {
+                            let lim = PickleLimits::default();
+                            let fast = trace(&p, reader, &lim, true);
+                            assert_eq!(fast, trace(&p, reader, &lim, false), "{p:02x?}");
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// Strs run in bulk count toward the retained bytes as their arm counts them: past the
